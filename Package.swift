@@ -1,0 +1,47 @@
+// swift-tools-version:6.1
+import PackageDescription
+
+// C kernels are compiled optimised even in debug builds: the test suite runs the real model,
+// and -O0 loops would make that minutes instead of seconds. Floating-point contraction is off
+// so that dequantization is bit-identical to the reference (numpy computes d*q + m unfused).
+let kernelFlags: [CSetting] = [.unsafeFlags(["-O3", "-ffp-contract=off", "-fno-math-errno"])]
+
+let package = Package(
+    name: "Jarvis",
+    platforms: [.macOS(.v14)],
+    products: [
+        .executable(name: "jarvis-run", targets: ["jarvis-run"]),
+        .executable(name: "jarvis-bench", targets: ["jarvis-bench"]),
+        .library(name: "JarvisEngine", targets: ["JarvisEngine"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+    ],
+    targets: [
+        // System libraries, found through pkg-config; scripts/setup installs the Debian packages.
+        .systemLibrary(name: "COpenBLAS", pkgConfig: "openblas", providers: [.apt(["libopenblas-dev"])]),
+        .systemLibrary(name: "CLMDB", pkgConfig: "lmdb", providers: [.apt(["liblmdb-dev"])]),
+        .systemLibrary(name: "CSystemd", pkgConfig: "libsystemd", providers: [.apt(["libsystemd-dev"])]),
+
+        // Scalar and SIMD kernels that are not matrix products (those go to BLAS).
+        .target(name: "CJarvisKernels", cSettings: kernelFlags),
+
+        .target(
+            name: "JarvisEngine",
+            dependencies: ["COpenBLAS", "CJarvisKernels"]
+        ),
+        .executableTarget(
+            name: "jarvis-run",
+            dependencies: ["JarvisEngine", .product(name: "ArgumentParser", package: "swift-argument-parser")]
+        ),
+        .executableTarget(
+            name: "jarvis-bench",
+            dependencies: ["JarvisEngine", .product(name: "ArgumentParser", package: "swift-argument-parser")]
+        ),
+        .testTarget(
+            name: "JarvisEngineTests",
+            dependencies: ["JarvisEngine"],
+            resources: [.copy("Fixtures")]
+        ),
+    ]
+)

@@ -1,0 +1,147 @@
+// Attention inner loops over fp16 K/V rows, read where they lie (the live cache, or later the
+// LMDB pages), widened to fp32 inside the loop.
+//
+// The arithmetic follows llama.cpp's CPU attention (non-flash path), which multiplies the fp16
+// cache with fp16-rounded queries and fp16-rounded attention weights. Callers round q and the
+// weights (jk_round_fp16); these loops keep llama.cpp's summation order, so results are
+// bit-identical. llama.cpp uses two orders, chosen by the number of query rows in the batch:
+//  - JK_ORDER_TILED (two or more rows, its tiled GEMM): element e of a dot product goes to lane
+//    e % 16, lanes accumulate by FMA, then a fixed 16-to-1 reduction;
+//  - JK_ORDER_VECTOR (one row, its fp16 dot product): element e goes to accumulator
+//    (e % 64) / 16, lane e % 16; the four accumulators are added pairwise, then the same
+//    16-to-1 reduction.
+// Dot products along positions (the weighted sum of V) treat the row as zero-padded to a
+// multiple of 64, as llama.cpp's padded cache is; zero weights leave every lane unchanged.
+#include "CJarvisKernels.h"
+#include <math.h>
+
+#if defined(__x86_64__)
+#include <immintrin.h>
+#endif
+
+static inline float reduce16(const float a[16]) {
+    float t3[8], t6[4];
+    for (int i = 0; i < 8; i++) t3[i] = a[8 + i] + a[i];
+    for (int i = 0; i < 4; i++) t6[i] = t3[4 + i] + t3[i];
+    return (t6[0] + t6[2]) + (t6[1] + t6[3]);
+}
+
+// Accumulator of element e: 16 lanes for the tiled order, 4 × 16 for the vector order.
+static inline int slot(int e, int order) { return order == JK_ORDER_TILED ? e % 16 : e % 64; }
+
+// Folds the 64 slots of the vector order into 16 lanes: (s0 + s2) + (s1 + s3).
+static inline void fold64(const float a[64], float out[16]) {
+    for (int i = 0; i < 16; i++) out[i] = (a[i] + a[32 + i]) + (a[16 + i] + a[48 + i]);
+}
+
+static void scores_portable(const float *q, const uint16_t *k, int n, int hd, float scale, float *s, int order) {
+    for (int j = 0; j < n; j++) {
+        const uint16_t *row = k + (size_t)j * hd;
+        float acc[64] = {0}, lanes[16];
+        for (int e = 0; e < hd; e++) acc[slot(e, order)] = fmaf(jk_fp16_to_fp32(row[e]), q[e], acc[slot(e, order)]);
+        if (order == JK_ORDER_TILED) for (int i = 0; i < 16; i++) lanes[i] = acc[i]; else fold64(acc, lanes);
+        s[j] = reduce16(lanes) * scale;
+    }
+}
+
+static void accumulate_portable(const float *p, const uint16_t *v, int n, int hd, float *out, int order) {
+    static _Thread_local float acc[64][256];
+    for (int i = 0; i < 64; i++) for (int d = 0; d < hd; d++) acc[i][d] = 0.0f;
+    for (int j = 0; j < n; j++) {
+        const uint16_t *row = v + (size_t)j * hd;
+        const float w = p[j];
+        float *a = acc[slot(j, order)];
+        for (int d = 0; d < hd; d++) a[d] = fmaf(jk_fp16_to_fp32(row[d]), w, a[d]);
+    }
+    for (int d = 0; d < hd; d++) {
+        float all[64], lanes[16];
+        for (int i = 0; i < 64; i++) all[i] = acc[i][d];
+        if (order == JK_ORDER_TILED) for (int i = 0; i < 16; i++) lanes[i] = all[i]; else fold64(all, lanes);
+        out[d] = reduce16(lanes);
+    }
+}
+
+#if defined(__x86_64__)
+#define TARGET __attribute__((target("avx2,fma,f16c")))
+
+TARGET static inline float hsum8(__m256 x) {
+    __m128 r = _mm_add_ps(_mm256_extractf128_ps(x, 1), _mm256_castps256_ps128(x));
+    r = _mm_add_ps(r, _mm_movehl_ps(r, r));
+    r = _mm_add_ss(r, _mm_movehdup_ps(r));
+    return _mm_cvtss_f32(r);
+}
+
+TARGET static void scores_avx2(const float *q, const uint16_t *k, int n, int hd, float scale, float *s, int order) {
+    if (order == JK_ORDER_VECTOR && hd % 64 != 0) { scores_portable(q, k, n, hd, scale, s, order); return; }
+    for (int j = 0; j < n; j++) {
+        const uint16_t *row = k + (size_t)j * hd;
+        // acc[2a] / acc[2a+1]: lanes 0-7 / 8-15 of accumulator a (one accumulator when tiled)
+        __m256 acc[8];
+        for (int a = 0; a < 8; a++) acc[a] = _mm256_setzero_ps();
+        const int span = order == JK_ORDER_TILED ? 16 : 64;
+        for (int l = 0; l < hd; l += span) {
+            for (int a = 0; a < span / 16; a++) {
+                const uint16_t *r = row + l + 16 * a;
+                const float *qq = q + l + 16 * a;
+                acc[2 * a] = _mm256_fmadd_ps(_mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)r)), _mm256_loadu_ps(qq), acc[2 * a]);
+                acc[2 * a + 1] = _mm256_fmadd_ps(_mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(r + 8))), _mm256_loadu_ps(qq + 8), acc[2 * a + 1]);
+            }
+        }
+        __m256 lo = acc[0], hi = acc[1];
+        if (order == JK_ORDER_VECTOR) {
+            lo = _mm256_add_ps(_mm256_add_ps(acc[0], acc[4]), _mm256_add_ps(acc[2], acc[6]));
+            hi = _mm256_add_ps(_mm256_add_ps(acc[1], acc[5]), _mm256_add_ps(acc[3], acc[7]));
+        }
+        s[j] = hsum8(_mm256_add_ps(hi, lo)) * scale;
+    }
+}
+
+TARGET static void accumulate_avx2(const float *p, const uint16_t *v, int n, int hd, float *out, int order) {
+    static _Thread_local __m256 acc[64][32];
+    const int nv = hd / 8;
+    const int slots = order == JK_ORDER_TILED ? 16 : 64;
+    for (int i = 0; i < slots; i++) for (int d = 0; d < nv; d++) acc[i][d] = _mm256_setzero_ps();
+    for (int j = 0; j < n; j++) {
+        const uint16_t *row = v + (size_t)j * hd;
+        const __m256 w = _mm256_set1_ps(p[j]);
+        __m256 *a = acc[j % slots];
+        for (int d = 0; d < nv; d++)
+            a[d] = _mm256_fmadd_ps(_mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(row + 8 * d))), w, a[d]);
+    }
+    for (int d = 0; d < nv; d++) {
+        __m256 lanes[16], t3[8], t6[4];
+        for (int i = 0; i < 16; i++)
+            lanes[i] = order == JK_ORDER_TILED ? acc[i][d]
+                : _mm256_add_ps(_mm256_add_ps(acc[i][d], acc[32 + i][d]), _mm256_add_ps(acc[16 + i][d], acc[48 + i][d]));
+        for (int i = 0; i < 8; i++) t3[i] = _mm256_add_ps(lanes[8 + i], lanes[i]);
+        for (int i = 0; i < 4; i++) t6[i] = _mm256_add_ps(t3[4 + i], t3[i]);
+        _mm256_storeu_ps(out + 8 * d, _mm256_add_ps(_mm256_add_ps(t6[0], t6[2]), _mm256_add_ps(t6[1], t6[3])));
+    }
+}
+#endif
+
+static void (*scores_impl)(const float *, const uint16_t *, int, int, float, float *, int) = scores_portable;
+static void (*accumulate_impl)(const float *, const uint16_t *, int, int, float *, int) = accumulate_portable;
+
+int jk_select_attention_kernels(int level) {
+#if defined(__x86_64__)
+    __builtin_cpu_init();
+    if (level >= 1 && __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) {
+        scores_impl = scores_avx2;
+        accumulate_impl = accumulate_avx2;
+        return 1;
+    }
+#endif
+    (void)level;
+    scores_impl = scores_portable;
+    accumulate_impl = accumulate_portable;
+    return 0;
+}
+
+void jk_attn_scores_f16(const float *q, const uint16_t *k, int n, int head_dim, float scale, float *scores, int order) {
+    scores_impl(q, k, n, head_dim, scale, scores, order);
+}
+
+void jk_attn_accumulate_f16(const float *p, const uint16_t *v, int n, int head_dim, float *out, int order) {
+    accumulate_impl(p, v, n, head_dim, out, order);
+}

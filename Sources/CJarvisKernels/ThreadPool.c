@@ -1,0 +1,104 @@
+// A persistent worker pool for the engine's own kernels: threads are created once, park on a
+// condition variable between jobs, and spin briefly first so that back-to-back jobs (one per
+// matrix product during decode) do not pay a wake-up each.
+#include "CJarvisKernels.h"
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+
+#define JK_MAX_THREADS 64
+
+static struct {
+    pthread_mutex_t lock;
+    pthread_cond_t wake;
+    pthread_cond_t done;
+    int threads;                    // including the caller
+    pthread_t workers[JK_MAX_THREADS];
+    // the current job
+    jk_task_fn fn;
+    void *ctx;
+    int tasks;
+    atomic_int next;                // next task index to claim
+    atomic_int finished;            // workers finished with this generation
+    atomic_uint generation;
+    int shutdown;
+} pool = { PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, PTHREAD_COND_INITIALIZER, 1 };
+
+static void run_tasks(void) {
+    for (;;) {
+        int t = atomic_fetch_add(&pool.next, 1);
+        if (t >= pool.tasks) break;
+        pool.fn(pool.ctx, t);
+    }
+}
+
+static void *worker_main(void *arg) {
+    (void)arg;
+    unsigned seen = 0;
+    for (;;) {
+        unsigned g;
+        int spins = 0;
+        while ((g = atomic_load(&pool.generation)) == seen && spins < 20000) spins++;
+        if (g == seen) {
+            pthread_mutex_lock(&pool.lock);
+            while ((g = atomic_load(&pool.generation)) == seen && !pool.shutdown) pthread_cond_wait(&pool.wake, &pool.lock);
+            pthread_mutex_unlock(&pool.lock);
+        }
+        if (pool.shutdown) return NULL;
+        seen = g;
+        run_tasks();
+        if (atomic_fetch_add(&pool.finished, 1) + 1 == pool.threads - 1) {
+            pthread_mutex_lock(&pool.lock);
+            pthread_cond_signal(&pool.done);
+            pthread_mutex_unlock(&pool.lock);
+        }
+    }
+}
+
+int jk_pool_set_threads(int threads) {
+    if (threads < 1) threads = 1;
+    if (threads > JK_MAX_THREADS) threads = JK_MAX_THREADS;
+    if (threads == pool.threads) return threads;
+    // Stop the old workers, start the new ones.
+    pthread_mutex_lock(&pool.lock);
+    pool.shutdown = 1;
+    pthread_cond_broadcast(&pool.wake);
+    pthread_mutex_unlock(&pool.lock);
+    for (int i = 0; i < pool.threads - 1; i++) pthread_join(pool.workers[i], NULL);
+    pool.shutdown = 0;
+    atomic_store(&pool.generation, 0);
+    int started = 1;
+    for (int i = 0; i < threads - 1; i++) {
+        if (pthread_create(&pool.workers[i], NULL, worker_main, NULL) != 0) break;
+        started++;
+    }
+    pool.threads = started;
+    return started;
+}
+
+int jk_pool_threads(void) { return pool.threads; }
+
+void jk_parallel(jk_task_fn fn, void *ctx, int tasks) {
+    if (tasks <= 0) return;
+    if (pool.threads == 1 || tasks == 1) {
+        for (int t = 0; t < tasks; t++) fn(ctx, t);
+        return;
+    }
+    pool.fn = fn;
+    pool.ctx = ctx;
+    pool.tasks = tasks;
+    atomic_store(&pool.next, 0);
+    atomic_store(&pool.finished, 0);
+    pthread_mutex_lock(&pool.lock);
+    atomic_fetch_add(&pool.generation, 1);
+    pthread_cond_broadcast(&pool.wake);
+    pthread_mutex_unlock(&pool.lock);
+    run_tasks();
+    int spins = 0;
+    while (atomic_load(&pool.finished) < pool.threads - 1 && spins < 200000) spins++;
+    if (atomic_load(&pool.finished) < pool.threads - 1) {
+        pthread_mutex_lock(&pool.lock);
+        while (atomic_load(&pool.finished) < pool.threads - 1) pthread_cond_wait(&pool.done, &pool.lock);
+        pthread_mutex_unlock(&pool.lock);
+    }
+}

@@ -1,0 +1,114 @@
+#ifndef JARVIS_KERNELS_H
+#define JARVIS_KERNELS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+// ---- half precision -------------------------------------------------------------------------
+
+/// IEEE binary16 bits -> float, exact for every input (subnormals, inf, NaN).
+float jk_fp16_to_fp32(uint16_t h);
+/// float -> IEEE binary16 bits, round to nearest even (what F16C and numpy do).
+uint16_t jk_fp32_to_fp16(float f);
+void jk_fp16_to_fp32_row(const uint16_t *src, float *dst, int64_t n);
+void jk_fp32_to_fp16_row(const float *src, uint16_t *dst, int64_t n);
+
+// ---- dequantization ---------------------------------------------------------------------------
+
+/// ggml type ids (the numbers stored in GGUF tensor infos).
+enum {
+    JK_TYPE_F32 = 0, JK_TYPE_F16 = 1, JK_TYPE_Q4_0 = 2, JK_TYPE_Q4_1 = 3,
+    JK_TYPE_Q5_0 = 6, JK_TYPE_Q5_1 = 7, JK_TYPE_Q8_0 = 8,
+    JK_TYPE_Q2_K = 10, JK_TYPE_Q3_K = 11, JK_TYPE_Q4_K = 12, JK_TYPE_Q5_K = 13, JK_TYPE_Q6_K = 14,
+    JK_TYPE_BF16 = 30,
+};
+
+/// Dequantizes `n` elements of ggml type `type` from `src` into `dst`.
+/// `n` must be a multiple of the type's block size. Returns 0, or -1 for an unsupported type.
+/// Results are bit-identical to the `gguf` Python package's reference dequantizers.
+int jk_dequantize(int type, const void *src, float *dst, int64_t n);
+
+// ---- activation rounding (llama.cpp numerics) -------------------------------------------------
+
+/// Rounds activations in place the way ggml quantizes them before a dot product with a weight
+/// of ggml type `weight_type` (Q8_0/Q8_1 blocks of 32, Q8_K blocks of 256, fp16, bf16; F32: no-op).
+/// `n` must be a multiple of the block size (the weight's row length is). For Q4_1/Q5_1 weights,
+/// `delta` (n/32 floats, may be NULL) receives the per-block correction of Q8_1's stored sum;
+/// adding delta · (the weight blocks' minima) to the product completes ggml's result.
+void jk_quantize_activations(int weight_type, float *x, int64_t n, float *delta);
+/// Copies the fp16 block minima of a Q4_1 or Q5_1 tensor (`n` elements) into `mins` (n/32 floats).
+void jk_block_minima(int type, const void *src, float *mins, int64_t n);
+/// Rounds each value to the nearest fp16 and back.
+void jk_round_fp16(float *x, int64_t n);
+
+// ---- element-wise and row kernels -------------------------------------------------------------
+
+/// out[i] = x[i] / sqrt(mean(x^2) + eps) * w[i]
+void jk_rmsnorm(float *out, const float *x, const float *w, int n, float eps);
+/// x[i] = silu(gate[i]) * up[i], written into gate (exp as in jk_expf_ggml).
+void jk_swiglu(float *gate, const float *up, int n);
+/// In-place softmax over n values (-inf entries are masked), summed in groups of 16 as
+/// llama.cpp does, with jk_expf_ggml.
+void jk_softmax(float *x, int n);
+/// exp(x) computed the way llama.cpp's vector code does (within 1-2 ulp of expf).
+float jk_expf_ggml(float x);
+/// y[i] += b[i]
+void jk_add(float *y, const float *b, int n);
+
+/// Fills cos/sin tables for one position: for pair i in [0, dims/2), theta = pos * base^(-2i/dims),
+/// accumulated the way ggml does (repeated multiplication in float).
+void jk_rope_table(float pos, int dims, float base, float *cos_out, float *sin_out);
+/// Rotates `heads` vectors of `head_dim` floats (stride head_dim) with a table from jk_rope_table.
+/// neox == 0: adjacent pairs (x[2i], x[2i+1]) — llama in GGUF (Q/K permuted by the converter).
+/// neox != 0: halves (x[i], x[i + dims/2]) — qwen2 and GPT-NeoX.
+void jk_rope_apply(float *x, int heads, int head_dim, int dims, const float *cos_t, const float *sin_t, int neox);
+
+// ---- attention over fp16 K/V rows ---------------------------------------------------------------
+
+/// Summation orders of the attention dot products (see Attention.c): llama.cpp uses the tiled
+/// one when a batch has two or more query rows, the vector one for a single row.
+enum { JK_ORDER_TILED = 0, JK_ORDER_VECTOR = 1 };
+/// scores[j] = scale * dot(q, K[j]) for j in [0, n); K rows are `head_dim` fp16 values each
+/// (`head_dim` a multiple of 16, at most 256).
+void jk_attn_scores_f16(const float *q, const uint16_t *k, int n, int head_dim, float scale, float *scores, int order);
+/// out[d] = sum_j p[j] * V[j][d] for j in [0, n); V rows are `head_dim` fp16 values each.
+void jk_attn_accumulate_f16(const float *p, const uint16_t *v, int n, int head_dim, float *out, int order);
+
+// ---- quantized matrix products ---------------------------------------------------------------------
+
+/// One block of 32 activations quantized to 8 bits: scale d and d·Σq, both already rounded
+/// through fp16 as the formats store them.
+typedef struct { float d; float s; int8_t qs[32]; } jk_block_q8;
+
+/// Quantizes n activations (a multiple of 32) to n/32 blocks, as llama.cpp's x86 code does.
+void jk_quantize_q8(const float *x, jk_block_q8 *y, int64_t n);
+/// Whether jk_matmul_quantized supports weights of this ggml type (Q4_0, Q4_1, Q8_0).
+int jk_has_quantized_matmul(int type);
+/// y[t*ldy + r] = W[r] · x[t] for every weight row r < rows and token t < n. W is `rows` rows of
+/// `cols` values in ggml block format `type`; x holds n rows of cols/32 blocks. Runs on the pool.
+void jk_matmul_quantized(int type, const void *w, int rows, int cols, const jk_block_q8 *x, int n, float *y, int64_t ldy);
+
+// ---- threads and CPU features ------------------------------------------------------------------
+
+typedef void (*jk_task_fn)(void *ctx, int task);
+/// Sets the size of the engine's worker pool (the caller counts as one). Returns the size.
+int jk_pool_set_threads(int threads);
+int jk_pool_threads(void);
+/// Runs fn(ctx, t) for t in [0, tasks) on the pool; returns when all are done.
+void jk_parallel(jk_task_fn fn, void *ctx, int tasks);
+
+/// Select kernel implementations: level 0 portable, 1 AVX2/FMA/F16C, 2 AVX-512 VNNI; each
+/// falls back to the best the CPU has. All levels give identical results.
+int jk_select_matmul_kernels(int level);
+int jk_select_attention_kernels(int level);
+void jk_select_exp_kernels(int level);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif

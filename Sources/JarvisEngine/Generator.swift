@@ -1,0 +1,50 @@
+/// Generates tokens one at a time from a model, a cache and a sampler: a synchronous iterator.
+/// Wrap it in an `AsyncStream` at the edge if a caller wants one; the model itself always runs
+/// on the caller's thread.
+public struct Generator {
+    public let model: Transformer
+    public let cache: KVCache
+    public private(set) var sampler: Sampler
+    /// Tokens that end generation (end of turn, end of text).
+    public let stopTokens: Set<Int32>
+    /// Generated tokens so far.
+    public private(set) var generated: [Int32] = []
+    private var pendingLogits: [Float]
+    private var unfed: Int32?
+    private var finished = false
+
+    /// Prefills `prompt` behind whatever `cache` already holds.
+    /// - Throws: `EngineError` if the prompt does not fit in the cache or has a bad token.
+    public init(model: Transformer, cache: KVCache, prompt: [Int32], sampler: Sampler = Sampler(), stopTokens: Set<Int32>) throws {
+        guard !prompt.isEmpty else { throw EngineError(.invalidArgument, "empty prompt") }
+        self.model = model
+        self.cache = cache
+        self.sampler = sampler
+        self.stopTokens = stopTokens
+        for t in prompt { self.sampler.accept(t) }
+        pendingLogits = try model.prefill(prompt, cache: cache, logits: .last)
+    }
+
+    /// Logits the next token will be drawn from.
+    public var logits: [Float] { pendingLogits }
+
+    /// The next token, or nil once a stop token is drawn (it is not returned) or the cache is
+    /// full. A returned token is fed to the model lazily, on the following call, so stopping
+    /// after the last wanted token costs no extra forward pass.
+    public mutating func next() throws -> Int32? {
+        if finished { return nil }
+        if let t = unfed {
+            pendingLogits = try model.prefill([t], cache: cache, logits: .last)
+            unfed = nil
+        }
+        let token = sampler.sample(pendingLogits)
+        if stopTokens.contains(token) {
+            finished = true
+            return nil
+        }
+        generated.append(token)
+        sampler.accept(token)
+        if cache.count >= cache.capacity { finished = true } else { unfed = token }
+        return token
+    }
+}

@@ -1,0 +1,137 @@
+import CJarvisKernels
+
+/// The attention state of one sequence: for every layer, the keys and values of every position.
+///
+/// Layout (documented because the KV page store reads and writes it directly):
+/// - element type: IEEE fp16, stored as `UInt16` bits;
+/// - `keys[layer]` and `values[layer]` are each `kvHeads × capacity × headDim` elements,
+///   head-major: the vector of (layer l, KV head h, position p) starts at
+///   `(h * capacity + p) * headDim`;
+/// - keys are stored *after* the rotary embedding of their position (`basePosition + p`),
+///   values as computed.
+///
+/// Positions `0..<count` are filled. The engine appends new positions with
+/// `Transformer.prefill`; `segment(_:)` hands a range out, `append(_:)` takes one in.
+public final class KVCache: @unchecked Sendable {
+    public let layers: Int
+    public let kvHeads: Int
+    public let headDim: Int
+    /// Maximum number of positions.
+    public let capacity: Int
+    /// Number of filled positions.
+    public internal(set) var count: Int = 0
+
+    let keys: [UnsafeMutablePointer<UInt16>]
+    let values: [UnsafeMutablePointer<UInt16>]
+
+    /// Creates an empty cache shaped for `config`, with room for `capacity` positions.
+    public init(config: ModelConfig, capacity: Int) {
+        self.layers = config.layers
+        self.kvHeads = config.kvHeads
+        self.headDim = config.headDim
+        self.capacity = capacity
+        let n = kvHeads * capacity * headDim
+        keys = (0..<layers).map { _ in
+            let p = UnsafeMutablePointer<UInt16>.allocate(capacity: n); p.initialize(repeating: 0, count: n); return p
+        }
+        values = (0..<layers).map { _ in
+            let p = UnsafeMutablePointer<UInt16>.allocate(capacity: n); p.initialize(repeating: 0, count: n); return p
+        }
+    }
+
+    deinit {
+        keys.forEach { $0.deallocate() }
+        values.forEach { $0.deallocate() }
+    }
+
+    /// Key vectors of (layer, head), `count` rows of `headDim` fp16 values, one per position.
+    public func keys(layer: Int, head: Int) -> UnsafePointer<UInt16> {
+        UnsafePointer(keys[layer] + head * capacity * headDim)
+    }
+
+    /// Value vectors of (layer, head), laid out like `keys(layer:head:)`.
+    public func values(layer: Int, head: Int) -> UnsafePointer<UInt16> {
+        UnsafePointer(values[layer] + head * capacity * headDim)
+    }
+
+    /// Forgets every position from `position` on (for example to reuse a shared prefix).
+    public func truncate(to position: Int) {
+        precondition(position >= 0 && position <= count)
+        count = position
+    }
+
+    /// Copies positions `range` out as a standalone segment.
+    public func segment(_ range: Range<Int>) -> KVSegment {
+        precondition(range.lowerBound >= 0 && range.upperBound <= count)
+        let n = range.count
+        var k = [UInt16](repeating: 0, count: layers * kvHeads * n * headDim)
+        var v = k
+        k.withUnsafeMutableBufferPointer { kb in
+            v.withUnsafeMutableBufferPointer { vb in
+                for l in 0..<layers {
+                    for h in 0..<kvHeads {
+                        let src = (h * capacity + range.lowerBound) * headDim
+                        let dst = ((l * kvHeads + h) * n) * headDim
+                        (kb.baseAddress! + dst).update(from: keys[l] + src, count: n * headDim)
+                        (vb.baseAddress! + dst).update(from: values[l] + src, count: n * headDim)
+                    }
+                }
+            }
+        }
+        return KVSegment(layers: layers, kvHeads: kvHeads, headDim: headDim, tokenCount: n,
+                         basePosition: range.lowerBound, keys: k, values: v)
+    }
+
+    /// Appends a segment's positions after the filled ones (keys keep the rotation they were
+    /// computed with, so the segment must have been computed at `basePosition == count`).
+    /// - Throws: `.invalidArgument` if the shapes differ or the cache is full.
+    public func append(_ segment: KVSegment) throws {
+        guard segment.layers == layers, segment.kvHeads == kvHeads, segment.headDim == headDim else {
+            throw EngineError(.invalidArgument, "KV segment shape \(segment.layers)×\(segment.kvHeads)×\(segment.headDim) does not match the cache \(layers)×\(kvHeads)×\(headDim)")
+        }
+        guard count + segment.tokenCount <= capacity else {
+            throw EngineError(.invalidArgument, "KV cache full: \(count) + \(segment.tokenCount) positions exceed capacity \(capacity)")
+        }
+        let n = segment.tokenCount
+        segment.keys.withUnsafeBufferPointer { kb in
+            segment.values.withUnsafeBufferPointer { vb in
+                for l in 0..<layers {
+                    for h in 0..<kvHeads {
+                        let dst = (h * capacity + count) * headDim
+                        let src = ((l * kvHeads + h) * n) * headDim
+                        (keys[l] + dst).update(from: kb.baseAddress! + src, count: n * headDim)
+                        (values[l] + dst).update(from: vb.baseAddress! + src, count: n * headDim)
+                    }
+                }
+            }
+        }
+        count += n
+    }
+
+    /// Writes fp32 K and V rows for `n` consecutive positions starting at `count` into `layer`.
+    /// `k` and `v` are `n × (kvHeads * headDim)` row-major (the projection output).
+    func store(layer: Int, at position: Int, n: Int, k: UnsafePointer<Float>, v: UnsafePointer<Float>) {
+        let kvDim = kvHeads * headDim
+        for t in 0..<n {
+            for h in 0..<kvHeads {
+                let dst = (h * capacity + position + t) * headDim
+                jk_fp32_to_fp16_row(k + t * kvDim + h * headDim, keys[layer] + dst, Int64(headDim))
+                jk_fp32_to_fp16_row(v + t * kvDim + h * headDim, values[layer] + dst, Int64(headDim))
+            }
+        }
+    }
+}
+
+/// K/V of a run of consecutive positions, detached from any cache: what a remembered entry
+/// stores. Layout: `[layer][kvHead][token][headDim]` fp16 bits, keys rotated for positions
+/// `basePosition ..< basePosition + tokenCount`.
+public struct KVSegment: Sendable, Equatable {
+    public let layers: Int
+    public let kvHeads: Int
+    public let headDim: Int
+    public let tokenCount: Int
+    /// The absolute position of the first token when the keys were rotated.
+    public let basePosition: Int
+    public let keys: [UInt16]
+    public let values: [UInt16]
+}

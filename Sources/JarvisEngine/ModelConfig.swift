@@ -1,0 +1,68 @@
+/// Hyper-parameters of a decoder-only transformer, read from GGUF metadata.
+public struct ModelConfig: Sendable, Codable, Equatable {
+    /// Supported architectures. They share one forward pass; they differ in the rotary layout
+    /// and in qwen2's bias on the Q/K/V projections.
+    public enum Architecture: String, Sendable, Codable { case llama, qwen2 }
+
+    public var architecture: Architecture
+    public var layers: Int
+    /// Model width (embedding length).
+    public var dim: Int
+    /// Hidden width of the feed-forward block.
+    public var ffnDim: Int
+    public var heads: Int
+    public var kvHeads: Int
+    public var headDim: Int
+    public var vocabularySize: Int
+    /// Context length the model was trained for.
+    public var contextLength: Int
+    public var ropeBase: Float
+    /// Number of leading dimensions of each head that are rotated.
+    public var ropeDims: Int
+    public var normEpsilon: Float
+
+    /// Adjacent-pair rotary (llama in GGUF, whose Q/K weights the converter permuted) versus
+    /// half-split (qwen2, NeoX).
+    public var ropeIsNeox: Bool { architecture == .qwen2 }
+
+    /// Reads the config of `gguf`.
+    /// - Throws: `.unsupported` for another architecture, `.modelMismatch` for missing keys.
+    public init(gguf: GGUFFile) throws {
+        guard let arch = gguf["general.architecture"]?.string else {
+            throw EngineError(.modelMismatch, "\(gguf.path): no general.architecture key")
+        }
+        guard let a = Architecture(rawValue: arch) else {
+            throw EngineError(.unsupported, "\(gguf.path): architecture '\(arch)' is not supported (llama and qwen2 are)")
+        }
+        func int(_ key: String) throws -> Int {
+            guard let v = gguf["\(arch).\(key)"]?.int, v > 0 else {
+                throw EngineError(.modelMismatch, "\(gguf.path): missing or invalid \(arch).\(key)")
+            }
+            return v
+        }
+        architecture = a
+        layers = try int("block_count")
+        dim = try int("embedding_length")
+        ffnDim = try int("feed_forward_length")
+        heads = try int("attention.head_count")
+        kvHeads = gguf["\(arch).attention.head_count_kv"]?.int ?? heads
+        guard dim % heads == 0, kvHeads > 0, heads % kvHeads == 0 else {
+            throw EngineError(.modelMismatch, "\(gguf.path): \(heads) heads / \(kvHeads) KV heads do not divide width \(dim)")
+        }
+        headDim = gguf["\(arch).attention.key_length"]?.int ?? dim / heads
+        contextLength = try int("context_length")
+        ropeBase = gguf["\(arch).rope.freq_base"]?.float ?? 10000
+        ropeDims = gguf["\(arch).rope.dimension_count"]?.int ?? headDim
+        normEpsilon = gguf["\(arch).attention.layer_norm_rms_epsilon"]?.float ?? 1e-5
+        if let v = gguf["\(arch).vocab_size"]?.int {
+            vocabularySize = v
+        } else if let tokens = gguf["tokenizer.ggml.tokens"]?.array {
+            vocabularySize = tokens.count
+        } else {
+            throw EngineError(.modelMismatch, "\(gguf.path): no vocabulary size")
+        }
+        guard ropeDims <= headDim, ropeDims % 2 == 0 else {
+            throw EngineError(.modelMismatch, "\(gguf.path): rope dimension count \(ropeDims) does not fit head size \(headDim)")
+        }
+    }
+}

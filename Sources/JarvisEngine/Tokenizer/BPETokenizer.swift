@@ -1,0 +1,198 @@
+/// A byte-level BPE tokenizer (GPT-2 style, `tokenizer.ggml.model` = "gpt2") read from a GGUF
+/// file. Token ids match llama.cpp's `llama_tokenize` with `add_special` false: special tokens
+/// are cut out of the text first, the rest is pre-tokenized into words, and each word is merged
+/// by BPE.
+public final class BPETokenizer: Sendable {
+    /// Beginning-of-sequence token, if the file names one.
+    public let bos: Int32?
+    /// End-of-sequence token.
+    public let eos: Int32
+    /// Number of tokens in the vocabulary (valid ids are `0..<vocabularySize`).
+    public let vocabularySize: Int
+    /// Whether the model expects `bos` before a prompt (`tokenizer.ggml.add_bos_token`).
+    /// `encode` never adds it; callers that build a prompt do.
+    public let addsBOS: Bool
+    /// The chat format of the model's `tokenizer.chat_template`, or nil if the file has none or
+    /// one this engine does not recognise.
+    public let chatTemplate: ChatTemplate?
+    /// The `tokenizer.ggml.pre` name the tokenizer was built for.
+    public let preTokenizerName: String
+
+    let vocabulary: Vocabulary
+    let preTokenizer: PreTokenizer
+    let merges: MergeTable
+
+    /// Builds the tokenizer from a GGUF file's `tokenizer.*` metadata.
+    /// - Throws: `EngineError` naming the file: `.unsupported` for a tokenizer model other than
+    ///   "gpt2" or a pre-tokenizer not implemented here; `.modelMismatch` if the vocabulary,
+    ///   merges or special token ids are missing or malformed.
+    public init(gguf: GGUFFile) throws {
+        let path = gguf.path
+        guard let model = gguf["tokenizer.ggml.model"]?.string else {
+            throw EngineError(.modelMismatch, "\(path): tokenizer.ggml.model is missing")
+        }
+        guard model == "gpt2" else {
+            throw EngineError(.unsupported, "\(path): tokenizer model \"\(model)\" is not supported (only byte-level BPE, \"gpt2\")")
+        }
+        let preName = gguf["tokenizer.ggml.pre"]?.string ?? "default"
+        guard let pre = PreTokenizer(name: preName) else {
+            throw EngineError(.unsupported, "\(path): pre-tokenizer \"\(preName)\" is not supported (supported: smollm, gpt-2, llama-bpe, qwen2 and their aliases)")
+        }
+        let vocabulary = try Vocabulary(gguf: gguf)
+        self.vocabulary = vocabulary
+        self.merges = try MergeTable(gguf: gguf, vocabulary: vocabulary)
+        self.preTokenizer = pre
+        self.preTokenizerName = preName
+        self.bos = vocabulary.bos
+        self.eos = vocabulary.eos
+        self.vocabularySize = vocabulary.count
+        // llama.cpp's default: the llama3 family adds BOS, other BPE vocabularies do not.
+        self.addsBOS = gguf["tokenizer.ggml.add_bos_token"]?.bool ?? pre.ignoresMerges
+        self.chatTemplate = gguf["tokenizer.chat_template"]?.string.flatMap(ChatTemplate.init(jinja:))
+    }
+
+    // MARK: - Encoding
+
+    /// The tokens of `text`, without BOS or EOS.
+    /// - Parameter parseSpecial: when true, the text of a control token (such as "<|im_start|>")
+    ///   becomes that token; when false it is tokenized as ordinary text. User-defined tokens
+    ///   are matched either way.
+    public func encode(_ text: String, parseSpecial: Bool = true) -> [Int32] {
+        let bytes = Array(text.utf8)
+        var out: [Int32] = []
+        out.reserveCapacity(bytes.count / 3 + 1)
+        for fragment in partition(bytes, parseSpecial: parseSpecial) {
+            switch fragment {
+            case .token(let t): out.append(t)
+            case .text(let range): encodeText(bytes[range], into: &out)
+            }
+        }
+        return out
+    }
+
+    private enum Fragment {
+        case text(Range<Int>)
+        case token(Int32)
+    }
+
+    /// Cuts special tokens out of the text: each special token in turn, longest first, splits
+    /// every text fragment at each of its occurrences (llama.cpp's `tokenizer_st_partition`).
+    private func partition(_ bytes: [UInt8], parseSpecial: Bool) -> [Fragment] {
+        guard !bytes.isEmpty else { return [] }
+        var fragments: [Fragment] = [.text(0..<bytes.count)]
+        for special in vocabulary.specialTokens where parseSpecial || !special.onlyWhenParsingSpecial {
+            let needle = special.utf8
+            var result: [Fragment] = []
+            var changed = false
+            for fragment in fragments {
+                guard case .text(let range) = fragment else {
+                    result.append(fragment)
+                    continue
+                }
+                var start = range.lowerBound
+                while let match = Self.find(needle, in: bytes, range: start..<range.upperBound) {
+                    if match > start { result.append(.text(start..<match)) }
+                    result.append(.token(special.id))
+                    start = match + needle.count
+                    changed = true
+                }
+                if start < range.upperBound { result.append(.text(start..<range.upperBound)) }
+            }
+            if changed { fragments = result }
+        }
+        return fragments
+    }
+
+    private static func find(_ needle: [UInt8], in bytes: [UInt8], range: Range<Int>) -> Int? {
+        guard let first = needle.first, range.count >= needle.count else { return nil }
+        var i = range.lowerBound
+        let last = range.upperBound - needle.count
+        while i <= last {
+            if bytes[i] == first {
+                var j = 1
+                while j < needle.count, bytes[i + j] == needle[j] { j += 1 }
+                if j == needle.count { return i }
+            }
+            i += 1
+        }
+        return nil
+    }
+
+    /// Pre-tokenizes one fragment of ordinary text and appends the BPE tokens of each word.
+    private func encodeText(_ bytes: ArraySlice<UInt8>, into out: inout [Int32]) {
+        // Fragments are cut at special tokens, which are whole UTF-8 sequences, so each
+        // fragment is valid UTF-8 on its own.
+        let scalars = Array(String(decoding: bytes, as: UTF8.self).unicodeScalars)
+        var offsets = [Int](repeating: 0, count: scalars.count + 1)
+        var offset = bytes.startIndex
+        for (i, s) in scalars.enumerated() {
+            offsets[i] = offset
+            offset += UTF8.width(s)
+        }
+        offsets[scalars.count] = offset
+        for word in preTokenizer.split(scalars) {
+            let wordBytes = bytes[offsets[word.lowerBound]..<offsets[word.upperBound]]
+            if preTokenizer.ignoresMerges,
+               let t = vocabulary.ids[String(decoding: ByteLevel.encode(wordBytes), as: UTF8.self)] {
+                out.append(t)
+                continue
+            }
+            merges.apply(to: wordBytes, into: &out)
+        }
+    }
+
+    // MARK: - Decoding
+
+    /// The bytes a token stands for: its text for special (control, user-defined, unknown)
+    /// tokens, the decoded bytes for normal ones, nothing for unused or out-of-range ids. A
+    /// token may end in the middle of a UTF-8 sequence; see `UTF8StreamDecoder`.
+    public func piece(_ token: Int32) -> [UInt8] {
+        guard token >= 0, Int(token) < vocabulary.count else { return [] }
+        let attributes = vocabulary.attributes[Int(token)]
+        let text = vocabulary.texts[Int(token)]
+        if !attributes.isDisjoint(with: [.control, .userDefined, .unknown]) { return Array(text.utf8) }
+        if attributes.contains(.normal) { return ByteLevel.decode(text) }
+        return []
+    }
+
+    /// The text of a token sequence, special tokens written as their text. Bytes that do not
+    /// form valid UTF-8 become U+FFFD.
+    public func decode(_ tokens: [Int32]) -> String {
+        var bytes: [UInt8] = []
+        bytes.reserveCapacity(tokens.count * 4)
+        for t in tokens { bytes.append(contentsOf: piece(t)) }
+        return String(decoding: bytes, as: UTF8.self)
+    }
+
+    // MARK: - Tokens
+
+    /// Whether generation should stop at this token: EOS, end-of-turn tokens such as
+    /// "<|im_end|>" and "<|endoftext|>", and the others llama.cpp treats as end of generation.
+    public func isEndOfGeneration(_ token: Int32) -> Bool {
+        vocabulary.endOfGeneration.contains(token)
+    }
+
+    /// Every token at which generation stops (see `isEndOfGeneration`).
+    public var endOfGenerationTokens: Set<Int32> { Set(vocabulary.endOfGeneration) }
+
+    /// The id of the token whose vocabulary text is exactly `text` (for special tokens, their
+    /// literal text, e.g. "<|im_end|>"), or nil.
+    public func token(forText text: String) -> Int32? {
+        vocabulary.ids[text]
+    }
+
+    /// Whether the token is a control token, such as "<|im_start|>" (text shown to a person
+    /// usually leaves these out).
+    public func isControl(_ token: Int32) -> Bool {
+        token >= 0 && Int(token) < vocabulary.count && vocabulary.attributes[Int(token)].contains(.control)
+    }
+
+    /// Renders a conversation in the model's chat format.
+    /// - Throws: `.unsupported` if the model's chat template was missing or not recognised.
+    public func renderChat(_ messages: [ChatMessage], addGenerationPrompt: Bool) throws -> String {
+        guard let chatTemplate else {
+            throw EngineError(.unsupported, "the model has no chat template this engine recognises (ChatML or Llama 3)")
+        }
+        return chatTemplate.render(messages, addGenerationPrompt: addGenerationPrompt)
+    }
+}

@@ -1,0 +1,382 @@
+import COpenBLAS
+import CJarvisKernels
+
+/// A decoder-only transformer (llama and qwen2 architectures) loaded from GGUF.
+///
+/// Weights in Q4_0, Q4_1 and Q8_0 stay in their quantized blocks, read in place from the
+/// memory-mapped file; products with them quantize the activations to 8 bits and accumulate
+/// exactly as llama.cpp does, so results are bit-identical to llama.cpp's on the same CPU
+/// features. Other weight types are dequantized to fp32 at load and multiplied with OpenBLAS.
+///
+/// The forward pass is written out in one place, top to bottom: embed → for each layer
+/// (RMSNorm → Q/K/V → RoPE → store K/V in the cache → attention → output projection → residual
+/// → RMSNorm → SwiGLU feed-forward → residual) → final RMSNorm → logits.
+public final class Transformer: @unchecked Sendable {
+    public let config: ModelConfig
+    /// Where the weights came from, for messages and fingerprints.
+    public let path: String
+
+    let weights: Weights
+
+    /// Bytes of weights held outside the file mapping (fp32 copies of non-quantized tensors).
+    public var denseWeightBytes: Int { weights.denseBytes }
+
+    /// Loads the model in `gguf`.
+    /// - Throws: `EngineError` if the architecture is unsupported, a tensor is missing or has the
+    ///   wrong shape, or a tensor type cannot be loaded.
+    public init(gguf: GGUFFile) throws {
+        config = try ModelConfig(gguf: gguf)
+        guard config.headDim % 16 == 0, config.headDim <= 256 else {
+            throw EngineError(.unsupported, "\(gguf.path): head size \(config.headDim) is not supported (a multiple of 16 up to 256 is)")
+        }
+        path = gguf.path
+        weights = try Weights(gguf: gguf, config: config)
+        ComputeThreads.ensureInitialized()
+    }
+
+    /// Opens and loads the GGUF model at `path`.
+    public convenience init(path: String) throws {
+        try self.init(gguf: GGUFFile(path: path))
+    }
+
+    /// Which logits a forward pass returns.
+    public enum Logits: Sendable { case none, last, all }
+
+    /// Runs `tokens` through the model behind the positions already in `cache`, appending their
+    /// K/V to it, without recomputing anything already cached.
+    /// - Returns: logits of the last token (`vocabularySize` floats), of every token
+    ///   (`tokens.count × vocabularySize`, row-major), or nothing.
+    /// - Throws: `.invalidArgument` for an out-of-range token id or a full cache.
+    @discardableResult
+    public func prefill(_ tokens: [Int32], cache: KVCache, logits: Logits = .last) throws -> [Float] {
+        guard !tokens.isEmpty else { return [] }
+        guard cache.layers == config.layers, cache.kvHeads == config.kvHeads, cache.headDim == config.headDim else {
+            throw EngineError(.invalidArgument, "the KV cache is shaped for another model")
+        }
+        guard cache.count + tokens.count <= cache.capacity else {
+            throw EngineError(.invalidArgument, "context full: \(cache.count) cached + \(tokens.count) new tokens exceed the cache capacity of \(cache.capacity)")
+        }
+        for t in tokens where t < 0 || Int(t) >= config.vocabularySize {
+            throw EngineError(.invalidArgument, "token id \(t) is outside the vocabulary (0..<\(config.vocabularySize))")
+        }
+        var out: [Float] = []
+        if logits == .all { out.reserveCapacity(tokens.count * config.vocabularySize) }
+        // Batches bound the scratch memory; each batch sees the previous ones through the cache.
+        let batch = 512
+        var start = 0
+        while start < tokens.count {
+            let end = min(start + batch, tokens.count)
+            let isLast = end == tokens.count
+            let mode: Logits = logits == .all ? .all : (isLast ? logits : .none)
+            let l = forward(Array(tokens[start..<end]), cache: cache, logits: mode)
+            if logits == .all { out += l } else if isLast { out = l }
+            start = end
+        }
+        return out
+    }
+}
+
+// MARK: - Weights
+
+extension Transformer {
+    /// A weight matrix of `rows × cols` (GGUF ne0 = cols, the row length).
+    enum Matrix {
+        /// Blocks of a type with an exact quantized kernel, in place in the mapped file.
+        case quantized(type: GGMLType, data: UnsafeRawPointer, rows: Int, cols: Int)
+        /// fp32, dequantized at load from `type`; products go through BLAS after rounding the
+        /// activations the way llama.cpp would for `type`.
+        case dense(type: GGMLType, data: UnsafeMutablePointer<Float>, rows: Int, cols: Int, minima: UnsafeMutablePointer<Float>?)
+
+        var rows: Int { switch self { case .quantized(_, _, let r, _), .dense(_, _, let r, _, _): r } }
+        var cols: Int { switch self { case .quantized(_, _, _, let c), .dense(_, _, _, let c, _): c } }
+    }
+
+    struct Layer {
+        let attnNorm: [Float], ffnNorm: [Float]
+        let wq: Matrix, wk: Matrix, wv: Matrix, wo: Matrix
+        let bq: [Float]?, bk: [Float]?, bv: [Float]?
+        let wGate: Matrix, wUp: Matrix, wDown: Matrix
+    }
+
+    final class Weights {
+        /// Keeps the mapping alive: quantized matrices point into it.
+        let gguf: GGUFFile
+        private var allocations: [UnsafeMutablePointer<Float>] = []
+        private(set) var denseBytes = 0
+        var embedding: GGUFTensorInfo
+        var outputNorm: [Float] = []
+        var output: Matrix!
+        var layers: [Layer] = []
+
+        init(gguf: GGUFFile, config c: ModelConfig) throws {
+            self.gguf = gguf
+            func info(_ name: String, _ shape: [Int]) throws -> GGUFTensorInfo {
+                guard let t = gguf.tensorsByName[name] else {
+                    throw EngineError(.modelMismatch, "\(gguf.path): tensor \(name) is missing")
+                }
+                guard t.shape == shape else {
+                    throw EngineError(.modelMismatch, "\(gguf.path): tensor \(name) has shape \(t.shape), the model config needs \(shape)")
+                }
+                guard t.type.canDequantize else {
+                    throw EngineError(.unsupported, "\(gguf.path): tensor \(name) has type \(t.type), which this engine cannot load")
+                }
+                return t
+            }
+            func vector(_ name: String, _ n: Int) throws -> [Float] {
+                try gguf.dequantize(info(name, [n]))
+            }
+            func matrix(_ name: String, _ shape: [Int]) throws -> Matrix {
+                let t = try info(name, shape)
+                if jk_has_quantized_matmul(Int32(t.type.rawValue)) != 0 {
+                    return .quantized(type: t.type, data: gguf.data(of: t), rows: shape[1], cols: shape[0])
+                }
+                let n = t.elementCount
+                let p = UnsafeMutablePointer<Float>.allocate(capacity: n)
+                allocations.append(p)
+                denseBytes += n * 4
+                _ = jk_dequantize(Int32(t.type.rawValue), gguf.data(of: t), p, Int64(n))
+                var minima: UnsafeMutablePointer<Float>?
+                if t.type == .q4_1 || t.type == .q5_1 {
+                    let m = UnsafeMutablePointer<Float>.allocate(capacity: n / 32)
+                    allocations.append(m)
+                    jk_block_minima(Int32(t.type.rawValue), gguf.data(of: t), m, Int64(n))
+                    minima = m
+                }
+                return .dense(type: t.type, data: p, rows: shape[1], cols: shape[0], minima: minima)
+            }
+            let qDim = c.heads * c.headDim, kvDim = c.kvHeads * c.headDim
+            embedding = try info("token_embd.weight", [c.dim, c.vocabularySize])
+            outputNorm = try vector("output_norm.weight", c.dim)
+            output = gguf.tensorsByName["output.weight"] == nil
+                ? try matrix("token_embd.weight", [c.dim, c.vocabularySize])
+                : try matrix("output.weight", [c.dim, c.vocabularySize])
+            for i in 0..<c.layers {
+                let p = "blk.\(i)."
+                func bias(_ name: String, _ n: Int) throws -> [Float]? {
+                    gguf.tensorsByName[p + name] == nil ? nil : try vector(p + name, n)
+                }
+                layers.append(Layer(
+                    attnNorm: try vector(p + "attn_norm.weight", c.dim),
+                    ffnNorm: try vector(p + "ffn_norm.weight", c.dim),
+                    wq: try matrix(p + "attn_q.weight", [c.dim, qDim]),
+                    wk: try matrix(p + "attn_k.weight", [c.dim, kvDim]),
+                    wv: try matrix(p + "attn_v.weight", [c.dim, kvDim]),
+                    wo: try matrix(p + "attn_output.weight", [qDim, c.dim]),
+                    bq: try bias("attn_q.bias", qDim),
+                    bk: try bias("attn_k.bias", kvDim),
+                    bv: try bias("attn_v.bias", kvDim),
+                    wGate: try matrix(p + "ffn_gate.weight", [c.dim, c.ffnDim]),
+                    wUp: try matrix(p + "ffn_up.weight", [c.dim, c.ffnDim]),
+                    wDown: try matrix(p + "ffn_down.weight", [c.ffnDim, c.dim])))
+            }
+        }
+
+        deinit { allocations.forEach { $0.deallocate() } }
+
+        /// Writes the embedding of `token` (dim floats) to `out`.
+        func embed(_ token: Int32, into out: UnsafeMutablePointer<Float>) {
+            let rowBytes = embedding.type.byteCount(elements: embedding.shape[0])
+            _ = jk_dequantize(Int32(embedding.type.rawValue), gguf.data(of: embedding) + Int(token) * rowBytes, out, Int64(embedding.shape[0]))
+        }
+    }
+}
+
+// MARK: - Forward pass
+
+extension Transformer {
+    /// The activations of one batch, quantized once and shared by every product that reads them.
+    final class Activations {
+        let x: UnsafePointer<Float>
+        let n: Int
+        let cols: Int
+        private var q8: UnsafeMutablePointer<jk_block_q8>?
+        private var rounded: [GGMLType: UnsafeMutablePointer<Float>] = [:]
+
+        init(_ x: UnsafePointer<Float>, n: Int, cols: Int) { self.x = x; self.n = n; self.cols = cols }
+        deinit {
+            q8?.deallocate()
+            rounded.values.forEach { $0.deallocate() }
+        }
+
+        func blocks() -> UnsafePointer<jk_block_q8> {
+            if let q8 { return UnsafePointer(q8) }
+            let b = UnsafeMutablePointer<jk_block_q8>.allocate(capacity: n * cols / 32)
+            jk_quantize_q8(x, b, Int64(n * cols))
+            q8 = b
+            return UnsafePointer(b)
+        }
+    }
+
+    /// Y[n × rows] = X[n × cols] · Wᵀ (+ bias), or Y += when `accumulate`.
+    func project(_ a: Activations, _ w: Matrix, bias: [Float]? = nil, into y: UnsafeMutablePointer<Float>, accumulate: Bool = false) {
+        let n = a.n
+        switch w {
+        case .quantized(let type, let data, let rows, let cols):
+            if accumulate {
+                let tmp = Scratch(n * rows)
+                defer { tmp.free() }
+                jk_matmul_quantized(Int32(type.rawValue), data, Int32(rows), Int32(cols), a.blocks(), Int32(n), tmp.p, Int64(rows))
+                jk_add(y, tmp.p, Int32(n * rows))
+            } else {
+                jk_matmul_quantized(Int32(type.rawValue), data, Int32(rows), Int32(cols), a.blocks(), Int32(n), y, Int64(rows))
+            }
+        case .dense(let type, let data, let rows, let cols, let minima):
+            // Round x as llama.cpp's vec_dot_type would; Q8_1's stored sums need a correction term.
+            let xq = Scratch(n * cols + n * cols / 32)
+            defer { xq.free() }
+            xq.p.update(from: a.x, count: n * cols)
+            let delta = minima == nil ? nil : xq.p + n * cols
+            jk_quantize_activations(Int32(type.rawValue), xq.p, Int64(n * cols), delta)
+            let beta: Float = accumulate ? 1 : 0
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(n), Int32(rows), Int32(cols),
+                        1, xq.p, Int32(cols), data, Int32(cols), beta, y, Int32(rows))
+            if let delta, let minima {
+                let blocks = cols / 32
+                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(n), Int32(rows), Int32(blocks),
+                            1, delta, Int32(blocks), minima, Int32(blocks), 1, y, Int32(rows))
+            }
+        }
+        if let bias {
+            bias.withUnsafeBufferPointer { b in
+                for t in 0..<n { jk_add(y + t * w.rows, b.baseAddress!, Int32(w.rows)) }
+            }
+        }
+    }
+
+    func forward(_ tokens: [Int32], cache: KVCache, logits: Logits) -> [Float] {
+        let c = config
+        let n = tokens.count
+        let p0 = cache.count
+        let qDim = c.heads * c.headDim, kvDim = c.kvHeads * c.headDim
+
+        let x = Scratch(n * c.dim), xn = Scratch(n * c.dim)
+        let q = Scratch(n * qDim), k = Scratch(n * kvDim), v = Scratch(n * kvDim)
+        let att = Scratch(n * qDim)
+        let gate = Scratch(n * c.ffnDim), up = Scratch(n * c.ffnDim)
+        let cosT = Scratch(n * c.ropeDims / 2), sinT = Scratch(n * c.ropeDims / 2)
+        defer { [x, xn, q, k, v, att, gate, up, cosT, sinT].forEach { $0.free() } }
+
+        for (t, token) in tokens.enumerated() {
+            weights.embed(token, into: x.p + t * c.dim)
+            jk_rope_table(Float(p0 + t), Int32(c.ropeDims), c.ropeBase,
+                          cosT.p + t * c.ropeDims / 2, sinT.p + t * c.ropeDims / 2)
+        }
+
+        for (li, layer) in weights.layers.enumerated() {
+            layer.attnNorm.withUnsafeBufferPointer { w in
+                for t in 0..<n { jk_rmsnorm(xn.p + t * c.dim, x.p + t * c.dim, w.baseAddress!, Int32(c.dim), c.normEpsilon) }
+            }
+            let normed = Activations(xn.p, n: n, cols: c.dim)
+            project(normed, layer.wq, bias: layer.bq, into: q.p)
+            project(normed, layer.wk, bias: layer.bk, into: k.p)
+            project(normed, layer.wv, bias: layer.bv, into: v.p)
+            let neox: Int32 = c.ropeIsNeox ? 1 : 0
+            for t in 0..<n {
+                let ct = cosT.p + t * c.ropeDims / 2, st = sinT.p + t * c.ropeDims / 2
+                jk_rope_apply(q.p + t * qDim, Int32(c.heads), Int32(c.headDim), Int32(c.ropeDims), ct, st, neox)
+                jk_rope_apply(k.p + t * kvDim, Int32(c.kvHeads), Int32(c.headDim), Int32(c.ropeDims), ct, st, neox)
+            }
+            cache.store(layer: li, at: p0, n: n, k: k.p, v: v.p)
+            attention(layer: li, q: q.p, n: n, p0: p0, cache: cache, out: att.p)
+            project(Activations(att.p, n: n, cols: qDim), layer.wo, into: x.p, accumulate: true)
+
+            layer.ffnNorm.withUnsafeBufferPointer { w in
+                for t in 0..<n { jk_rmsnorm(xn.p + t * c.dim, x.p + t * c.dim, w.baseAddress!, Int32(c.dim), c.normEpsilon) }
+            }
+            let normed2 = Activations(xn.p, n: n, cols: c.dim)
+            project(normed2, layer.wGate, into: gate.p)
+            project(normed2, layer.wUp, into: up.p)
+            jk_swiglu(gate.p, up.p, Int32(n * c.ffnDim))
+            project(Activations(gate.p, n: n, cols: c.ffnDim), layer.wDown, into: x.p, accumulate: true)
+        }
+        cache.count = p0 + n
+
+        let rows = logits == .all ? n : (logits == .last ? 1 : 0)
+        guard rows > 0 else { return [] }
+        let first = n - rows
+        weights.outputNorm.withUnsafeBufferPointer { w in
+            for t in 0..<rows {
+                jk_rmsnorm(xn.p + t * c.dim, x.p + (first + t) * c.dim, w.baseAddress!, Int32(c.dim), c.normEpsilon)
+            }
+        }
+        return [Float](unsafeUninitializedCapacity: rows * c.vocabularySize) { buf, count in
+            project(Activations(xn.p, n: rows, cols: c.dim), weights.output, into: buf.baseAddress!)
+            count = rows * c.vocabularySize
+        }
+    }
+
+    /// Causal grouped-query attention of `n` new query rows (positions `p0 ..< p0+n`) over every
+    /// cached position `0 ..< p0+n`, one task per (token, head) on the worker pool.
+    ///
+    /// Queries and attention weights are rounded to fp16, as llama.cpp does when it multiplies
+    /// them with its fp16 cache; the cache itself is fp16 already.
+    func attention(layer: Int, q: UnsafeMutablePointer<Float>, n: Int, p0: Int, cache: KVCache, out: UnsafeMutablePointer<Float>) {
+        let c = config
+        jk_round_fp16(q, Int64(n * c.heads * c.headDim))
+        var job = AttentionJob(q: q, out: out, cache: cache, layer: layer, p0: p0, heads: c.heads,
+                               group: c.heads / c.kvHeads, headDim: c.headDim,
+                               scale: 1 / Float(c.headDim).squareRoot(),
+                               order: n == 1 ? Int32(JK_ORDER_VECTOR) : Int32(JK_ORDER_TILED))
+        withUnsafeMutablePointer(to: &job) { ctx in
+            jk_parallel({ raw, task in
+                let job = raw!.assumingMemoryBound(to: AttentionJob.self).pointee
+                job.run(task: Int(task))
+            }, ctx, Int32(n * c.heads))
+        }
+    }
+}
+
+/// One (token, head) of attention; see `Transformer.attention`.
+struct AttentionJob {
+    let q: UnsafeMutablePointer<Float>
+    let out: UnsafeMutablePointer<Float>
+    let cache: KVCache
+    let layer: Int, p0: Int, heads: Int, group: Int, headDim: Int
+    let scale: Float
+    /// Summation order: llama.cpp's single-row order for one query row, its tiled one otherwise.
+    let order: Int32
+
+    func run(task: Int) {
+        let t = task / heads, h = task % heads
+        let visible = p0 + t + 1
+        let scores = Scratch(visible)
+        defer { scores.free() }
+        let qDim = heads * headDim
+        let kvh = h / group
+        jk_attn_scores_f16(q + t * qDim + h * headDim, cache.keys(layer: layer, head: kvh), Int32(visible), Int32(headDim), scale, scores.p, order)
+        jk_softmax(scores.p, Int32(visible))
+        jk_round_fp16(scores.p, Int64(visible))
+        jk_attn_accumulate_f16(scores.p, cache.values(layer: layer, head: kvh), Int32(visible), Int32(headDim), out + t * qDim + h * headDim, order)
+    }
+}
+
+/// A heap buffer of floats for one forward pass.
+struct Scratch {
+    let p: UnsafeMutablePointer<Float>
+    init(_ count: Int) { p = .allocate(capacity: max(count, 1)) }
+    func free() { p.deallocate() }
+}
+
+/// Process-wide compute threads: the engine's worker pool (quantized products, attention)
+/// and OpenBLAS's pool (products with dense weights), both set explicitly.
+public enum ComputeThreads {
+    private static let initialize: Void = {
+        _ = jk_select_matmul_kernels(2)
+        _ = jk_select_attention_kernels(1)
+        jk_select_exp_kernels(1)
+        openblas_set_num_threads(1)
+    }()
+
+    static func ensureInitialized() { _ = initialize }
+
+    /// Sets the number of threads the engine computes with.
+    public static func set(_ count: Int) {
+        _ = initialize
+        let n = max(1, count)
+        _ = jk_pool_set_threads(Int32(n))
+        openblas_set_num_threads(Int32(n))
+    }
+
+    /// Threads in use.
+    public static var current: Int { Int(jk_pool_threads()) }
+}
