@@ -2,8 +2,10 @@
 """The llama.cpp side of `jarvis-bench engine`: times prefill and decode of the same token ids
 with llama-cpp-python (pinned for fixtures: llama-cpp-python==0.3.36) and prints JSON.
 
-Usage: llama_cpp_bench.py REQUEST.json   (written by jarvis-bench: model, tokens, gen_tokens,
-threads, repetitions). Exits non-zero with a one-line reason when llama_cpp is not importable.
+Wall-clock times around llama-cpp-python's eval (its perf counters read zero in this version);
+the Python overhead per call is tens of microseconds against milliseconds per token. Usage: llama_cpp_bench.py REQUEST.json (written by jarvis-bench: model, tokens,
+gen_tokens, threads, repetitions). Exits non-zero with a one-line reason when llama_cpp is not
+importable.
 """
 import json
 import statistics
@@ -25,13 +27,11 @@ def main():
     pp, tg = [], []
     for _ in range(req["repetitions"]):
         llm.reset()
-        llm._ctx.kv_cache_clear() if hasattr(llm._ctx, "kv_cache_clear") else None
         t0 = time.perf_counter()
         llm.eval(tokens)
         pp.append(len(tokens) / (time.perf_counter() - t0))
 
         llm.reset()
-        llm._ctx.kv_cache_clear() if hasattr(llm._ctx, "kv_cache_clear") else None
         llm.eval(tokens[:1])
         t1 = time.perf_counter()
         for i in range(gen):  # the ids do not change the cost; any valid token will do

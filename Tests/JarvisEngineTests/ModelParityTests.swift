@@ -20,7 +20,7 @@ final class ModelParityTests: XCTestCase {
 
     static let model: Result<(Transformer, BPETokenizer), Error> = Result {
         ComputeThreads.set(2)
-        let gguf = try GGUFFile(path: TestModels.languageModelPath())
+        let gguf = try GGUFFile(path: shippedModelPath())
         return (try Transformer(gguf: gguf), try BPETokenizer(gguf: gguf))
     }
 
@@ -66,18 +66,6 @@ final class ModelParityTests: XCTestCase {
         let (_, tokenizer) = try Self.model.get()
         for c in try loadFixture().cases {
             XCTAssertEqual(tokenizer.encode(c.text), c.prompt_ids, c.prompt)
-        }
-    }
-}
-
-/// Locating the shipped models for tests: the same directory the product uses.
-enum TestModels {
-    static func languageModelPath() throws -> String {
-        do {
-            return try ModelFiles.path(of: ModelFiles.defaultLanguageModel)
-        } catch {
-            XCTFail("\(error) — the tests need the shipped model; run scripts/setup")
-            throw error
         }
     }
 }

@@ -2,29 +2,6 @@ import Foundation
 import XCTest
 @testable import JarvisEngine
 
-/// The shipped model's file name, and where tests look for it.
-private let shippedModelName = "SmolLM2-135M-Instruct.Q4_1.gguf"
-
-/// Path of the shipped model: in `$JARVIS_MODELS`, else `~/.local/share/jarvis/models`.
-/// - Throws: an error saying to run the set-up script when it is in neither.
-func shippedModelPath() throws -> String {
-    struct ModelMissing: Error, CustomStringConvertible {
-        let searched: [String]
-        var description: String {
-            "\(shippedModelName) not found (looked in \(searched.joined(separator: ", "))): run scripts/setup first"
-        }
-    }
-    var dirs: [String] = []
-    if let env = ProcessInfo.processInfo.environment["JARVIS_MODELS"], !env.isEmpty { dirs.append(env) }
-    dirs.append(FileManager.default.homeDirectoryForCurrentUser
-        .appendingPathComponent(".local/share/jarvis/models").path)
-    for dir in dirs {
-        let path = URL(fileURLWithPath: dir).appendingPathComponent(shippedModelName).path
-        if FileManager.default.fileExists(atPath: path) { return path }
-    }
-    throw ModelMissing(searched: dirs)
-}
-
 /// Golden ids from llama.cpp (tools/make_tokenizer_fixtures.py).
 private struct TokenizerFixture: Decodable {
     struct Case: Decodable {
@@ -55,12 +32,6 @@ final class TokenizerTests: XCTestCase {
     }
 
     private func tokenizer() throws -> BPETokenizer { try Self.shared.get().1 }
-
-    private func makeTempDir() throws -> URL {
-        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("jarvis-tokenizer-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
-        return dir
-    }
 
     private func describe(_ ids: [Int32]) -> String { "[" + ids.map(String.init).joined(separator: ", ") + "]" }
 
@@ -318,41 +289,4 @@ final class TokenizerTests: XCTestCase {
         assertEngineError(.modelMismatch, mentioning: path) { _ = try BPETokenizer(gguf: GGUFFile(path: path)) }
     }
 
-    // MARK: - Test helper
-
-    /// The writer other tests build model files with: every value type and tensor alignment
-    /// must read back through `GGUFFile`.
-    func testGGUFWriterRoundTrip() throws {
-        let dir = try makeTempDir()
-        defer { try? FileManager.default.removeItem(at: dir) }
-        let values: [(String, GGUFValue)] = [
-            ("u8", .uint8(200)), ("i8", .int8(-100)), ("u16", .uint16(60000)), ("i16", .int16(-30000)),
-            ("u32", .uint32(4_000_000_000)), ("i32", .int32(-2_000_000_000)), ("f32", .float32(1.5)),
-            ("bool", .bool(true)), ("str", .string("héllo 😀")), ("u64", .uint64(1 << 40)),
-            ("i64", .int64(-(1 << 40))), ("f64", .float64(-2.25)),
-            ("arr", .array([.int32(1), .int32(-2)])), ("strs", .array([.string("a"), .string("")])),
-            ("nested", .array([.array([.uint8(1)]), .array([.uint8(2), .uint8(3)])])),
-            ("general.alignment", .uint32(64)),
-        ]
-        let writer = GGUFWriter()
-        for (k, v) in values { writer.add(key: k, value: v) }
-        writer.add(key: "empty", emptyArrayOf: .float32)
-        writer.addTensor(name: "a", shape: [3], floats: [1, 2, 3])
-        writer.addTensor(name: "b", shape: [32, 2], type: .q8_0, data: (0..<68).map { UInt8($0) })
-        let url = dir.appendingPathComponent("all.gguf")
-        try writer.write(to: url)
-
-        let gguf = try GGUFFile(path: url.path)
-        XCTAssertEqual(gguf.version, 3)
-        XCTAssertEqual(gguf.metadataKeys, values.map(\.0) + ["empty"])
-        for (k, v) in values { XCTAssertEqual(gguf[k], v, k) }
-        XCTAssertEqual(gguf["empty"], .array([]))
-        XCTAssertEqual(gguf.alignment, 64)
-        XCTAssertEqual(gguf.tensors.map(\.name), ["a", "b"])
-        for t in gguf.tensors { XCTAssertEqual(t.fileOffset % 64, 0, t.name) }
-        XCTAssertEqual(try gguf.dequantize(gguf.tensorsByName["a"]!), [1, 2, 3])
-        let b = gguf.tensorsByName["b"]!
-        XCTAssertEqual(b.shape, [32, 2])
-        XCTAssertEqual(Array(UnsafeRawBufferPointer(start: gguf.data(of: b), count: b.byteCount)), (0..<68).map { UInt8($0) })
-    }
 }

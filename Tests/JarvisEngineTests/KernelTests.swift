@@ -1,0 +1,146 @@
+import Foundation
+import XCTest
+import CJarvisKernels
+@testable import JarvisEngine
+
+/// The C kernels: every CPU-feature level gives the same bits, any thread count gives the same
+/// bits, and the quantized products agree with dequantize-then-multiply.
+final class KernelTests: XCTestCase {
+    override func tearDown() {
+        // Back to the best levels the CPU has, as ComputeThreads selects them.
+        _ = jk_select_matmul_kernels(2)
+        _ = jk_select_attention_kernels(1)
+        jk_select_exp_kernels(1)
+        ComputeThreads.set(1)
+    }
+
+    var rng = SplitMix64(seed: 99)
+    func randoms(_ n: Int, scale: Float = 1) -> [Float] { (0..<n).map { _ in Float(rng.nextUnitDouble() * 2 - 1) * scale } }
+
+    /// Random weight blocks of `type` with sane fp16 scales.
+    func randomWeights(_ type: GGMLType, rows: Int, cols: Int) -> [UInt8] {
+        TinyModel.quantize(randoms(rows * cols, scale: 0.5), to: type)
+    }
+
+    func matmul(_ type: GGMLType, _ w: [UInt8], rows: Int, cols: Int, _ x: [Float], n: Int) -> [Float] {
+        var blocks = [jk_block_q8](repeating: jk_block_q8(), count: n * cols / 32)
+        jk_quantize_q8(x, &blocks, Int64(n * cols))
+        var y = [Float](repeating: .nan, count: n * rows)
+        jk_matmul_quantized(Int32(type.rawValue), w, Int32(rows), Int32(cols), blocks, Int32(n), &y, Int64(rows))
+        return y
+    }
+
+    func testQuantizedProductsAgreeWithDequantizedOnes() {
+        let rows = 48, cols = 256, n = 5
+        for type in [GGMLType.q4_0, .q4_1, .q8_0] {
+            let w = randomWeights(type, rows: rows, cols: cols)
+            let x = randoms(n * cols, scale: 3)
+            let y = matmul(type, w, rows: rows, cols: cols, x, n: n)
+            // Reference: dequantized weights times the dequantized 8-bit activations, in Double.
+            var wf = [Float](repeating: 0, count: rows * cols)
+            _ = jk_dequantize(Int32(type.rawValue), w, &wf, Int64(rows * cols))
+            var blocks = [jk_block_q8](repeating: jk_block_q8(), count: n * cols / 32)
+            jk_quantize_q8(x, &blocks, Int64(n * cols))
+            for t in 0..<n {
+                for r in 0..<rows {
+                    var want = 0.0, scale = 0.0
+                    for b in 0..<cols / 32 {
+                        let blk = blocks[t * cols / 32 + b]
+                        let qs = withUnsafeBytes(of: blk.qs) { Array($0.bindMemory(to: Int8.self)) }
+                        for e in 0..<32 {
+                            let term = Double(wf[r * cols + b * 32 + e]) * Double(blk.d) * Double(qs[e])
+                            want += term
+                            scale += abs(term)
+                        }
+                    }
+                    // Float accumulation, plus for Q4_1 the fp16-rounded block sums of Q8_1
+                    // (relative 2^-11 of the minimum term): well inside 1e-3 of the magnitude.
+                    let got = Double(y[t * rows + r])
+                    XCTAssertEqual(got, want, accuracy: 1e-3 * max(scale, 1), "\(type) row \(r) token \(t)")
+                }
+            }
+        }
+    }
+
+    func testEveryCPULevelGivesTheSameBits() {
+        let rows = 40, cols = 192, n = 6
+        for type in [GGMLType.q4_0, .q4_1, .q8_0] {
+            let w = randomWeights(type, rows: rows, cols: cols)
+            let x = randoms(n * cols, scale: 2)
+            var results: [[Float]] = []
+            for level in [0, 1, 2] {
+                _ = jk_select_matmul_kernels(Int32(level))
+                results.append(matmul(type, w, rows: rows, cols: cols, x, n: n))
+            }
+            XCTAssertEqual(results[0].map(\.bitPattern), results[1].map(\.bitPattern), "\(type) portable vs AVX2")
+            XCTAssertEqual(results[0].map(\.bitPattern), results[2].map(\.bitPattern), "\(type) portable vs VNNI")
+        }
+
+        let hd = 64, n2 = 150
+        let q = randoms(hd).map { Float(Float16($0)) }
+        let k = randoms(n2 * hd).map { Float16($0).bitPattern }
+        let v = randoms(n2 * hd).map { Float16($0).bitPattern }
+        let p = randoms(n2).map { Float(Float16(abs($0) / 75)) }
+        for order in [Int32(JK_ORDER_TILED), Int32(JK_ORDER_VECTOR)] {
+            var scores: [[UInt32]] = [], mixes: [[UInt32]] = []
+            for level in [0, 1] {
+                _ = jk_select_attention_kernels(Int32(level))
+                var s = [Float](repeating: 0, count: n2), o = [Float](repeating: 0, count: hd)
+                jk_attn_scores_f16(q, k, Int32(n2), Int32(hd), 0.125, &s, order)
+                jk_attn_accumulate_f16(p, v, Int32(n2), Int32(hd), &o, order)
+                scores.append(s.map(\.bitPattern)); mixes.append(o.map(\.bitPattern))
+            }
+            XCTAssertEqual(scores[0], scores[1], "scores, order \(order)")
+            XCTAssertEqual(mixes[0], mixes[1], "weighted sum, order \(order)")
+        }
+
+        let logits = randoms(203, scale: 20)
+        let gate = randoms(512, scale: 12), up = randoms(512)
+        var outs: [[UInt32]] = []
+        for level in [0, 1] {
+            jk_select_exp_kernels(Int32(level))
+            var s = logits, g = gate
+            jk_softmax(&s, Int32(s.count))
+            jk_swiglu(&g, up, Int32(g.count))
+            outs.append((s + g).map(\.bitPattern))
+        }
+        XCTAssertEqual(outs[0], outs[1], "softmax and SwiGLU")
+    }
+
+    func testThreadCountDoesNotChangeResults() {
+        let rows = 300, cols = 128, n = 9
+        let w = randomWeights(.q4_1, rows: rows, cols: cols)
+        let x = randoms(n * cols)
+        ComputeThreads.set(1)
+        let one = matmul(.q4_1, w, rows: rows, cols: cols, x, n: n)
+        ComputeThreads.set(2)
+        XCTAssertEqual(ComputeThreads.current, 2)
+        let two = matmul(.q4_1, w, rows: rows, cols: cols, x, n: n)
+        ComputeThreads.set(3)
+        let three = matmul(.q4_1, w, rows: rows, cols: cols, x, n: n)
+        XCTAssertEqual(one.map(\.bitPattern), two.map(\.bitPattern))
+        XCTAssertEqual(one.map(\.bitPattern), three.map(\.bitPattern))
+    }
+
+    func testVectorExpIsWithinTwoUlpOfExpf() {
+        var worst: Float = 0
+        for i in 0..<20_000 {
+            let x = Float(i - 10_000) / 100   // -100 ... 100
+            let got = jk_expf_ggml(x), want = expf(x)
+            worst = max(worst, abs(got - want) / want.ulp)
+        }
+        XCTAssertLessThanOrEqual(worst, 2)
+        XCTAssertEqual(jk_expf_ggml(-.infinity), 0)
+        XCTAssertEqual(jk_expf_ggml(200), .infinity)
+        XCTAssertEqual(jk_expf_ggml(-200), 0)
+    }
+
+    func testSoftmaxSumsToOneAndMasksInfinities() {
+        var x: [Float] = [1, 2, -.infinity, 3, -.infinity]
+        jk_softmax(&x, 5)
+        XCTAssertEqual(x[2], 0)
+        XCTAssertEqual(x[4], 0)
+        XCTAssertEqual(Double(x.reduce(0, +)), 1, accuracy: 1e-6)
+        XCTAssertGreaterThan(x[3], x[1])
+    }
+}
