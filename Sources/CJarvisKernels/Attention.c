@@ -13,18 +13,12 @@
 // Dot products along positions (the weighted sum of V) treat the row as zero-padded to a
 // multiple of 64, as llama.cpp's padded cache is; zero weights leave every lane unchanged.
 #include "CJarvisKernels.h"
+#include "Reductions.h"
 #include <math.h>
 
 #if defined(__x86_64__)
 #include <immintrin.h>
 #endif
-
-static inline float reduce16(const float a[16]) {
-    float t3[8], t6[4];
-    for (int i = 0; i < 8; i++) t3[i] = a[8 + i] + a[i];
-    for (int i = 0; i < 4; i++) t6[i] = t3[4 + i] + t3[i];
-    return (t6[0] + t6[2]) + (t6[1] + t6[3]);
-}
 
 // Accumulator of element e: 16 lanes for the tiled order, 4 × 16 for the vector order.
 static inline int slot(int e, int order) { return order == JK_ORDER_TILED ? e % 16 : e % 64; }
@@ -40,7 +34,7 @@ static void scores_portable(const float *q, const uint16_t *k, int n, int hd, fl
         float acc[64] = {0}, lanes[16];
         for (int e = 0; e < hd; e++) acc[slot(e, order)] = fmaf(jk_fp16_to_fp32(row[e]), q[e], acc[slot(e, order)]);
         if (order == JK_ORDER_TILED) for (int i = 0; i < 16; i++) lanes[i] = acc[i]; else fold64(acc, lanes);
-        s[j] = reduce16(lanes) * scale;
+        s[j] = jk_reduce16(lanes) * scale;
     }
 }
 
@@ -57,19 +51,12 @@ static void accumulate_portable(const float *p, const uint16_t *v, int n, int hd
         float all[64], lanes[16];
         for (int i = 0; i < 64; i++) all[i] = acc[i][d];
         if (order == JK_ORDER_TILED) for (int i = 0; i < 16; i++) lanes[i] = all[i]; else fold64(all, lanes);
-        out[d] = reduce16(lanes);
+        out[d] = jk_reduce16(lanes);
     }
 }
 
 #if defined(__x86_64__)
 #define TARGET __attribute__((target("avx2,fma,f16c")))
-
-TARGET static inline float hsum8(__m256 x) {
-    __m128 r = _mm_add_ps(_mm256_extractf128_ps(x, 1), _mm256_castps256_ps128(x));
-    r = _mm_add_ps(r, _mm_movehl_ps(r, r));
-    r = _mm_add_ss(r, _mm_movehdup_ps(r));
-    return _mm_cvtss_f32(r);
-}
 
 TARGET static void scores_avx2(const float *q, const uint16_t *k, int n, int hd, float scale, float *s, int order) {
     if (order == JK_ORDER_VECTOR && hd % 64 != 0) { scores_portable(q, k, n, hd, scale, s, order); return; }
@@ -92,7 +79,7 @@ TARGET static void scores_avx2(const float *q, const uint16_t *k, int n, int hd,
             lo = _mm256_add_ps(_mm256_add_ps(acc[0], acc[4]), _mm256_add_ps(acc[2], acc[6]));
             hi = _mm256_add_ps(_mm256_add_ps(acc[1], acc[5]), _mm256_add_ps(acc[3], acc[7]));
         }
-        s[j] = hsum8(_mm256_add_ps(hi, lo)) * scale;
+        s[j] = jk_reduce8_avx(_mm256_add_ps(hi, lo)) * scale;
     }
 }
 

@@ -8,6 +8,7 @@
 // The integer parts are exact in any order; only this float order matters, and it is kept by
 // the portable code as well as by the AVX2 and AVX-512 VNNI paths.
 #include "CJarvisKernels.h"
+#include "Reductions.h"
 #include <math.h>
 #include <string.h>
 
@@ -43,15 +44,6 @@ void jk_quantize_q8(const float *x, jk_block_q8 *y, int64_t n) {
     }
 }
 
-// ---- the reduction of eight lanes, in llama.cpp's order ------------------------------------
-
-static inline float hsum8(const float a[8]) {
-    float r0 = a[4] + a[0], r1 = a[5] + a[1], r2 = a[6] + a[2], r3 = a[7] + a[3];
-    r0 = r0 + r2;
-    r1 = r1 + r3;
-    return r0 + r1;
-}
-
 // ---- portable dot products (the reference for the vector paths) ------------------------------
 
 static float dot_q4_1_portable(const blk_q4_1 *x, const jk_block_q8 *y, int nb) {
@@ -70,7 +62,7 @@ static float dot_q4_1_portable(const blk_q4_1 *x, const jk_block_q8 *y, int nb) 
             acc[l] = fmaf(d0d1, (float)s, acc[l]);
         }
     }
-    return hsum8(acc) + summs;
+    return jk_reduce8(acc) + summs;
 }
 
 static float dot_q4_0_portable(const blk_q4_0 *x, const jk_block_q8 *y, int nb) {
@@ -86,7 +78,7 @@ static float dot_q4_0_portable(const blk_q4_0 *x, const jk_block_q8 *y, int nb) 
             acc[l] = fmaf(d, (float)s, acc[l]);
         }
     }
-    return hsum8(acc);
+    return jk_reduce8(acc);
 }
 
 static float dot_q8_0_portable(const blk_q8_0 *x, const jk_block_q8 *y, int nb) {
@@ -99,7 +91,7 @@ static float dot_q8_0_portable(const blk_q8_0 *x, const jk_block_q8 *y, int nb) 
             acc[l] = fmaf(d, (float)s, acc[l]);
         }
     }
-    return hsum8(acc);
+    return jk_reduce8(acc);
 }
 
 // ---- AVX2 (+ optional AVX-512 VNNI) ----------------------------------------------------------
@@ -107,13 +99,6 @@ static float dot_q8_0_portable(const blk_q8_0 *x, const jk_block_q8 *y, int nb) 
 #if defined(__x86_64__)
 #define TARGET_AVX2 __attribute__((target("avx2,fma,f16c")))
 #define TARGET_VNNI __attribute__((target("avx2,fma,f16c,avx512f,avx512vl,avx512vnni")))
-
-TARGET_AVX2 static inline float hsum8_avx(__m256 x) {
-    __m128 r = _mm_add_ps(_mm256_extractf128_ps(x, 1), _mm256_castps256_ps128(x));
-    r = _mm_add_ps(r, _mm_movehl_ps(r, r));
-    r = _mm_add_ss(r, _mm_movehdup_ps(r));
-    return _mm_cvtss_f32(r);
-}
 
 TARGET_AVX2 static inline __m256i unpack_nibbles(const uint8_t *qs) {
     const __m128i t = _mm_loadu_si128((const __m128i *)qs);
@@ -157,24 +142,26 @@ TARGET static void NAME(const uint8_t *w, int64_t row_bytes, int nb, const jk_bl
                     acc[u] = _mm256_fmadd_ps(d0d1, xy, acc[u]);                                  \
                 }                                                                                \
             }                                                                                    \
-            for (int u = 0; u < tn; u++) y[(int64_t)(t0 + u) * ldy + r] = hsum8_avx(acc[u]) + summs[u]; \
+            for (int u = 0; u < tn; u++) y[(int64_t)(t0 + u) * ldy + r] = jk_reduce8_avx(acc[u]) + summs[u]; \
         }                                                                                        \
     }                                                                                            \
 }
 DEFINE_Q4_1(mm_q4_1_avx2, TARGET_AVX2, dot_u8i8_avx2)
 DEFINE_Q4_1(mm_q4_1_vnni, TARGET_VNNI, dot_u8i8_vnni)
 
-#define DEFINE_Q4_0(NAME, TARGET, DOT)                                                            \
+// Symmetric formats (one scale per block, no minimum): Q4_0 and Q8_0 differ only in how a
+// block's 32 signed weights are loaded.
+#define DEFINE_SYMMETRIC(NAME, TARGET, DOT, BLOCK, LOAD)                                          \
 TARGET static void NAME(const uint8_t *w, int64_t row_bytes, int nb, const jk_block_q8 *x,       \
                         int n, float *y, int64_t ldy, int r0, int r1) {                          \
     for (int t0 = 0; t0 < n; t0 += 4) {                                                          \
         const int tn = n - t0 < 4 ? n - t0 : 4;                                                  \
         for (int r = r0; r < r1; r++) {                                                          \
-            const blk_q4_0 *row = (const blk_q4_0 *)(w + (int64_t)r * row_bytes);               \
+            const BLOCK *row = (const BLOCK *)(w + (int64_t)r * row_bytes);                      \
             __m256 acc[4] = { _mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps() }; \
             for (int b = 0; b < nb; b++) {                                                       \
                 const float d0 = _cvtsh_ss(row[b].d);                                            \
-                const __m256i qx = _mm256_sub_epi8(unpack_nibbles(row[b].qs), _mm256_set1_epi8(8)); \
+                const __m256i qx = LOAD(row[b].qs);                                              \
                 for (int u = 0; u < tn; u++) {                                                   \
                     const jk_block_q8 *yb = x + (int64_t)(t0 + u) * nb + b;                      \
                     const __m256 d = _mm256_set1_ps(d0 * yb->d);                                 \
@@ -182,37 +169,20 @@ TARGET static void NAME(const uint8_t *w, int64_t row_bytes, int nb, const jk_bl
                     acc[u] = _mm256_fmadd_ps(d, q, acc[u]);                                      \
                 }                                                                                \
             }                                                                                    \
-            for (int u = 0; u < tn; u++) y[(int64_t)(t0 + u) * ldy + r] = hsum8_avx(acc[u]);     \
+            for (int u = 0; u < tn; u++) y[(int64_t)(t0 + u) * ldy + r] = jk_reduce8_avx(acc[u]); \
         }                                                                                        \
     }                                                                                            \
 }
-DEFINE_Q4_0(mm_q4_0_avx2, TARGET_AVX2, dot_i8i8_avx2)
-DEFINE_Q4_0(mm_q4_0_vnni, TARGET_VNNI, dot_i8i8_vnni)
-
-#define DEFINE_Q8_0(NAME, TARGET, DOT)                                                            \
-TARGET static void NAME(const uint8_t *w, int64_t row_bytes, int nb, const jk_block_q8 *x,       \
-                        int n, float *y, int64_t ldy, int r0, int r1) {                          \
-    for (int t0 = 0; t0 < n; t0 += 4) {                                                          \
-        const int tn = n - t0 < 4 ? n - t0 : 4;                                                  \
-        for (int r = r0; r < r1; r++) {                                                          \
-            const blk_q8_0 *row = (const blk_q8_0 *)(w + (int64_t)r * row_bytes);               \
-            __m256 acc[4] = { _mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps() }; \
-            for (int b = 0; b < nb; b++) {                                                       \
-                const float d0 = _cvtsh_ss(row[b].d);                                            \
-                const __m256i qx = _mm256_loadu_si256((const __m256i *)row[b].qs);               \
-                for (int u = 0; u < tn; u++) {                                                   \
-                    const jk_block_q8 *yb = x + (int64_t)(t0 + u) * nb + b;                      \
-                    const __m256 d = _mm256_set1_ps(d0 * yb->d);                                 \
-                    const __m256 q = DOT(qx, _mm256_loadu_si256((const __m256i *)yb->qs));       \
-                    acc[u] = _mm256_fmadd_ps(d, q, acc[u]);                                      \
-                }                                                                                \
-            }                                                                                    \
-            for (int u = 0; u < tn; u++) y[(int64_t)(t0 + u) * ldy + r] = hsum8_avx(acc[u]);     \
-        }                                                                                        \
-    }                                                                                            \
+TARGET_AVX2 static inline __m256i load_q4_0(const uint8_t *qs) {
+    return _mm256_sub_epi8(unpack_nibbles(qs), _mm256_set1_epi8(8));
 }
-DEFINE_Q8_0(mm_q8_0_avx2, TARGET_AVX2, dot_i8i8_avx2)
-DEFINE_Q8_0(mm_q8_0_vnni, TARGET_VNNI, dot_i8i8_vnni)
+TARGET_AVX2 static inline __m256i load_q8_0(const int8_t *qs) {
+    return _mm256_loadu_si256((const __m256i *)qs);
+}
+DEFINE_SYMMETRIC(mm_q4_0_avx2, TARGET_AVX2, dot_i8i8_avx2, blk_q4_0, load_q4_0)
+DEFINE_SYMMETRIC(mm_q4_0_vnni, TARGET_VNNI, dot_i8i8_vnni, blk_q4_0, load_q4_0)
+DEFINE_SYMMETRIC(mm_q8_0_avx2, TARGET_AVX2, dot_i8i8_avx2, blk_q8_0, load_q8_0)
+DEFINE_SYMMETRIC(mm_q8_0_vnni, TARGET_VNNI, dot_i8i8_vnni, blk_q8_0, load_q8_0)
 #endif
 
 // ---- portable drivers -------------------------------------------------------------------------

@@ -4,6 +4,7 @@
 // rounding steps (fp16 attention weights, 8-bit activations), so matching llama.cpp's
 // last bit here is what keeps greedy decoding identical. Accuracy: within 1-2 ulp of expf.
 #include "CJarvisKernels.h"
+#include "Reductions.h"
 #include <math.h>
 #include <string.h>
 
@@ -100,14 +101,6 @@ static void exp16_shifted_avx2(const float *x, float mx, float *v) {
 }
 #endif
 
-/// Sum of 16 values in the order of a 512-bit horizontal add as GCC expands it.
-static inline float reduce16(const float a[16]) {
-    float t3[8], t6[4];
-    for (int i = 0; i < 8; i++) t3[i] = a[8 + i] + a[i];
-    for (int i = 0; i < 4; i++) t6[i] = t3[4 + i] + t3[i];
-    return (t6[0] + t6[2]) + (t6[1] + t6[3]);
-}
-
 void jk_softmax(float *x, int n) {
     float mx = -INFINITY;
     for (int i = 0; i < n; i++) if (x[i] > mx) mx = x[i];
@@ -128,7 +121,7 @@ void jk_softmax(float *x, int n) {
             for (int k = m; k < 16; k++) v[k] = 0.0f;
         }
         for (int k = 0; k < m; k++) x[i + k] = v[k];
-        sum += (double)reduce16(v);
+        sum += (double)jk_reduce16(v);
     }
     const float inv = (float)(1.0 / sum);
     for (int k = 0; k < n; k++) x[k] *= inv;
