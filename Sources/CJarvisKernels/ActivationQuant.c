@@ -50,10 +50,6 @@ static void q8_k_blocks(float *x, int64_t n) {
     }
 }
 
-void jk_round_fp16(float *x, int64_t n) {
-    for (int64_t i = 0; i < n; i++) x[i] = jk_fp16_to_fp32(jk_fp32_to_fp16(x[i]));
-}
-
 static void round_bf16(float *x, int64_t n) {
     for (int64_t i = 0; i < n; i++) {
         union { float f; uint32_t u; } v = { x[i] };

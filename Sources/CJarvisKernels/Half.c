@@ -58,10 +58,63 @@ uint16_t jk_fp32_to_fp16(float f) {
     return (uint16_t)(sign | h);
 }
 
+// Row conversions: F16C when the CPU has it (the same round-to-nearest-even results), the
+// scalar functions above otherwise.
+#if defined(__x86_64__)
+#include <immintrin.h>
+
+__attribute__((target("avx,f16c")))
+static void widen_f16c(const uint16_t *src, float *dst, int64_t n) {
+    int64_t i = 0;
+    for (; i + 8 <= n; i += 8) _mm256_storeu_ps(dst + i, _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(src + i))));
+    for (; i < n; i++) dst[i] = jk_fp16_to_fp32(src[i]);
+}
+
+__attribute__((target("avx,f16c")))
+static void narrow_f16c(const float *src, uint16_t *dst, int64_t n) {
+    int64_t i = 0;
+    for (; i + 8 <= n; i += 8)
+        _mm_storeu_si128((__m128i *)(dst + i), _mm256_cvtps_ph(_mm256_loadu_ps(src + i), _MM_FROUND_TO_NEAREST_INT));
+    for (; i < n; i++) dst[i] = jk_fp32_to_fp16(src[i]);
+}
+
+__attribute__((target("avx,f16c")))
+static void round_f16c(float *x, int64_t n) {
+    int64_t i = 0;
+    for (; i + 8 <= n; i += 8)
+        _mm256_storeu_ps(x + i, _mm256_cvtph_ps(_mm256_cvtps_ph(_mm256_loadu_ps(x + i), _MM_FROUND_TO_NEAREST_INT)));
+    for (; i < n; i++) x[i] = jk_fp16_to_fp32(jk_fp32_to_fp16(x[i]));
+}
+
+static int has_f16c(void) {
+    static _Atomic int cached = -1;   // written once, possibly by several threads with the same value
+    int c = cached;
+    if (c < 0) {
+        __builtin_cpu_init();
+        c = __builtin_cpu_supports("avx") && __builtin_cpu_supports("f16c");
+        cached = c;
+    }
+    return c;
+}
+#endif
+
 void jk_fp16_to_fp32_row(const uint16_t *src, float *dst, int64_t n) {
+#if defined(__x86_64__)
+    if (has_f16c()) { widen_f16c(src, dst, n); return; }
+#endif
     for (int64_t i = 0; i < n; i++) dst[i] = jk_fp16_to_fp32(src[i]);
 }
 
 void jk_fp32_to_fp16_row(const float *src, uint16_t *dst, int64_t n) {
+#if defined(__x86_64__)
+    if (has_f16c()) { narrow_f16c(src, dst, n); return; }
+#endif
     for (int64_t i = 0; i < n; i++) dst[i] = jk_fp32_to_fp16(src[i]);
+}
+
+void jk_round_fp16(float *x, int64_t n) {
+#if defined(__x86_64__)
+    if (has_f16c()) { round_f16c(x, n); return; }
+#endif
+    for (int64_t i = 0; i < n; i++) x[i] = jk_fp16_to_fp32(jk_fp32_to_fp16(x[i]));
 }

@@ -64,6 +64,23 @@ final class DequantTests: XCTestCase {
         }
         XCTAssertEqual(widenFailures, 0)
         XCTAssertEqual(narrowFailures, 0)
+
+        // The row functions (F16C where the CPU has it) agree with the scalar ones everywhere,
+        // including the rounding of values between two halves.
+        let all = (0...UInt16.max).map { $0 }
+        var wide = [Float](repeating: 0, count: all.count)
+        jk_fp16_to_fp32_row(all, &wide, Int64(all.count))
+        // (NaN payloads may differ: F16C quiets signalling NaNs.)
+        let mismatches = all.indices.filter { !wide[$0].isNaN && wide[$0].bitPattern != jk_fp16_to_fp32(all[$0]).bitPattern }
+        XCTAssertEqual(mismatches, [])
+        XCTAssertEqual(wide.filter(\.isNaN).count, all.filter { jk_fp16_to_fp32($0).isNaN }.count)
+        let between = (0..<20_000).map { Float(bitPattern: UInt32($0) &* 214_013 &+ 2_531_011) }.filter(\.isFinite)
+        var narrow = [UInt16](repeating: 0, count: between.count)
+        jk_fp32_to_fp16_row(between, &narrow, Int64(between.count))
+        XCTAssertEqual(narrow, between.map(jk_fp32_to_fp16))
+        var rounded = between
+        jk_round_fp16(&rounded, Int64(rounded.count))
+        XCTAssertEqual(rounded.map(\.bitPattern), between.map { jk_fp16_to_fp32(jk_fp32_to_fp16($0)).bitPattern })
         // Round to nearest even at the halfway points, and overflow to infinity.
         XCTAssertEqual(jk_fp32_to_fp16(1 + 0x1p-11), Float16(1).bitPattern)
         XCTAssertEqual(jk_fp32_to_fp16(1 + 3 * 0x1p-11), Float16(1 + 2 * 0x1p-10).bitPattern)
