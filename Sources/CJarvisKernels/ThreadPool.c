@@ -24,6 +24,9 @@ static struct {
     int shutdown;
 } pool = { PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, PTHREAD_COND_INITIALIZER, 1 };
 
+// One job at a time: callers on different threads take turns (tasks must not call jk_parallel).
+static pthread_mutex_t job_lock = PTHREAD_MUTEX_INITIALIZER;
+
 static void run_tasks(void) {
     for (;;) {
         int t = atomic_fetch_add(&pool.next, 1);
@@ -59,6 +62,7 @@ int jk_pool_set_threads(int threads) {
     if (threads < 1) threads = 1;
     if (threads > JK_MAX_THREADS) threads = JK_MAX_THREADS;
     if (threads == pool.threads) return threads;
+    pthread_mutex_lock(&job_lock);
     // Stop the old workers, start the new ones.
     pthread_mutex_lock(&pool.lock);
     pool.shutdown = 1;
@@ -73,6 +77,7 @@ int jk_pool_set_threads(int threads) {
         started++;
     }
     pool.threads = started;
+    pthread_mutex_unlock(&job_lock);
     return started;
 }
 
@@ -84,6 +89,7 @@ void jk_parallel(jk_task_fn fn, void *ctx, int tasks) {
         for (int t = 0; t < tasks; t++) fn(ctx, t);
         return;
     }
+    pthread_mutex_lock(&job_lock);
     pool.fn = fn;
     pool.ctx = ctx;
     pool.tasks = tasks;
@@ -101,4 +107,5 @@ void jk_parallel(jk_task_fn fn, void *ctx, int tasks) {
         while (atomic_load(&pool.finished) < pool.threads - 1) pthread_cond_wait(&pool.done, &pool.lock);
         pthread_mutex_unlock(&pool.lock);
     }
+    pthread_mutex_unlock(&job_lock);
 }

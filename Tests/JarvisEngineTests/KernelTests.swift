@@ -122,6 +122,25 @@ final class KernelTests: XCTestCase {
         XCTAssertEqual(one.map(\.bitPattern), three.map(\.bitPattern))
     }
 
+    func testConcurrentCallersTakeTurnsOnThePool() {
+        let rows = 200, cols = 128, n = 3
+        let w = randomWeights(.q8_0, rows: rows, cols: cols)
+        let x = randoms(n * cols)
+        ComputeThreads.set(2)
+        let expected = matmul(.q8_0, w, rows: rows, cols: cols, x, n: n)
+        let results = UnsafeMutableBufferPointer<[Float]>.allocate(capacity: 8)
+        results.initialize(repeating: [])
+        defer { results.deallocate() }
+        DispatchQueue.concurrentPerform(iterations: 8) { i in
+            var blocks = [jk_block_q8](repeating: jk_block_q8(), count: n * cols / 32)
+            jk_quantize_q8(x, &blocks, Int64(n * cols))
+            var y = [Float](repeating: .nan, count: n * rows)
+            jk_matmul_quantized(Int32(GGMLType.q8_0.rawValue), w, Int32(rows), Int32(cols), blocks, Int32(n), &y, Int64(rows))
+            results[i] = y
+        }
+        for r in results { XCTAssertEqual(r.map(\.bitPattern), expected.map(\.bitPattern)) }
+    }
+
     func testVectorExpIsWithinTwoUlpOfExpf() {
         var worst: Float = 0
         for i in 0..<20_000 {
