@@ -128,17 +128,21 @@ final class KernelTests: XCTestCase {
         let x = randoms(n * cols)
         ComputeThreads.set(2)
         let expected = matmul(.q8_0, w, rows: rows, cols: cols, x, n: n)
-        let results = UnsafeMutableBufferPointer<[Float]>.allocate(capacity: 8)
-        results.initialize(repeating: [])
-        defer { results.deallocate() }
-        DispatchQueue.concurrentPerform(iterations: 8) { i in
+        final class Results: @unchecked Sendable {
+            let lock = NSLock()
+            var all: [[Float]] = []
+            func add(_ r: [Float]) { lock.lock(); all.append(r); lock.unlock() }
+        }
+        let results = Results()
+        DispatchQueue.concurrentPerform(iterations: 8) { _ in
             var blocks = [jk_block_q8](repeating: jk_block_q8(), count: n * cols / 32)
             jk_quantize_q8(x, &blocks, Int64(n * cols))
             var y = [Float](repeating: .nan, count: n * rows)
             jk_matmul_quantized(Int32(GGMLType.q8_0.rawValue), w, Int32(rows), Int32(cols), blocks, Int32(n), &y, Int64(rows))
-            results[i] = y
+            results.add(y)
         }
-        for r in results { XCTAssertEqual(r.map(\.bitPattern), expected.map(\.bitPattern)) }
+        XCTAssertEqual(results.all.count, 8)
+        for r in results.all { XCTAssertEqual(r.map(\.bitPattern), expected.map(\.bitPattern)) }
     }
 
     func testVectorExpIsWithinTwoUlpOfExpf() {
