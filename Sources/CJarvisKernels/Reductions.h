@@ -1,0 +1,34 @@
+// Horizontal sums in the exact orders llama.cpp's x86 code uses; shared by the kernels that
+// must reproduce its results bit for bit. Private to CJarvisKernels.
+#ifndef JARVIS_REDUCTIONS_H
+#define JARVIS_REDUCTIONS_H
+
+#if defined(__x86_64__)
+#include <immintrin.h>
+#endif
+
+/// Sum of 16 lanes as GCC expands a 512-bit horizontal add: halves, then quarters, then pairs.
+static inline float jk_reduce16(const float a[16]) {
+    float t3[8], t6[4];
+    for (int i = 0; i < 8; i++) t3[i] = a[8 + i] + a[i];
+    for (int i = 0; i < 4; i++) t6[i] = t3[4 + i] + t3[i];
+    return (t6[0] + t6[2]) + (t6[1] + t6[3]);
+}
+
+/// Sum of 8 lanes as ggml's hsum_float_8: ((a0+a4)+(a2+a6)) + ((a1+a5)+(a3+a7)).
+static inline float jk_reduce8(const float a[8]) {
+    float r0 = a[4] + a[0], r1 = a[5] + a[1], r2 = a[6] + a[2], r3 = a[7] + a[3];
+    return (r0 + r2) + (r1 + r3);
+}
+
+#if defined(__x86_64__)
+/// jk_reduce8 of a vector. jk_reduce16 of lanes (lo, hi) is jk_reduce8_avx(hi + lo).
+__attribute__((target("avx2"))) static inline float jk_reduce8_avx(__m256 x) {
+    __m128 r = _mm_add_ps(_mm256_extractf128_ps(x, 1), _mm256_castps256_ps128(x));
+    r = _mm_add_ps(r, _mm_movehl_ps(r, r));
+    r = _mm_add_ss(r, _mm_movehdup_ps(r));
+    return _mm_cvtss_f32(r);
+}
+#endif
+
+#endif
