@@ -38,18 +38,26 @@ static void scores_portable(const float *q, const uint16_t *k, int n, int hd, fl
     }
 }
 
-static void accumulate_portable(const float *p, const uint16_t *v, int n, int hd, float *out, int order) {
-    static _Thread_local float acc[64][256];
-    for (int i = 0; i < 64; i++) for (int d = 0; d < hd; d++) acc[i][d] = 0.0f;
+// The weighted sum of V is kept in a caller-owned state of 64 slots × head_dim floats, so that
+// rows from several places (a cached prefix, stored entries, the live cache) add up in one
+// order, as if they were one row: slot of position j is slot(start + j).
+static void mix_rows_portable(float *state, const float *p, const uint16_t *v, int n, int hd, int start, int order) {
     for (int j = 0; j < n; j++) {
         const uint16_t *row = v + (size_t)j * hd;
         const float w = p[j];
-        float *a = acc[slot(j, order)];
+        float *a = state + (size_t)slot(start + j, order) * hd;
         for (int d = 0; d < hd; d++) a[d] = fmaf(jk_fp16_to_fp32(row[d]), w, a[d]);
     }
+}
+
+void jk_attn_mix_begin(float *state, int head_dim) {
+    for (int i = 0; i < 64 * head_dim; i++) state[i] = 0.0f;
+}
+
+void jk_attn_mix_end(const float *state, int hd, float *out, int order) {
     for (int d = 0; d < hd; d++) {
         float all[64], lanes[16];
-        for (int i = 0; i < 64; i++) all[i] = acc[i][d];
+        for (int i = 0; i < 64; i++) all[i] = state[(size_t)i * hd + d];
         if (order == JK_ORDER_TILED) for (int i = 0; i < 16; i++) lanes[i] = all[i]; else fold64(all, lanes);
         out[d] = jk_reduce16(lanes);
     }
@@ -83,45 +91,34 @@ TARGET static void scores_avx2(const float *q, const uint16_t *k, int n, int hd,
     }
 }
 
-TARGET static void accumulate_avx2(const float *p, const uint16_t *v, int n, int hd, float *out, int order) {
-    static _Thread_local __m256 acc[64][32];
-    const int nv = hd / 8;
-    const int slots = order == JK_ORDER_TILED ? 16 : 64;
-    for (int i = 0; i < slots; i++) for (int d = 0; d < nv; d++) acc[i][d] = _mm256_setzero_ps();
+TARGET static void mix_rows_avx2(float *state, const float *p, const uint16_t *v, int n, int hd, int start, int order) {
     for (int j = 0; j < n; j++) {
         const uint16_t *row = v + (size_t)j * hd;
         const __m256 w = _mm256_set1_ps(p[j]);
-        __m256 *a = acc[j % slots];
-        for (int d = 0; d < nv; d++)
-            a[d] = _mm256_fmadd_ps(_mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(row + 8 * d))), w, a[d]);
-    }
-    for (int d = 0; d < nv; d++) {
-        __m256 lanes[16], t3[8], t6[4];
-        for (int i = 0; i < 16; i++)
-            lanes[i] = order == JK_ORDER_TILED ? acc[i][d]
-                : _mm256_add_ps(_mm256_add_ps(acc[i][d], acc[32 + i][d]), _mm256_add_ps(acc[16 + i][d], acc[48 + i][d]));
-        for (int i = 0; i < 8; i++) t3[i] = _mm256_add_ps(lanes[8 + i], lanes[i]);
-        for (int i = 0; i < 4; i++) t6[i] = _mm256_add_ps(t3[4 + i], t3[i]);
-        _mm256_storeu_ps(out + 8 * d, _mm256_add_ps(_mm256_add_ps(t6[0], t6[2]), _mm256_add_ps(t6[1], t6[3])));
+        float *a = state + (size_t)slot(start + j, order) * hd;
+        for (int d = 0; d < hd; d += 8) {
+            const __m256 x = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(row + d)));
+            _mm256_storeu_ps(a + d, _mm256_fmadd_ps(x, w, _mm256_loadu_ps(a + d)));
+        }
     }
 }
 #endif
 
 static void (*scores_impl)(const float *, const uint16_t *, int, int, float, float *, int) = scores_portable;
-static void (*accumulate_impl)(const float *, const uint16_t *, int, int, float *, int) = accumulate_portable;
+static void (*mix_rows_impl)(float *, const float *, const uint16_t *, int, int, int, int) = mix_rows_portable;
 
 int jk_select_attention_kernels(int level) {
 #if defined(__x86_64__)
     __builtin_cpu_init();
     if (level >= 1 && __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) {
         scores_impl = scores_avx2;
-        accumulate_impl = accumulate_avx2;
+        mix_rows_impl = mix_rows_avx2;
         return 1;
     }
 #endif
     (void)level;
     scores_impl = scores_portable;
-    accumulate_impl = accumulate_portable;
+    mix_rows_impl = mix_rows_portable;
     return 0;
 }
 
@@ -129,6 +126,13 @@ void jk_attn_scores_f16(const float *q, const uint16_t *k, int n, int head_dim, 
     scores_impl(q, k, n, head_dim, scale, scores, order);
 }
 
+void jk_attn_mix_rows(float *state, const float *p, const uint16_t *v, int n, int head_dim, int start, int order) {
+    mix_rows_impl(state, p, v, n, head_dim, start, order);
+}
+
 void jk_attn_accumulate_f16(const float *p, const uint16_t *v, int n, int head_dim, float *out, int order) {
-    accumulate_impl(p, v, n, head_dim, out, order);
+    static _Thread_local float state[64 * 256];
+    jk_attn_mix_begin(state, head_dim);
+    mix_rows_impl(state, p, v, n, head_dim, 0, order);
+    jk_attn_mix_end(state, head_dim, out, order);
 }

@@ -77,6 +77,12 @@ enum { JK_ORDER_TILED = 0, JK_ORDER_VECTOR = 1 };
 void jk_attn_scores_f16(const float *q, const uint16_t *k, int n, int head_dim, float scale, float *scores, int order);
 /// out[d] = sum_j p[j] * V[j][d] for j in [0, n); V rows are `head_dim` fp16 values each.
 void jk_attn_accumulate_f16(const float *p, const uint16_t *v, int n, int head_dim, float *out, int order);
+/// The same sum over rows that live in several places: begin with a state of 64 × head_dim
+/// floats, add each run of rows with the index of its first row in the logical row, then end.
+/// The result is bit-identical to one jk_attn_accumulate_f16 over the concatenated rows.
+void jk_attn_mix_begin(float *state, int head_dim);
+void jk_attn_mix_rows(float *state, const float *p, const uint16_t *v, int n, int head_dim, int start, int order);
+void jk_attn_mix_end(const float *state, int head_dim, float *out, int order);
 
 // ---- quantized matrix products ---------------------------------------------------------------------
 
