@@ -4,6 +4,7 @@
 public struct Generator {
     public let model: Transformer
     public let cache: KVCache
+    public let context: [KVRun]
     public private(set) var sampler: Sampler
     /// Tokens that end generation (end of turn, end of text).
     public let stopTokens: Set<Int32>
@@ -13,16 +14,20 @@ public struct Generator {
     private var unfed: Int32?
     private var finished = false
 
-    /// Prefills `prompt` behind whatever `cache` already holds.
+    /// Prefills `prompt` behind whatever `cache` already holds, attending also to `context`
+    /// (rows lent from elsewhere, see `Transformer.prefill(_:cache:context:logits:)`) for the
+    /// prompt and every generated token.
     /// - Throws: `EngineError` if the prompt does not fit in the cache or has a bad token.
-    public init(model: Transformer, cache: KVCache, prompt: [Int32], sampler: Sampler = Sampler(), stopTokens: Set<Int32>) throws {
+    public init(model: Transformer, cache: KVCache, context: [KVRun] = [], prompt: [Int32],
+                sampler: Sampler = Sampler(), stopTokens: Set<Int32>) throws {
         guard !prompt.isEmpty else { throw EngineError(.invalidArgument, "empty prompt") }
         self.model = model
         self.cache = cache
+        self.context = context
         self.sampler = sampler
         self.stopTokens = stopTokens
         for t in prompt { self.sampler.accept(t) }
-        pendingLogits = try model.prefill(prompt, cache: cache, logits: .last)
+        pendingLogits = try model.prefill(prompt, cache: cache, context: context, logits: .last)
     }
 
     /// Logits the next token will be drawn from.
@@ -34,7 +39,7 @@ public struct Generator {
     public mutating func next() throws -> Int32? {
         if finished { return nil }
         if let t = unfed {
-            pendingLogits = try model.prefill([t], cache: cache, logits: .last)
+            pendingLogits = try model.prefill([t], cache: cache, context: context, logits: .last)
             unfed = nil
         }
         let token = sampler.sample(pendingLogits)

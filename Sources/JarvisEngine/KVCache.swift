@@ -7,11 +7,12 @@ import CJarvisKernels
 /// - `keys[layer]` and `values[layer]` are each `kvHeads × capacity × headDim` elements,
 ///   head-major: the vector of (layer l, KV head h, position p) starts at
 ///   `(h * capacity + p) * headDim`;
-/// - keys are stored *after* the rotary embedding of their position (`basePosition + p`),
-///   values as computed.
+/// - keys are stored *after* the rotary embedding of their absolute position
+///   (`basePosition + p` for row p), values as computed.
 ///
-/// Positions `0..<count` are filled. The engine appends new positions with
-/// `Transformer.prefill`; `segment(_:)` hands a range out, `append(_:)` takes one in.
+/// Rows `0..<count` are filled. The engine appends new rows with `Transformer.prefill`;
+/// `segment(_:)` hands a range out, `append(_:)` takes one in, and `run(_:placedAt:)` lends a
+/// range to another sequence's attention without copying it (see `KVRun`).
 public final class KVCache: @unchecked Sendable {
     public let layers: Int
     public let kvHeads: Int
@@ -20,12 +21,17 @@ public final class KVCache: @unchecked Sendable {
     public let capacity: Int
     /// Number of filled positions.
     public internal(set) var count: Int = 0
+    /// Absolute position of row 0: nonzero when this cache continues a logical cache whose
+    /// earlier rows live elsewhere (a shared prefix, stored entries).
+    public let basePosition: Int
 
     let keys: [UnsafeMutablePointer<UInt16>]
     let values: [UnsafeMutablePointer<UInt16>]
 
-    /// Creates an empty cache shaped for `config`, with room for `capacity` positions.
-    public init(config: ModelConfig, capacity: Int) {
+    /// Creates an empty cache shaped for `config`, with room for `capacity` positions, whose
+    /// first row will sit at absolute position `basePosition`.
+    public init(config: ModelConfig, capacity: Int, basePosition: Int = 0) {
+        self.basePosition = basePosition
         self.layers = config.layers
         self.kvHeads = config.kvHeads
         self.headDim = config.headDim
@@ -79,15 +85,19 @@ public final class KVCache: @unchecked Sendable {
             }
         }
         return KVSegment(layers: layers, kvHeads: kvHeads, headDim: headDim, tokenCount: n,
-                         basePosition: range.lowerBound, keys: k, values: v)
+                         basePosition: basePosition + range.lowerBound, keys: k, values: v)
     }
 
-    /// Appends a segment's positions after the filled ones (keys keep the rotation they were
-    /// computed with, so the segment must have been computed at `basePosition == count`).
-    /// - Throws: `.invalidArgument` if the shapes differ or the cache is full.
+    /// Appends a segment's positions after the filled ones. Keys keep the rotation they were
+    /// computed with, so the segment must have been computed where it lands
+    /// (`segment.basePosition == basePosition + count`); to place one elsewhere, use a `KVRun`.
+    /// - Throws: `.invalidArgument` if the shapes or positions differ or the cache is full.
     public func append(_ segment: KVSegment) throws {
         guard segment.layers == layers, segment.kvHeads == kvHeads, segment.headDim == headDim else {
             throw EngineError(.invalidArgument, "KV segment shape \(segment.layers)×\(segment.kvHeads)×\(segment.headDim) does not match the cache \(layers)×\(kvHeads)×\(headDim)")
+        }
+        guard segment.basePosition == basePosition + count else {
+            throw EngineError(.invalidArgument, "KV segment was computed at position \(segment.basePosition) but would land at \(basePosition + count)")
         }
         guard count + segment.tokenCount <= capacity else {
             throw EngineError(.invalidArgument, "KV cache full: \(count) + \(segment.tokenCount) positions exceed capacity \(capacity)")
@@ -122,7 +132,7 @@ public final class KVCache: @unchecked Sendable {
     }
 }
 
-/// K/V of a run of consecutive positions, detached from any cache: what a remembered entry
+/// K/V of a run of consecutive positions, copied out of a cache: what a remembered entry
 /// stores. Layout: `[layer][kvHead][token][headDim]` fp16 bits, keys rotated for positions
 /// `basePosition ..< basePosition + tokenCount`.
 public struct KVSegment: Sendable, Equatable {
@@ -134,4 +144,58 @@ public struct KVSegment: Sendable, Equatable {
     public let basePosition: Int
     public let keys: [UInt16]
     public let values: [UInt16]
+}
+
+/// K/V rows of consecutive positions that live somewhere else — a range of another `KVCache`,
+/// or pages mapped from the store — lent to a sequence's attention without being copied.
+///
+/// A run computed at `computedPosition` may be placed at any `placedPosition` of the logical
+/// cache: its keys are not rewritten; the query is rotated as if it stood `positionDelta`
+/// positions earlier, which rotary embeddings make equivalent
+/// (⟨R(m−δ)q, R(n)k⟩ = ⟨R(m)q, R(n+δ)k⟩).
+public struct KVRun: @unchecked Sendable {
+    public let tokenCount: Int
+    /// Absolute position the first row's key was rotated for.
+    public let computedPosition: Int
+    /// Absolute position of the first row in the logical cache.
+    public let placedPosition: Int
+    /// `placedPosition − computedPosition`.
+    public var positionDelta: Int { placedPosition - computedPosition }
+    /// Per `layer * kvHeads + head`: the first of `tokenCount` rows of `headDim` fp16 values.
+    let keys: [UnsafePointer<UInt16>]
+    let values: [UnsafePointer<UInt16>]
+    /// Keeps the rows' memory alive, when something owns it.
+    let owner: AnyObject?
+
+    /// A run over rows the caller keeps valid while the run is in use (for example pages in an
+    /// open LMDB read transaction). `keys` and `values` hold one pointer per
+    /// `layer * kvHeads + head`.
+    public init(tokenCount: Int, computedPosition: Int, placedPosition: Int,
+                keys: [UnsafePointer<UInt16>], values: [UnsafePointer<UInt16>], owner: AnyObject? = nil) {
+        precondition(keys.count == values.count)
+        self.tokenCount = tokenCount
+        self.computedPosition = computedPosition
+        self.placedPosition = placedPosition
+        self.keys = keys
+        self.values = values
+        self.owner = owner
+    }
+}
+
+extension KVCache {
+    /// Lends rows `range` to another sequence, placed at absolute position `placedAt`
+    /// (default: where they were computed). The run keeps this cache alive.
+    public func run(_ range: Range<Int>, placedAt: Int? = nil) -> KVRun {
+        precondition(range.lowerBound >= 0 && range.upperBound <= count)
+        var k: [UnsafePointer<UInt16>] = [], v: [UnsafePointer<UInt16>] = []
+        for l in 0..<layers {
+            for h in 0..<kvHeads {
+                k.append(keys(layer: l, head: h) + range.lowerBound * headDim)
+                v.append(values(layer: l, head: h) + range.lowerBound * headDim)
+            }
+        }
+        let computed = basePosition + range.lowerBound
+        return KVRun(tokenCount: range.count, computedPosition: computed, placedPosition: placedAt ?? computed,
+                     keys: k, values: v, owner: self)
+    }
 }

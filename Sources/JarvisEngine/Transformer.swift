@@ -44,14 +44,27 @@ public final class Transformer: @unchecked Sendable {
 
     /// Runs `tokens` through the model behind the positions already in `cache`, appending their
     /// K/V to it, without recomputing anything already cached.
+    ///
+    /// `context` lends rows that logically come before the cache (a shared prefix, remembered
+    /// entries), each placed where its `KVRun` says; the new tokens attend to all of them and to
+    /// the cache, the runs are only read. Place the cache after them with its `basePosition`.
     /// - Returns: logits of the last token (`vocabularySize` floats), of every token
     ///   (`tokens.count × vocabularySize`, row-major), or nothing.
-    /// - Throws: `.invalidArgument` for an out-of-range token id or a full cache.
+    /// - Throws: `.invalidArgument` for an out-of-range token id, a full cache, or a context
+    ///   run of another shape or placed after the cache's first row.
     @discardableResult
-    public func prefill(_ tokens: [Int32], cache: KVCache, logits: Logits = .last) throws -> [Float] {
+    public func prefill(_ tokens: [Int32], cache: KVCache, context: [KVRun] = [], logits: Logits = .last) throws -> [Float] {
         guard !tokens.isEmpty else { return [] }
         guard cache.layers == config.layers, cache.kvHeads == config.kvHeads, cache.headDim == config.headDim else {
             throw EngineError(.invalidArgument, "the KV cache is shaped for another model")
+        }
+        for run in context {
+            guard run.keys.count == config.layers * config.kvHeads else {
+                throw EngineError(.invalidArgument, "a context run is shaped for another model (\(run.keys.count) layer-heads, the model has \(config.layers * config.kvHeads))")
+            }
+            guard run.placedPosition >= 0, run.computedPosition >= 0, run.placedPosition + run.tokenCount <= cache.basePosition else {
+                throw EngineError(.invalidArgument, "a context run placed at \(run.placedPosition)..<\(run.placedPosition + run.tokenCount) does not come before the cache's first position \(cache.basePosition)")
+            }
         }
         guard cache.count + tokens.count <= cache.capacity else {
             throw EngineError(.invalidArgument, "context full: \(cache.count) cached + \(tokens.count) new tokens exceed the cache capacity of \(cache.capacity)")
@@ -68,7 +81,7 @@ public final class Transformer: @unchecked Sendable {
             let end = min(start + batch, tokens.count)
             let isLast = end == tokens.count
             let mode: Logits = logits == .all ? .all : (isLast ? logits : .none)
-            let l = forward(Array(tokens[start..<end]), cache: cache, logits: mode)
+            let l = forward(Array(tokens[start..<end]), cache: cache, context: context, logits: mode)
             if logits == .all { out += l } else if isLast { out = l }
             start = end
         }
@@ -243,10 +256,11 @@ extension Transformer {
         }
     }
 
-    func forward(_ tokens: [Int32], cache: KVCache, logits: Logits) -> [Float] {
+    func forward(_ tokens: [Int32], cache: KVCache, context: [KVRun], logits: Logits) -> [Float] {
         let c = config
         let n = tokens.count
         let p0 = cache.count
+        let relocated = context.contains { $0.positionDelta != 0 }
         let qDim = c.heads * c.headDim, kvDim = c.kvHeads * c.headDim
 
         let x = Scratch(n * c.dim), xn = Scratch(n * c.dim)
@@ -254,11 +268,13 @@ extension Transformer {
         let att = Scratch(n * qDim)
         let gate = Scratch(n * c.ffnDim), up = Scratch(n * c.ffnDim)
         let cosT = Scratch(n * c.ropeDims / 2), sinT = Scratch(n * c.ropeDims / 2)
-        defer { [x, xn, q, k, v, att, gate, up, cosT, sinT].forEach { $0.free() } }
+        // Queries before rotation, for runs that need them rotated to another position.
+        let qRaw = Scratch(relocated ? n * qDim : 0)
+        defer { [x, xn, q, k, v, att, gate, up, cosT, sinT, qRaw].forEach { $0.free() } }
 
         for (t, token) in tokens.enumerated() {
             weights.embed(token, into: x.p + t * c.dim)
-            jk_rope_table(Float(p0 + t), Int32(c.ropeDims), c.ropeBase,
+            jk_rope_table(Float(cache.basePosition + p0 + t), Int32(c.ropeDims), c.ropeBase,
                           cosT.p + t * c.ropeDims / 2, sinT.p + t * c.ropeDims / 2)
         }
 
@@ -271,13 +287,14 @@ extension Transformer {
             project(normed, layer.wk, bias: layer.bk, into: k.p)
             project(normed, layer.wv, bias: layer.bv, into: v.p)
             let neox: Int32 = c.ropeIsNeox ? 1 : 0
+            if relocated { qRaw.p.update(from: q.p, count: n * qDim) }
             for t in 0..<n {
                 let ct = cosT.p + t * c.ropeDims / 2, st = sinT.p + t * c.ropeDims / 2
                 jk_rope_apply(q.p + t * qDim, Int32(c.heads), Int32(c.headDim), Int32(c.ropeDims), ct, st, neox)
                 jk_rope_apply(k.p + t * kvDim, Int32(c.kvHeads), Int32(c.headDim), Int32(c.ropeDims), ct, st, neox)
             }
             cache.store(layer: li, at: p0, n: n, k: k.p, v: v.p)
-            attention(layer: li, q: q.p, n: n, p0: p0, cache: cache, out: att.p)
+            attention(layer: li, q: q.p, qRaw: relocated ? qRaw.p : nil, n: n, p0: p0, cache: cache, context: context, out: att.p)
             project(Activations(att.p, n: n, cols: qDim), layer.wo, into: x.p, accumulate: true)
 
             layer.ffnNorm.withUnsafeBufferPointer { w in
@@ -305,22 +322,22 @@ extension Transformer {
         }
     }
 
-    /// Causal grouped-query attention of `n` new query rows (positions `p0 ..< p0+n`) over every
-    /// cached position `0 ..< p0+n`, one task per (token, head) on the worker pool.
+    /// Grouped-query attention of `n` new query rows (cache rows `p0 ..< p0+n`) over the context
+    /// runs and the cache rows `0 ..< p0+n` (causal within the cache), one task per
+    /// (token, head) on the worker pool.
     ///
     /// Queries and attention weights are rounded to fp16, as llama.cpp does when it multiplies
     /// them with its fp16 cache; the cache itself is fp16 already.
-    func attention(layer: Int, q: UnsafeMutablePointer<Float>, n: Int, p0: Int, cache: KVCache, out: UnsafeMutablePointer<Float>) {
+    func attention(layer: Int, q: UnsafeMutablePointer<Float>, qRaw: UnsafePointer<Float>?, n: Int, p0: Int,
+                   cache: KVCache, context: [KVRun], out: UnsafeMutablePointer<Float>) {
         let c = config
         jk_round_fp16(q, Int64(n * c.heads * c.headDim))
-        var job = AttentionJob(q: q, out: out, cache: cache, layer: layer, p0: p0, heads: c.heads,
-                               group: c.heads / c.kvHeads, headDim: c.headDim,
-                               scale: 1 / Float(c.headDim).squareRoot(),
+        var job = AttentionJob(q: q, qRaw: qRaw, out: out, cache: cache, context: context, layer: layer, p0: p0,
+                               config: c, scale: 1 / Float(c.headDim).squareRoot(),
                                order: n == 1 ? Int32(JK_ORDER_VECTOR) : Int32(JK_ORDER_TILED))
         withUnsafeMutablePointer(to: &job) { ctx in
             jk_parallel({ raw, task in
-                let job = raw!.assumingMemoryBound(to: AttentionJob.self).pointee
-                job.run(task: Int(task))
+                raw!.assumingMemoryBound(to: AttentionJob.self).pointee.run(task: Int(task))
             }, ctx, Int32(n * c.heads))
         }
     }
@@ -329,24 +346,61 @@ extension Transformer {
 /// One (token, head) of attention; see `Transformer.attention`.
 struct AttentionJob {
     let q: UnsafeMutablePointer<Float>
+    let qRaw: UnsafePointer<Float>?
     let out: UnsafeMutablePointer<Float>
     let cache: KVCache
-    let layer: Int, p0: Int, heads: Int, group: Int, headDim: Int
+    let context: [KVRun]
+    let layer: Int, p0: Int
+    let config: ModelConfig
     let scale: Float
     /// Summation order: llama.cpp's single-row order for one query row, its tiled one otherwise.
     let order: Int32
 
     func run(task: Int) {
-        let t = task / heads, h = task % heads
-        let visible = p0 + t + 1
-        let scores = Scratch(visible)
-        defer { scores.free() }
-        let qDim = heads * headDim
-        let kvh = h / group
-        jk_attn_scores_f16(q + t * qDim + h * headDim, cache.keys(layer: layer, head: kvh), Int32(visible), Int32(headDim), scale, scores.p, order)
+        let c = config, hd = c.headDim, qDim = c.heads * hd
+        let t = task / c.heads, h = task % c.heads
+        let kvh = h / (c.heads / c.kvHeads)
+        let slot = layer * c.kvHeads + kvh
+        let contextRows = context.reduce(0) { $0 + $1.tokenCount }
+        let own = p0 + t + 1
+        let visible = contextRows + own
+        let scores = Scratch(visible), rotated = Scratch(hd + c.ropeDims), state = Scratch(64 * hd)
+        defer { scores.free(); rotated.free(); state.free() }
+        let qRotated = UnsafePointer(q + t * qDim + h * hd)
+
+        // Scores: each run with the query turned to where the run's keys were computed.
+        var offset = 0
+        var rotatedDelta: Int?
+        for run in context {
+            var qv = qRotated
+            if run.positionDelta != 0, let qRaw {
+                if rotatedDelta != run.positionDelta {
+                    let position = cache.basePosition + p0 + t - run.positionDelta
+                    let cosT = rotated.p + hd, sinT = rotated.p + hd + c.ropeDims / 2
+                    jk_rope_table(Float(position), Int32(c.ropeDims), c.ropeBase, cosT, sinT)
+                    rotated.p.update(from: qRaw + t * qDim + h * hd, count: hd)
+                    jk_rope_apply(rotated.p, 1, Int32(hd), Int32(c.ropeDims), cosT, sinT, c.ropeIsNeox ? 1 : 0)
+                    jk_round_fp16(rotated.p, Int64(hd))
+                    rotatedDelta = run.positionDelta
+                }
+                qv = UnsafePointer(rotated.p)
+            }
+            jk_attn_scores_f16(qv, run.keys[slot], Int32(run.tokenCount), Int32(hd), scale, scores.p + offset, order)
+            offset += run.tokenCount
+        }
+        jk_attn_scores_f16(qRotated, cache.keys(layer: layer, head: kvh), Int32(own), Int32(hd), scale, scores.p + offset, order)
         jk_softmax(scores.p, Int32(visible))
         jk_round_fp16(scores.p, Int64(visible))
-        jk_attn_accumulate_f16(scores.p, cache.values(layer: layer, head: kvh), Int32(visible), Int32(headDim), out + t * qDim + h * headDim, order)
+
+        // Weighted sum of V over all rows, in the order of one logical row.
+        jk_attn_mix_begin(state.p, Int32(hd))
+        offset = 0
+        for run in context {
+            jk_attn_mix_rows(state.p, scores.p + offset, run.values[slot], Int32(run.tokenCount), Int32(hd), Int32(offset), order)
+            offset += run.tokenCount
+        }
+        jk_attn_mix_rows(state.p, scores.p + offset, cache.values(layer: layer, head: kvh), Int32(own), Int32(hd), Int32(offset), order)
+        jk_attn_mix_end(state.p, Int32(hd), out + t * qDim + h * hd, order)
     }
 }
 

@@ -125,7 +125,12 @@ final class TransformerTests: XCTestCase {
         XCTAssertEqual(cache.count, 0, "a refused request leaves the cache as it was")
         try model.prefill([1, 2, 3], cache: cache, logits: .none)
         let seg = cache.segment(0..<3)
-        XCTAssertThrowsError(try cache.append(seg)) { XCTAssertTrue("\($0)".contains("full")) }
+        XCTAssertThrowsError(try cache.append(seg)) { XCTAssertTrue("\($0)".contains("computed at position 0"), "\($0)") }
+        let big = KVCache(config: model.config, capacity: 8)
+        try model.prefill([1, 2, 3, 4, 5], cache: big, logits: .none)
+        let small = KVCache(config: model.config, capacity: 4)
+        try model.prefill([1], cache: small, logits: .none)
+        XCTAssertThrowsError(try small.append(big.segment(1..<5))) { XCTAssertTrue("\($0)".contains("full"), "\($0)") }
         let other = KVCache(config: try TinyModel.load(.init(layers: 1), in: dir).config, capacity: 8)
         XCTAssertThrowsError(try other.append(seg)) { XCTAssertTrue("\($0)".contains("does not match")) }
     }
