@@ -13,6 +13,7 @@ let package = Package(
         .executable(name: "jarvis-run", targets: ["jarvis-run"]),
         .executable(name: "jarvis-bench", targets: ["jarvis-bench"]),
         .library(name: "JarvisEngine", targets: ["JarvisEngine"]),
+        .library(name: "JarvisStore", targets: ["JarvisStore"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -26,9 +27,15 @@ let package = Package(
         // Scalar and SIMD kernels that are not matrix products (those go to BLAS).
         .target(name: "CJarvisKernels", cSettings: kernelFlags),
 
+        .target(name: "CJarvisChecksum", cSettings: kernelFlags),
+
         .target(
             name: "JarvisEngine",
             dependencies: ["COpenBLAS", "CJarvisKernels"]
+        ),
+        .target(
+            name: "JarvisStore",
+            dependencies: ["CLMDB", "CJarvisChecksum"]
         ),
         .executableTarget(
             name: "jarvis-run",
@@ -42,6 +49,10 @@ let package = Package(
             name: "JarvisEngineTests",
             dependencies: ["JarvisEngine"],
             resources: [.copy("Fixtures")]
+        ),
+        .testTarget(
+            name: "JarvisStoreTests",
+            dependencies: ["JarvisStore", "CJarvisChecksum"]
         ),
     ]
 )

@@ -1,0 +1,72 @@
+import Foundation
+
+/// What the store keeps about one remembered entry (its KV pages and vectors are stored
+/// beside it under the same id).
+public struct EntryRecord: Codable, Sendable, Equatable {
+    /// Stable id, assigned by the store; never reused.
+    public var id: UInt64
+    /// The name the user gave, if any; unique across entries (case-insensitive), as are aliases.
+    public var name: String?
+    public var aliases: [String]
+    /// "note", "fact", "file", "photo", ...
+    public var kind: String
+    /// When the entry was remembered, in milliseconds since 1970 (an integer, so it
+    /// round-trips exactly).
+    public var createdMilliseconds: Int64
+    public var created: Date { Date(timeIntervalSince1970: Double(createdMilliseconds) / 1000) }
+    /// The text the entry's tokens came from, kept so that the entry can be encoded again for
+    /// another model.
+    public var text: String
+    /// SHA-256 (hex) of the source the user gave (the file or the note).
+    public var sourceDigest: String
+    /// Structured metadata (category, attributes, caption, ...).
+    public var metadata: [String: String]
+    /// Number of tokens whose K/V are stored.
+    public var tokenCount: Int
+    /// Absolute position the first token was computed at (right after the shared prefix).
+    public var positionBase: Int
+    /// Tokens per page (the last page of each layer may hold fewer).
+    public var blockTokens: Int
+    public var layers: Int
+    public var kvHeads: Int
+    public var headDim: Int
+    public var dtype: KVPageDType
+    /// Fingerprint of the model and shared prefix the pages were computed with.
+    public var fingerprint: String
+
+    /// Pages per layer.
+    public var blockCount: Int { (tokenCount + blockTokens - 1) / blockTokens }
+
+    public init(id: UInt64 = 0, name: String? = nil, aliases: [String] = [], kind: String, created: Date = Date(),
+                text: String, sourceDigest: String, metadata: [String: String] = [:], tokenCount: Int, positionBase: Int,
+                blockTokens: Int = 64, layers: Int, kvHeads: Int, headDim: Int, dtype: KVPageDType = .fp16, fingerprint: String) {
+        self.id = id
+        self.name = name
+        self.aliases = aliases
+        self.kind = kind
+        self.createdMilliseconds = Int64((created.timeIntervalSince1970 * 1000).rounded())
+        self.text = text
+        self.sourceDigest = sourceDigest
+        self.metadata = metadata
+        self.tokenCount = tokenCount
+        self.positionBase = positionBase
+        self.blockTokens = blockTokens
+        self.layers = layers
+        self.kvHeads = kvHeads
+        self.headDim = headDim
+        self.dtype = dtype
+        self.fingerprint = fingerprint
+    }
+}
+
+/// The K/V of an entry's tokens, as the engine hands them out: fp16 bits laid out
+/// `[layer][kvHead][token][headDim]`, keys rotated for positions starting at the record's
+/// `positionBase`.
+public struct EntryKV: Sendable {
+    public let keys: [UInt16]
+    public let values: [UInt16]
+    public init(keys: [UInt16], values: [UInt16]) {
+        self.keys = keys
+        self.values = values
+    }
+}

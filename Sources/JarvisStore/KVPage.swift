@@ -1,0 +1,110 @@
+import CJarvisChecksum
+
+/// Storage formats of a page's K/V payload.
+public enum KVPageDType: UInt8, Sendable, Codable, CaseIterable {
+    /// IEEE binary16, exactly the engine's cache rows. The default.
+    case fp16 = 1
+
+    /// Bytes one value takes.
+    public var bytesPerValue: Int { 2 }
+}
+
+/// One KV page: the keys and values of up to a block of tokens, for one layer and all its KV
+/// heads. The byte layout (version 1) is documented in docs/kv-page-format.md:
+///
+///     offset size field
+///      0     4    magic "JKVP"
+///      4     1    format version (1)
+///      5     1    dtype (1 = fp16)
+///      6     2    reserved, zero
+///      8     2    token count T (u16, little-endian, as all fields)
+///     10     2    KV head count H
+///     12     2    head dimension D
+///     14     2    reserved, zero
+///     16     4    absolute position the first token's key was rotated for
+///     20     4    payload byte count (= 2 · H · T · D · bytes per value)
+///     24     4    CRC-32C of the payload
+///     28     4    reserved, zero
+///     32     …    payload: K as [head][token][dim], then V in the same layout
+public enum KVPage {
+    public static let headerSize = 32
+    public static let version: UInt8 = 1
+    static let magic: [UInt8] = Array("JKVP".utf8)
+
+    /// Bytes a page of these dimensions takes.
+    public static func byteCount(tokens: Int, kvHeads: Int, headDim: Int, dtype: KVPageDType) -> Int {
+        headerSize + 2 * kvHeads * tokens * headDim * dtype.bytesPerValue
+    }
+
+    /// Writes a page into `out` (exactly `byteCount(...)` bytes). `fill` writes the payload
+    /// (K then V, `[head][token][dim]`) into the buffer it is given.
+    static func write(into out: UnsafeMutableRawBufferPointer, tokens: Int, kvHeads: Int, headDim: Int,
+                      firstPosition: Int, dtype: KVPageDType, fill: (UnsafeMutableRawBufferPointer) -> Void) {
+        let payload = UnsafeMutableRawBufferPointer(rebasing: out[headerSize...])
+        fill(payload)
+        let crc = jk_crc32c(0, payload.baseAddress, payload.count)
+        for i in 0..<headerSize { out[i] = 0 }
+        for (i, b) in magic.enumerated() { out[i] = b }
+        out[4] = version
+        out[5] = dtype.rawValue
+        out.storeBytes(of: UInt16(tokens).littleEndian, toByteOffset: 8, as: UInt16.self)
+        out.storeBytes(of: UInt16(kvHeads).littleEndian, toByteOffset: 10, as: UInt16.self)
+        out.storeBytes(of: UInt16(headDim).littleEndian, toByteOffset: 12, as: UInt16.self)
+        out.storeBytes(of: UInt32(firstPosition).littleEndian, toByteOffset: 16, as: UInt32.self)
+        out.storeBytes(of: UInt32(payload.count).littleEndian, toByteOffset: 20, as: UInt32.self)
+        out.storeBytes(of: crc.littleEndian, toByteOffset: 24, as: UInt32.self)
+    }
+
+    /// Reads a page in place.
+    /// - Parameter verify: check the payload's CRC-32C (cheap with SSE4.2; on by default).
+    /// - Throws: `.corrupt` for a bad header, size or checksum, `.unsupportedVersion` for a newer format.
+    public static func read(_ bytes: UnsafeRawBufferPointer, verify: Bool = true) throws -> KVPageView {
+        guard bytes.count >= headerSize, Array(bytes[0..<4]) == magic else {
+            throw StoreError(.corrupt, "a KV page has no valid header (\(bytes.count) bytes)")
+        }
+        guard bytes[4] == version else {
+            throw StoreError(.unsupportedVersion, "a KV page has format version \(bytes[4]); this program reads version \(version)")
+        }
+        guard let dtype = KVPageDType(rawValue: bytes[5]) else {
+            throw StoreError(.corrupt, "a KV page has unknown dtype \(bytes[5])")
+        }
+        let tokens = Int(UInt16(littleEndian: bytes.loadUnaligned(fromByteOffset: 8, as: UInt16.self)))
+        let heads = Int(UInt16(littleEndian: bytes.loadUnaligned(fromByteOffset: 10, as: UInt16.self)))
+        let dim = Int(UInt16(littleEndian: bytes.loadUnaligned(fromByteOffset: 12, as: UInt16.self)))
+        let first = Int(UInt32(littleEndian: bytes.loadUnaligned(fromByteOffset: 16, as: UInt32.self)))
+        let payloadBytes = Int(UInt32(littleEndian: bytes.loadUnaligned(fromByteOffset: 20, as: UInt32.self)))
+        let crc = UInt32(littleEndian: bytes.loadUnaligned(fromByteOffset: 24, as: UInt32.self))
+        guard payloadBytes == 2 * heads * tokens * dim * dtype.bytesPerValue, bytes.count == headerSize + payloadBytes else {
+            throw StoreError(.corrupt, "a KV page's size (\(bytes.count) bytes) does not match its header (\(tokens) tokens × \(heads) heads × \(dim))")
+        }
+        let payload = UnsafeRawBufferPointer(rebasing: bytes[headerSize...])
+        if verify {
+            let got = jk_crc32c(0, payload.baseAddress, payload.count)
+            guard got == crc else {
+                throw StoreError(.corrupt, "a KV page fails its checksum (stored \(String(crc, radix: 16)), computed \(String(got, radix: 16))): the store's data file is damaged")
+            }
+        }
+        return KVPageView(tokenCount: tokens, kvHeads: heads, headDim: dim, firstPosition: first, dtype: dtype, payload: payload)
+    }
+}
+
+/// A page read in place: pointers into the memory map, valid while its read transaction is.
+public struct KVPageView {
+    public let tokenCount: Int
+    public let kvHeads: Int
+    public let headDim: Int
+    /// Absolute position the first token's key was rotated for.
+    public let firstPosition: Int
+    public let dtype: KVPageDType
+    let payload: UnsafeRawBufferPointer
+
+    /// Keys of `head`: `tokenCount` rows of `headDim` fp16 values.
+    public func keys(head: Int) -> UnsafePointer<UInt16> {
+        payload.baseAddress!.advanced(by: head * tokenCount * headDim * 2).assumingMemoryBound(to: UInt16.self)
+    }
+
+    /// Values of `head`, laid out like `keys(head:)`.
+    public func values(head: Int) -> UnsafePointer<UInt16> {
+        payload.baseAddress!.advanced(by: (kvHeads + head) * tokenCount * headDim * 2).assumingMemoryBound(to: UInt16.self)
+    }
+}

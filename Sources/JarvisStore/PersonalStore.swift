@@ -1,0 +1,271 @@
+internal import CLMDB
+import Foundation
+
+/// The user's memory on disk: one LMDB environment with named databases
+///
+/// - `entries`: entry id (u64, big-endian) → `EntryRecord` as JSON
+/// - `names`: lower-cased name or alias → entry id
+/// - `pages`: (entry id u64, layer u16, block u32), big-endian → one `KVPage`
+/// - `vectors`: entry id → retrieval vectors (little-endian fp32)
+/// - `meta`: "schema" → u32, "fingerprint" → string, "next_id" → u64
+///
+/// Everything about one entry is written in one transaction, so an entry is either wholly
+/// present or absent, whatever happens to the process.
+public final class PersonalStore: @unchecked Sendable {
+    /// Schema of the databases; bumped on incompatible change.
+    public static let schemaVersion: UInt32 = 1
+
+    public let directory: String
+    let env: LMDBEnvironment
+    let entries: MDB_dbi, names: MDB_dbi, pages: MDB_dbi, vectors: MDB_dbi, meta: MDB_dbi
+
+    /// The default store directory: `$JARVIS_STORE`, else `$XDG_DATA_HOME/jarvis/store`, else
+    /// `~/.local/share/jarvis/store`.
+    public static func defaultDirectory(environment: [String: String] = ProcessInfo.processInfo.environment) -> String {
+        if let d = environment["JARVIS_STORE"], !d.isEmpty { return d }
+        if let x = environment["XDG_DATA_HOME"], !x.isEmpty { return x + "/jarvis/store" }
+        return (environment["HOME"] ?? NSHomeDirectory()) + "/.local/share/jarvis/store"
+    }
+
+    /// Opens (creating) the store in `directory`.
+    /// - Parameters:
+    ///   - initialMapSize: the memory map starts this large (bytes) and doubles when full.
+    ///   - maxMapSize: it never grows past this; a write that needs more fails with `.full`.
+    /// - Throws: `StoreError` (LMDB's error name included), `.unsupportedVersion` for a newer schema.
+    public init(directory: String, initialMapSize: Int = 64 << 20, maxMapSize: Int = 1 << 36) throws {
+        self.directory = directory
+        env = try LMDBEnvironment(path: directory, mapSize: initialMapSize, maxMapSize: maxMapSize, maxDatabases: 8)
+        let dbs = try env.openDatabases(["entries", "names", "pages", "vectors", "meta"])
+        (entries, names, pages, vectors, meta) = (dbs[0], dbs[1], dbs[2], dbs[3], dbs[4])
+        try env.write { txn in
+            if let v = try txn.get(meta, Array("schema".utf8)) {
+                guard v.count == 4 else { throw StoreError(.corrupt, "\(directory): the schema version record is damaged") }
+                let version = UInt32(littleEndian: v.loadUnaligned(as: UInt32.self))
+                guard version <= Self.schemaVersion else {
+                    throw StoreError(.unsupportedVersion, "\(directory) was written by a newer Jarvis (store schema \(version), this one reads \(Self.schemaVersion)): upgrade Jarvis")
+                }
+            } else {
+                try txn.put(meta, Array("schema".utf8), withUnsafeBytes(of: Self.schemaVersion.littleEndian) { Array($0) })
+            }
+        }
+    }
+
+    // MARK: - Fingerprint
+
+    /// The fingerprint the store's entries were computed under, or nil for a new store.
+    public func fingerprint() throws -> String? {
+        try env.read { txn in try txn.get(meta, Array("fingerprint".utf8)).map { String(decoding: $0, as: UTF8.self) } }
+    }
+
+    /// Binds a new store to `fingerprint`, or checks that an existing one was written under it.
+    /// - Throws: `.fingerprintMismatch` saying what to do, when the store holds another model's caches.
+    public func bind(fingerprint: String) throws {
+        try env.write { txn in
+            let key = Array("fingerprint".utf8)
+            if let v = try txn.get(meta, key) {
+                let stored = String(decoding: v, as: UTF8.self)
+                guard stored == fingerprint else {
+                    throw StoreError(.fingerprintMismatch, "the store at \(directory) holds caches computed by another model or system prompt (fingerprint \(stored.prefix(16))…, now \(fingerprint.prefix(16))…): re-encode the entries with the current model (reencode), or point Jarvis at the model the store was written with")
+                }
+            } else {
+                try txn.put(meta, key, Array(fingerprint.utf8))
+            }
+        }
+    }
+
+    /// Replaces the stored fingerprint (after every entry has been re-encoded).
+    public func rebind(fingerprint: String) throws {
+        try env.write { txn in try txn.put(meta, Array("fingerprint".utf8), Array(fingerprint.utf8)) }
+    }
+
+    // MARK: - Writing
+
+    /// Stores a new entry — record, every KV page and its vectors — in one transaction, and
+    /// returns the record with its assigned id.
+    /// - Throws: `.nameTaken` if its name or an alias belongs to another entry, `.invalidArgument`
+    ///   if the K/V arrays do not match the record's shape, `.full` when the store cannot grow.
+    @discardableResult
+    public func add(_ record: EntryRecord, kv: EntryKV, vectors vector: [Float]) throws -> EntryRecord {
+        try validate(record, kv)
+        return try env.write { txn in
+            var r = record
+            r.id = try nextID(txn)
+            try putEntry(txn, r, kv: kv, vector: vector)
+            return r
+        }
+    }
+
+    /// Replaces entry `id` (record, pages, vectors) in one transaction: readers see the old
+    /// entry or the new one, never a mix.
+    @discardableResult
+    public func replace(id: UInt64, with record: EntryRecord, kv: EntryKV, vectors vector: [Float]) throws -> EntryRecord {
+        try validate(record, kv)
+        return try env.write { txn in
+            guard let old = try loadRecord(txn, id) else { throw StoreError(.notFound, "no entry with id \(id)") }
+            try removeEntry(txn, old)
+            var r = record
+            r.id = id
+            try putEntry(txn, r, kv: kv, vector: vector)
+            return r
+        }
+    }
+
+    /// Deletes an entry and everything stored with it, in one transaction.
+    /// - Throws: `.notFound` if there is no such entry.
+    public func delete(id: UInt64) throws {
+        try env.write { txn in
+            guard let r = try loadRecord(txn, id) else { throw StoreError(.notFound, "no entry with id \(id)") }
+            try removeEntry(txn, r)
+        }
+    }
+
+    // MARK: - Reading
+
+    public func entry(id: UInt64) throws -> EntryRecord? {
+        try env.read { txn in try loadRecord(txn, id) }
+    }
+
+    /// The entry with this name or alias (case-insensitive).
+    public func entry(named name: String) throws -> EntryRecord? {
+        try env.read { txn in
+            guard let v = try txn.get(names, Self.nameKey(name)), v.count == 8 else { return nil }
+            return try loadRecord(txn, UInt64(bigEndian: v.loadUnaligned(as: UInt64.self)))
+        }
+    }
+
+    /// Every entry, oldest first.
+    public func list() throws -> [EntryRecord] {
+        try env.read { txn in
+            var out: [EntryRecord] = []
+            try txn.scan(entries) { _, value in
+                out.append(try Self.decodeRecord(value))
+                return true
+            }
+            return out
+        }
+    }
+
+    /// The retrieval vectors of an entry.
+    public func vectors(id: UInt64) throws -> [Float]? {
+        try env.read { txn in
+            try txn.get(vectors, Self.idKey(id)).map { raw in
+                (0..<raw.count / 4).map { Float(bitPattern: UInt32(littleEndian: raw.loadUnaligned(fromByteOffset: 4 * $0, as: UInt32.self))) }
+            }
+        }
+    }
+
+    /// Runs `body` inside one read transaction, with access to pages in place in the memory
+    /// map. Nothing read may be used after `body` returns.
+    public func read<T>(_ body: (StoreReader) throws -> T) throws -> T {
+        try env.read { txn in try body(StoreReader(store: self, txn: txn)) }
+    }
+
+    /// Bytes of the data file on disk.
+    public var fileSize: Int { env.fileSize }
+    /// Current size of the memory map.
+    public var mapSize: Int { env.mapSize }
+
+    // MARK: - Internals
+
+    static func idKey(_ id: UInt64) -> [UInt8] { withUnsafeBytes(of: id.bigEndian) { Array($0) } }
+    static func nameKey(_ name: String) -> [UInt8] { Array(name.lowercased().utf8) }
+    static func pageKey(_ id: UInt64, layer: Int, block: Int) -> [UInt8] {
+        idKey(id) + withUnsafeBytes(of: UInt16(layer).bigEndian) { Array($0) } + withUnsafeBytes(of: UInt32(block).bigEndian) { Array($0) }
+    }
+
+    static func decodeRecord(_ bytes: UnsafeRawBufferPointer) throws -> EntryRecord {
+        do {
+            return try JSONDecoder().decode(EntryRecord.self, from: Data(bytes))
+        } catch {
+            throw StoreError(.corrupt, "an entry record does not parse: \(error)")
+        }
+    }
+
+    func loadRecord(_ txn: LMDBTransaction, _ id: UInt64) throws -> EntryRecord? {
+        try txn.get(entries, Self.idKey(id)).map(Self.decodeRecord)
+    }
+
+    private func nextID(_ txn: LMDBTransaction) throws -> UInt64 {
+        let key = Array("next_id".utf8)
+        var id: UInt64 = 1
+        if let v = try txn.get(meta, key), v.count == 8 { id = UInt64(littleEndian: v.loadUnaligned(as: UInt64.self)) }
+        try txn.put(meta, key, withUnsafeBytes(of: (id + 1).littleEndian) { Array($0) })
+        return id
+    }
+
+    private func validate(_ r: EntryRecord, _ kv: EntryKV) throws {
+        let n = r.layers * r.kvHeads * r.tokenCount * r.headDim
+        guard r.tokenCount > 0, r.blockTokens > 0, r.blockTokens <= Int(UInt16.max), kv.keys.count == n, kv.values.count == n else {
+            throw StoreError(.invalidArgument, "entry K/V hold \(kv.keys.count) keys and \(kv.values.count) values; the record's shape needs \(n) each (and at least one token)")
+        }
+    }
+
+    private func putEntry(_ txn: LMDBTransaction, _ r: EntryRecord, kv: EntryKV, vector: [Float]) throws {
+        for name in ([r.name].compactMap { $0 } + r.aliases) {
+            let taken = try Self.idKey(r.id).withUnsafeBytes { try txn.put(names, Self.nameKey(name), $0, noOverwrite: true) }
+            if !taken {
+                throw StoreError(.nameTaken, "the name \"\(name)\" already belongs to another entry")
+            }
+        }
+        let e = JSONEncoder()
+        e.outputFormatting = .sortedKeys
+        try txn.put(entries, Self.idKey(r.id), Array(try e.encode(r)))
+        try vector.withUnsafeBytes { raw in
+            _ = try txn.put(vectors, Self.idKey(r.id), raw)
+        }
+        let perHead = r.tokenCount * r.headDim
+        try kv.keys.withUnsafeBufferPointer { keys in
+            try kv.values.withUnsafeBufferPointer { values in
+                for layer in 0..<r.layers {
+                    for block in 0..<r.blockCount {
+                        let t0 = block * r.blockTokens, t = min(r.blockTokens, r.tokenCount - t0)
+                        let size = KVPage.byteCount(tokens: t, kvHeads: r.kvHeads, headDim: r.headDim, dtype: r.dtype)
+                        try txn.reserve(pages, Self.pageKey(r.id, layer: layer, block: block), count: size) { out in
+                            KVPage.write(into: out, tokens: t, kvHeads: r.kvHeads, headDim: r.headDim,
+                                         firstPosition: r.positionBase + t0, dtype: r.dtype) { payload in
+                                let rowBytes = t * r.headDim * 2
+                                for h in 0..<r.kvHeads {
+                                    let src = (layer * r.kvHeads + h) * perHead + t0 * r.headDim
+                                    payload.baseAddress!.advanced(by: h * rowBytes)
+                                        .copyMemory(from: keys.baseAddress! + src, byteCount: rowBytes)
+                                    payload.baseAddress!.advanced(by: (r.kvHeads + h) * rowBytes)
+                                        .copyMemory(from: values.baseAddress! + src, byteCount: rowBytes)
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    private func removeEntry(_ txn: LMDBTransaction, _ r: EntryRecord) throws {
+        for name in ([r.name].compactMap { $0 } + r.aliases) { try txn.delete(names, Self.nameKey(name)) }
+        try txn.delete(entries, Self.idKey(r.id))
+        try txn.delete(vectors, Self.idKey(r.id))
+        for layer in 0..<r.layers {
+            for block in 0..<r.blockCount { try txn.delete(pages, Self.pageKey(r.id, layer: layer, block: block)) }
+        }
+    }
+}
+
+/// Read access inside one `PersonalStore.read` transaction.
+public struct StoreReader {
+    let store: PersonalStore
+    let txn: LMDBTransaction
+
+    public func entry(id: UInt64) throws -> EntryRecord? { try store.loadRecord(txn, id) }
+
+    /// Page `block` of `layer` of entry `id`, in place in the map, checksum verified.
+    /// - Throws: `.notFound` if the page is missing, `.corrupt` if it fails its checks.
+    public func page(entry id: UInt64, layer: Int, block: Int, verify: Bool = true) throws -> KVPageView {
+        guard let bytes = try txn.get(store.pages, PersonalStore.pageKey(id, layer: layer, block: block)) else {
+            throw StoreError(.notFound, "entry \(id) has no page for layer \(layer), block \(block)")
+        }
+        do {
+            return try KVPage.read(bytes, verify: verify)
+        } catch let e as StoreError {
+            throw StoreError(e.code, "entry \(id), layer \(layer), block \(block): \(e.message)")
+        }
+    }
+}

@@ -1,0 +1,223 @@
+import CJarvisChecksum
+import Foundation
+import XCTest
+@testable import JarvisStore
+
+final class PersonalStoreTests: XCTestCase {
+    var dir: URL!
+    override func setUpWithError() throws {
+        dir = FileManager.default.temporaryDirectory.appendingPathComponent("jarvis-store-\(UUID().uuidString)")
+    }
+    override func tearDown() { try? FileManager.default.removeItem(at: dir) }
+
+    /// A record and K/V of the given shape with values that encode their own coordinates, so
+    /// that any misplaced byte shows.
+    static func sample(tokens: Int, layers: Int = 2, heads: Int = 3, dim: Int = 16, block: Int = 32,
+                       name: String? = nil, aliases: [String] = [], seed: UInt16 = 0) -> (EntryRecord, EntryKV) {
+        let r = EntryRecord(name: name, aliases: aliases, kind: "note", text: "text \(seed)", sourceDigest: "d\(seed)",
+                            metadata: ["category": "test"], tokenCount: tokens, positionBase: 7, blockTokens: block,
+                            layers: layers, kvHeads: heads, headDim: dim, fingerprint: "fp")
+        var k: [UInt16] = [], v: [UInt16] = []
+        for l in 0..<layers { for h in 0..<heads { for t in 0..<tokens { for d in 0..<dim {
+            let x = UInt16(truncatingIfNeeded: (l * 7919 + h * 131 + t * 17 + d) &+ Int(seed) * 1000)
+            k.append(x); v.append(x ^ 0xA5A5)
+        } } } }
+        return (r, EntryKV(keys: k, values: v))
+    }
+
+    func open(initial: Int = 1 << 20, max: Int = 1 << 30) throws -> PersonalStore {
+        try PersonalStore(directory: dir.path, initialMapSize: initial, maxMapSize: max)
+    }
+
+    func testPagesReadBackInPlaceExactly() throws {
+        let store = try open()
+        let (r, kv) = Self.sample(tokens: 70, name: "Biscuit")
+        let saved = try store.add(r, kv: kv, vectors: [0.5, -1, 2])
+        XCTAssertEqual(saved.id, 1)
+        XCTAssertEqual(saved.blockCount, 3)
+        try store.read { reader in
+            for l in 0..<r.layers {
+                for b in 0..<3 {
+                    let page = try reader.page(entry: saved.id, layer: l, block: b)
+                    XCTAssertEqual(page.tokenCount, b < 2 ? 32 : 6)
+                    XCTAssertEqual(page.firstPosition, 7 + 32 * b)
+                    for h in 0..<r.kvHeads {
+                        for t in 0..<page.tokenCount {
+                            for d in 0..<r.headDim {
+                                let i = ((l * r.kvHeads + h) * r.tokenCount + 32 * b + t) * r.headDim + d
+                                XCTAssertEqual(page.keys(head: h)[t * r.headDim + d], kv.keys[i])
+                                XCTAssertEqual(page.values(head: h)[t * r.headDim + d], kv.values[i])
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        XCTAssertEqual(try store.vectors(id: saved.id), [0.5, -1, 2])
+    }
+
+    func testLookupByIdNameAndAliasAndListing() throws {
+        let store = try open()
+        let a = try store.add(Self.sample(tokens: 5, name: "Biscuit", aliases: ["the dog"]).0, kv: Self.sample(tokens: 5).1, vectors: [])
+        let b = try store.add(Self.sample(tokens: 9, name: "Ana").0, kv: Self.sample(tokens: 9).1, vectors: [])
+        XCTAssertEqual(try store.entry(id: a.id), a)
+        XCTAssertEqual(try store.entry(named: "biscuit")?.id, a.id)
+        XCTAssertEqual(try store.entry(named: "THE DOG")?.id, a.id)
+        XCTAssertEqual(try store.entry(named: "Ana")?.id, b.id)
+        XCTAssertNil(try store.entry(named: "nobody"))
+        XCTAssertEqual(try store.list().map(\.id), [a.id, b.id])
+    }
+
+    func testTakenNameIsRefusedAndNothingIsWritten() throws {
+        let store = try open()
+        try store.add(Self.sample(tokens: 5, name: "Biscuit").0, kv: Self.sample(tokens: 5).1, vectors: [])
+        let (r, kv) = Self.sample(tokens: 40, name: "Max", aliases: ["biscuit"])
+        XCTAssertThrowsError(try store.add(r, kv: kv, vectors: [1])) { XCTAssertEqual(($0 as? StoreError)?.code, .nameTaken) }
+        XCTAssertEqual(try store.list().count, 1)
+        XCTAssertNil(try store.entry(named: "Max"), "the half-written name must not survive")
+        XCTAssertThrowsError(try store.read { try $0.page(entry: 2, layer: 0, block: 0) })
+    }
+
+    func testDeleteRemovesEverything() throws {
+        let store = try open()
+        let a = try store.add(Self.sample(tokens: 50, name: "Biscuit").0, kv: Self.sample(tokens: 50).1, vectors: [3])
+        try store.delete(id: a.id)
+        XCTAssertNil(try store.entry(id: a.id))
+        XCTAssertNil(try store.entry(named: "Biscuit"))
+        XCTAssertNil(try store.vectors(id: a.id))
+        XCTAssertThrowsError(try store.read { try $0.page(entry: a.id, layer: 0, block: 0) }) {
+            XCTAssertEqual(($0 as? StoreError)?.code, .notFound)
+        }
+        XCTAssertThrowsError(try store.delete(id: a.id)) { XCTAssertEqual(($0 as? StoreError)?.code, .notFound) }
+        // Ids are never reused.
+        XCTAssertEqual(try store.add(Self.sample(tokens: 3).0, kv: Self.sample(tokens: 3).1, vectors: []).id, a.id + 1)
+    }
+
+    func testReplaceSwapsTheWholeEntry() throws {
+        let store = try open()
+        let a = try store.add(Self.sample(tokens: 70, name: "Old").0, kv: Self.sample(tokens: 70).1, vectors: [1])
+        let (r, kv) = Self.sample(tokens: 10, name: "New", seed: 3)
+        let b = try store.replace(id: a.id, with: r, kv: kv, vectors: [2])
+        XCTAssertEqual(b.id, a.id)
+        XCTAssertNil(try store.entry(named: "Old"))
+        XCTAssertEqual(try store.entry(named: "New")?.tokenCount, 10)
+        XCTAssertEqual(try store.vectors(id: a.id), [2])
+        try store.read { reader in
+            XCTAssertEqual(try reader.page(entry: a.id, layer: 1, block: 0).keys(head: 2)[0], kv.keys[(1 * 3 + 2) * 10 * 16])
+            XCTAssertThrowsError(try reader.page(entry: a.id, layer: 0, block: 1), "pages of the old, longer entry are gone")
+        }
+    }
+
+    func testShapeMismatchIsRefused() throws {
+        let store = try open()
+        let (r, kv) = Self.sample(tokens: 8)
+        XCTAssertThrowsError(try store.add(r, kv: EntryKV(keys: Array(kv.keys.dropLast()), values: kv.values), vectors: [])) {
+            XCTAssertEqual(($0 as? StoreError)?.code, .invalidArgument)
+        }
+    }
+
+    func testMapGrowsWhenFullAndFailsCleanlyAtTheMaximum() throws {
+        // 64 KiB pages: each entry below takes ~200 KiB; the map starts at 256 KiB.
+        let store = try open(initial: 256 << 10, max: 4 << 20)
+        var added: [UInt64] = []
+        var failure: StoreError?
+        for i in 0..<40 {
+            let (r, kv) = Self.sample(tokens: 512, layers: 2, heads: 2, dim: 48, block: 256, seed: UInt16(i))
+            do { added.append(try store.add(r, kv: kv, vectors: []).id) } catch let e as StoreError { failure = e; break }
+        }
+        XCTAssertGreaterThan(store.mapSize, 256 << 10, "the map grew")
+        let f = try XCTUnwrap(failure, "40 × 200 KiB cannot fit in 4 MiB")
+        XCTAssertEqual(f.code, .full)
+        XCTAssertTrue(f.message.contains("MDB_MAP_FULL"), f.message)
+        // Everything acknowledged is intact; the failed entry is absent; the store still works.
+        XCTAssertEqual(try store.list().map(\.id), added)
+        try store.read { reader in
+            for id in added { _ = try reader.page(entry: id, layer: 1, block: 1) }
+        }
+        try store.delete(id: added[0])
+        XCTAssertNoThrow(try store.add(Self.sample(tokens: 4).0, kv: Self.sample(tokens: 4).1, vectors: []))
+    }
+
+    func testFingerprintBindsAndMismatchSaysWhatToDo() throws {
+        do {
+            let store = try open()
+            XCTAssertNil(try store.fingerprint())
+            try store.bind(fingerprint: "model-a")
+            try store.bind(fingerprint: "model-a")
+        }
+        let again = try open()
+        XCTAssertEqual(try again.fingerprint(), "model-a")
+        XCTAssertThrowsError(try again.bind(fingerprint: "model-b")) { error in
+            let e = error as? StoreError
+            XCTAssertEqual(e?.code, .fingerprintMismatch)
+            XCTAssertTrue(e?.message.contains("reencode") == true, "\(error)")
+        }
+        try again.rebind(fingerprint: "model-b")
+        XCTAssertNoThrow(try again.bind(fingerprint: "model-b"))
+    }
+
+    func testFlippedByteInTheDataFileIsCaught() throws {
+        var id: UInt64 = 0
+        do {
+            let store = try open()
+            id = try store.add(Self.sample(tokens: 64, seed: 9).0, kv: Self.sample(tokens: 64, seed: 9).1, vectors: []).id
+        }
+        // Find one page's payload in the file (its first key row is known) and flip a byte.
+        let (_, kv) = Self.sample(tokens: 64, seed: 9)
+        let needle = kv.keys[0..<16].withUnsafeBytes { Array($0) }
+        let url = dir.appendingPathComponent("data.mdb")
+        var bytes = [UInt8](try Data(contentsOf: url))
+        let at = try XCTUnwrap(firstIndex(of: needle, in: bytes))
+        bytes[at + 5] ^= 0x40
+        try Data(bytes).write(to: url)
+
+        let store = try open()
+        XCTAssertThrowsError(try store.read { try $0.page(entry: id, layer: 0, block: 0) }) { error in
+            XCTAssertEqual((error as? StoreError)?.code, .corrupt)
+            XCTAssertTrue("\(error)".contains("checksum"), "\(error)")
+        }
+        // Other pages still read.
+        XCTAssertNoThrow(try store.read { try $0.page(entry: id, layer: 1, block: 0) })
+    }
+
+    func testNewerSchemaIsRefused() throws {
+        do { _ = try open() }
+        // Rewrite the schema record through a second environment handle of the same directory.
+        do {
+            let env = try LMDBEnvironment(path: dir.path, mapSize: 1 << 20, maxMapSize: 1 << 20, maxDatabases: 8)
+            let meta = try env.openDatabases(["meta"])[0]
+            try env.write { try $0.put(meta, Array("schema".utf8), withUnsafeBytes(of: UInt32(99).littleEndian) { Array($0) }) }
+        }
+        XCTAssertThrowsError(try open()) { XCTAssertEqual(($0 as? StoreError)?.code, .unsupportedVersion) }
+    }
+
+    func testErrorsNameThePlace() {
+        // A file where the environment directory should be.
+        let path = dir.path
+        XCTAssertTrue(FileManager.default.createFile(atPath: path, contents: Data("x".utf8)))
+        XCTAssertThrowsError(try open()) { error in
+            XCTAssertTrue("\(error)".contains(path), "\(error)")
+        }
+    }
+
+    func testCRC32C() {
+        let s = Array("123456789".utf8)
+        XCTAssertEqual(jk_crc32c(0, s, s.count), 0xE306_9283)
+        var rng = SystemRandomNumberGenerator()
+        let data = (0..<10_007).map { _ in UInt8.random(in: 0...255, using: &rng) }
+        for n in [0, 1, 7, 8, 9, 63, 10_007] {
+            XCTAssertEqual(jk_crc32c(0, data, n), jk_crc32c_portable(0, data, n), "n = \(n)")
+        }
+        XCTAssertEqual(jk_crc32c(jk_crc32c(0, data, 100), Array(data[100...]), data.count - 100), jk_crc32c(0, data, data.count))
+    }
+
+    private func firstIndex(of needle: [UInt8], in hay: [UInt8]) -> Int? {
+        guard let first = needle.first else { return nil }
+        var i = 0
+        while i + needle.count <= hay.count {
+            if hay[i] == first && Array(hay[i..<i + needle.count]) == needle { return i }
+            i += 1
+        }
+        return nil
+    }
+}
