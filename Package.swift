@@ -14,6 +14,7 @@ let package = Package(
         .executable(name: "jarvis-bench", targets: ["jarvis-bench"]),
         .library(name: "JarvisEngine", targets: ["JarvisEngine"]),
         .library(name: "JarvisStore", targets: ["JarvisStore"]),
+        .library(name: "JarvisMemory", targets: ["JarvisMemory"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -37,6 +38,10 @@ let package = Package(
             name: "JarvisStore",
             dependencies: ["CLMDB", "CJarvisChecksum"]
         ),
+        .target(
+            name: "JarvisMemory",
+            dependencies: ["JarvisEngine", "JarvisStore"]
+        ),
         .executableTarget(
             name: "jarvis-run",
             dependencies: ["JarvisEngine", .product(name: "ArgumentParser", package: "swift-argument-parser")]
@@ -53,6 +58,10 @@ let package = Package(
         .testTarget(
             name: "JarvisStoreTests",
             dependencies: ["JarvisStore", "CJarvisChecksum"]
+        ),
+        .testTarget(
+            name: "JarvisMemoryTests",
+            dependencies: ["JarvisMemory", "JarvisEngine", "JarvisStore"]
         ),
     ]
 )

@@ -162,8 +162,8 @@ public struct KVRun: @unchecked Sendable {
     /// `placedPosition − computedPosition`.
     public var positionDelta: Int { placedPosition - computedPosition }
     /// Per `layer * kvHeads + head`: the first of `tokenCount` rows of `headDim` fp16 values.
-    let keys: [UnsafePointer<UInt16>]
-    let values: [UnsafePointer<UInt16>]
+    public let keys: [UnsafePointer<UInt16>]
+    public let values: [UnsafePointer<UInt16>]
     /// Keeps the rows' memory alive, when something owns it.
     let owner: AnyObject?
 

@@ -1,0 +1,43 @@
+import JarvisEngine
+import JarvisStore
+
+extension StoreReader {
+    /// The K/V of a stored entry as attention runs over its pages, in place in the memory map,
+    /// placed at absolute position `placedAt` of the logical cache: one run per block of
+    /// tokens. Nothing is copied; the runs are valid only inside this read transaction.
+    /// - Throws: `StoreError` if a page is missing or damaged, `.invalidArgument` if the entry
+    ///   was stored for another model shape.
+    public func runs(for record: EntryRecord, placedAt position: Int, model: ModelConfig) throws -> [KVRun] {
+        guard record.layers == model.layers, record.kvHeads == model.kvHeads, record.headDim == model.headDim,
+              record.dtype == .fp16 else {
+            throw StoreError(.invalidArgument, "entry \(record.id) was stored for a model of another shape (\(record.layers) layers × \(record.kvHeads) KV heads × \(record.headDim)); re-encode it")
+        }
+        var runs: [KVRun] = []
+        runs.reserveCapacity(record.blockCount)
+        for block in 0..<record.blockCount {
+            var keys: [UnsafePointer<UInt16>] = [], values: [UnsafePointer<UInt16>] = []
+            keys.reserveCapacity(record.layers * record.kvHeads)
+            values.reserveCapacity(record.layers * record.kvHeads)
+            var first = 0, count = 0
+            for layer in 0..<record.layers {
+                let page = try page(entry: record.id, layer: layer, block: block)
+                first = page.firstPosition
+                count = page.tokenCount
+                for h in 0..<record.kvHeads {
+                    keys.append(page.keys(head: h))
+                    values.append(page.values(head: h))
+                }
+            }
+            runs.append(KVRun(tokenCount: count, computedPosition: first,
+                              placedPosition: position + block * record.blockTokens, keys: keys, values: values))
+        }
+        return runs
+    }
+}
+
+extension EntryKV {
+    /// The K/V of a segment handed out by the engine; the layouts are the same.
+    public init(_ segment: KVSegment) {
+        self.init(keys: segment.keys, values: segment.values)
+    }
+}

@@ -1,0 +1,129 @@
+import Foundation
+import XCTest
+import JarvisEngine
+import JarvisStore
+@testable import JarvisMemory
+
+/// Entries stored as pages and read back in place give the same attention as the caches
+/// they came from, and reading them allocates nothing in proportion to their size.
+final class StoredRunsTests: XCTestCase {
+    var dir: URL!
+    override func setUpWithError() throws {
+        dir = FileManager.default.temporaryDirectory.appendingPathComponent("jarvis-memory-\(UUID().uuidString)")
+    }
+    override func tearDown() { try? FileManager.default.removeItem(at: dir) }
+
+    static let shared: Result<(Transformer, BPETokenizer), Error> = Result {
+        let gguf = try GGUFFile(path: ModelFiles.path(of: ModelFiles.defaultLanguageModel))
+        return (try Transformer(gguf: gguf), try BPETokenizer(gguf: gguf))
+    }
+
+    /// Prefills `text` behind the prefix cache and stores it with block size `block`.
+    func remember(_ text: String, in store: PersonalStore, prefix: KVCache, block: Int = 64) throws -> EntryRecord {
+        let (model, tok) = try Self.shared.get()
+        let tokens = tok.encode(text)
+        let cache = KVCache(config: model.config, capacity: prefix.count + tokens.count)
+        try cache.append(prefix.segment(0..<prefix.count))
+        try model.prefill(tokens, cache: cache, logits: .none)
+        let c = model.config
+        let record = EntryRecord(kind: "note", text: text, sourceDigest: "", tokenCount: tokens.count, positionBase: prefix.count,
+                                 blockTokens: block, layers: c.layers, kvHeads: c.kvHeads, headDim: c.headDim, fingerprint: "test")
+        return try store.add(record, kv: EntryKV(cache.segment(prefix.count..<cache.count)), vectors: [])
+    }
+
+    func testStoredEntryAnswersExactlyLikeOnePass() throws {
+        let (model, tok) = try Self.shared.get()
+        let store = try PersonalStore(directory: dir.path)
+        let prefixTokens = tok.encode("<|im_start|>system\nYou are Jarvis. Use the user's notes.<|im_end|>\n")
+        let prefix = KVCache(config: model.config, capacity: prefixTokens.count)
+        try model.prefill(prefixTokens, cache: prefix, logits: .none)
+        let note = "Note: my sister Ana lives in Lisbon and teaches piano at the conservatory on Thursdays.\n"
+        // Small blocks, so that the entry spans several pages per layer.
+        let record = try remember(note, in: store, prefix: prefix, block: 8)
+        XCTAssertGreaterThan(record.blockCount, 2)
+        let question = tok.encode("<|im_start|>user\nWhere does my sister live?<|im_end|>\n<|im_start|>assistant\n")
+
+        let fromStore = try store.read { reader in
+            let runs = try [prefix.run(0..<prefix.count)] + reader.runs(for: record, placedAt: prefixTokens.count, model: model.config)
+            let q = KVCache(config: model.config, capacity: question.count, basePosition: prefixTokens.count + record.tokenCount)
+            return try model.prefill(question, cache: q, context: runs)
+        }
+        let onePass = try model.prefill(prefixTokens + tok.encode(note) + question, cache: KVCache(config: model.config, capacity: 256))
+        XCTAssertEqual(fromStore, onePass, "pages read in place must give bit-identical logits")
+    }
+
+    func testReadingEntriesDoesNotCopyThem() throws {
+        let (model, tok) = try Self.shared.get()
+        let store = try PersonalStore(directory: dir.path)
+        let prefixTokens = tok.encode("<|im_start|>system\nYou are Jarvis.<|im_end|>\n")
+        let prefix = KVCache(config: model.config, capacity: prefixTokens.count)
+        try model.prefill(prefixTokens, cache: prefix, logits: .none)
+        var records: [EntryRecord] = []
+        for i in 0..<16 {
+            let text = (0..<6).map { "Fact \(i).\($0): the user's item number \(i * 10 + $0) is kept in drawer \($0 + i)." }.joined(separator: " ")
+            records.append(try remember(text, in: store, prefix: prefix))
+        }
+        let question = tok.encode("<|im_start|>user\nWhere is item 42?<|im_end|>\n<|im_start|>assistant\n")
+        let entryBytes = records.reduce(0) { $0 + $1.tokenCount * $1.layers * $1.kvHeads * $1.headDim * 4 }
+        XCTAssertGreaterThan(entryBytes, 20 << 20)
+
+        /// Asks over the first k entries; returns how far resident memory peaked above where it
+        /// started, and whether every row the engine was given lies inside the store's map.
+        func ask(_ k: Int) throws -> (peak: Int, inMap: Bool) {
+            Self.resetPeakResident()
+            let before = Self.resident()
+            var inMap = true
+            try store.read { reader in
+                var runs = [prefix.run(0..<prefix.count)]
+                var position = prefixTokens.count
+                for r in records.prefix(k) {
+                    let entryRuns = try reader.runs(for: r, placedAt: position, model: model.config)
+                    let map = Self.mapping(of: dir.appendingPathComponent("data.mdb").path)
+                    for run in entryRuns {
+                        for p in run.keys + run.values where !(map?.contains(UInt(bitPattern: p)) ?? false) { inMap = false }
+                    }
+                    runs += entryRuns
+                    position += r.tokenCount
+                }
+                let q = KVCache(config: model.config, capacity: question.count, basePosition: position)
+                _ = try model.prefill(question, cache: q, context: runs)
+            }
+            return (Self.peakResident() - before, inMap)
+        }
+        _ = try ask(16)   // fault the pages in once, so both measurements start warm
+        let one = try ask(1), sixteen = try ask(16)
+        print("resident memory peak above start: k=1 \(one.peak >> 10) KiB, k=16 \(sixteen.peak >> 10) KiB; the 16 entries hold \(entryBytes >> 20) MiB of K/V")
+        XCTAssertTrue(one.inMap && sixteen.inMap, "every K/V row the engine reads must point into the store's memory map")
+        // Reading in place adds only scratch, the same for k=1 and k=16; a copy would add the
+        // entries' size.
+        XCTAssertLessThan(sixteen.peak, entryBytes / 4)
+        XCTAssertLessThan(abs(sixteen.peak - one.peak), 8 << 20)
+    }
+
+    /// The address range where `path` is mapped into this process, from /proc/self/maps.
+    static func mapping(of path: String) -> ClosedRange<UInt>? {
+        guard let maps = try? String(contentsOfFile: "/proc/self/maps", encoding: .utf8) else { return nil }
+        var lo: UInt?, hi: UInt?
+        for line in maps.split(separator: "\n") where line.hasSuffix(path) {
+            let range = line.split(separator: " ")[0].split(separator: "-")
+            guard range.count == 2, let a = UInt(range[0], radix: 16), let b = UInt(range[1], radix: 16) else { continue }
+            lo = min(lo ?? a, a)
+            hi = max(hi ?? b, b)
+        }
+        guard let lo, let hi else { return nil }
+        return lo...(hi - 1)
+    }
+
+    static func statusField(_ name: String) -> Int {
+        guard let s = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8),
+              let line = s.split(separator: "\n").first(where: { $0.hasPrefix(name + ":") }),
+              let kb = Int(line.split(separator: " ").dropFirst().first ?? "") else { return 0 }
+        return kb << 10
+    }
+    static func resident() -> Int { statusField("VmRSS") }
+    static func peakResident() -> Int { statusField("VmHWM") }
+    /// Sets the peak-resident mark (VmHWM) to the current resident size.
+    static func resetPeakResident() {
+        try? "5".write(toFile: "/proc/self/clear_refs", atomically: false, encoding: .utf8)
+    }
+}
