@@ -48,7 +48,8 @@ let package = Package(
         ),
         .executableTarget(
             name: "jarvis-bench",
-            dependencies: ["JarvisEngine", .product(name: "ArgumentParser", package: "swift-argument-parser")]
+            dependencies: ["JarvisEngine", "JarvisStore", "JarvisMemory",
+                           .product(name: "ArgumentParser", package: "swift-argument-parser")]
         ),
         .testTarget(
             name: "JarvisEngineTests",

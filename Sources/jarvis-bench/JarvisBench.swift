@@ -5,6 +5,6 @@ import ArgumentParser
 struct JarvisBench: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "jarvis-bench",
-        abstract: "Measure Jarvis: engine speed, side by side with llama.cpp where it is installed.",
-        subcommands: [EngineBenchmark.self])
+        abstract: "Measure Jarvis: engine speed beside llama.cpp, and answering from stored KV caches.",
+        subcommands: [EngineBenchmark.self, StoreBenchmark.self])
 }

@@ -1,0 +1,151 @@
+import ArgumentParser
+import Foundation
+import JarvisEngine
+import JarvisMemory
+import JarvisStore
+
+/// `jarvis-bench store`: what storing entries costs, and time to first token when a question is
+/// answered from stored KV pages versus re-prefilling the same text.
+struct StoreBenchmark: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "store",
+        abstract: "Entry write time, bytes per token, and TTFT from cached pages vs re-prefilled text.")
+
+    @Option(help: ArgumentHelp("GGUF model (default: the shipped SmolLM2).", valueName: "path"))
+    var model: String?
+
+    @Option(help: "Compute threads (default: all cores).")
+    var threads: Int = ProcessInfo.processInfo.activeProcessorCount
+
+    @Option(help: "Store directory (default: a fresh temporary one, removed afterwards).")
+    var store: String?
+
+    @Option(name: .customLong("entry-tokens"), help: "Approximate tokens per entry.")
+    var entryTokens: Int = 128
+
+    @Option(help: "Repetitions of each warm TTFT measurement; the median is reported.")
+    var repetitions: Int = 3
+
+    /// Internal: measure one cold ask over the first k entries of an existing store and print
+    /// the seconds (run by the benchmark in a fresh process).
+    @Option(name: .customLong("cold-ask"), help: .hidden)
+    var coldAsk: Int?
+
+    static let system = "<|im_start|>system\nYou are Jarvis, the user's assistant. Answer from the user's notes.<|im_end|>\n"
+    static let question = "<|im_start|>user\nWhich drawer holds the spare key for the blue bicycle lock?<|im_end|>\n<|im_start|>assistant\n"
+
+    func run() throws {
+        ComputeThreads.set(threads)
+        let path = try model ?? ModelFiles.path(of: ModelFiles.defaultLanguageModel)
+        let gguf = try GGUFFile(path: path)
+        let transformer = try Transformer(gguf: gguf), tok = try BPETokenizer(gguf: gguf)
+        let prefixTokens = tok.encode(Self.system), questionTokens = tok.encode(Self.question)
+        let prefix = KVCache(config: transformer.config, capacity: prefixTokens.count)
+        try transformer.prefill(prefixTokens, cache: prefix, logits: .none)
+
+        if let k = coldAsk, let store {
+            let s = try PersonalStore(directory: store)
+            let records = Array(try s.list().prefix(k))
+            let t = try Self.askFromPages(transformer, s, records, prefix: prefix, question: questionTokens)
+            print(t)
+            return
+        }
+
+        let dir = store ?? FileManager.default.temporaryDirectory.appendingPathComponent("jarvis-bench-store-\(getpid())").path
+        defer { if store == nil { try? FileManager.default.removeItem(atPath: dir) } }
+        let s = try PersonalStore(directory: dir)
+        let c = transformer.config
+
+        // Entries of about `entryTokens` tokens each: invented household notes.
+        var texts: [String] = []
+        for i in 0..<16 {
+            var text = "Note \(i):"
+            var n = 0
+            while n < entryTokens {
+                text += " The \(["red", "blue", "green", "grey"][i % 4]) box number \(i * 7 + n % 13) sits on shelf \(n % 5) next to the \(["lamp", "radio", "atlas", "kettle"][n % 4])."
+                n = tok.encode(text).count
+            }
+            texts.append(text + "\n")
+        }
+        var records: [EntryRecord] = [], prefillSeconds: [Double] = [], writeSeconds: [Double] = []
+        for text in texts {
+            let tokens = tok.encode(text)
+            let t0 = Date()
+            let cache = KVCache(config: c, capacity: prefix.count + tokens.count)
+            try cache.append(prefix.segment(0..<prefix.count))
+            try transformer.prefill(tokens, cache: cache, logits: .none)
+            let t1 = Date()
+            let record = EntryRecord(kind: "note", text: text, sourceDigest: "", tokenCount: tokens.count, positionBase: prefix.count,
+                                     layers: c.layers, kvHeads: c.kvHeads, headDim: c.headDim, fingerprint: "bench")
+            records.append(try s.add(record, kv: EntryKV(cache.segment(prefix.count..<cache.count)), vectors: []))
+            prefillSeconds.append(t1.timeIntervalSince(t0))
+            writeSeconds.append(Date().timeIntervalSince(t1))
+        }
+        let meanTokens = Double(records.reduce(0) { $0 + $1.tokenCount }) / Double(records.count)
+        let pageBytesPerToken = Double(KVPage.byteCount(tokens: 64, kvHeads: c.kvHeads, headDim: c.headDim, dtype: .fp16)) / 64 * Double(c.layers)
+        print("model: \(path)")
+        print("threads: \(threads)   entries: \(records.count) × ~\(Int(meanTokens)) tokens   question: \(questionTokens.count) tokens   prefix: \(prefixTokens.count) tokens")
+        print(String(format: "remember one entry: prefill %.1f ms + store write %.1f ms (median)", median(prefillSeconds) * 1000, median(writeSeconds) * 1000))
+        print(String(format: "storage: fp16 pages, %.0f bytes per token (%d layers × %d KV heads × %d dims × K,V × 2 bytes + headers); data file %.1f MiB",
+                     pageBytesPerToken, c.layers, c.kvHeads, c.headDim, Double(s.fileSize) / 1_048_576))
+        print("")
+        print(pad("k", 5) + pad("context", 10) + pad("TTFT pages warm", 18) + pad("TTFT pages cold", 18) + pad("TTFT re-prefill", 18) + "speed-up (warm)")
+        for k in [1, 4, 8, 16] {
+            let chosen = Array(records.prefix(k))
+            var warm: [Double] = [], text: [Double] = []
+            for _ in 0..<repetitions {
+                warm.append(try Self.askFromPages(transformer, s, chosen, prefix: prefix, question: questionTokens))
+                text.append(try Self.askByReprefill(transformer, tok, texts: Array(texts.prefix(k)), prefix: prefix, question: questionTokens))
+            }
+            let cold = try coldFigure(k: k, store: dir)
+            let context = prefixTokens.count + chosen.reduce(0) { $0 + $1.tokenCount }
+            print(pad("\(k)", 5) + pad("\(context)", 10) + pad(String(format: "%.1f ms", median(warm) * 1000), 18)
+                  + pad(cold.map { String(format: "%.1f ms", $0 * 1000) } ?? "-", 18)
+                  + pad(String(format: "%.1f ms", median(text) * 1000), 18) + String(format: "%.1fx", median(text) / median(warm)))
+        }
+        print("\nTTFT = from the question's arrival to the first token's logits. Pages: one read transaction, entries attended in place.")
+        print("Re-prefill: the same entry texts prefilled behind the cached system prompt, then the question. Cold: a fresh process, store not yet mapped.")
+    }
+
+    /// Seconds from the question to its first token, answering from stored pages.
+    static func askFromPages(_ m: Transformer, _ s: PersonalStore, _ records: [EntryRecord], prefix: KVCache, question: [Int32]) throws -> Double {
+        let t0 = Date()
+        let logits = try s.read { reader in
+            var runs = [prefix.run(0..<prefix.count)]
+            var position = prefix.count
+            for r in records {
+                runs += try reader.runs(for: r, placedAt: position, model: m.config)
+                position += r.tokenCount
+            }
+            return try m.prefill(question, cache: KVCache(config: m.config, capacity: question.count + 1, basePosition: position), context: runs)
+        }
+        _ = Sampler.argmax(logits)
+        return Date().timeIntervalSince(t0)
+    }
+
+    /// Seconds from the question to its first token when the entries are prefilled as text.
+    static func askByReprefill(_ m: Transformer, _ tok: BPETokenizer, texts: [String], prefix: KVCache, question: [Int32]) throws -> Double {
+        let t0 = Date()
+        let body = texts.flatMap { tok.encode($0) }
+        let cache = KVCache(config: m.config, capacity: body.count + question.count + 1, basePosition: prefix.count)
+        try m.prefill(body, cache: cache, context: [prefix.run(0..<prefix.count)], logits: .none)
+        _ = Sampler.argmax(try m.prefill(question, cache: cache, context: [prefix.run(0..<prefix.count)]))
+        return Date().timeIntervalSince(t0)
+    }
+
+    /// Runs this benchmark again in a fresh process for one cold ask; nil if that fails.
+    private func coldFigure(k: Int, store: String) throws -> Double? {
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: CommandLine.arguments[0])
+        p.arguments = ["store", "--cold-ask", "\(k)", "--store", store, "--threads", "\(threads)"] + (model.map { ["--model", $0] } ?? [])
+        let out = Pipe()
+        p.standardOutput = out
+        try p.run()
+        let data = out.fileHandleForReading.readDataToEndOfFile()
+        p.waitUntilExit()
+        return Double(String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines))
+    }
+
+    private func median(_ xs: [Double]) -> Double { xs.sorted()[xs.count / 2] }
+    private func pad(_ s: String, _ n: Int) -> String { s.count >= n ? s + " " : s + String(repeating: " ", count: n - s.count) }
+}
