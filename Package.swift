@@ -40,7 +40,7 @@ let package = Package(
         ),
         .target(
             name: "JarvisMemory",
-            dependencies: ["JarvisEngine", "JarvisStore"]
+            dependencies: ["JarvisEngine", "JarvisStore", "CJarvisChecksum"]
         ),
         .executableTarget(
             name: "jarvis-run",
