@@ -39,9 +39,8 @@ struct StoreBenchmark: ParsableCommand {
         let path = try model ?? ModelFiles.path(of: ModelFiles.defaultLanguageModel)
         let gguf = try GGUFFile(path: path)
         let transformer = try Transformer(gguf: gguf), tok = try BPETokenizer(gguf: gguf)
-        let prefixTokens = tok.encode(Self.system), questionTokens = tok.encode(Self.question)
-        let prefix = KVCache(config: transformer.config, capacity: prefixTokens.count)
-        try transformer.prefill(prefixTokens, cache: prefix, logits: .none)
+        let encoder = try EntryEncoder(model: transformer, tokenizer: tok, gguf: gguf, prefixText: Self.system)
+        let prefixTokens = encoder.prefixTokens, prefix = encoder.prefix, questionTokens = tok.encode(Self.question)
 
         if let k = coldAsk, let store {
             let s = try PersonalStore(directory: store)
@@ -69,15 +68,10 @@ struct StoreBenchmark: ParsableCommand {
         }
         var records: [EntryRecord] = [], prefillSeconds: [Double] = [], writeSeconds: [Double] = []
         for text in texts {
-            let tokens = tok.encode(text)
             let t0 = Date()
-            let cache = KVCache(config: c, capacity: prefix.count + tokens.count)
-            try cache.append(prefix.segment(0..<prefix.count))
-            try transformer.prefill(tokens, cache: cache, logits: .none)
+            let (tokens, kv) = try encoder.encode(text)
             let t1 = Date()
-            let record = EntryRecord(kind: "note", text: text, sourceDigest: "", tokenCount: tokens.count, positionBase: prefix.count,
-                                     layers: c.layers, kvHeads: c.kvHeads, headDim: c.headDim, fingerprint: "bench")
-            records.append(try s.add(record, kv: EntryKV(cache.segment(prefix.count..<cache.count)), vectors: []))
+            records.append(try s.add(encoder.record(text: text, tokenCount: tokens.count, kind: "note"), kv: kv, vectors: []))
             prefillSeconds.append(t1.timeIntervalSince(t0))
             writeSeconds.append(Date().timeIntervalSince(t1))
         }

@@ -18,28 +18,25 @@ final class StoredRunsTests: XCTestCase {
         return (try Transformer(gguf: gguf), try BPETokenizer(gguf: gguf))
     }
 
-    /// Prefills `text` behind the prefix cache and stores it with block size `block`.
-    func remember(_ text: String, in store: PersonalStore, prefix: KVCache, block: Int = 64) throws -> EntryRecord {
+    func encoder(_ prefixText: String) throws -> EntryEncoder {
         let (model, tok) = try Self.shared.get()
-        let tokens = tok.encode(text)
-        let cache = KVCache(config: model.config, capacity: prefix.count + tokens.count)
-        try cache.append(prefix.segment(0..<prefix.count))
-        try model.prefill(tokens, cache: cache, logits: .none)
-        let c = model.config
-        let record = EntryRecord(kind: "note", text: text, sourceDigest: "", tokenCount: tokens.count, positionBase: prefix.count,
-                                 blockTokens: block, layers: c.layers, kvHeads: c.kvHeads, headDim: c.headDim, fingerprint: "test")
-        return try store.add(record, kv: EntryKV(cache.segment(prefix.count..<cache.count)), vectors: [])
+        return try EntryEncoder(model: model, tokenizer: tok, gguf: GGUFFile(path: model.path), prefixText: prefixText)
+    }
+
+    /// Encodes `text` behind the encoder's prefix and stores it with block size `block`.
+    func remember(_ text: String, in store: PersonalStore, with encoder: EntryEncoder, block: Int = 64) throws -> EntryRecord {
+        let (tokens, kv) = try encoder.encode(text)
+        return try store.add(encoder.record(text: text, tokenCount: tokens.count, kind: "note", blockTokens: block), kv: kv, vectors: [])
     }
 
     func testStoredEntryAnswersExactlyLikeOnePass() throws {
         let (model, tok) = try Self.shared.get()
         let store = try PersonalStore(directory: dir.path)
-        let prefixTokens = tok.encode("<|im_start|>system\nYou are Jarvis. Use the user's notes.<|im_end|>\n")
-        let prefix = KVCache(config: model.config, capacity: prefixTokens.count)
-        try model.prefill(prefixTokens, cache: prefix, logits: .none)
+        let enc = try encoder("<|im_start|>system\nYou are Jarvis. Use the user's notes.<|im_end|>\n")
+        let prefixTokens = enc.prefixTokens, prefix = enc.prefix
         let note = "Note: my sister Ana lives in Lisbon and teaches piano at the conservatory on Thursdays.\n"
         // Small blocks, so that the entry spans several pages per layer.
-        let record = try remember(note, in: store, prefix: prefix, block: 8)
+        let record = try remember(note, in: store, with: enc, block: 8)
         XCTAssertGreaterThan(record.blockCount, 2)
         let question = tok.encode("<|im_start|>user\nWhere does my sister live?<|im_end|>\n<|im_start|>assistant\n")
 
@@ -55,13 +52,12 @@ final class StoredRunsTests: XCTestCase {
     func testReadingEntriesDoesNotCopyThem() throws {
         let (model, tok) = try Self.shared.get()
         let store = try PersonalStore(directory: dir.path)
-        let prefixTokens = tok.encode("<|im_start|>system\nYou are Jarvis.<|im_end|>\n")
-        let prefix = KVCache(config: model.config, capacity: prefixTokens.count)
-        try model.prefill(prefixTokens, cache: prefix, logits: .none)
+        let enc = try encoder("<|im_start|>system\nYou are Jarvis.<|im_end|>\n")
+        let prefixTokens = enc.prefixTokens, prefix = enc.prefix
         var records: [EntryRecord] = []
         for i in 0..<16 {
             let text = (0..<6).map { "Fact \(i).\($0): the user's item number \(i * 10 + $0) is kept in drawer \($0 + i)." }.joined(separator: " ")
-            records.append(try remember(text, in: store, prefix: prefix))
+            records.append(try remember(text, in: store, with: enc))
         }
         let question = tok.encode("<|im_start|>user\nWhere is item 42?<|im_end|>\n<|im_start|>assistant\n")
         let entryBytes = records.reduce(0) { $0 + $1.tokenCount * $1.layers * $1.kvHeads * $1.headDim * 4 }
