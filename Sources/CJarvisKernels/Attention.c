@@ -20,20 +20,12 @@
 #include <immintrin.h>
 #endif
 
-// Accumulator of element e: 16 lanes for the tiled order, 4 × 16 for the vector order.
-static inline int slot(int e, int order) { return order == JK_ORDER_TILED ? e % 16 : e % 64; }
-
-// Folds the 64 slots of the vector order into 16 lanes: (s0 + s2) + (s1 + s3).
-static inline void fold64(const float a[64], float out[16]) {
-    for (int i = 0; i < 16; i++) out[i] = (a[i] + a[32 + i]) + (a[16 + i] + a[48 + i]);
-}
-
 static void scores_portable(const float *q, const uint16_t *k, int n, int hd, float scale, float *s, int order) {
     for (int j = 0; j < n; j++) {
         const uint16_t *row = k + (size_t)j * hd;
         float acc[64] = {0}, lanes[16];
-        for (int e = 0; e < hd; e++) acc[slot(e, order)] = fmaf(jk_fp16_to_fp32(row[e]), q[e], acc[slot(e, order)]);
-        if (order == JK_ORDER_TILED) for (int i = 0; i < 16; i++) lanes[i] = acc[i]; else fold64(acc, lanes);
+        for (int e = 0; e < hd; e++) acc[jk_slot(e, order)] = fmaf(jk_fp16_to_fp32(row[e]), q[e], acc[jk_slot(e, order)]);
+        if (order == JK_ORDER_TILED) for (int i = 0; i < 16; i++) lanes[i] = acc[i]; else jk_fold64(acc, lanes);
         s[j] = jk_reduce16(lanes) * scale;
     }
 }
@@ -45,7 +37,7 @@ static void mix_rows_portable(float *state, const float *p, const uint16_t *v, i
     for (int j = 0; j < n; j++) {
         const uint16_t *row = v + (size_t)j * hd;
         const float w = p[j];
-        float *a = state + (size_t)slot(start + j, order) * hd;
+        float *a = state + (size_t)jk_slot(start + j, order) * hd;
         for (int d = 0; d < hd; d++) a[d] = fmaf(jk_fp16_to_fp32(row[d]), w, a[d]);
     }
 }
@@ -58,7 +50,7 @@ void jk_attn_mix_end(const float *state, int hd, float *out, int order) {
     for (int d = 0; d < hd; d++) {
         float all[64], lanes[16];
         for (int i = 0; i < 64; i++) all[i] = state[(size_t)i * hd + d];
-        if (order == JK_ORDER_TILED) for (int i = 0; i < 16; i++) lanes[i] = all[i]; else fold64(all, lanes);
+        if (order == JK_ORDER_TILED) for (int i = 0; i < 16; i++) lanes[i] = all[i]; else jk_fold64(all, lanes);
         out[d] = jk_reduce16(lanes);
     }
 }
@@ -95,7 +87,7 @@ TARGET static void mix_rows_avx2(float *state, const float *p, const uint16_t *v
     for (int j = 0; j < n; j++) {
         const uint16_t *row = v + (size_t)j * hd;
         const __m256 w = _mm256_set1_ps(p[j]);
-        float *a = state + (size_t)slot(start + j, order) * hd;
+        float *a = state + (size_t)jk_slot(start + j, order) * hd;
         for (int d = 0; d < hd; d += 8) {
             const __m256 x = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(row + d)));
             _mm256_storeu_ps(a + d, _mm256_fmadd_ps(x, w, _mm256_loadu_ps(a + d)));

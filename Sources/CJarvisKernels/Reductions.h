@@ -21,6 +21,14 @@ static inline float jk_reduce8(const float a[8]) {
     return (r0 + r2) + (r1 + r3);
 }
 
+/// Attention accumulator of element e: 16 lanes for the tiled order, 4 × 16 for the vector order.
+static inline int jk_slot(int e, int order) { return order == 0 ? e % 16 : e % 64; }
+
+/// Folds the 64 slots of the vector order into 16 lanes: (s0 + s2) + (s1 + s3).
+static inline void jk_fold64(const float a[64], float out[16]) {
+    for (int i = 0; i < 16; i++) out[i] = (a[i] + a[32 + i]) + (a[16 + i] + a[48 + i]);
+}
+
 #if defined(__x86_64__)
 /// jk_reduce8 of a vector. jk_reduce16 of lanes (lo, hi) is jk_reduce8_avx(hi + lo).
 __attribute__((target("avx2"))) static inline float jk_reduce8_avx(__m256 x) {

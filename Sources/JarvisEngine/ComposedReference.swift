@@ -15,8 +15,8 @@ extension Transformer {
         let cosT = Scratch(c.ropeDims / 2), sinT = Scratch(c.ropeDims / 2), key = Scratch(c.headDim)
         defer { cosT.free(); sinT.free(); key.free() }
         for run in context {
-            guard run.placedPosition == row, run.keys.count == c.layers * c.kvHeads else {
-                throw EngineError(.invalidArgument, "reference composition needs runs placed one after another from 0 and shaped for this model")
+            guard run.placedPosition == row, run.keys.count == c.layers * c.kvHeads, case .fp16 = run.format else {
+                throw EngineError(.invalidArgument, "reference composition needs fp16 runs placed one after another from 0 and shaped for this model")
             }
             jk_rope_table(Float(run.positionDelta), Int32(c.ropeDims), c.ropeBase, cosT.p, sinT.p)
             for l in 0..<c.layers {
@@ -25,11 +25,11 @@ extension Transformer {
                     let base = (h * cache.capacity + row) * c.headDim
                     for i in 0..<run.tokenCount {
                         // R(δ)·R(n)k = R(n+δ)k: turn the stored key to its placed position.
-                        jk_fp16_to_fp32_row(run.keys[slot] + i * c.headDim, key.p, Int64(c.headDim))
+                        jk_fp16_to_fp32_row(run.keys[slot].assumingMemoryBound(to: UInt16.self) + i * c.headDim, key.p, Int64(c.headDim))
                         jk_rope_apply(key.p, 1, Int32(c.headDim), Int32(c.ropeDims), cosT.p, sinT.p, c.ropeIsNeox ? 1 : 0)
                         jk_fp32_to_fp16_row(key.p, cache.keys[l] + base + i * c.headDim, Int64(c.headDim))
                     }
-                    (cache.values[l] + base).update(from: run.values[slot], count: run.tokenCount * c.headDim)
+                    (cache.values[l] + base).update(from: run.values[slot].assumingMemoryBound(to: UInt16.self), count: run.tokenCount * c.headDim)
                 }
             }
             row += run.tokenCount

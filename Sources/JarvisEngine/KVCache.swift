@@ -154,6 +154,15 @@ public struct KVSegment: Sendable, Equatable {
 /// positions earlier, which rotary embeddings make equivalent
 /// (⟨R(m−δ)q, R(n)k⟩ = ⟨R(m)q, R(n+δ)k⟩).
 public struct KVRun: @unchecked Sendable {
+    /// How the rows are stored.
+    public enum Format: @unchecked Sendable {
+        /// `headDim` fp16 values per row.
+        case fp16
+        /// `headDim` int8 values per row, and per row `headDim / 32` fp16 scales, one per 32
+        /// values, at `keyScales` / `valueScales` (per `layer * kvHeads + head`).
+        case q8(keyScales: [UnsafePointer<UInt16>], valueScales: [UnsafePointer<UInt16>])
+    }
+
     public let tokenCount: Int
     /// Absolute position the first row's key was rotated for.
     public let computedPosition: Int
@@ -161,9 +170,10 @@ public struct KVRun: @unchecked Sendable {
     public let placedPosition: Int
     /// `placedPosition − computedPosition`.
     public var positionDelta: Int { placedPosition - computedPosition }
-    /// Per `layer * kvHeads + head`: the first of `tokenCount` rows of `headDim` fp16 values.
-    public let keys: [UnsafePointer<UInt16>]
-    public let values: [UnsafePointer<UInt16>]
+    /// Per `layer * kvHeads + head`: the first of `tokenCount` rows, in `format`.
+    public let keys: [UnsafeRawPointer]
+    public let values: [UnsafeRawPointer]
+    public let format: Format
     /// Keeps the rows' memory alive, when something owns it.
     let owner: AnyObject?
 
@@ -171,13 +181,15 @@ public struct KVRun: @unchecked Sendable {
     /// open LMDB read transaction). `keys` and `values` hold one pointer per
     /// `layer * kvHeads + head`.
     public init(tokenCount: Int, computedPosition: Int, placedPosition: Int,
-                keys: [UnsafePointer<UInt16>], values: [UnsafePointer<UInt16>], owner: AnyObject? = nil) {
+                keys: [UnsafeRawPointer], values: [UnsafeRawPointer], format: Format = .fp16, owner: AnyObject? = nil) {
         precondition(keys.count == values.count)
+        if case .q8(let ks, let vs) = format { precondition(ks.count == keys.count && vs.count == keys.count) }
         self.tokenCount = tokenCount
         self.computedPosition = computedPosition
         self.placedPosition = placedPosition
         self.keys = keys
         self.values = values
+        self.format = format
         self.owner = owner
     }
 }
@@ -187,11 +199,11 @@ extension KVCache {
     /// (default: where they were computed). The run keeps this cache alive.
     public func run(_ range: Range<Int>, placedAt: Int? = nil) -> KVRun {
         precondition(range.lowerBound >= 0 && range.upperBound <= count)
-        var k: [UnsafePointer<UInt16>] = [], v: [UnsafePointer<UInt16>] = []
+        var k: [UnsafeRawPointer] = [], v: [UnsafeRawPointer] = []
         for l in 0..<layers {
             for h in 0..<kvHeads {
-                k.append(keys(layer: l, head: h) + range.lowerBound * headDim)
-                v.append(values(layer: l, head: h) + range.lowerBound * headDim)
+                k.append(UnsafeRawPointer(keys(layer: l, head: h) + range.lowerBound * headDim))
+                v.append(UnsafeRawPointer(values(layer: l, head: h) + range.lowerBound * headDim))
             }
         }
         let computed = basePosition + range.lowerBound

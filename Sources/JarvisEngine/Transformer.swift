@@ -385,7 +385,14 @@ struct AttentionJob {
                 }
                 qv = UnsafePointer(rotated.p)
             }
-            jk_attn_scores_f16(qv, run.keys[slot], Int32(run.tokenCount), Int32(hd), scale, scores.p + offset, order)
+            switch run.format {
+            case .fp16:
+                jk_attn_scores_f16(qv, run.keys[slot].assumingMemoryBound(to: UInt16.self), Int32(run.tokenCount), Int32(hd),
+                                   scale, scores.p + offset, order)
+            case .q8(let keyScales, _):
+                jk_attn_scores_q8(qv, run.keys[slot].assumingMemoryBound(to: Int8.self), keyScales[slot], Int32(run.tokenCount),
+                                  Int32(hd), scale, scores.p + offset, order)
+            }
             offset += run.tokenCount
         }
         jk_attn_scores_f16(qRotated, cache.keys(layer: layer, head: kvh), Int32(own), Int32(hd), scale, scores.p + offset, order)
@@ -396,7 +403,14 @@ struct AttentionJob {
         jk_attn_mix_begin(state.p, Int32(hd))
         offset = 0
         for run in context {
-            jk_attn_mix_rows(state.p, scores.p + offset, run.values[slot], Int32(run.tokenCount), Int32(hd), Int32(offset), order)
+            switch run.format {
+            case .fp16:
+                jk_attn_mix_rows(state.p, scores.p + offset, run.values[slot].assumingMemoryBound(to: UInt16.self),
+                                 Int32(run.tokenCount), Int32(hd), Int32(offset), order)
+            case .q8(_, let valueScales):
+                jk_attn_mix_rows_q8(state.p, scores.p + offset, run.values[slot].assumingMemoryBound(to: Int8.self), valueScales[slot],
+                                    Int32(run.tokenCount), Int32(hd), Int32(offset), order)
+            }
             offset += run.tokenCount
         }
         jk_attn_mix_rows(state.p, scores.p + offset, cache.values(layer: layer, head: kvh), Int32(own), Int32(hd), Int32(offset), order)

@@ -36,11 +36,12 @@ public final class EntryEncoder: @unchecked Sendable {
 
     /// A record for `text` encoded by this encoder (id 0 until the store assigns one).
     public func record(text: String, tokenCount: Int, kind: String, name: String? = nil, aliases: [String] = [],
-                       sourceDigest: String = "", metadata: [String: String] = [:], blockTokens: Int = 64) -> EntryRecord {
+                       sourceDigest: String = "", metadata: [String: String] = [:], blockTokens: Int = 64,
+                       dtype: KVPageDType = .fp16) -> EntryRecord {
         let c = model.config
         return EntryRecord(name: name, aliases: aliases, kind: kind, text: text, sourceDigest: sourceDigest, metadata: metadata,
                            tokenCount: tokenCount, positionBase: prefix.count, blockTokens: blockTokens,
-                           layers: c.layers, kvHeads: c.kvHeads, headDim: c.headDim, fingerprint: fingerprint)
+                           layers: c.layers, kvHeads: c.kvHeads, headDim: c.headDim, dtype: dtype, fingerprint: fingerprint)
     }
 
     /// Re-encodes every entry of `store` not yet computed under this encoder's fingerprint,
@@ -54,7 +55,7 @@ public final class EntryEncoder: @unchecked Sendable {
         for (i, old) in stale.enumerated() {
             let (tokens, kv) = try encode(old.text)
             var r = record(text: old.text, tokenCount: tokens.count, kind: old.kind, name: old.name, aliases: old.aliases,
-                           sourceDigest: old.sourceDigest, metadata: old.metadata, blockTokens: old.blockTokens)
+                           sourceDigest: old.sourceDigest, metadata: old.metadata, blockTokens: old.blockTokens, dtype: old.dtype)
             r.createdMilliseconds = old.createdMilliseconds
             try store.replace(id: old.id, with: r, kv: kv, vectors: try store.vectors(id: old.id) ?? [])
             progress(i + 1, stale.count)

@@ -8,28 +8,34 @@ extension StoreReader {
     /// - Throws: `StoreError` if a page is missing or damaged, `.invalidArgument` if the entry
     ///   was stored for another model shape.
     public func runs(for record: EntryRecord, placedAt position: Int, model: ModelConfig) throws -> [KVRun] {
-        guard record.layers == model.layers, record.kvHeads == model.kvHeads, record.headDim == model.headDim,
-              record.dtype == .fp16 else {
+        guard record.layers == model.layers, record.kvHeads == model.kvHeads, record.headDim == model.headDim else {
             throw StoreError(.invalidArgument, "entry \(record.id) was stored for a model of another shape (\(record.layers) layers × \(record.kvHeads) KV heads × \(record.headDim)); re-encode it")
         }
         var runs: [KVRun] = []
         runs.reserveCapacity(record.blockCount)
         for block in 0..<record.blockCount {
-            var keys: [UnsafePointer<UInt16>] = [], values: [UnsafePointer<UInt16>] = []
-            keys.reserveCapacity(record.layers * record.kvHeads)
-            values.reserveCapacity(record.layers * record.kvHeads)
+            var keys: [UnsafeRawPointer] = [], values: [UnsafeRawPointer] = []
+            var keyScales: [UnsafePointer<UInt16>] = [], valueScales: [UnsafePointer<UInt16>] = []
             var first = 0, count = 0
             for layer in 0..<record.layers {
                 let page = try page(entry: record.id, layer: layer, block: block)
+                guard page.dtype == record.dtype, page.kvHeads == record.kvHeads, page.headDim == record.headDim else {
+                    throw StoreError(.corrupt, "entry \(record.id), layer \(layer), block \(block): the page's format does not match the entry's record")
+                }
                 first = page.firstPosition
                 count = page.tokenCount
                 for h in 0..<record.kvHeads {
-                    keys.append(page.keys(head: h))
-                    values.append(page.values(head: h))
+                    keys.append(page.rows(head: h, values: false))
+                    values.append(page.rows(head: h, values: true))
+                    if page.dtype == .q8 {
+                        keyScales.append(page.scales(head: h, values: false))
+                        valueScales.append(page.scales(head: h, values: true))
+                    }
                 }
             }
-            runs.append(KVRun(tokenCount: count, computedPosition: first,
-                              placedPosition: position + block * record.blockTokens, keys: keys, values: values))
+            let format: KVRun.Format = record.dtype == .q8 ? .q8(keyScales: keyScales, valueScales: valueScales) : .fp16
+            runs.append(KVRun(tokenCount: count, computedPosition: first, placedPosition: position + block * record.blockTokens,
+                              keys: keys, values: values, format: format))
         }
         return runs
     }

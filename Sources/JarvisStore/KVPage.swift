@@ -4,9 +4,17 @@ import CJarvisChecksum
 public enum KVPageDType: UInt8, Sendable, Codable, CaseIterable {
     /// IEEE binary16, exactly the engine's cache rows. The default.
     case fp16 = 1
+    /// int8 values with one fp16 scale per 32 values of a row (round to nearest, scale =
+    /// max |x| / 127): 1.0625 bytes per value. The head dimension must be a multiple of 32.
+    case q8 = 2
 
-    /// Bytes one value takes.
-    public var bytesPerValue: Int { 2 }
+    /// Payload bytes of a page: K and V for `heads` × `tokens` rows of `dim` values.
+    public func payloadBytes(tokens: Int, heads: Int, dim: Int) -> Int {
+        switch self {
+        case .fp16: 2 * heads * tokens * dim * 2
+        case .q8: 2 * heads * tokens * dim + 2 * heads * tokens * (dim / 32) * 2
+        }
+    }
 }
 
 /// One KV page: the keys and values of up to a block of tokens, for one layer and all its KV
@@ -22,10 +30,12 @@ public enum KVPageDType: UInt8, Sendable, Codable, CaseIterable {
 ///     12     2    head dimension D
 ///     14     2    reserved, zero
 ///     16     4    absolute position the first token's key was rotated for
-///     20     4    payload byte count (= 2 · H · T · D · bytes per value)
+///     20     4    payload byte count
 ///     24     4    CRC-32C of the payload
 ///     28     4    reserved, zero
-///     32     …    payload: K as [head][token][dim], then V in the same layout
+///     32     …    payload. fp16: K as [head][token][dim], then V in the same layout.
+///                 q8: K int8 [head][token][dim], V int8, then K scales fp16
+///                 [head][token][dim/32], then V scales.
 public enum KVPage {
     public static let headerSize = 32
     public static let version: UInt8 = 1
@@ -33,7 +43,7 @@ public enum KVPage {
 
     /// Bytes a page of these dimensions takes.
     public static func byteCount(tokens: Int, kvHeads: Int, headDim: Int, dtype: KVPageDType) -> Int {
-        headerSize + 2 * kvHeads * tokens * headDim * dtype.bytesPerValue
+        headerSize + dtype.payloadBytes(tokens: tokens, heads: kvHeads, dim: headDim)
     }
 
     /// Writes a page into `out` (exactly `byteCount(...)` bytes). `fill` writes the payload
@@ -74,7 +84,8 @@ public enum KVPage {
         let first = Int(UInt32(littleEndian: bytes.loadUnaligned(fromByteOffset: 16, as: UInt32.self)))
         let payloadBytes = Int(UInt32(littleEndian: bytes.loadUnaligned(fromByteOffset: 20, as: UInt32.self)))
         let crc = UInt32(littleEndian: bytes.loadUnaligned(fromByteOffset: 24, as: UInt32.self))
-        guard payloadBytes == 2 * heads * tokens * dim * dtype.bytesPerValue, bytes.count == headerSize + payloadBytes else {
+        guard payloadBytes == dtype.payloadBytes(tokens: tokens, heads: heads, dim: dim), bytes.count == headerSize + payloadBytes,
+              dtype != .q8 || dim % 32 == 0 else {
             throw StoreError(.corrupt, "a KV page's size (\(bytes.count) bytes) does not match its header (\(tokens) tokens × \(heads) heads × \(dim))")
         }
         let payload = UnsafeRawBufferPointer(rebasing: bytes[headerSize...])
@@ -98,13 +109,30 @@ public struct KVPageView {
     public let dtype: KVPageDType
     let payload: UnsafeRawBufferPointer
 
-    /// Keys of `head`: `tokenCount` rows of `headDim` fp16 values.
+    /// Keys of `head` (fp16 pages): `tokenCount` rows of `headDim` fp16 values.
     public func keys(head: Int) -> UnsafePointer<UInt16> {
-        payload.baseAddress!.advanced(by: head * tokenCount * headDim * 2).assumingMemoryBound(to: UInt16.self)
+        precondition(dtype == .fp16)
+        return payload.baseAddress!.advanced(by: head * tokenCount * headDim * 2).assumingMemoryBound(to: UInt16.self)
     }
 
-    /// Values of `head`, laid out like `keys(head:)`.
+    /// Values of `head` (fp16 pages), laid out like `keys(head:)`.
     public func values(head: Int) -> UnsafePointer<UInt16> {
-        payload.baseAddress!.advanced(by: (kvHeads + head) * tokenCount * headDim * 2).assumingMemoryBound(to: UInt16.self)
+        precondition(dtype == .fp16)
+        return payload.baseAddress!.advanced(by: (kvHeads + head) * tokenCount * headDim * 2).assumingMemoryBound(to: UInt16.self)
+    }
+
+    /// The start of `head`'s key (or value) rows, whatever the dtype.
+    public func rows(head: Int, values: Bool) -> UnsafeRawPointer {
+        let perHead = tokenCount * headDim * (dtype == .fp16 ? 2 : 1)
+        return payload.baseAddress!.advanced(by: ((values ? kvHeads : 0) + head) * perHead)
+    }
+
+    /// Scales of `head`'s key (or value) rows in a q8 page: `headDim / 32` fp16 per row.
+    public func scales(head: Int, values: Bool) -> UnsafePointer<UInt16> {
+        precondition(dtype == .q8)
+        let quantized = 2 * kvHeads * tokenCount * headDim
+        let perHead = tokenCount * (headDim / 32) * 2
+        return payload.baseAddress!.advanced(by: quantized + ((values ? kvHeads : 0) + head) * perHead)
+            .assumingMemoryBound(to: UInt16.self)
     }
 }

@@ -195,6 +195,9 @@ public final class PersonalStore: @unchecked Sendable {
 
     private func validate(_ r: EntryRecord, _ kv: EntryKV) throws {
         let n = r.layers * r.kvHeads * r.tokenCount * r.headDim
+        guard r.dtype != .q8 || r.headDim % 32 == 0 else {
+            throw StoreError(.invalidArgument, "8-bit pages need a head dimension that is a multiple of 32 (this model's is \(r.headDim))")
+        }
         guard r.tokenCount > 0, r.blockTokens > 0, r.blockTokens <= Int(UInt16.max), kv.keys.count == n, kv.values.count == n else {
             throw StoreError(.invalidArgument, "entry K/V hold \(kv.keys.count) keys and \(kv.values.count) values; the record's shape needs \(n) each (and at least one token)")
         }
@@ -223,18 +226,45 @@ public final class PersonalStore: @unchecked Sendable {
                         try txn.reserve(pages, Self.pageKey(r.id, layer: layer, block: block), count: size) { out in
                             KVPage.write(into: out, tokens: t, kvHeads: r.kvHeads, headDim: r.headDim,
                                          firstPosition: r.positionBase + t0, dtype: r.dtype) { payload in
-                                let rowBytes = t * r.headDim * 2
                                 for h in 0..<r.kvHeads {
                                     let src = (layer * r.kvHeads + h) * perHead + t0 * r.headDim
-                                    payload.baseAddress!.advanced(by: h * rowBytes)
-                                        .copyMemory(from: keys.baseAddress! + src, byteCount: rowBytes)
-                                    payload.baseAddress!.advanced(by: (r.kvHeads + h) * rowBytes)
-                                        .copyMemory(from: values.baseAddress! + src, byteCount: rowBytes)
+                                    switch r.dtype {
+                                    case .fp16:
+                                        let rowBytes = t * r.headDim * 2
+                                        payload.baseAddress!.advanced(by: h * rowBytes)
+                                            .copyMemory(from: keys.baseAddress! + src, byteCount: rowBytes)
+                                        payload.baseAddress!.advanced(by: (r.kvHeads + h) * rowBytes)
+                                            .copyMemory(from: values.baseAddress! + src, byteCount: rowBytes)
+                                    case .q8:
+                                        let n = t * r.headDim
+                                        let q = payload.baseAddress!.assumingMemoryBound(to: Int8.self)
+                                        let scales = payload.baseAddress!.advanced(by: 2 * r.kvHeads * n).assumingMemoryBound(to: UInt16.self)
+                                        let perScales = n / 32
+                                        Self.quantize8(keys.baseAddress! + src, count: n, into: q + h * n, scales: scales + h * perScales)
+                                        Self.quantize8(values.baseAddress! + src, count: n, into: q + (r.kvHeads + h) * n,
+                                                       scales: scales + (r.kvHeads + h) * perScales)
+                                    }
                                 }
                             }
                         }
                     }
                 }
+            }
+        }
+    }
+
+    /// fp16 values to int8 with one fp16 scale per 32: scale = max |x| / 127 (rounded to fp16),
+    /// q = x / scale rounded to nearest.
+    static func quantize8(_ x: UnsafePointer<UInt16>, count: Int, into q: UnsafeMutablePointer<Int8>, scales: UnsafeMutablePointer<UInt16>) {
+        for b in 0..<count / 32 {
+            var amax: Float = 0
+            for i in 0..<32 { amax = max(amax, abs(Float(Float16(bitPattern: x[32 * b + i])))) }
+            let scale = Float16(amax / 127)
+            scales[b] = scale.bitPattern
+            let d = Float(scale)
+            for i in 0..<32 {
+                let v = Float(Float16(bitPattern: x[32 * b + i]))
+                q[32 * b + i] = d == 0 ? 0 : Int8(max(-127, min(127, (v / d).rounded())))
             }
         }
     }

@@ -94,6 +94,22 @@ final class KernelTests: XCTestCase {
             XCTAssertEqual(mixes[0], mixes[1], "weighted sum, order \(order)")
         }
 
+        let k8 = randoms(n2 * hd).map { Int8($0 * 127) }, v8 = randoms(n2 * hd).map { Int8($0 * 127) }
+        let s8 = randoms(n2 * hd / 32).map { Float16(abs($0) / 50).bitPattern }
+        for order in [Int32(JK_ORDER_TILED), Int32(JK_ORDER_VECTOR)] {
+            var results: [[UInt32]] = []
+            for level in [0, 1] {
+                jk_select_attention_q8_kernels(Int32(level))
+                var s = [Float](repeating: 0, count: n2), state = [Float](repeating: 0, count: 64 * hd), o = [Float](repeating: 0, count: hd)
+                jk_attn_scores_q8(q, k8, s8, Int32(n2), Int32(hd), 0.125, &s, order)
+                jk_attn_mix_rows_q8(&state, p, v8, s8, Int32(n2), Int32(hd), 3, order)
+                jk_attn_mix_end(state, Int32(hd), &o, order)
+                results.append((s + o).map(\.bitPattern))
+            }
+            XCTAssertEqual(results[0], results[1], "8-bit attention, order \(order)")
+        }
+        jk_select_attention_q8_kernels(1)
+
         let logits = randoms(203, scale: 20)
         let gate = randoms(512, scale: 12), up = randoms(512)
         var outs: [[UInt32]] = []

@@ -49,6 +49,31 @@ final class StoredRunsTests: XCTestCase {
         XCTAssertEqual(fromStore, onePass, "pages read in place must give bit-identical logits")
     }
 
+    func testEightBitEntryAnswersCloseToFp16() throws {
+        let (model, tok) = try Self.shared.get()
+        let store = try PersonalStore(directory: dir.path)
+        let enc = try encoder("<|im_start|>system\nYou are Jarvis. Use the user's notes.<|im_end|>\n")
+        let note = "Note: my sister Ana lives in Lisbon and teaches piano at the conservatory on Thursdays.\n"
+        let (tokens, kv) = try enc.encode(note)
+        let fp16 = try store.add(enc.record(text: note, tokenCount: tokens.count, kind: "note"), kv: kv, vectors: [])
+        let q8 = try store.add(enc.record(text: note, tokenCount: tokens.count, kind: "note", dtype: .q8), kv: kv, vectors: [])
+        let question = tok.encode("<|im_start|>user\nWhere does my sister live?<|im_end|>\n<|im_start|>assistant\n")
+        func answer(_ r: EntryRecord) throws -> [Float] {
+            try store.read { reader in
+                let runs = try [enc.prefix.run(0..<enc.prefix.count)] + reader.runs(for: r, placedAt: enc.prefix.count, model: model.config)
+                return try model.prefill(question, cache: KVCache(config: model.config, capacity: question.count, basePosition: enc.prefix.count + r.tokenCount), context: runs)
+            }
+        }
+        let a = try answer(fp16), b = try answer(q8)
+        let d = zip(a, b).map { abs($0 - $1) }.max()!
+        print("8-bit pages against fp16: max |Δlogit| = \(d)")
+        XCTAssertGreaterThan(d, 0, "8-bit pages are not the fp16 ones")
+        // Tolerance: 1.5 on logits spanning about ±25 (8-bit values carry ~0.4% error, which the
+        // model's own 8-bit activations then amplify); the same greedy token.
+        XCTAssertLessThan(d, 1.5)
+        XCTAssertEqual(Sampler.argmax(a), Sampler.argmax(b))
+    }
+
     func testReadingEntriesDoesNotCopyThem() throws {
         let (model, tok) = try Self.shared.get()
         let store = try PersonalStore(directory: dir.path)

@@ -56,6 +56,39 @@ final class PersonalStoreTests: XCTestCase {
         XCTAssertEqual(try store.vectors(id: saved.id), [0.5, -1, 2])
     }
 
+    func testEightBitPagesKeepValuesWithinHalfAStep() throws {
+        let store = try open()
+        // Realistic fp16 values: a smooth range with some outliers.
+        let (r0, _) = Self.sample(tokens: 40, dim: 64)
+        var r = r0
+        r.dtype = .q8
+        let n = r.layers * r.kvHeads * r.tokenCount * r.headDim
+        let keys = (0..<n).map { Float16(sin(Float($0) * 0.37) * ($0 % 97 == 0 ? 9 : 2)).bitPattern }
+        let values = (0..<n).map { Float16(cos(Float($0) * 0.11) * 3).bitPattern }
+        let saved = try store.add(r, kv: EntryKV(keys: keys, values: values), vectors: [])
+        try store.read { reader in
+            let page = try reader.page(entry: saved.id, layer: 1, block: 0)
+            XCTAssertEqual(page.dtype, .q8)
+            XCTAssertEqual(page.tokenCount, 32)
+            let h = 2
+            let q = page.rows(head: h, values: false).assumingMemoryBound(to: Int8.self)
+            let sc = page.scales(head: h, values: false)
+            var worst: Float = 0
+            for t in 0..<page.tokenCount {
+                for d in 0..<r.headDim {
+                    let original = Float(Float16(bitPattern: keys[((1 * r.kvHeads + h) * r.tokenCount + t) * r.headDim + d]))
+                    let step = Float(Float16(bitPattern: sc[t * r.headDim / 32 + d / 32]))
+                    let decoded = Float(q[t * r.headDim + d]) * step
+                    XCTAssertLessThanOrEqual(abs(decoded - original), step / 2 + 1e-6)
+                    worst = max(worst, abs(decoded - original))
+                }
+            }
+            XCTAssertGreaterThan(worst, 0, "8-bit storage is lossy; a zero error would mean nothing was quantized")
+        }
+        XCTAssertLessThan(KVPage.byteCount(tokens: 64, kvHeads: 3, headDim: 64, dtype: .q8),
+                          KVPage.byteCount(tokens: 64, kvHeads: 3, headDim: 64, dtype: .fp16) * 6 / 10)
+    }
+
     func testLookupByIdNameAndAliasAndListing() throws {
         let store = try open()
         let a = try store.add(Self.sample(tokens: 5, name: "Biscuit", aliases: ["the dog"]).0, kv: Self.sample(tokens: 5).1, vectors: [])

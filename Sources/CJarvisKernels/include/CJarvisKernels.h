@@ -84,6 +84,13 @@ void jk_attn_mix_begin(float *state, int head_dim);
 void jk_attn_mix_rows(float *state, const float *p, const uint16_t *v, int n, int head_dim, int start, int order);
 void jk_attn_mix_end(const float *state, int head_dim, float *out, int order);
 
+/// The same over rows stored in 8 bits: `head_dim` int8 values per row and one fp16 scale per
+/// 32 values (`scales` holds head_dim/32 per row); head_dim a multiple of 32.
+void jk_attn_scores_q8(const float *q, const int8_t *k, const uint16_t *scales, int n, int head_dim, float scale, float *scores, int order);
+void jk_attn_mix_rows_q8(float *state, const float *p, const int8_t *v, const uint16_t *scales, int n, int head_dim, int start, int order);
+/// Level 0 forces the portable 8-bit attention loops (for tests); 1 picks the best.
+void jk_select_attention_q8_kernels(int level);
+
 // ---- quantized matrix products ---------------------------------------------------------------------
 
 /// One block of 32 activations quantized to 8 bits: scale d and d·Σq, both already rounded
