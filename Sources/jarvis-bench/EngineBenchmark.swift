@@ -9,11 +9,7 @@ struct EngineBenchmark: ParsableCommand {
         commandName: "engine",
         abstract: "Prefill (pp) and decode (tg) tokens/s, side by side with llama.cpp.")
 
-    @Option(help: ArgumentHelp("GGUF model (default: the shipped SmolLM2).", valueName: "path"))
-    var model: String?
-
-    @Option(help: "Compute threads for both engines (default: all cores).")
-    var threads: Int = ProcessInfo.processInfo.activeProcessorCount
+    @OptionGroup var options: ModelOptions
 
     @Option(name: .customLong("prompt-tokens"), help: "Prompt length for the prefill figure.")
     var promptTokens: Int = 512
@@ -21,15 +17,12 @@ struct EngineBenchmark: ParsableCommand {
     @Option(name: .customLong("gen-tokens"), help: "Tokens for the decode figure.")
     var genTokens: Int = 128
 
-    @Option(help: "Timed repetitions; the median is reported.")
-    var repetitions: Int = 3
-
     @Flag(name: .customLong("no-peer"), help: "Do not run llama.cpp.")
     var noPeer = false
 
     func run() throws {
-        ComputeThreads.set(threads)
-        let path = try model ?? ModelFiles.path(of: ModelFiles.defaultLanguageModel)
+        let path = try options.prepare()
+        let threads = options.threads, repetitions = options.repetitions
         let loadStart = Date()
         let gguf = try GGUFFile(path: path)
         let transformer = try Transformer(gguf: gguf)

@@ -11,20 +11,13 @@ struct StoreBenchmark: ParsableCommand {
         commandName: "store",
         abstract: "Entry write time, bytes per token, and TTFT from cached pages vs re-prefilled text.")
 
-    @Option(help: ArgumentHelp("GGUF model (default: the shipped SmolLM2).", valueName: "path"))
-    var model: String?
-
-    @Option(help: "Compute threads (default: all cores).")
-    var threads: Int = ProcessInfo.processInfo.activeProcessorCount
+    @OptionGroup var options: ModelOptions
 
     @Option(help: "Store directory (default: a fresh temporary one, removed afterwards).")
     var store: String?
 
     @Option(name: .customLong("entry-tokens"), help: "Approximate tokens per entry.")
     var entryTokens: Int = 128
-
-    @Option(help: "Repetitions of each warm TTFT measurement; the median is reported.")
-    var repetitions: Int = 3
 
     /// Internal: measure one cold ask over the first k entries of an existing store and print
     /// the seconds (run by the benchmark in a fresh process).
@@ -35,8 +28,8 @@ struct StoreBenchmark: ParsableCommand {
     static let question = "<|im_start|>user\nWhich drawer holds the spare key for the blue bicycle lock?<|im_end|>\n<|im_start|>assistant\n"
 
     func run() throws {
-        ComputeThreads.set(threads)
-        let path = try model ?? ModelFiles.path(of: ModelFiles.defaultLanguageModel)
+        let path = try options.prepare()
+        let threads = options.threads, repetitions = options.repetitions
         let gguf = try GGUFFile(path: path)
         let transformer = try Transformer(gguf: gguf), tok = try BPETokenizer(gguf: gguf)
         let encoder = try EntryEncoder(model: transformer, tokenizer: tok, gguf: gguf, prefixText: Self.system)
@@ -172,7 +165,7 @@ struct StoreBenchmark: ParsableCommand {
     private func coldFigure(k: Int, store: String) throws -> Double? {
         let p = Process()
         p.executableURL = URL(fileURLWithPath: CommandLine.arguments[0])
-        p.arguments = ["store", "--cold-ask", "\(k)", "--store", store, "--threads", "\(threads)"] + (model.map { ["--model", $0] } ?? [])
+        p.arguments = ["store", "--cold-ask", "\(k)", "--store", store, "--threads", "\(options.threads)"] + (options.model.map { ["--model", $0] } ?? [])
         let out = Pipe()
         p.standardOutput = out
         try p.run()

@@ -32,7 +32,7 @@ struct JarvisRun: ParsableCommand {
     @Option(name: .customLong("repeat-penalty")) var repeatPenalty: Float = 1.0
     @Option(help: "Random seed for sampling.") var seed: UInt64 = 42
 
-    @Option(help: "Compute threads (default: all cores).")
+    @Option(help: "Compute threads (all cores by default).")
     var threads: Int = ProcessInfo.processInfo.activeProcessorCount
 
     @Flag(help: "Print load and speed figures to standard error.")
