@@ -203,13 +203,9 @@ extension Transformer {
         let n: Int
         let cols: Int
         private var q8: UnsafeMutablePointer<jk_block_q8>?
-        private var rounded: [GGMLType: UnsafeMutablePointer<Float>] = [:]
 
         init(_ x: UnsafePointer<Float>, n: Int, cols: Int) { self.x = x; self.n = n; self.cols = cols }
-        deinit {
-            q8?.deallocate()
-            rounded.values.forEach { $0.deallocate() }
-        }
+        deinit { q8?.deallocate() }
 
         func blocks() -> UnsafePointer<jk_block_q8> {
             if let q8 { return UnsafePointer(q8) }
