@@ -40,7 +40,7 @@ let package = Package(
         ),
         .target(
             name: "JarvisMemory",
-            dependencies: ["JarvisEngine", "JarvisStore", "CJarvisChecksum"]
+            dependencies: ["JarvisEngine", "JarvisStore", "CJarvisChecksum", "COpenBLAS"]
         ),
         .executableTarget(
             name: "jarvis-run",

@@ -17,7 +17,7 @@ public struct EntryRecord: Codable, Sendable, Equatable {
     /// The text the entry's tokens came from, kept so that the entry can be encoded again for
     /// another model.
     public var text: String
-    /// SHA-256 (hex) of the source the user gave (the file or the note).
+    /// A digest of the source the user gave (the file or the note), to notice it remembered twice.
     public var sourceDigest: String
     /// Structured metadata (category, attributes, caption, ...).
     public var metadata: [String: String]

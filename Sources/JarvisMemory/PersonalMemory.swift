@@ -1,0 +1,300 @@
+import Foundation
+import JarvisEngine
+import JarvisStore
+
+/// The assistant's memory: remember what the user says (as KV pages plus retrieval vectors),
+/// forget or update it, and answer questions from the few entries they need.
+///
+/// The logical prompt of an answer (ChatML) is
+/// `[system prompt, then the user's turn opening with "My notes:" | "- note 1" | … | "- note k" |
+/// "Question: …", end of turn, the assistant's turn]`. The first part is the shared prefix,
+/// computed once; each note is computed once when remembered; only the question is prefilled
+/// when asked. (Notes in the user's turn rather than the system message: measured better with
+/// SmolLM2-135M, which otherwise tends to talk about itself.)
+public final class PersonalMemory: @unchecked Sendable {
+    public struct Options: Sendable {
+        /// What the model is told before the notes.
+        public var systemPrompt = "You are a helpful assistant. Answer the question in one short sentence using the notes."
+        /// Longest entry, in tokens; longer input is split at paragraphs, then sentences.
+        public var maxEntryTokens = 160
+        /// Most entries an answer rests on, and their token budget.
+        public var retrieveLimit = 3
+        public var tokenBudget = 768
+        /// Let the model draft metadata (name, category, attributes) for each entry.
+        public var draftMetadata = true
+        /// Storage format of new entries' pages.
+        public var dtype: KVPageDType = .fp16
+        public init() {}
+    }
+
+    /// How an answer uses the notes: `kv` reads the retrieved entries' stored caches; the other
+    /// modes exist to compare against it.
+    public enum Mode: String, Sendable, CaseIterable {
+        /// No notes at all.
+        case none
+        /// The same retrieved entries, prefilled again as text.
+        case textRAG = "text-rag"
+        /// Every entry, prefilled as text (when they fit).
+        case full
+        /// The retrieved entries' stored KV pages, read in place. The default.
+        case kv
+    }
+
+    public struct Answer: Sendable {
+        public let text: String
+        /// The entries the answer rests on, best first.
+        public let entries: [UInt64]
+        /// Seconds from the question to the first answer token.
+        public let timeToFirstToken: Double
+        public let tokens: Int
+    }
+
+    public let options: Options
+    public let model: Transformer
+    public let tokenizer: BPETokenizer
+    public let embedder: TextEmbedder
+    public let store: PersonalStore
+    public let encoder: EntryEncoder
+    public private(set) var retriever = Retriever()
+
+    /// Opens the memory over `store`, computing the shared prefix and checking that the store
+    /// was written for this model and prompt.
+    /// - Throws: `StoreError.fingerprintMismatch` (re-encode, see `EntryEncoder.reencode`),
+    ///   `EngineError` if the prompt does not fit.
+    public init(model: Transformer, tokenizer: BPETokenizer, gguf: GGUFFile, embedder: TextEmbedder,
+                store: PersonalStore, options: Options = Options()) throws {
+        self.options = options
+        self.model = model
+        self.tokenizer = tokenizer
+        self.embedder = embedder
+        self.store = store
+        encoder = try EntryEncoder(model: model, tokenizer: tokenizer, gguf: gguf,
+                                   prefixText: "<|im_start|>system\n\(options.systemPrompt)<|im_end|>\n<|im_start|>user\nMy notes:\n")
+        try store.bind(fingerprint: encoder.fingerprint)
+        try reloadIndex()
+    }
+
+    /// The tokens of the question's part of the prompt.
+    func questionText(_ q: String) -> String {
+        "Question: \(q)<|im_end|>\n<|im_start|>assistant\n"
+    }
+
+    /// The text an entry's tokens come from.
+    static func entryText(_ chunk: String) -> String { "- " + chunk + "\n" }
+
+    // MARK: - Remember
+
+    /// Remembers `text` (a note, or a file's contents): split into entries under the token
+    /// limit, each encoded once, embedded, and stored in one transaction.
+    /// Fields the user gave (`name`, `aliases`, `metadata`) win over drafted ones; the name and
+    /// aliases go to the first entry.
+    /// - Throws: `.nameTaken` if the name is in use, `EngineError` for empty text.
+    @discardableResult
+    public func remember(_ text: String, kind: String = "note", name: String? = nil, aliases: [String] = [],
+                         metadata: [String: String] = [:], progress: (Int, Int) -> Void = { _, _ in }) throws -> [EntryRecord] {
+        let chunks = split(text)
+        guard !chunks.isEmpty else { throw EngineError(.invalidArgument, "nothing to remember: the text is empty") }
+        let digest = Self.digest(text)
+        var saved: [EntryRecord] = []
+        for (i, chunk) in chunks.enumerated() {
+            var meta = options.draftMetadata ? try draftMetadata(chunk) : [:]
+            meta.merge(metadata) { _, given in given }
+            if let name { meta["name"] = name }
+            let body = Self.entryText(chunk)
+            let (tokens, kv) = try encoder.encode(body)
+            let record = encoder.record(text: body, tokenCount: tokens.count, kind: kind, name: i == 0 ? name : nil,
+                                        aliases: i == 0 ? aliases : [], sourceDigest: digest, metadata: meta, dtype: options.dtype)
+            let vector = embedder.embed(chunk)
+            saved.append(try store.add(record, kv: kv, vectors: vector))
+            progress(i + 1, chunks.count)
+        }
+        try reloadIndex()
+        return saved
+    }
+
+    /// Remembers a structured fact: a named thing with aliases, a category and attributes.
+    @discardableResult
+    public func remember(name: String, aliases: [String] = [], category: String, attributes: [String: String]) throws -> EntryRecord {
+        let facts = attributes.sorted { $0.key < $1.key }.map { "\($0.key): \($0.value)" }.joined(separator: "; ")
+        let text = "\(name) (\(category)). \(facts)."
+        var meta = attributes
+        meta["category"] = category
+        return try remember(text, kind: "fact", name: name, aliases: aliases, metadata: meta)[0]
+    }
+
+    /// Forgets the entry with this id or name.
+    /// - Throws: `.notFound`.
+    @discardableResult
+    public func forget(_ idOrName: String) throws -> EntryRecord {
+        guard let r = try lookup(idOrName) else { throw StoreError(.notFound, "no entry with id or name \"\(idOrName)\"") }
+        try store.delete(id: r.id)
+        try reloadIndex()
+        return r
+    }
+
+    /// Replaces an entry's text (re-encoded, re-embedded) in one transaction; its name stays.
+    @discardableResult
+    public func update(_ idOrName: String, text: String) throws -> EntryRecord {
+        guard let old = try lookup(idOrName) else { throw StoreError(.notFound, "no entry with id or name \"\(idOrName)\"") }
+        let body = Self.entryText(text)
+        let (tokens, kv) = try encoder.encode(body)
+        var meta = options.draftMetadata ? try draftMetadata(text) : [:]
+        meta.merge(old.metadata.filter { $0.key == "name" || !meta.keys.contains($0.key) }) { drafted, _ in drafted }
+        var record = encoder.record(text: body, tokenCount: tokens.count, kind: old.kind, name: old.name, aliases: old.aliases,
+                                    sourceDigest: Self.digest(text), metadata: meta, dtype: old.dtype)
+        record.createdMilliseconds = old.createdMilliseconds
+        let r = try store.replace(id: old.id, with: record, kv: kv, vectors: embedder.embed(text))
+        try reloadIndex()
+        return r
+    }
+
+    /// The entry with this id (digits) or name.
+    public func lookup(_ idOrName: String) throws -> EntryRecord? {
+        if let id = UInt64(idOrName), let r = try store.entry(id: id) { return r }
+        return try store.entry(named: idOrName)
+    }
+
+    // MARK: - Ask
+
+    /// Answers `question`, streaming the answer's text through `onText` as it is generated.
+    /// - Throws: `EngineError` if the prompt does not fit the context, `StoreError` for a damaged page.
+    public func ask(_ question: String, mode: Mode = .kv, maxTokens: Int = 96, sampling: SamplingParameters = .greedy,
+                    onText: (String) -> Void = { _ in }) throws -> Answer {
+        let start = Date()
+        let questionTokens = tokenizer.encode(questionText(question))
+        let prefix = encoder.prefix
+        let hits: [UInt64]
+        switch mode {
+        case .none: hits = []
+        case .full: hits = retriever.items.map(\.id)
+        case .textRAG, .kv:
+            hits = retriever.retrieve(question: question, vector: embedder.embed(question),
+                                      limit: options.retrieveLimit, tokenBudget: options.tokenBudget).map(\.id)
+        }
+        let records = try hits.compactMap { try store.entry(id: $0) }
+
+        func generate(context: [KVRun], cache: KVCache, prompt: [Int32]) throws -> Answer {
+            var g = try Generator(model: model, cache: cache, context: context, prompt: prompt, sampler: Sampler(sampling),
+                                  stopTokens: tokenizer.endOfGenerationTokens)
+            var decoder = UTF8StreamDecoder(), text = "", n = 0, first: Double?
+            while n < maxTokens, let t = try g.next() {
+                if first == nil { first = Date().timeIntervalSince(start) }
+                n += 1
+                let piece = decoder.append(tokenizer.piece(t))
+                text += piece
+                onText(piece)
+            }
+            let tail = decoder.finish()
+            text += tail
+            if !tail.isEmpty { onText(tail) }
+            return Answer(text: text.trimmingCharacters(in: .whitespacesAndNewlines), entries: records.map(\.id),
+                          timeToFirstToken: first ?? Date().timeIntervalSince(start), tokens: n)
+        }
+
+        let prefixRun = prefix.run(0..<prefix.count)
+        switch mode {
+        case .kv:
+            return try store.read { reader in
+                var runs = [prefixRun], position = prefix.count
+                for r in records {
+                    runs += try reader.runs(for: r, placedAt: position, model: model.config)
+                    position += r.tokenCount
+                }
+                let cache = KVCache(config: model.config, capacity: questionTokens.count + maxTokens + 1, basePosition: position)
+                return try generate(context: runs, cache: cache, prompt: questionTokens)
+            }
+        case .none, .textRAG, .full:
+            let notes = records.flatMap { tokenizer.encode($0.text) }
+            let prompt = notes + questionTokens
+            guard prefix.count + prompt.count + maxTokens < model.config.contextLength else {
+                throw EngineError(.invalidArgument, "\(records.count) notes (\(notes.count) tokens) do not fit the model's context of \(model.config.contextLength)")
+            }
+            let cache = KVCache(config: model.config, capacity: prompt.count + maxTokens + 1, basePosition: prefix.count)
+            return try generate(context: [prefixRun], cache: cache, prompt: prompt)
+        }
+    }
+
+    // MARK: - Internals
+
+    func reloadIndex() throws {
+        let records = try store.list()
+        retriever = Retriever(items: try records.map { r in
+            let names = [r.name].compactMap { $0 } + r.aliases
+            let meta = r.metadata.filter { $0.key != "name" }.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: " ")
+            return Retriever.Item(id: r.id, names: names, text: r.text + " " + meta, tokenCount: r.tokenCount,
+                                  vector: try store.vectors(id: r.id) ?? [])
+        })
+    }
+
+    /// Splits text into chunks under `maxEntryTokens`: paragraphs, then sentences, then words.
+    func split(_ text: String) -> [String] {
+        let limit = options.maxEntryTokens
+        func fits(_ s: String) -> Bool { tokenizer.encode(Self.entryText(s)).count <= limit }
+        var chunks: [String] = []
+        for paragraph in text.components(separatedBy: "\n\n") {
+            let p = paragraph.trimmingCharacters(in: .whitespacesAndNewlines)
+            if p.isEmpty { continue }
+            if fits(p) { chunks.append(p); continue }
+            var current = ""
+            for sentence in Self.sentences(p) {
+                let candidate = current.isEmpty ? sentence : current + " " + sentence
+                if fits(candidate) { current = candidate; continue }
+                if !current.isEmpty { chunks.append(current) }
+                if fits(sentence) { current = sentence; continue }
+                // A sentence longer than the limit: cut it by words.
+                current = ""
+                for word in sentence.split(separator: " ") {
+                    let c = current.isEmpty ? String(word) : current + " " + word
+                    if fits(c) { current = c } else { if !current.isEmpty { chunks.append(current) }; current = String(word) }
+                }
+            }
+            if !current.isEmpty { chunks.append(current) }
+        }
+        return chunks
+    }
+
+    static func sentences(_ text: String) -> [String] {
+        var out: [String] = [], current = ""
+        for ch in text {
+            current.append(ch)
+            if ".!?".contains(ch) {
+                out.append(current.trimmingCharacters(in: .whitespaces))
+                current = ""
+            }
+        }
+        let rest = current.trimmingCharacters(in: .whitespacesAndNewlines)
+        if !rest.isEmpty { out.append(rest) }
+        return out.filter { !$0.isEmpty }
+    }
+
+    /// The model drafts a compact record from a fixed prompt: "name | category | attributes".
+    func draftMetadata(_ text: String) throws -> [String: String] {
+        let prompt = "<|im_start|>system\nYou write index cards. Reply with one line: name | category | key facts.<|im_end|>\n"
+            + "<|im_start|>user\n\(text)<|im_end|>\n<|im_start|>assistant\n"
+        let tokens = tokenizer.encode(prompt)
+        let cache = KVCache(config: model.config, capacity: tokens.count + 33)
+        var g = try Generator(model: model, cache: cache, prompt: tokens, stopTokens: tokenizer.endOfGenerationTokens)
+        var out: [Int32] = []
+        while out.count < 32, let t = try g.next() {
+            if tokenizer.decode([t]).contains("\n") { break }
+            out.append(t)
+        }
+        let fields = tokenizer.decode(out).split(separator: "|").map { $0.trimmingCharacters(in: .whitespaces) }
+        var meta: [String: String] = [:]
+        if fields.count >= 3 {
+            meta["drafted_name"] = fields[0]
+            meta["category"] = fields[1]
+            meta["attributes"] = fields[2...].joined(separator: " | ")
+        } else if let f = fields.first, !f.isEmpty {
+            meta["summary"] = f
+        }
+        return meta
+    }
+
+    /// A short digest of the source, to notice the same note remembered twice.
+    static func digest(_ text: String) -> String {
+        var h: UInt64 = 0xcbf2_9ce4_8422_2325
+        for b in text.utf8 { h = (h ^ UInt64(b)) &* 0x100_0000_01b3 }
+        return "fnv1a64:" + String(h, radix: 16)
+    }
+}

@@ -1,0 +1,93 @@
+import Foundation
+import XCTest
+import JarvisEngine
+import JarvisStore
+@testable import JarvisMemory
+
+/// remember / ask / forget / update end to end on the shipped models.
+final class PersonalMemoryTests: XCTestCase {
+    var dir: URL!
+    override func setUpWithError() throws {
+        dir = FileManager.default.temporaryDirectory.appendingPathComponent("jarvis-pm-\(UUID().uuidString)")
+    }
+    override func tearDown() { try? FileManager.default.removeItem(at: dir) }
+
+    static let embedder: Result<TextEmbedder, Error> = Result {
+        try TextEmbedder(directory: ModelFiles.directory() + "/" + ModelFiles.defaultTextEmbedder)
+    }
+
+    func memory(draft: Bool = false) throws -> PersonalMemory {
+        let (model, tok) = try StoredRunsTests.shared.get()
+        var options = PersonalMemory.Options()
+        options.draftMetadata = draft
+        return try PersonalMemory(model: model, tokenizer: tok, gguf: GGUFFile(path: model.path), embedder: Self.embedder.get(),
+                                  store: PersonalStore(directory: dir.path), options: options)
+    }
+
+    func testRememberAskForget() throws {
+        let m = try memory()
+        let dog = try m.remember("My dog is called Biscuit. He is a beagle.")[0]
+        try m.remember("The garage door code is 4417.")
+        try m.remember("My sister Ana lives in Lisbon.")
+        var streamed = ""
+        let a = try m.ask("What is my dog's name?") { streamed += $0 }
+        XCTAssertTrue(a.text.contains("Biscuit"), a.text)
+        XCTAssertEqual(a.entries.first, dog.id, "the answer names the entry it used")
+        XCTAssertEqual(streamed.trimmingCharacters(in: .whitespacesAndNewlines), a.text)
+        XCTAssertGreaterThan(a.timeToFirstToken, 0)
+
+        let code = try m.ask("What is the garage door code?")
+        XCTAssertTrue(code.text.contains("4417"), code.text)
+
+        try m.forget(String(dog.id))
+        XCTAssertNil(try m.lookup(String(dog.id)))
+        XCTAssertFalse(try m.ask("What is my dog's name?").entries.contains(dog.id))
+        XCTAssertThrowsError(try m.forget("nobody")) { XCTAssertEqual(($0 as? StoreError)?.code, .notFound) }
+    }
+
+    func testKVAnswerEqualsTextAnswerForOneEntryAtItsPlace() throws {
+        // One retrieved entry sits exactly where it was computed: reading its pages must give
+        // the same tokens as prefilling its text.
+        let m = try memory()
+        try m.remember("The spare key is in the left drawer of the hall table.")
+        let kv = try m.ask("Where is the spare key?", mode: .kv, maxTokens: 24)
+        let text = try m.ask("Where is the spare key?", mode: .textRAG, maxTokens: 24)
+        XCTAssertEqual(kv.entries.count, 1)
+        XCTAssertEqual(kv.text, text.text)
+    }
+
+    func testNamedFactsUpdatesAndUserFieldsWin() throws {
+        let m = try memory(draft: true)
+        let r = try m.remember(name: "Luna", aliases: ["the cat"], category: "pet", attributes: ["colour": "black", "eyes": "green"])
+        XCTAssertEqual(r.metadata["category"], "pet", "the user's category wins over the drafted one")
+        XCTAssertEqual(r.metadata["colour"], "black")
+        XCTAssertEqual(try m.lookup("the cat")?.id, r.id)
+        XCTAssertTrue(try m.ask("What colour are Luna's eyes?").text.lowercased().contains("green"))
+        let u = try m.update("Luna", text: "Luna (pet). colour: black; eyes: amber.")
+        XCTAssertEqual(u.id, r.id)
+        XCTAssertEqual(u.name, "Luna")
+        XCTAssertTrue(try m.ask("What colour are Luna's eyes?").text.lowercased().contains("amber"))
+    }
+
+    func testLongTextIsSplitUnderTheLimit() throws {
+        let m = try memory()
+        let text = (0..<40).map { "Item \($0) is stored in box \($0 * 3) on shelf \($0 % 4)." }.joined(separator: " ")
+            + "\n\nA second paragraph about the attic."
+        let saved = try m.remember(text, kind: "file")
+        XCTAssertGreaterThan(saved.count, 2)
+        XCTAssertTrue(saved.allSatisfy { $0.tokenCount <= m.options.maxEntryTokens })
+        XCTAssertEqual(Set(saved.map(\.sourceDigest)).count, 1)
+        XCTAssertTrue(saved.last!.text.contains("attic"))
+    }
+
+    func testStoreOfAnotherPromptIsRefused() throws {
+        _ = try memory()
+        let (model, tok) = try StoredRunsTests.shared.get()
+        var options = PersonalMemory.Options()
+        options.systemPrompt = "Another assistant."
+        XCTAssertThrowsError(try PersonalMemory(model: model, tokenizer: tok, gguf: GGUFFile(path: model.path), embedder: Self.embedder.get(),
+                                                store: PersonalStore(directory: dir.path), options: options)) {
+            XCTAssertEqual(($0 as? StoreError)?.code, .fingerprintMismatch)
+        }
+    }
+}
