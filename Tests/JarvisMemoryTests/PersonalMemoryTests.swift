@@ -84,7 +84,7 @@ final class PersonalMemoryTests: XCTestCase {
         _ = try memory()
         let (model, tok) = try StoredRunsTests.shared.get()
         var options = PersonalMemory.Options()
-        options.systemPrompt = "Another assistant."
+        options.prefixText = "<|im_start|>system\nAnother assistant.<|im_end|>\n"
         XCTAssertThrowsError(try PersonalMemory(model: model, tokenizer: tok, gguf: GGUFFile(path: model.path), embedder: Self.embedder.get(),
                                                 store: PersonalStore(directory: dir.path), options: options)) {
             XCTAssertEqual(($0 as? StoreError)?.code, .fingerprintMismatch)
