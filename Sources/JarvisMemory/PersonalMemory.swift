@@ -119,6 +119,26 @@ public final class PersonalMemory: @unchecked Sendable {
         return saved
     }
 
+    /// Remembers a text file (.txt, .md): its contents, split into entries; the first entry
+    /// takes `name` (default: none) and the file name goes into the metadata.
+    /// - Throws: `.invalidArgument` naming the file if it is not a regular UTF-8 text file or is
+    ///   larger than `maxFileBytes`.
+    @discardableResult
+    public func remember(fileAt path: String, name: String? = nil, maxFileBytes: Int = 4 << 20) throws -> [EntryRecord] {
+        var isDirectory: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory), !isDirectory.boolValue else {
+            throw EngineError(.invalidArgument, "\(path) is not a file")
+        }
+        let size = (try? FileManager.default.attributesOfItem(atPath: path)[.size] as? Int) ?? 0
+        guard size <= maxFileBytes else {
+            throw EngineError(.invalidArgument, "\(path) is \(size) bytes; files up to \(maxFileBytes) bytes can be remembered")
+        }
+        guard let data = FileManager.default.contents(atPath: path), let text = String(data: data, encoding: .utf8) else {
+            throw EngineError(.invalidArgument, "\(path) cannot be read as UTF-8 text")
+        }
+        return try remember(text, kind: "file", name: name, metadata: ["file": (path as NSString).lastPathComponent])
+    }
+
     /// Remembers a structured fact: a named thing with aliases, a category and attributes.
     @discardableResult
     public func remember(name: String, aliases: [String] = [], category: String, attributes: [String: String]) throws -> EntryRecord {

@@ -80,6 +80,20 @@ final class PersonalMemoryTests: XCTestCase {
         XCTAssertTrue(saved.last!.text.contains("attic"))
     }
 
+    func testRememberAFile() throws {
+        let m = try memory()
+        let url = dir.deletingLastPathComponent().appendingPathComponent("jarvis-note-\(UUID().uuidString).md")
+        defer { try? FileManager.default.removeItem(at: url) }
+        try "# Trip\n\nThe ferry to the island leaves at 7:40 from pier 3.".write(to: url, atomically: true, encoding: .utf8)
+        let saved = try m.remember(fileAt: url.path)
+        XCTAssertEqual(saved.first?.kind, "file")
+        XCTAssertEqual(saved.first?.metadata["file"], url.lastPathComponent)
+        XCTAssertEqual(saved.count, 2, "the heading and the paragraph are separate entries")
+        XCTAssertEqual(try m.ask("Which pier does the ferry leave from?", maxTokens: 8).entries, [saved[1].id])
+        XCTAssertThrowsError(try m.remember(fileAt: dir.deletingLastPathComponent().path)) { XCTAssertTrue("\($0)".contains("not a file")) }
+        XCTAssertThrowsError(try m.remember(fileAt: "/dev/null/nope")) { XCTAssertTrue("\($0)".contains("not a file")) }
+    }
+
     func testStoreOfAnotherPromptIsRefused() throws {
         _ = try memory()
         let (model, tok) = try StoredRunsTests.shared.get()
