@@ -15,6 +15,7 @@ let package = Package(
         .library(name: "JarvisEngine", targets: ["JarvisEngine"]),
         .library(name: "JarvisStore", targets: ["JarvisStore"]),
         .library(name: "JarvisMemory", targets: ["JarvisMemory"]),
+        .library(name: "JarvisProtocol", targets: ["JarvisProtocol"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -29,6 +30,9 @@ let package = Package(
         .target(name: "CJarvisKernels", cSettings: kernelFlags),
 
         .target(name: "CJarvisChecksum", cSettings: kernelFlags),
+
+        // The wire contract (Protocol/PROTOCOL.md); depends on nothing else of ours.
+        .target(name: "JarvisProtocol"),
 
         .target(
             name: "JarvisEngine",
@@ -59,6 +63,10 @@ let package = Package(
         .testTarget(
             name: "JarvisStoreTests",
             dependencies: ["JarvisStore", "CJarvisChecksum"]
+        ),
+        .testTarget(
+            name: "JarvisProtocolTests",
+            dependencies: ["JarvisProtocol"]
         ),
         .testTarget(
             name: "JarvisMemoryTests",

@@ -1,0 +1,115 @@
+import Foundation
+
+/// One reply frame: `{"id": …, "event": "token" | "progress" | "done" | "error", …}`. A request
+/// gets any number of `token` or `progress` events and then exactly one `done` or `error`.
+public struct Reply: Equatable, Sendable {
+    /// The request's id; nil only for an error about a frame whose id could not be read.
+    public var id: RequestID?
+    public var event: Event
+
+    public init(id: RequestID?, _ event: Event) {
+        self.id = id
+        self.event = event
+    }
+
+    public enum Event: Equatable, Sendable {
+        /// A piece of the answer's text (ask).
+        case token(String)
+        /// Work done so far (remember): `done` of `total` steps.
+        case progress(done: Int, total: Int, stage: String?)
+        /// The request finished; its result.
+        case done(Result)
+        /// The request failed.
+        case error(ProtocolError)
+    }
+
+    /// What a finished request returns, by op.
+    public enum Result: Equatable, Sendable {
+        case hello(HelloResult)
+        case ask(AskResult)
+        /// remember and list
+        case entries([EntryInfo])
+        /// forget and show
+        case entry(EntryInfo)
+        case status(StatusResult)
+        case cancel(cancelled: Bool)
+    }
+
+    public var isFinal: Bool {
+        switch event { case .done, .error: true; default: false }
+    }
+}
+
+public struct HelloResult: Codable, Equatable, Sendable {
+    public var `protocol`: Int
+    public var server: String
+    public var model: String
+    public var fingerprint: String
+    public init(protocol: Int, server: String, model: String, fingerprint: String) {
+        self.protocol = `protocol`; self.server = server; self.model = model; self.fingerprint = fingerprint
+    }
+}
+
+public struct AskResult: Codable, Equatable, Sendable {
+    public var answer: String
+    /// Ids of the entries the answer rests on, best first.
+    public var entries: [UInt64]
+    /// Milliseconds from the question to the first token.
+    public var ttftMs: Double
+    public var tokens: Int
+    enum CodingKeys: String, CodingKey { case answer, entries, ttftMs = "ttft_ms", tokens }
+    public init(answer: String, entries: [UInt64], ttftMs: Double, tokens: Int) {
+        self.answer = answer; self.entries = entries; self.ttftMs = ttftMs; self.tokens = tokens
+    }
+}
+
+public struct EntryInfo: Codable, Equatable, Sendable {
+    public var id: UInt64
+    public var name: String?
+    public var aliases: [String]
+    public var kind: String
+    /// Milliseconds since 1970.
+    public var createdMs: Int64
+    public var tokens: Int
+    public var text: String
+    public var metadata: [String: String]
+    enum CodingKeys: String, CodingKey { case id, name, aliases, kind, createdMs = "created_ms", tokens, text, metadata }
+
+    // `name` is always present, null when the entry has none.
+    public func encode(to encoder: Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(id, forKey: .id)
+        if let name { try c.encode(name, forKey: .name) } else { try c.encodeNil(forKey: .name) }
+        try c.encode(aliases, forKey: .aliases)
+        try c.encode(kind, forKey: .kind)
+        try c.encode(createdMs, forKey: .createdMs)
+        try c.encode(tokens, forKey: .tokens)
+        try c.encode(text, forKey: .text)
+        try c.encode(metadata, forKey: .metadata)
+    }
+
+    public init(id: UInt64, name: String?, aliases: [String], kind: String, createdMs: Int64, tokens: Int, text: String, metadata: [String: String]) {
+        self.id = id; self.name = name; self.aliases = aliases; self.kind = kind; self.createdMs = createdMs
+        self.tokens = tokens; self.text = text; self.metadata = metadata
+    }
+}
+
+public struct StatusResult: Codable, Equatable, Sendable {
+    public var model: String
+    public var entries: Int
+    public var storeBytes: Int
+    public var queueDepth: Int
+    public var uptimeS: Double
+    /// Decode speed over the last answers.
+    public var tokensPerS: Double
+    /// The effective configuration, as key → value.
+    public var config: [String: String]
+    enum CodingKeys: String, CodingKey {
+        case model, entries, storeBytes = "store_bytes", queueDepth = "queue_depth", uptimeS = "uptime_s",
+             tokensPerS = "tokens_per_s", config
+    }
+    public init(model: String, entries: Int, storeBytes: Int, queueDepth: Int, uptimeS: Double, tokensPerS: Double, config: [String: String]) {
+        self.model = model; self.entries = entries; self.storeBytes = storeBytes; self.queueDepth = queueDepth
+        self.uptimeS = uptimeS; self.tokensPerS = tokensPerS; self.config = config
+    }
+}

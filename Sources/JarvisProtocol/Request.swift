@@ -1,0 +1,158 @@
+import Foundation
+
+/// The id a client gives a request; every reply frame carries it back. A JSON string or integer.
+public enum RequestID: Codable, Hashable, Sendable, CustomStringConvertible {
+    case string(String)
+    case number(Int64)
+
+    public init(from decoder: Decoder) throws {
+        let c = try decoder.singleValueContainer()
+        if let n = try? c.decode(Int64.self) { self = .number(n); return }
+        if let s = try? c.decode(String.self) { self = .string(s); return }
+        throw DecodingError.typeMismatch(RequestID.self, .init(codingPath: decoder.codingPath, debugDescription: "id must be a string or an integer"))
+    }
+
+    public func encode(to encoder: Encoder) throws {
+        var c = encoder.singleValueContainer()
+        switch self {
+        case .string(let s): try c.encode(s)
+        case .number(let n): try c.encode(n)
+        }
+    }
+
+    public var description: String {
+        switch self { case .string(let s): s; case .number(let n): String(n) }
+    }
+}
+
+/// One request: `{"id": …, "op": "…", …arguments}`.
+public struct Request: Codable, Equatable, Sendable {
+    public var id: RequestID
+    public var body: Body
+
+    public init(id: RequestID, _ body: Body) {
+        self.id = id
+        self.body = body
+    }
+
+    /// The operations, with their arguments.
+    public enum Body: Equatable, Sendable {
+        /// First exchange: the protocol version the client speaks.
+        case hello(Hello)
+        /// Answer a question from memory, streaming `token` events.
+        case ask(Ask)
+        /// Remember a note (`text`) or a file (`path`), streaming `progress` events.
+        case remember(Remember)
+        /// Forget an entry by id or name.
+        case forget(EntryRef)
+        /// Every entry.
+        case list
+        /// One entry.
+        case show(EntryRef)
+        /// Model, store, queue and configuration.
+        case status
+        /// Stop another request of this connection.
+        case cancel(Cancel)
+
+        public var op: String {
+            switch self {
+            case .hello: "hello"
+            case .ask: "ask"
+            case .remember: "remember"
+            case .forget: "forget"
+            case .list: "list"
+            case .show: "show"
+            case .status: "status"
+            case .cancel: "cancel"
+            }
+        }
+
+        public static let ops = ["hello", "ask", "remember", "forget", "list", "show", "status", "cancel"]
+    }
+
+    public struct Hello: Codable, Equatable, Sendable {
+        public var `protocol`: Int
+        public var client: String?
+        public init(protocol: Int, client: String? = nil) { self.protocol = `protocol`; self.client = client }
+    }
+
+    public struct Ask: Codable, Equatable, Sendable {
+        public var question: String
+        /// "kv" (default), "text-rag", "full" or "none".
+        public var mode: String?
+        public var maxTokens: Int?
+        public var temperature: Double?
+        /// A photo to ask about (a path the daemon can read).
+        public var image: String?
+        enum CodingKeys: String, CodingKey { case question, mode, maxTokens = "max_tokens", temperature, image }
+        public init(question: String, mode: String? = nil, maxTokens: Int? = nil, temperature: Double? = nil, image: String? = nil) {
+            self.question = question; self.mode = mode; self.maxTokens = maxTokens; self.temperature = temperature; self.image = image
+        }
+    }
+
+    public struct Remember: Codable, Equatable, Sendable {
+        /// Exactly one of `text` and `path`.
+        public var text: String?
+        public var path: String?
+        public var name: String?
+        public var aliases: [String]?
+        /// "note", "fact", "file", "photo"; inferred when absent.
+        public var kind: String?
+        public var metadata: [String: String]?
+        public init(text: String? = nil, path: String? = nil, name: String? = nil, aliases: [String]? = nil,
+                    kind: String? = nil, metadata: [String: String]? = nil) {
+            self.text = text; self.path = path; self.name = name; self.aliases = aliases; self.kind = kind; self.metadata = metadata
+        }
+    }
+
+    public struct EntryRef: Codable, Equatable, Sendable {
+        /// An entry id (decimal) or name.
+        public var entry: String
+        public init(entry: String) { self.entry = entry }
+    }
+
+    public struct Cancel: Codable, Equatable, Sendable {
+        public var target: RequestID
+        public init(target: RequestID) { self.target = target }
+    }
+
+    enum Keys: String, CodingKey { case id, op }
+
+    public init(from decoder: Decoder) throws {
+        let c = try decoder.container(keyedBy: Keys.self)
+        id = try c.decode(RequestID.self, forKey: .id)
+        let op = try c.decode(String.self, forKey: .op)
+        switch op {
+        case "hello": body = .hello(try Hello(from: decoder))
+        case "ask": body = .ask(try Ask(from: decoder))
+        case "remember":
+            let r = try Remember(from: decoder)
+            guard (r.text == nil) != (r.path == nil) else {
+                throw DecodingError.dataCorrupted(.init(codingPath: [], debugDescription: "remember takes exactly one of text and path"))
+            }
+            body = .remember(r)
+        case "forget": body = .forget(try EntryRef(from: decoder))
+        case "list": body = .list
+        case "show": body = .show(try EntryRef(from: decoder))
+        case "status": body = .status
+        case "cancel": body = .cancel(try Cancel(from: decoder))
+        default: throw UnknownOp(op: op)
+        }
+    }
+
+    public func encode(to encoder: Encoder) throws {
+        var c = encoder.container(keyedBy: Keys.self)
+        try c.encode(id, forKey: .id)
+        try c.encode(body.op, forKey: .op)
+        switch body {
+        case .hello(let x): try x.encode(to: encoder)
+        case .ask(let x): try x.encode(to: encoder)
+        case .remember(let x): try x.encode(to: encoder)
+        case .forget(let x), .show(let x): try x.encode(to: encoder)
+        case .cancel(let x): try x.encode(to: encoder)
+        case .list, .status: break
+        }
+    }
+
+    struct UnknownOp: Error { let op: String }
+}

@@ -1,0 +1,87 @@
+#!/usr/bin/env python3
+"""Writes Protocol/golden/: one .frame file per message (4-byte big-endian length + canonical
+JSON: sorted keys, no spaces, UTF-8, slashes unescaped) and manifest.json describing each.
+Every client's tests replay these files. Standard library only.
+"""
+import json
+import os
+import struct
+
+OUT = "Protocol/golden"
+
+REQUESTS = {
+    "hello": {"id": 1, "op": "hello", "protocol": 1, "client": "jarvisctl 0.1.0"},
+    "ask": {"id": "q-7", "op": "ask", "question": "What is my dog's name?"},
+    "ask-options": {"id": 8, "op": "ask", "question": "Où est la clé ? 🔑", "mode": "text-rag", "max_tokens": 64, "temperature": 0.5},
+    "ask-image": {"id": 9, "op": "ask", "question": "Whose bike is this?", "image": "/home/user/Pictures/bike.jpg"},
+    "remember-text": {"id": 2, "op": "remember", "text": "My dog is called Biscuit.", "name": "Biscuit", "aliases": ["the dog"], "metadata": {"category": "pet"}},
+    "remember-path": {"id": 3, "op": "remember", "path": "/home/user/notes/trip.md", "kind": "file"},
+    "forget": {"id": 4, "op": "forget", "entry": "Biscuit"},
+    "list": {"id": 5, "op": "list"},
+    "show": {"id": 6, "op": "show", "entry": "12"},
+    "status": {"id": "s", "op": "status"},
+    "cancel": {"id": 10, "op": "cancel", "target": "q-7"},
+}
+
+ENTRY = {"id": 12, "name": "Biscuit", "aliases": ["the dog"], "kind": "note", "created_ms": 1764244800000,
+         "tokens": 9, "text": "- My dog is called Biscuit.\n", "metadata": {"category": "pet"}}
+
+REPLIES = {
+    "hello-done": ("hello", {"id": 1, "event": "done", "result": {"protocol": 1, "server": "jarvisd 0.1.0",
+                                                                   "model": "SmolLM2-135M-Instruct.Q4_1.gguf", "fingerprint": "gguf:0a1b2c3d:98362432/prefix:1234abcd:19"}}),
+    "ask-token": ("ask", {"id": "q-7", "event": "token", "text": " Biscuit"}),
+    "ask-done": ("ask", {"id": "q-7", "event": "done", "result": {"answer": "Your dog's name is Biscuit.", "entries": [12], "ttft_ms": 65.25, "tokens": 8}}),
+    "remember-progress": ("remember", {"id": 3, "event": "progress", "done": 1, "total": 4, "stage": "encoding"}),
+    "remember-done": ("remember", {"id": 2, "event": "done", "result": {"entries": [ENTRY]}}),
+    "forget-done": ("forget", {"id": 4, "event": "done", "result": {"entry": ENTRY}}),
+    "list-done": ("list", {"id": 5, "event": "done", "result": {"entries": [ENTRY, dict(ENTRY, id=13, name=None, aliases=[], kind="file", text="- The ferry leaves at 7:40.\n", metadata={"file": "trip.md"})]}}),
+    "show-done": ("show", {"id": 6, "event": "done", "result": {"entry": ENTRY}}),
+    "status-done": ("status", {"id": "s", "event": "done", "result": {"model": "SmolLM2-135M-Instruct.Q4_1.gguf", "entries": 2, "store_bytes": 1048576,
+                                                                       "queue_depth": 0, "uptime_s": 12.5, "tokens_per_s": 160.5,
+                                                                       "config": {"socket": "/run/user/1000/jarvis/jarvisd.sock", "threads": "2"}}}),
+    "cancel-done": ("cancel", {"id": 10, "event": "done", "result": {"cancelled": True}}),
+    "error-not-found": ("forget", {"id": 4, "event": "error", "error": {"code": "not_found", "message": "no entry with id or name \"Biscuit\""}}),
+    "error-no-id": ("ask", {"id": None, "event": "error", "error": {"code": "bad_json", "message": "the frame is not a UTF-8 JSON object"}}),
+}
+
+# Payloads a server must answer with an error (and keep the connection).
+INVALID = {
+    "bad-json": (b"{\"id\": 1, \"op\": ", "bad_json", None),
+    "not-an-object": (b"[1, 2, 3]", "bad_json", None),
+    "empty": (b"", "bad_json", None),
+    "invalid-utf8": (b"{\"id\":1,\"op\":\"ask\",\"question\":\"\xff\xfe\"}", "bad_json", None),
+    "unknown-op": (b"{\"id\":1,\"op\":\"dance\"}", "unknown_op", 1),
+    "missing-question": (b"{\"id\":\"a\",\"op\":\"ask\"}", "bad_request", "a"),
+    "wrong-type": (b"{\"id\":2,\"op\":\"ask\",\"question\":42}", "bad_request", 2),
+    "missing-id": (b"{\"op\":\"list\"}", "bad_request", None),
+    "remember-both": (b"{\"id\":3,\"op\":\"remember\",\"text\":\"x\",\"path\":\"/y\"}", "bad_request", 3),
+}
+
+
+def canonical(obj):
+    return json.dumps(obj, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+
+
+def frame(payload):
+    return struct.pack(">I", len(payload)) + payload
+
+
+def main():
+    os.makedirs(OUT, exist_ok=True)
+    manifest = []
+    for name, obj in REQUESTS.items():
+        open(f"{OUT}/request-{name}.frame", "wb").write(frame(canonical(obj)))
+        manifest.append({"file": f"request-{name}.frame", "kind": "request", "op": obj["op"]})
+    for name, (op, obj) in REPLIES.items():
+        open(f"{OUT}/reply-{name}.frame", "wb").write(frame(canonical(obj)))
+        manifest.append({"file": f"reply-{name}.frame", "kind": "reply", "op": op})
+    for name, (payload, code, rid) in INVALID.items():
+        open(f"{OUT}/invalid-{name}.frame", "wb").write(frame(payload))
+        manifest.append({"file": f"invalid-{name}.frame", "kind": "invalid", "error": code, "id": rid})
+    with open(f"{OUT}/manifest.json", "w") as f:
+        json.dump({"generator": "tools/make_golden_frames.py", "frames": manifest}, f, indent=1)
+    print(f"wrote {len(manifest)} golden frames to {OUT}")
+
+
+if __name__ == "__main__":
+    main()
