@@ -216,19 +216,12 @@ extension Transformer {
         }
     }
 
-    /// Y[n × rows] = X[n × cols] · Wᵀ (+ bias), or Y += when `accumulate`.
-    func project(_ a: Activations, _ w: Matrix, bias: [Float]? = nil, into y: UnsafeMutablePointer<Float>, accumulate: Bool = false) {
+    /// Y[n × rows] = X[n × cols] · Wᵀ (+ bias).
+    func project(_ a: Activations, _ w: Matrix, bias: [Float]? = nil, into y: UnsafeMutablePointer<Float>) {
         let n = a.n
         switch w {
         case .quantized(let type, let data, let rows, let cols):
-            if accumulate {
-                let tmp = Scratch(n * rows)
-                defer { tmp.free() }
-                jk_matmul_quantized(Int32(type.rawValue), data, Int32(rows), Int32(cols), a.blocks(), Int32(n), tmp.p, Int64(rows))
-                jk_add(y, tmp.p, Int32(n * rows))
-            } else {
-                jk_matmul_quantized(Int32(type.rawValue), data, Int32(rows), Int32(cols), a.blocks(), Int32(n), y, Int64(rows))
-            }
+            jk_matmul_quantized(Int32(type.rawValue), data, Int32(rows), Int32(cols), a.blocks(), Int32(n), y, Int64(rows))
         case .dense(let type, let data, let rows, let cols, let minima):
             // Round x as llama.cpp's vec_dot_type would; Q8_1's stored sums need a correction term.
             let xq = Scratch(n * cols + n * cols / 32)
@@ -236,9 +229,8 @@ extension Transformer {
             xq.p.update(from: a.x, count: n * cols)
             let delta = minima == nil ? nil : xq.p + n * cols
             jk_quantize_activations(Int32(type.rawValue), xq.p, Int64(n * cols), delta)
-            let beta: Float = accumulate ? 1 : 0
             cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(n), Int32(rows), Int32(cols),
-                        1, xq.p, Int32(cols), data, Int32(cols), beta, y, Int32(rows))
+                        1, xq.p, Int32(cols), data, Int32(cols), 0, y, Int32(rows))
             if let delta, let minima {
                 let blocks = cols / 32
                 cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(n), Int32(rows), Int32(blocks),
@@ -291,7 +283,9 @@ extension Transformer {
             }
             cache.store(layer: li, at: p0, n: n, k: k.p, v: v.p)
             attention(layer: li, q: q.p, qRaw: relocated ? qRaw.p : nil, n: n, p0: p0, cache: cache, context: context, out: att.p)
-            project(Activations(att.p, n: n, cols: qDim), layer.wo, into: x.p, accumulate: true)
+            // Residual: xn is free here (Q/K/V are computed), so the product lands there first.
+            project(Activations(att.p, n: n, cols: qDim), layer.wo, into: xn.p)
+            jk_add(x.p, xn.p, Int32(n * c.dim))
 
             layer.ffnNorm.withUnsafeBufferPointer { w in
                 for t in 0..<n { jk_rmsnorm(xn.p + t * c.dim, x.p + t * c.dim, w.baseAddress!, Int32(c.dim), c.normEpsilon) }
@@ -300,7 +294,8 @@ extension Transformer {
             project(normed2, layer.wGate, into: gate.p)
             project(normed2, layer.wUp, into: up.p)
             jk_swiglu(gate.p, up.p, Int32(n * c.ffnDim))
-            project(Activations(gate.p, n: n, cols: c.ffnDim), layer.wDown, into: x.p, accumulate: true)
+            project(Activations(gate.p, n: n, cols: c.ffnDim), layer.wDown, into: xn.p)
+            jk_add(x.p, xn.p, Int32(n * c.dim))
         }
         cache.count = p0 + n
 

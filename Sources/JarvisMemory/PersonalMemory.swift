@@ -245,11 +245,12 @@ public final class PersonalMemory: @unchecked Sendable {
 
     func reloadIndex() throws {
         let records = try store.list()
-        retriever = Retriever(items: try records.map { r in
+        let vectors = try store.allVectors()
+        retriever = Retriever(items: records.map { r in
             let names = [r.name].compactMap { $0 } + r.aliases
             let meta = r.metadata.filter { $0.key != "name" }.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: " ")
             return Retriever.Item(id: r.id, names: names, text: r.text + " " + meta, tokenCount: r.tokenCount,
-                                  vector: try store.vectors(id: r.id) ?? [])
+                                  vector: vectors[r.id] ?? [])
         })
     }
 

@@ -147,11 +147,24 @@ public final class PersonalStore: @unchecked Sendable {
 
     /// The retrieval vectors of an entry.
     public func vectors(id: UInt64) throws -> [Float]? {
+        try env.read { txn in try txn.get(vectors, Self.idKey(id)).map(Self.decodeVector) }
+    }
+
+    /// Every entry's retrieval vectors, read in one transaction (building an index).
+    public func allVectors() throws -> [UInt64: [Float]] {
         try env.read { txn in
-            try txn.get(vectors, Self.idKey(id)).map { raw in
-                (0..<raw.count / 4).map { Float(bitPattern: UInt32(littleEndian: raw.loadUnaligned(fromByteOffset: 4 * $0, as: UInt32.self))) }
+            var out: [UInt64: [Float]] = [:]
+            try txn.scan(vectors) { key, value in
+                guard key.count == 8 else { throw StoreError(.corrupt, "a vectors key has \(key.count) bytes, not 8") }
+                out[UInt64(bigEndian: key.loadUnaligned(as: UInt64.self))] = Self.decodeVector(value)
+                return true
             }
+            return out
         }
+    }
+
+    static func decodeVector(_ raw: UnsafeRawBufferPointer) -> [Float] {
+        (0..<raw.count / 4).map { Float(bitPattern: UInt32(littleEndian: raw.loadUnaligned(fromByteOffset: 4 * $0, as: UInt32.self))) }
     }
 
     /// Runs `body` inside one read transaction, with access to pages in place in the memory

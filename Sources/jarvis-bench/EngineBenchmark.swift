@@ -78,8 +78,6 @@ struct EngineBenchmark: ParsableCommand {
         else { print("\nllama.cpp: \(peerNote)") }
     }
 
-    private func median(_ xs: [Double]) -> Double { xs.sorted()[xs.count / 2] }
-    private func pad(_ s: String, _ n: Int) -> String { s.count >= n ? s + " " : s + String(repeating: " ", count: n - s.count) }
 }
 
 /// Resident set size of this process, in bytes (from /proc/self/statm).

@@ -92,7 +92,7 @@ struct QABenchmark: ParsableCommand {
         var accuracy: [PersonalMemory.Mode: Double] = [:], medianTTFT: [PersonalMemory.Mode: Double] = [:]
         for mode in modes {
             accuracy[mode] = 100 * Double(correct[mode] ?? 0) / Double(max(questions, 1))
-            medianTTFT[mode] = (ttft[mode] ?? [0]).sorted()[(ttft[mode]?.count ?? 1) / 2]
+            medianTTFT[mode] = median(ttft[mode] ?? [0])
             print(pad(mode.rawValue, 10) + pad(String(format: "%.1f%%", accuracy[mode]!), 12) + String(format: "%.1f ms", medianTTFT[mode]! * 1000))
         }
         print(String(format: "\nretrieval: recall@1 %.3f, recall@5 %.3f", Double(recall1) / Double(max(questions, 1)), Double(recall5) / Double(max(questions, 1))))
@@ -116,5 +116,4 @@ struct QABenchmark: ParsableCommand {
         return false
     }
 
-    private func pad(_ s: String, _ n: Int) -> String { s.count >= n ? s + " " : s + String(repeating: " ", count: n - s.count) }
 }

@@ -174,6 +174,4 @@ struct StoreBenchmark: ParsableCommand {
         return Double(String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines))
     }
 
-    private func median(_ xs: [Double]) -> Double { xs.sorted()[xs.count / 2] }
-    private func pad(_ s: String, _ n: Int) -> String { s.count >= n ? s + " " : s + String(repeating: " ", count: n - s.count) }
 }

@@ -54,6 +54,8 @@ final class PersonalStoreTests: XCTestCase {
             }
         }
         XCTAssertEqual(try store.vectors(id: saved.id), [0.5, -1, 2])
+        let second = try store.add(Self.sample(tokens: 3).0, kv: Self.sample(tokens: 3).1, vectors: [7])
+        XCTAssertEqual(try store.allVectors(), [saved.id: [0.5, -1, 2], second.id: [7]])
     }
 
     func testEightBitPagesKeepValuesWithinHalfAStep() throws {
