@@ -12,13 +12,20 @@ let package = Package(
     products: [
         .executable(name: "jarvis-run", targets: ["jarvis-run"]),
         .executable(name: "jarvis-bench", targets: ["jarvis-bench"]),
+        .executable(name: "jarvisd", targets: ["jarvisd"]),
+        .executable(name: "jarvisctl", targets: ["jarvisctl"]),
         .library(name: "JarvisEngine", targets: ["JarvisEngine"]),
         .library(name: "JarvisStore", targets: ["JarvisStore"]),
         .library(name: "JarvisMemory", targets: ["JarvisMemory"]),
         .library(name: "JarvisProtocol", targets: ["JarvisProtocol"]),
+        .library(name: "JarvisClient", targets: ["JarvisClient"]),
+        .library(name: "JarvisDaemon", targets: ["JarvisDaemon"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
     ],
     targets: [
         // System libraries, found through pkg-config; scripts/setup installs the Debian packages.
@@ -46,13 +53,32 @@ let package = Package(
             name: "JarvisMemory",
             dependencies: ["JarvisEngine", "JarvisStore", "CJarvisChecksum", "COpenBLAS"]
         ),
+        // A blocking client of the protocol: jarvisctl, the bench and the tests use it.
+        .target(name: "JarvisClient", dependencies: ["JarvisProtocol"]),
+        // The server: socket, requests, the inference queue, systemd glue, configuration.
+        .target(
+            name: "JarvisDaemon",
+            dependencies: ["JarvisMemory", "JarvisProtocol", "CSystemd",
+                           .product(name: "NIOCore", package: "swift-nio"),
+                           .product(name: "NIOPosix", package: "swift-nio"),
+                           .product(name: "Logging", package: "swift-log"),
+                           .product(name: "ServiceLifecycle", package: "swift-service-lifecycle")]
+        ),
+        .executableTarget(
+            name: "jarvisd",
+            dependencies: ["JarvisDaemon", .product(name: "ArgumentParser", package: "swift-argument-parser")]
+        ),
+        .executableTarget(
+            name: "jarvisctl",
+            dependencies: ["JarvisClient", "JarvisProtocol", .product(name: "ArgumentParser", package: "swift-argument-parser")]
+        ),
         .executableTarget(
             name: "jarvis-run",
             dependencies: ["JarvisEngine", .product(name: "ArgumentParser", package: "swift-argument-parser")]
         ),
         .executableTarget(
             name: "jarvis-bench",
-            dependencies: ["JarvisEngine", "JarvisStore", "JarvisMemory",
+            dependencies: ["JarvisEngine", "JarvisStore", "JarvisMemory", "JarvisClient",
                            .product(name: "ArgumentParser", package: "swift-argument-parser")]
         ),
         .testTarget(
@@ -71,6 +97,16 @@ let package = Package(
         .testTarget(
             name: "JarvisMemoryTests",
             dependencies: ["JarvisMemory", "JarvisEngine", "JarvisStore"]
+        ),
+        .testTarget(
+            name: "JarvisDaemonTests",
+            dependencies: ["JarvisDaemon", "JarvisClient", "JarvisProtocol"]
+        ),
+        // Start the real jarvisd and run the real jarvisctl (both built beside the tests).
+        .testTarget(
+            name: "JarvisEndToEndTests",
+            dependencies: ["JarvisClient", "JarvisProtocol", "JarvisStore"],
+            resources: [.copy("Snapshots")]
         ),
     ]
 )

@@ -14,6 +14,8 @@ public struct EngineError: Error, CustomStringConvertible, Equatable, Sendable {
         public static let modelMismatch = Code("model_mismatch")
         /// A request to the engine was out of range (too many tokens, bad token id).
         public static let invalidArgument = Code("invalid_argument")
+        /// The caller asked the work to stop (a client left, or the server is shutting down).
+        public static let cancelled = Code("cancelled")
         public var description: String { name }
     }
 

@@ -95,25 +95,39 @@ public final class PersonalMemory: @unchecked Sendable {
     /// limit, each encoded once, embedded, and stored in one transaction.
     /// Fields the user gave (`name`, `aliases`, `metadata`) win over drafted ones; the name and
     /// aliases go to the first entry.
+    /// Each entry is committed whole as soon as it is encoded. If a later part fails, or
+    /// `shouldStop` turns true between parts (then it throws `.cancelled`), the parts this call
+    /// already stored are deleted again in one transaction: a failed remember leaves nothing.
     /// - Throws: `.nameTaken` if the name is in use, `EngineError` for empty text.
     @discardableResult
     public func remember(_ text: String, kind: String = "note", name: String? = nil, aliases: [String] = [],
-                         metadata: [String: String] = [:], progress: (Int, Int) -> Void = { _, _ in }) throws -> [EntryRecord] {
+                         metadata: [String: String] = [:], progress: (Int, Int) -> Void = { _, _ in },
+                         shouldStop: () -> Bool = { false }) throws -> [EntryRecord] {
         let chunks = split(text)
         guard !chunks.isEmpty else { throw EngineError(.invalidArgument, "nothing to remember: the text is empty") }
         let digest = Self.digest(text)
         var saved: [EntryRecord] = []
-        for (i, chunk) in chunks.enumerated() {
-            var meta = options.draftMetadata ? try draftMetadata(chunk) : [:]
-            meta.merge(metadata) { _, given in given }
-            if let name { meta["name"] = name }
-            let body = Self.entryText(chunk)
-            let (tokens, kv) = try encoder.encode(body)
-            let record = encoder.record(text: body, tokenCount: tokens.count, kind: kind, name: i == 0 ? name : nil,
-                                        aliases: i == 0 ? aliases : [], sourceDigest: digest, metadata: meta, dtype: options.dtype)
-            let vector = embedder.embed(chunk)
-            saved.append(try store.add(record, kv: kv, vectors: vector))
-            progress(i + 1, chunks.count)
+        do {
+            for (i, chunk) in chunks.enumerated() {
+                if shouldStop() {
+                    throw EngineError(.cancelled, "remember was cancelled after \(i) of \(chunks.count) parts; nothing was kept")
+                }
+                var meta = options.draftMetadata ? try draftMetadata(chunk) : [:]
+                meta.merge(metadata) { _, given in given }
+                if let name { meta["name"] = name }
+                let body = Self.entryText(chunk)
+                let (tokens, kv) = try encoder.encode(body)
+                let record = encoder.record(text: body, tokenCount: tokens.count, kind: kind, name: i == 0 ? name : nil,
+                                            aliases: i == 0 ? aliases : [], sourceDigest: digest, metadata: meta, dtype: options.dtype)
+                let vector = embedder.embed(chunk)
+                saved.append(try store.add(record, kv: kv, vectors: vector))
+                progress(i + 1, chunks.count)
+            }
+        } catch {
+            // All of the text or none of it: take back the parts already stored.
+            try store.delete(ids: saved.map(\.id))
+            try reloadIndex()
+            throw error
         }
         try reloadIndex()
         return saved
@@ -124,7 +138,8 @@ public final class PersonalMemory: @unchecked Sendable {
     /// - Throws: `.invalidArgument` naming the file if it is not a regular UTF-8 text file or is
     ///   larger than `maxFileBytes`.
     @discardableResult
-    public func remember(fileAt path: String, name: String? = nil, maxFileBytes: Int = 4 << 20) throws -> [EntryRecord] {
+    public func remember(fileAt path: String, name: String? = nil, maxFileBytes: Int = 4 << 20,
+                         progress: (Int, Int) -> Void = { _, _ in }, shouldStop: () -> Bool = { false }) throws -> [EntryRecord] {
         var isDirectory: ObjCBool = false
         guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory), !isDirectory.boolValue else {
             throw EngineError(.invalidArgument, "\(path) is not a file")
@@ -136,7 +151,8 @@ public final class PersonalMemory: @unchecked Sendable {
         guard let data = FileManager.default.contents(atPath: path), let text = String(data: data, encoding: .utf8) else {
             throw EngineError(.invalidArgument, "\(path) cannot be read as UTF-8 text")
         }
-        return try remember(text, kind: "file", name: name, metadata: ["file": (path as NSString).lastPathComponent])
+        return try remember(text, kind: "file", name: name, metadata: ["file": (path as NSString).lastPathComponent],
+                            progress: progress, shouldStop: shouldStop)
     }
 
     /// Remembers a structured fact: a named thing with aliases, a category and attributes.
@@ -184,9 +200,10 @@ public final class PersonalMemory: @unchecked Sendable {
     // MARK: - Ask
 
     /// Answers `question`, streaming the answer's text through `onText` as it is generated.
+    /// `shouldStop` is asked before every token; when it turns true the call throws `.cancelled`.
     /// - Throws: `EngineError` if the prompt does not fit the context, `StoreError` for a damaged page.
     public func ask(_ question: String, mode: Mode = .kv, maxTokens: Int = 96, sampling: SamplingParameters = .greedy,
-                    onText: (String) -> Void = { _ in }) throws -> Answer {
+                    onText: (String) -> Void = { _ in }, shouldStop: () -> Bool = { false }) throws -> Answer {
         let start = Date()
         let questionTokens = tokenizer.encode(questionText(question))
         let prefix = encoder.prefix
@@ -204,7 +221,9 @@ public final class PersonalMemory: @unchecked Sendable {
             var g = try Generator(model: model, cache: cache, context: context, prompt: prompt, sampler: Sampler(sampling),
                                   stopTokens: tokenizer.endOfGenerationTokens)
             var decoder = UTF8StreamDecoder(), text = "", n = 0, first: Double?
-            while n < maxTokens, let t = try g.next() {
+            while n < maxTokens {
+                if shouldStop() { throw EngineError(.cancelled, "the answer was cancelled after \(n) tokens") }
+                guard let t = try g.next() else { break }
                 if first == nil { first = Date().timeIntervalSince(start) }
                 n += 1
                 let piece = decoder.append(tokenizer.piece(t))

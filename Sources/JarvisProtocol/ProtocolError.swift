@@ -25,6 +25,8 @@ public struct ProtocolError: Error, Codable, Equatable, Sendable, CustomStringCo
         case modelError = "model_error"
         /// The server is shutting down and takes no new work.
         case shuttingDown = "shutting_down"
+        /// The connecting process runs as another user than the server; the connection closes.
+        case permissionDenied = "permission_denied"
         /// Anything else; the message says what.
         case internalError = "internal"
     }

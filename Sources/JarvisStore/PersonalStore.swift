@@ -119,6 +119,18 @@ public final class PersonalStore: @unchecked Sendable {
         }
     }
 
+    /// Deletes several entries in one transaction: all of them go, or none.
+    /// - Throws: `.notFound` if one of them does not exist.
+    public func delete(ids: [UInt64]) throws {
+        guard !ids.isEmpty else { return }
+        try env.write { txn in
+            for id in ids {
+                guard let r = try loadRecord(txn, id) else { throw StoreError(.notFound, "no entry with id \(id)") }
+                try removeEntry(txn, r)
+            }
+        }
+    }
+
     // MARK: - Reading
 
     public func entry(id: UInt64) throws -> EntryRecord? {

@@ -1,0 +1,139 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import Foundation
+import JarvisProtocol
+
+/// A connection to jarvisd over its Unix socket, with blocking calls: what a command-line
+/// client, a benchmark or a test needs. One request at a time per connection unless the caller
+/// pipelines with `send` and `receive` itself.
+public final class JarvisConnection {
+    public let socketPath: String
+    private let fd: Int32
+    private var decoder = FrameDecoder(maxFrame: 16 << 20)
+    private var pending: [[UInt8]] = []
+    private var ops: [RequestID: String] = [:]
+    private var nextID: Int64 = 1
+
+    /// Connects to the daemon's socket.
+    /// - Throws: `ClientError.notRunning` when nothing listens there, `.permissionDenied`,
+    ///   `.io` for anything else.
+    public init(socketPath: String) throws {
+        self.socketPath = socketPath
+        var address = sockaddr_un()
+        address.sun_family = sa_family_t(AF_UNIX)
+        let capacity = MemoryLayout.size(ofValue: address.sun_path)
+        guard socketPath.utf8.count < capacity else {
+            throw ClientError(.io, "the socket path \(socketPath) is longer than \(capacity - 1) bytes")
+        }
+        fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
+        guard fd >= 0 else { throw ClientError(.io, "socket(): \(String(cString: strerror(errno)))") }
+        withUnsafeMutableBytes(of: &address.sun_path) { raw in
+            for (i, b) in socketPath.utf8.enumerated() { raw[i] = b }
+        }
+        let rc = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
+        }
+        if rc != 0 {
+            let e = errno
+            close(fd)
+            switch e {
+            case ENOENT, ECONNREFUSED:
+                throw ClientError(.notRunning, "jarvisd is not running (nothing listens on \(socketPath)). Start it with `systemctl --user start jarvisd.socket`, or run `jarvisd` in a terminal.")
+            case EACCES, EPERM:
+                throw ClientError(.permissionDenied, "not allowed to connect to \(socketPath): it belongs to another user")
+            default:
+                throw ClientError(.io, "cannot connect to \(socketPath): \(String(cString: strerror(e)))")
+            }
+        }
+    }
+
+    deinit { close(fd) }
+
+    /// Sends one request; returns the id it went out with.
+    @discardableResult
+    public func send(_ body: Request.Body, id: RequestID? = nil) throws -> RequestID {
+        let rid = id ?? .number(nextID)
+        nextID += 1
+        ops[rid] = body.op
+        try write(try Framing.frame(ProtocolCodec.encode(Request(id: rid, body))))
+        return rid
+    }
+
+    /// Sends raw bytes as they are (for tests of bad input).
+    public func write(_ bytes: [UInt8]) throws {
+        var offset = 0
+        while offset < bytes.count {
+            let n = bytes[offset...].withUnsafeBytes { Glibc.send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
+            if n < 0 {
+                if errno == EINTR { continue }
+                throw ClientError(.io, "the connection to jarvisd broke: \(String(cString: strerror(errno)))")
+            }
+            offset += n
+        }
+    }
+
+    /// The next reply frame's payload, or nil when the daemon closed the connection.
+    public func receiveFrame() throws -> [UInt8]? {
+        var buffer = [UInt8](repeating: 0, count: 65536)
+        while pending.isEmpty {
+            let n = buffer.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) }
+            if n < 0 {
+                if errno == EINTR { continue }
+                throw ClientError(.io, "reading from jarvisd failed: \(String(cString: strerror(errno)))")
+            }
+            if n == 0 { return nil }
+            do { pending += try decoder.append(buffer[0..<n]) } catch {
+                throw ClientError(.io, "jarvisd sent a bad frame: \(error)")
+            }
+        }
+        return pending.removeFirst()
+    }
+
+    /// The next reply.
+    /// - Throws: `.disconnected` if the daemon closed the connection.
+    public func receive() throws -> Reply {
+        guard let payload = try receiveFrame() else {
+            throw ClientError(.disconnected, "jarvisd closed the connection (it may be shutting down or have stopped)")
+        }
+        let op = peekID(payload).flatMap { ops[$0] } ?? "hello"
+        do {
+            let reply = try ProtocolCodec.decodeReply(payload, op: op)
+            if reply.isFinal, let id = reply.id { ops[id] = nil }
+            return reply
+        } catch {
+            throw ClientError(.io, "jarvisd sent a reply this client cannot read: \(error)")
+        }
+    }
+
+    /// Sends a request and waits for its result, passing `token` and `progress` events on.
+    /// - Throws: `ClientError.server` carrying the daemon's error.
+    public func call(_ body: Request.Body, onEvent: (Reply.Event) -> Void = { _ in }) throws -> Reply.Result {
+        let id = try send(body)
+        while true {
+            let reply = try receive()
+            guard reply.id == id else { continue }
+            switch reply.event {
+            case .done(let result): return result
+            case .error(let e): throw ClientError(.server(e.code), e.message, protocolError: e)
+            case .token, .progress: onEvent(reply.event)
+            }
+        }
+    }
+
+    /// `hello`: checks the protocol version and returns the daemon's identity.
+    public func hello(client: String) throws -> HelloResult {
+        guard case .hello(let h) = try call(.hello(.init(protocol: ProtocolCodec.version, client: client))) else {
+            throw ClientError(.io, "jarvisd answered hello with something else")
+        }
+        return h
+    }
+
+    private func peekID(_ payload: [UInt8]) -> RequestID? {
+        guard let object = try? JSONSerialization.jsonObject(with: Data(payload)) as? [String: Any] else { return nil }
+        if let n = object["id"] as? Int64 { return .number(n) }
+        if let n = object["id"] as? Int { return .number(Int64(n)) }
+        if let s = object["id"] as? String { return .string(s) }
+        return nil
+    }
+}

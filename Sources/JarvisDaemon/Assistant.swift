@@ -1,0 +1,201 @@
+import Foundation
+import JarvisEngine
+import JarvisMemory
+import JarvisProtocol
+import JarvisStore
+import Synchronization
+
+/// The real request handler: the personal memory (model, embedder, store) behind the
+/// inference queue. Model work (ask, remember, forget) runs on the queue in arrival order;
+/// reads that need no model (list, show, status) are answered at once from the store.
+public final class Assistant: RequestHandler, @unchecked Sendable {
+    public static let serverVersion = "jarvisd 0.5.0"
+
+    public let config: DaemonConfig
+    let memory: PersonalMemory
+    let queue = InferenceQueue()
+    let modelName: String
+    let started = Date()
+    /// (tokens, seconds of decoding) of recent answers, for `status`.
+    private let recent = Mutex<[(Int, Double)]>([])
+
+    /// Loads the model, the embedder and the store, re-encoding stored entries if they were
+    /// computed under another model or prompt.
+    /// - Parameter status: told what is happening, for systemd's STATUS= and the log.
+    /// - Throws: `DaemonError` saying which file is missing or broken and what to do.
+    public init(config: DaemonConfig, status: (String) -> Void = { _ in }) throws {
+        self.config = config
+        ComputeThreads.set(config.threads)
+        let modelPath = config.modelPath
+        guard FileManager.default.fileExists(atPath: modelPath) else {
+            throw DaemonError(.modelError, "model file \(modelPath) is missing: run scripts/setup (or scripts/install) to fetch the default models, or point --models / JARVIS_MODELS at the directory that holds it")
+        }
+        do {
+            status("loading \(modelPath)")
+            let gguf = try GGUFFile(path: modelPath)
+            let model = try Transformer(gguf: gguf)
+            let tokenizer = try BPETokenizer(gguf: gguf)
+            modelName = gguf.metadata["general.name"]?.string ?? (modelPath as NSString).lastPathComponent
+            status("loading the text embedder")
+            let embedder = try TextEmbedder(directory: config.models + "/" + ModelFiles.defaultTextEmbedder)
+            status("opening the store \(config.store)")
+            try FileManager.default.createDirectory(atPath: config.store, withIntermediateDirectories: true,
+                                                    attributes: [.posixPermissions: 0o700])
+            let store = try PersonalStore(directory: config.store)
+            var options = PersonalMemory.Options()
+            options.retrieveLimit = config.retrieveLimit
+            do {
+                memory = try PersonalMemory(model: model, tokenizer: tokenizer, gguf: gguf, embedder: embedder,
+                                            store: store, options: options)
+            } catch let e as StoreError where e.code == .fingerprintMismatch {
+                // The entries were computed by another model or prompt: compute them again
+                // from their text (resumable: each entry is its own transaction).
+                let encoder = try EntryEncoder(model: model, tokenizer: tokenizer, gguf: gguf, prefixText: options.prefixText)
+                try encoder.reencode(store) { done, total in status("re-encoding stored entries for this model: \(done)/\(total)") }
+                memory = try PersonalMemory(model: model, tokenizer: tokenizer, gguf: gguf, embedder: embedder,
+                                            store: store, options: options)
+            }
+        } catch let e as DaemonError {
+            throw e
+        } catch {
+            throw DaemonError(error)
+        }
+    }
+
+    /// Lets queued work finish and stops the inference thread.
+    public func stop() { queue.stop() }
+
+    public var queueDepth: Int { queue.depth }
+
+    public func handle(_ body: Request.Body, token: CancellationToken,
+                       emit: @escaping @Sendable (Reply.Event) -> Void) async throws -> Reply.Result {
+        switch body {
+        case .hello(let h):
+            guard h.protocol == ProtocolCodec.version else {
+                throw DaemonError(.unsupportedProtocol, "this server speaks protocol \(ProtocolCodec.version), not \(h.protocol)")
+            }
+            return .hello(HelloResult(protocol: ProtocolCodec.version, server: Self.serverVersion, model: modelName,
+                                      fingerprint: memory.encoder.fingerprint))
+        case .status:
+            return .status(try status())
+        case .list:
+            return .entries(try memory.store.list().map(Self.info))
+        case .show(let ref):
+            guard let r = try memory.lookup(ref.entry) else { throw notFound(ref.entry) }
+            return .entry(Self.info(r))
+        case .forget(let ref):
+            let memory = self.memory
+            let r = try await queue.run(token) { try memory.forget(ref.entry) }
+            return .entry(Self.info(r))
+        case .ask(let a):
+            return .ask(try await ask(a, token: token, emit: emit))
+        case .remember(let r):
+            return .entries(try await remember(r, token: token, emit: emit))
+        case .cancel:
+            throw DaemonError(.internalError, "cancel is answered by the connection")
+        }
+    }
+
+    // MARK: - Ops
+
+    func ask(_ a: Request.Ask, token: CancellationToken, emit: @escaping @Sendable (Reply.Event) -> Void) async throws -> AskResult {
+        guard !a.question.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty else {
+            throw DaemonError(.badRequest, "the question is empty")
+        }
+        guard a.image == nil else {
+            throw DaemonError(.badRequest, "questions about a photo need a vision model, which this jarvisd does not have loaded")
+        }
+        let modeName = a.mode ?? "kv"
+        guard let mode = PersonalMemory.Mode(rawValue: modeName) else {
+            throw DaemonError(.badRequest, "mode must be one of \(PersonalMemory.Mode.allCases.map(\.rawValue).joined(separator: ", ")), not \"\(modeName)\"")
+        }
+        let maxTokens = a.maxTokens ?? config.maxTokens
+        guard (1...4096).contains(maxTokens) else { throw DaemonError(.badRequest, "max_tokens must be in 1...4096") }
+        let temperature = a.temperature ?? 0
+        guard temperature >= 0, temperature <= 5 else { throw DaemonError(.badRequest, "temperature must be in 0...5") }
+        let memory = self.memory
+        let answer = try await queue.run(token) {
+            let sampling = SamplingParameters(temperature: Float(temperature), topK: temperature > 0 ? 40 : 0,
+                                              seed: UInt64(Date().timeIntervalSince1970 * 1000))
+            let start = Date()
+            let answer = try memory.ask(a.question, mode: mode, maxTokens: maxTokens, sampling: sampling,
+                                        onText: { emit(.token($0)) }, shouldStop: { token.isCancelled })
+            return (answer, Date().timeIntervalSince(start))
+        }
+        record(tokens: answer.0.tokens, seconds: answer.1 - answer.0.timeToFirstToken)
+        return AskResult(answer: answer.0.text, entries: answer.0.entries, ttftMs: answer.0.timeToFirstToken * 1000,
+                         tokens: answer.0.tokens)
+    }
+
+    func remember(_ r: Request.Remember, token: CancellationToken, emit: @escaping @Sendable (Reply.Event) -> Void) async throws -> [EntryInfo] {
+        if let name = r.name, name.trimmingCharacters(in: .whitespaces).isEmpty {
+            throw DaemonError(.badRequest, "the name is empty")
+        }
+        if r.kind == "photo" {
+            throw DaemonError(.badRequest, "photos need the vision models, which this jarvisd does not have loaded")
+        }
+        let memory = self.memory
+        let progress: @Sendable (Int, Int) -> Void = { done, total in emit(.progress(done: done, total: total, stage: "encoding")) }
+        let records: [EntryRecord]
+        if let path = r.path {
+            try Self.checkReadableFile(path)
+            records = try await queue.run(token) {
+                try memory.remember(fileAt: path, name: r.name, progress: progress, shouldStop: { token.isCancelled })
+            }
+        } else {
+            let text = r.text ?? ""
+            guard !text.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty else {
+                throw DaemonError(.badRequest, "nothing to remember: the text is empty")
+            }
+            records = try await queue.run(token) {
+                try memory.remember(text, kind: r.kind ?? "note", name: r.name, aliases: r.aliases ?? [],
+                                    metadata: r.metadata ?? [:], progress: progress, shouldStop: { token.isCancelled })
+            }
+        }
+        return records.map(Self.info)
+    }
+
+    func status() throws -> StatusResult {
+        let tokensPerSecond = recent.withLock { r -> Double in
+            let t = r.reduce(0) { $0 + $1.0 }, s = r.reduce(0) { $0 + $1.1 }
+            return s > 0 ? Double(t) / s : 0
+        }
+        return StatusResult(model: modelName, entries: try memory.store.list().count, storeBytes: memory.store.fileSize,
+                            queueDepth: queue.depth, uptimeS: Date().timeIntervalSince(started),
+                            tokensPerS: tokensPerSecond, config: config.effective)
+    }
+
+    // MARK: - Helpers
+
+    private func record(tokens: Int, seconds: Double) {
+        guard tokens > 1, seconds > 0 else { return }
+        recent.withLock { r in
+            r.append((tokens - 1, seconds))
+            if r.count > 16 { r.removeFirst() }
+        }
+    }
+
+    private func notFound(_ ref: String) -> DaemonError {
+        DaemonError(.notFound, "no entry with id or name \"\(ref)\" (jarvisctl list shows them)")
+    }
+
+    /// A path a request names must be a readable regular file: not a directory, a device, a
+    /// FIFO (which would block the queue) or something this user cannot read.
+    static func checkReadableFile(_ path: String) throws {
+        guard path.hasPrefix("/") else { throw DaemonError(.badPath, "\(path) is not an absolute path") }
+        var st = stat()
+        guard stat(path, &st) == 0 else {
+            throw DaemonError(.badPath, "\(path): \(String(cString: strerror(errno)))")
+        }
+        guard (st.st_mode & S_IFMT) == S_IFREG else {
+            let what = (st.st_mode & S_IFMT) == S_IFDIR ? "a directory" : "not a regular file"
+            throw DaemonError(.badPath, "\(path) is \(what); remember takes regular files")
+        }
+        guard access(path, R_OK) == 0 else { throw DaemonError(.badPath, "\(path) is not readable") }
+    }
+
+    static func info(_ r: EntryRecord) -> EntryInfo {
+        EntryInfo(id: r.id, name: r.name, aliases: r.aliases, kind: r.kind, createdMs: r.createdMilliseconds,
+                  tokens: r.tokenCount, text: r.text, metadata: r.metadata)
+    }
+}

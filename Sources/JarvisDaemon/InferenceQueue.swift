@@ -1,0 +1,72 @@
+import Foundation
+import Synchronization
+
+/// One thread that runs model work in arrival order. The model, its scratch buffers and the
+/// compute thread pool are used by one job at a time, and never from Swift's shared
+/// concurrency pool, whose threads must not block for seconds.
+public final class InferenceQueue: @unchecked Sendable {
+    private let condition = NSCondition()
+    private var jobs: [() -> Void] = []
+    private var running = 0
+    private var stopped = false
+    private var thread: Thread?
+
+    public init(name: String = "jarvis-inference") {
+        let t = Thread { [unowned self] in self.loop() }
+        t.name = name
+        t.stackSize = 8 << 20
+        thread = t
+        t.start()
+    }
+
+    /// Jobs waiting plus the one running.
+    public var depth: Int {
+        condition.lock()
+        defer { condition.unlock() }
+        return jobs.count + running
+    }
+
+    /// Runs `work` on the inference thread after everything queued before it, unless `token`
+    /// is cancelled by the time its turn comes (then it throws `.cancelled` without running).
+    public func run<T: Sendable>(_ token: CancellationToken, _ work: @escaping @Sendable () throws -> T) async throws -> T {
+        try await withCheckedThrowingContinuation { (c: CheckedContinuation<T, Error>) in
+            condition.lock()
+            defer { condition.unlock() }
+            guard !stopped else {
+                c.resume(throwing: DaemonError(.shuttingDown, "jarvisd is shutting down and takes no new work"))
+                return
+            }
+            jobs.append {
+                if let reason = token.reason {
+                    c.resume(throwing: DaemonError(.cancelled, reason.rawValue))
+                    return
+                }
+                c.resume(with: Result { try work() })
+            }
+            condition.signal()
+        }
+    }
+
+    /// Lets the jobs already queued finish, then ends the thread; later `run` calls fail.
+    public func stop() {
+        condition.lock()
+        stopped = true
+        condition.signal()
+        condition.unlock()
+    }
+
+    private func loop() {
+        while true {
+            condition.lock()
+            while jobs.isEmpty && !stopped { condition.wait() }
+            if jobs.isEmpty && stopped { condition.unlock(); return }
+            let job = jobs.removeFirst()
+            running = 1
+            condition.unlock()
+            job()
+            condition.lock()
+            running = 0
+            condition.unlock()
+        }
+    }
+}

@@ -1,0 +1,35 @@
+import ArgumentParser
+import Foundation
+import JarvisClient
+
+/// How a failed call ends the process: the message on standard error, and the exit status
+/// the root command's help documents.
+enum Failure {
+    static func exitStatus(for error: ClientError) -> Int32 {
+        switch error.code {
+        case .server(.notFound): 2
+        case .notRunning, .permissionDenied, .server(.permissionDenied): 3
+        case .disconnected, .server(.cancelled), .server(.shuttingDown): 4
+        case .server, .io: 1
+        }
+    }
+
+    static func message(for error: ClientError) -> String {
+        if case .server(let code) = error.code { return "jarvisctl: \(error.message) [\(code.rawValue)]" }
+        return "jarvisctl: \(error.message)"
+    }
+
+    /// Runs `body`; a `ClientError` is printed and becomes the process's exit status.
+    static func exitOnError<T>(_ body: () throws -> T) throws -> T {
+        do {
+            return try body()
+        } catch let e as ClientError {
+            printError(message(for: e))
+            throw ExitCode(exitStatus(for: e))
+        }
+    }
+
+    static func printError(_ line: String) {
+        FileHandle.standardError.write(Data((line + "\n").utf8))
+    }
+}

@@ -1,0 +1,152 @@
+import ArgumentParser
+import Foundation
+import JarvisClient
+import JarvisProtocol
+
+struct RememberCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "remember",
+        abstract: "Remember notes, text files, photos or whole directories.",
+        discussion: """
+            Each argument is a file, a directory (its .txt, .md, .jpg and .png files, recursively), \
+            - for standard input, or, if no such file exists and it contains a space, a note itself. \
+            Text files are read here and sent as text; photos are sent by path.
+            """)
+
+    @OptionGroup var connection: ConnectionOptions
+
+    @Option(help: "A name to recall the entry by (one item only).")
+    var name: String?
+
+    @Option(help: "Another name for it (repeatable).")
+    var alias: [String] = []
+
+    @Option(help: "A category, such as person, pet, place or thing.")
+    var category: String?
+
+    @Option(help: "A note: remembered by itself, or attached to the files given.")
+    var note: String?
+
+    @Argument(help: ArgumentHelp("Files, directories, - or a note.", valueName: "item"), completion: .file())
+    var items: [String] = []
+
+    static let textExtensions: Set<String> = ["txt", "md", "markdown", "text"]
+    static let photoExtensions: Set<String> = ["jpg", "jpeg", "png"]
+    /// Text files larger than this are sent by path for the daemon to read.
+    static let inlineLimit = 900 << 10
+
+    func validate() throws {
+        guard !items.isEmpty || note != nil else {
+            throw ValidationError("remember what? Give files, directories, - for standard input, or --note TEXT")
+        }
+        if let name, name.trimmingCharacters(in: .whitespaces).isEmpty { throw ValidationError("--name is empty") }
+    }
+
+    /// One thing to send.
+    enum Item {
+        case text(String, file: String?)
+        case path(String, kind: String)
+    }
+
+    func run() throws {
+        var work: [Item] = []
+        var problems: [String] = []
+        for arg in items {
+            do { work += try expand(arg) } catch { problems.append("\(error)") }
+        }
+        if work.isEmpty, let note { work = [.text(note, file: nil)] }
+        if name != nil && work.count > 1 {
+            throw ValidationError("--name names one entry, but \(work.count) items were given")
+        }
+        for p in problems { Failure.printError("jarvisctl: \(p)") }
+        guard !work.isEmpty else { throw ExitCode(1) }
+
+        let c = try connection.connect()
+        let bar = ProgressBar(total: work.count)
+        var stored: [EntryInfo] = []
+        var failed = problems.count, lastStatus: Int32 = 1
+        for (i, item) in work.enumerated() {
+            let label: String
+            var request = Request.Remember(name: name, aliases: alias.isEmpty ? nil : alias)
+            var metadata: [String: String] = [:]
+            if let category { metadata["category"] = category }
+            switch item {
+            case .text(let text, let file):
+                request.text = text
+                request.kind = file == nil ? "note" : "file"
+                if let file { metadata["file"] = (file as NSString).lastPathComponent }
+                if let note, file != nil { metadata["note"] = note }
+                label = file ?? "note"
+            case .path(let path, let kind):
+                request.path = path
+                request.kind = kind
+                if let note { metadata["note"] = note }
+                label = path
+            }
+            request.metadata = metadata.isEmpty ? nil : metadata
+            bar.draw(i, label)
+            do {
+                let result = try c.call(.remember(request)) { event in
+                    if case .progress(let done, let total, _) = event { bar.draw(i, "\(label) (\(done)/\(total))") }
+                }
+                if case .entries(let e) = result { stored += e }
+            } catch let e as ClientError {
+                bar.finish()
+                Failure.printError(Failure.message(for: e).replacingOccurrences(of: "jarvisctl: ", with: "jarvisctl: \(label): "))
+                failed += 1
+                lastStatus = Failure.exitStatus(for: e)
+                if case .notRunning = e.code { throw ExitCode(lastStatus) }
+                if case .disconnected = e.code { throw ExitCode(lastStatus) }
+            }
+        }
+        bar.finish()
+        if connection.json {
+            print(Output.json(stored))
+        } else {
+            for e in stored {
+                print("remembered \(e.id)\(e.name.map { " \"\($0)\"" } ?? ""): \(Output.oneLine(e.text, max: 70))")
+            }
+        }
+        if failed > 0 { throw ExitCode(lastStatus) }
+    }
+
+    /// The items one argument stands for.
+    func expand(_ arg: String) throws -> [Item] {
+        if arg == "-" {
+            let text = String(decoding: FileHandle.standardInput.readDataToEndOfFile(), as: UTF8.self)
+            return [.text(text, file: nil)]
+        }
+        var isDirectory: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: arg, isDirectory: &isDirectory) else {
+            if arg.contains(" ") { return [.text(arg, file: nil)] }
+            throw ClientError(.io, "\(arg): no such file or directory")
+        }
+        let url = URL(fileURLWithPath: arg).standardizedFileURL
+        if !isDirectory.boolValue { return [try item(for: url, explicit: true)].compactMap { $0 } }
+        guard let walker = FileManager.default.enumerator(at: url, includingPropertiesForKeys: [.isRegularFileKey],
+                                                          options: [.skipsHiddenFiles]) else { return [] }
+        var files: [URL] = []
+        for case let f as URL in walker where (try? f.resourceValues(forKeys: [.isRegularFileKey]).isRegularFile) == true {
+            files.append(f)
+        }
+        return try files.sorted { $0.path < $1.path }.compactMap { try item(for: $0, explicit: false) }
+    }
+
+    /// A file as an item: text read here when small, otherwise by path. Files found in a
+    /// directory with other extensions are skipped; a file named explicitly is tried as text.
+    func item(for url: URL, explicit: Bool) throws -> Item? {
+        let ext = url.pathExtension.lowercased()
+        if Self.photoExtensions.contains(ext) { return .path(url.path, kind: "photo") }
+        guard explicit || Self.textExtensions.contains(ext) else { return nil }
+        let size = (try? FileManager.default.attributesOfItem(atPath: url.path)[.size] as? Int) ?? 0
+        if size > Self.inlineLimit { return .path(url.path, kind: "file") }
+        guard let data = FileManager.default.contents(atPath: url.path) else {
+            throw ClientError(.io, "\(url.path): cannot be read")
+        }
+        guard let text = String(data: data, encoding: .utf8) else {
+            throw ClientError(.io, "\(url.path): not UTF-8 text (photos must end in .jpg, .jpeg or .png)")
+        }
+        return .text(text, file: url.path)
+    }
+}
+

@@ -1,0 +1,5 @@
+import XCTest
+@testable import JarvisDaemon
+
+final class DaemonConfigTests: XCTestCase {
+}
