@@ -112,6 +112,10 @@ public final class JarvisConnection {
         let id = try send(body)
         while true {
             let reply = try receive()
+            // An error without an id is about the connection itself (a refused peer, broken framing).
+            if reply.id == nil, case .error(let e) = reply.event {
+                throw ClientError(.server(e.code), e.message, protocolError: e)
+            }
             guard reply.id == id else { continue }
             switch reply.event {
             case .done(let result): return result

@@ -3,19 +3,18 @@ import Synchronization
 
 /// One thread that runs model work in arrival order. The model, its scratch buffers and the
 /// compute thread pool are used by one job at a time, and never from Swift's shared
-/// concurrency pool, whose threads must not block for seconds.
+/// concurrency pool, whose threads must not block for seconds. Call `stop()` when done.
 public final class InferenceQueue: @unchecked Sendable {
     private let condition = NSCondition()
     private var jobs: [() -> Void] = []
     private var running = 0
     private var stopped = false
-    private var thread: Thread?
 
     public init(name: String = "jarvis-inference") {
-        let t = Thread { [unowned self] in self.loop() }
+        // The thread keeps the queue alive until `stop()` lets it end.
+        let t = Thread { self.loop() }
         t.name = name
         t.stackSize = 8 << 20
-        thread = t
         t.start()
     }
 
