@@ -1,2 +1,132 @@
+import Foundation
+import JarvisClient
+import JarvisProtocol
+import JarvisStore
 import XCTest
-final class EndToEndTests: XCTestCase {}
+
+/// The real jarvisd with the shipped model, driven by the real jarvisctl.
+final class EndToEndTests: XCTestCase {
+    func testRememberAskListShowForget() throws {
+        let d = try DaemonProcess(name: "basic")
+        try d.start()
+        XCTAssertTrue(d.startMessages.contains { $0.contains("STATUS=loading") }, "\(d.startMessages)")
+
+        var r = try d.ctl("remember", "--name", "Rex", "--alias", "the dog", "My dog Rex is a black labrador with a red collar.")
+        XCTAssertEqual(r.status, 0, r.stderr)
+        XCTAssertTrue(r.stdout.contains("remembered 1 \"Rex\""), r.stdout)
+        r = try d.ctl("remember", "My sister Anna lives in Lisbon and works as a pediatric nurse.")
+        XCTAssertEqual(r.status, 0, r.stderr)
+        // A note from standard input, and a file with two paragraphs (two entries).
+        r = try d.ctl("remember", "-", input: "The wifi password at the cabin is pine-cone-42.")
+        XCTAssertEqual(r.status, 0, r.stderr)
+        let notes = d.directory + "/notes.md"
+        try "My bike lock code is 4071.\n\nMy dentist is Dr. Okafor on Elm Street.\n".write(toFile: notes, atomically: true, encoding: .utf8)
+        r = try d.ctl("remember", "--category", "errands", notes)
+        XCTAssertEqual(r.status, 0, r.stderr)
+        XCTAssertEqual(r.stdout.components(separatedBy: "remembered").count - 1, 2, r.stdout)
+
+        r = try d.ctl("list")
+        XCTAssertEqual(r.status, 0, r.stderr)
+        for word in ["Rex", "Lisbon", "pine-cone-42", "4071", "Okafor"] { XCTAssertTrue(r.stdout.contains(word), r.stdout) }
+
+        r = try d.ctl("ask", "What colour is Rex's collar?")
+        XCTAssertEqual(r.status, 0, r.stderr)
+        XCTAssertTrue(r.stdout.lowercased().contains("red"), r.stdout)
+
+        r = try d.ctl("ask", "--json", "Where does my sister live?")
+        XCTAssertEqual(r.status, 0, r.stderr)
+        let answer = try JSONDecoder().decode(AskResult.self, from: Data(r.stdout.utf8))
+        XCTAssertTrue(answer.answer.contains("Lisbon"), answer.answer)
+        XCTAssertEqual(answer.entries, [2])
+        XCTAssertGreaterThan(answer.tokens, 0)
+
+        r = try d.ctl("show", "the dog")
+        XCTAssertEqual(r.status, 0, r.stderr)
+        XCTAssertTrue(r.stdout.contains("labrador"), r.stdout)
+        r = try d.ctl("show", "--json", "4")
+        XCTAssertEqual(r.status, 0, r.stderr)
+        let file = try JSONDecoder().decode(EntryInfo.self, from: Data(r.stdout.utf8))
+        XCTAssertEqual(file.kind, "file")
+        XCTAssertEqual(file.metadata["file"], "notes.md")
+        XCTAssertEqual(file.metadata["category"], "errands")
+
+        r = try d.ctl("forget", "Rex")
+        XCTAssertEqual(r.status, 0, r.stderr)
+        r = try d.ctl("show", "Rex")
+        XCTAssertEqual(r.status, 2, "a missing entry exits 2: \(r.stderr)")
+        XCTAssertTrue(r.stderr.contains("not_found"), r.stderr)
+        r = try d.ctl("ask", "--mode", "psychic", "Where is Rex?")
+        XCTAssertEqual(r.status, 1)
+        XCTAssertTrue(r.stderr.contains("bad_request"), r.stderr)
+        r = try d.ctl("status", "--json")
+        XCTAssertEqual(r.status, 0, r.stderr)
+        let status = try JSONDecoder().decode(StatusResult.self, from: Data(r.stdout.utf8))
+        XCTAssertEqual(status.entries, 4)
+        XCTAssertEqual(status.config["store"], d.store)
+        XCTAssertEqual(status.config["store.from"], "flag --store")
+
+        XCTAssertEqual(d.stop(), 0, d.logText())
+        XCTAssertNotNil(d.notify.wait(for: "STOPPING=1", timeout: 5))
+
+        // What the store holds after the daemon is gone.
+        let store = try PersonalStore(directory: d.store)
+        let entries = try store.list()
+        XCTAssertEqual(entries.map(\.id), [2, 3, 4, 5])
+        XCTAssertNil(try store.entry(named: "Rex"))
+        XCTAssertTrue(entries[0].text.contains("Lisbon"))
+        XCTAssertEqual(entries.filter { $0.kind == "file" }.count, 2)
+    }
+
+    func testPathsThatAreNotRegularFilesAreRefused() throws {
+        let d = try DaemonProcess(name: "paths")
+        try d.start()
+        let c = try JarvisConnection(socketPath: d.socket)
+        for (path, fragment) in [(d.directory, "directory"), ("/dev/null", "not a regular file"), (d.directory + "/missing.txt", "No such file"),
+                                 ("relative.txt", "absolute")] {
+            XCTAssertThrowsError(try c.call(.remember(.init(path: path)))) { e in
+                XCTAssertEqual((e as? ClientError)?.code, .server(.badPath), "\(path)")
+                XCTAssertTrue((e as? ClientError)?.message.contains(fragment) == true, "\(e)")
+            }
+        }
+        guard case .entries(let all) = try c.call(.list) else { return XCTFail("list") }
+        XCTAssertEqual(all, [])
+        XCTAssertEqual(d.stop(), 0)
+    }
+
+    func testSigtermDuringAnAnswerCancelsItAndExitsCleanly() throws {
+        let d = try DaemonProcess(name: "sigterm")
+        try d.start()
+        let c = try JarvisConnection(socketPath: d.socket)
+        _ = try c.call(.remember(.init(text: "My favourite number is 7.")))
+        let id = try c.send(.ask(.init(question: "Write the numbers from 1 to 2000, separated by commas.", maxTokens: 4000)))
+        guard case .token = try c.receive().event else { return XCTFail("expected a token") }
+        kill(d.process.processIdentifier, SIGTERM)
+        var final: Reply?
+        while final == nil {
+            let reply = try c.receive()
+            if reply.id == id, reply.isFinal { final = reply }
+        }
+        guard case .error(let e) = final!.event else { return XCTFail("the answer should have been cancelled: \(final!)") }
+        XCTAssertEqual(e.code, .cancelled)
+        d.process.waitUntilExit()
+        XCTAssertEqual(d.process.terminationStatus, 0, d.logText())
+        XCTAssertEqual(try PersonalStore(directory: d.store).list().count, 1)
+    }
+
+    func testAClientWithoutADaemonSaysHowToStartIt() throws {
+        let r = try Programs.run(try Programs.path("jarvisctl"), ["status", "--socket", "/nonexistent/jarvisd.sock"])
+        XCTAssertEqual(r.status, 3)
+        XCTAssertTrue(r.stderr.contains("systemctl --user start jarvisd.socket"), r.stderr)
+    }
+
+    func testABrokenModelFileStopsStartUpWithAClearError() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("jarvis-badmodel-\(UUID().uuidString)").path
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        try Data("GGUF\u{3}\0\0\0truncated".utf8).write(to: URL(fileURLWithPath: dir + "/broken.gguf"))
+        let r = try Programs.run(try Programs.path("jarvisd"), ["--socket", dir + "/s.sock", "--store", dir + "/store", "--model", dir + "/broken.gguf"])
+        XCTAssertEqual(r.status, 1)
+        XCTAssertTrue(r.stderr.contains("broken.gguf"), r.stderr)
+        XCTAssertFalse(FileManager.default.fileExists(atPath: dir + "/s.sock"))
+    }
+}

@@ -1,0 +1,143 @@
+function __jarvisctl_should_offer_completions_for_flags_or_options -a expected_commands
+    set -l non_repeating_flags_or_options $argv[2..]
+    set -l non_repeating_flags_or_options_absent 0
+    set -l positional_index 0
+    set -l commands
+    __jarvisctl_parse_tokens
+    test "$commands" = "$expected_commands"; and return $non_repeating_flags_or_options_absent
+end
+
+function __jarvisctl_should_offer_completions_for_positional -a expected_commands positional_index_comparison expected_positional_index
+    set -l non_repeating_flags_or_options
+    set -l non_repeating_flags_or_options_absent 0
+    set -l positional_index 0
+    set -l commands
+    __jarvisctl_parse_tokens
+    test "$commands" = "$expected_commands" -a \( "$positional_index" "$positional_index_comparison" "$expected_positional_index" \)
+end
+
+function __jarvisctl_parse_tokens -S
+    set -l unparsed_tokens (__jarvisctl_tokens -pc)
+    switch $unparsed_tokens[1]
+    case 'jarvisctl'
+        __jarvisctl_parse_subcommand 0 'version' 'h/help'
+        switch $unparsed_tokens[1]
+        case 'ask'
+            __jarvisctl_parse_subcommand -r 1 'socket=' 'json' 'mode=' 'max-tokens=' 'temperature=' 'image=' 'version' 'h/help'
+        case 'remember'
+            __jarvisctl_parse_subcommand -r 1 'socket=' 'json' 'name=' 'alias=+' 'category=' 'note=' 'version' 'h/help'
+        case 'forget'
+            __jarvisctl_parse_subcommand 1 'socket=' 'json' 'version' 'h/help'
+        case 'list'
+            __jarvisctl_parse_subcommand 0 'socket=' 'json' 'version' 'h/help'
+        case 'show'
+            __jarvisctl_parse_subcommand 1 'socket=' 'json' 'version' 'h/help'
+        case 'status'
+            __jarvisctl_parse_subcommand 0 'socket=' 'json' 'version' 'h/help'
+        case 'models'
+            __jarvisctl_parse_subcommand 0 'socket=' 'json' 'version' 'h/help'
+        case 'help'
+            __jarvisctl_parse_subcommand -r 1 'version'
+        end
+    end
+end
+
+function __jarvisctl_tokens
+    if test (string split -m 1 -f 1 -- . "$FISH_VERSION") -gt 3
+        commandline --tokens-raw $argv
+    else
+        commandline -o $argv
+    end
+end
+
+function __jarvisctl_parse_subcommand -S -a positional_count
+    argparse -s r -- $argv
+    set -l option_specs $argv[2..]
+    set -l is_repeating_positional $_flag_r
+    set -el _flag_r
+    set -a commands $unparsed_tokens[1]
+    set positional_index 0
+    while true
+        set -e unparsed_tokens[1]
+        argparse -sn "$commands" $option_specs -- $unparsed_tokens 2> /dev/null
+        set unparsed_tokens $argv
+        set positional_index (math $positional_index + 1)
+        for non_repeating_flag_or_option in $non_repeating_flags_or_options
+            if set -ql "_flag_$(string replace -a - _ -- $non_repeating_flag_or_option)"
+                set non_repeating_flags_or_options_absent 1
+                break
+            end
+        end
+        test (count $unparsed_tokens) -eq 0 -o \( -z "$is_repeating_positional" -a "$positional_index" -gt "$positional_count" \) && break
+    end
+end
+
+function __jarvisctl_complete_directories
+    set -l token (commandline -t)
+    string match -- '*/' $token
+    set -l subdirs $token*/
+    printf %s\n $subdirs
+end
+
+function __jarvisctl_custom_completion
+    set -x SAP_SHELL fish
+    set -x SAP_SHELL_VERSION $FISH_VERSION
+    set -l tokens (__jarvisctl_tokens -p)
+    if test -z "$(__jarvisctl_tokens -t)"
+        set -l index (count (__jarvisctl_tokens -pc))
+        set tokens $tokens[..$index] \'\' $tokens[(math $index + 1)..]
+    end
+    command $tokens[1] $argv $tokens
+end
+
+complete -c 'jarvisctl' -f
+complete -c 'jarvisctl' -n '__jarvisctl_should_offer_completions_for_flags_or_options "jarvisctl" version' -l 'version' -d 'Show the version.'
+complete -c 'jarvisctl' -n '__jarvisctl_should_offer_completions_for_flags_or_options "jarvisctl" h help' -s 'h' -l 'help' -d 'Show help information.'
+complete -c 'jarvisctl' -n '__jarvisctl_should_offer_completions_for_positional "jarvisctl" -eq 1' -fa 'ask' -d 'Ask a question; the answer streams as it is written.'
+complete -c 'jarvisctl' -n '__jarvisctl_should_offer_completions_for_positional "jarvisctl" -eq 1' -fa 'remember' -d 'Remember notes, text files, photos or whole directories.'
+complete -c 'jarvisctl' -n '__jarvisctl_should_offer_completions_for_positional "jarvisctl" -eq 1' -fa 'forget' -d 'Forget an entry, by id or name.'
+complete -c 'jarvisctl' -n '__jarvisctl_should_offer_completions_for_positional "jarvisctl" -eq 1' -fa 'list' -d 'List what Jarvis remembers.'
+complete -c 'jarvisctl' -n '__jarvisctl_should_offer_completions_for_positional "jarvisctl" -eq 1' -fa 'show' -d 'Show one entry in full.'
+complete -c 'jarvisctl' -n '__jarvisctl_should_offer_completions_for_positional "jarvisctl" -eq 1' -fa 'status' -d 'Show the daemon\'s model, store, queue and effective configuration.'
+complete -c 'jarvisctl' -n '__jarvisctl_should_offer_completions_for_positional "jarvisctl" -eq 1' -fa 'models' -d 'List the model files in the daemon\'s models directory, and which one it uses.'
+complete -c 'jarvisctl' -n '__jarvisctl_should_offer_completions_for_positional "jarvisctl" -eq 1' -fa 'help' -d 'Show subcommand help information.'
+complete -c 'jarvisctl' -n '__jarvisctl_should_offer_completions_for_flags_or_options "jarvisctl ask" socket' -l 'socket' -d 'jarvisd\'s socket (env JARVIS_SOCKET).' -rF
+complete -c 'jarvisctl' -n '__jarvisctl_should_offer_completions_for_flags_or_options "jarvisctl ask" json' -l 'json' -d 'Print the result as JSON, for scripts.'
+complete -c 'jarvisctl' -n '__jarvisctl_should_offer_completions_for_flags_or_options "jarvisctl ask" mode' -l 'mode' -d 'kv (default), text-rag, full or none.' -rfka 'kv text-rag full none'
+complete -c 'jarvisctl' -n '__jarvisctl_should_offer_completions_for_flags_or_options "jarvisctl ask" max-tokens' -l 'max-tokens' -d 'Stop after this many tokens.' -rfka ''
+complete -c 'jarvisctl' -n '__jarvisctl_should_offer_completions_for_flags_or_options "jarvisctl ask" temperature' -l 'temperature' -d 'Sampling temperature; 0 (default) answers the same way every time.' -rfka ''
+complete -c 'jarvisctl' -n '__jarvisctl_should_offer_completions_for_flags_or_options "jarvisctl ask" image' -l 'image' -d 'Ask about this photo.' -rfa '(set -l exts \'jpg\' \'jpeg\' \'png\';for p in (string match -e -- \'*/\' (commandline -t);or printf \n)*.{$exts};printf %s\n $p;end;__fish_complete_directories (commandline -t) \'\')'
+complete -c 'jarvisctl' -n '__jarvisctl_should_offer_completions_for_flags_or_options "jarvisctl ask" version' -l 'version' -d 'Show the version.'
+complete -c 'jarvisctl' -n '__jarvisctl_should_offer_completions_for_flags_or_options "jarvisctl ask" h help' -s 'h' -l 'help' -d 'Show help information.'
+complete -c 'jarvisctl' -n '__jarvisctl_should_offer_completions_for_flags_or_options "jarvisctl remember" socket' -l 'socket' -d 'jarvisd\'s socket (env JARVIS_SOCKET).' -rF
+complete -c 'jarvisctl' -n '__jarvisctl_should_offer_completions_for_flags_or_options "jarvisctl remember" json' -l 'json' -d 'Print the result as JSON, for scripts.'
+complete -c 'jarvisctl' -n '__jarvisctl_should_offer_completions_for_flags_or_options "jarvisctl remember" name' -l 'name' -d 'A name to recall the entry by (one item only).' -rfka ''
+complete -c 'jarvisctl' -n '__jarvisctl_should_offer_completions_for_flags_or_options "jarvisctl remember"' -l 'alias' -d 'Another name for it (repeatable).' -rfka ''
+complete -c 'jarvisctl' -n '__jarvisctl_should_offer_completions_for_flags_or_options "jarvisctl remember" category' -l 'category' -d 'A category, such as person, pet, place or thing.' -rfka ''
+complete -c 'jarvisctl' -n '__jarvisctl_should_offer_completions_for_flags_or_options "jarvisctl remember" note' -l 'note' -d 'A note: remembered by itself, or attached to the files given.' -rfka ''
+complete -c 'jarvisctl' -n '__jarvisctl_should_offer_completions_for_positional "jarvisctl remember" -ge 1' -F
+complete -c 'jarvisctl' -n '__jarvisctl_should_offer_completions_for_flags_or_options "jarvisctl remember" version' -l 'version' -d 'Show the version.'
+complete -c 'jarvisctl' -n '__jarvisctl_should_offer_completions_for_flags_or_options "jarvisctl remember" h help' -s 'h' -l 'help' -d 'Show help information.'
+complete -c 'jarvisctl' -n '__jarvisctl_should_offer_completions_for_flags_or_options "jarvisctl forget" socket' -l 'socket' -d 'jarvisd\'s socket (env JARVIS_SOCKET).' -rF
+complete -c 'jarvisctl' -n '__jarvisctl_should_offer_completions_for_flags_or_options "jarvisctl forget" json' -l 'json' -d 'Print the result as JSON, for scripts.'
+complete -c 'jarvisctl' -n '__jarvisctl_should_offer_completions_for_positional "jarvisctl forget" -eq 1' -fka '(__jarvisctl_custom_completion ---completion forget -- positional@0 (count (__jarvisctl_tokens -pc)) (__jarvisctl_tokens -tC))'
+complete -c 'jarvisctl' -n '__jarvisctl_should_offer_completions_for_flags_or_options "jarvisctl forget" version' -l 'version' -d 'Show the version.'
+complete -c 'jarvisctl' -n '__jarvisctl_should_offer_completions_for_flags_or_options "jarvisctl forget" h help' -s 'h' -l 'help' -d 'Show help information.'
+complete -c 'jarvisctl' -n '__jarvisctl_should_offer_completions_for_flags_or_options "jarvisctl list" socket' -l 'socket' -d 'jarvisd\'s socket (env JARVIS_SOCKET).' -rF
+complete -c 'jarvisctl' -n '__jarvisctl_should_offer_completions_for_flags_or_options "jarvisctl list" json' -l 'json' -d 'Print the result as JSON, for scripts.'
+complete -c 'jarvisctl' -n '__jarvisctl_should_offer_completions_for_flags_or_options "jarvisctl list" version' -l 'version' -d 'Show the version.'
+complete -c 'jarvisctl' -n '__jarvisctl_should_offer_completions_for_flags_or_options "jarvisctl list" h help' -s 'h' -l 'help' -d 'Show help information.'
+complete -c 'jarvisctl' -n '__jarvisctl_should_offer_completions_for_flags_or_options "jarvisctl show" socket' -l 'socket' -d 'jarvisd\'s socket (env JARVIS_SOCKET).' -rF
+complete -c 'jarvisctl' -n '__jarvisctl_should_offer_completions_for_flags_or_options "jarvisctl show" json' -l 'json' -d 'Print the result as JSON, for scripts.'
+complete -c 'jarvisctl' -n '__jarvisctl_should_offer_completions_for_positional "jarvisctl show" -eq 1' -fka '(__jarvisctl_custom_completion ---completion show -- positional@0 (count (__jarvisctl_tokens -pc)) (__jarvisctl_tokens -tC))'
+complete -c 'jarvisctl' -n '__jarvisctl_should_offer_completions_for_flags_or_options "jarvisctl show" version' -l 'version' -d 'Show the version.'
+complete -c 'jarvisctl' -n '__jarvisctl_should_offer_completions_for_flags_or_options "jarvisctl show" h help' -s 'h' -l 'help' -d 'Show help information.'
+complete -c 'jarvisctl' -n '__jarvisctl_should_offer_completions_for_flags_or_options "jarvisctl status" socket' -l 'socket' -d 'jarvisd\'s socket (env JARVIS_SOCKET).' -rF
+complete -c 'jarvisctl' -n '__jarvisctl_should_offer_completions_for_flags_or_options "jarvisctl status" json' -l 'json' -d 'Print the result as JSON, for scripts.'
+complete -c 'jarvisctl' -n '__jarvisctl_should_offer_completions_for_flags_or_options "jarvisctl status" version' -l 'version' -d 'Show the version.'
+complete -c 'jarvisctl' -n '__jarvisctl_should_offer_completions_for_flags_or_options "jarvisctl status" h help' -s 'h' -l 'help' -d 'Show help information.'
+complete -c 'jarvisctl' -n '__jarvisctl_should_offer_completions_for_flags_or_options "jarvisctl models" socket' -l 'socket' -d 'jarvisd\'s socket (env JARVIS_SOCKET).' -rF
+complete -c 'jarvisctl' -n '__jarvisctl_should_offer_completions_for_flags_or_options "jarvisctl models" json' -l 'json' -d 'Print the result as JSON, for scripts.'
+complete -c 'jarvisctl' -n '__jarvisctl_should_offer_completions_for_flags_or_options "jarvisctl models" version' -l 'version' -d 'Show the version.'
+complete -c 'jarvisctl' -n '__jarvisctl_should_offer_completions_for_flags_or_options "jarvisctl models" h help' -s 'h' -l 'help' -d 'Show help information.'
+complete -c 'jarvisctl' -n '__jarvisctl_should_offer_completions_for_flags_or_options "jarvisctl help" version' -l 'version' -d 'Show the version.'

@@ -1,0 +1,195 @@
+#compdef jarvisctl
+
+__jarvisctl_complete() {
+    local -ar non_empty_completions=("${@:#(|:*)}")
+    local -ar empty_completions=("${(M)@:#(|:*)}")
+    _describe -V '' non_empty_completions -- empty_completions -P $'\'\''
+}
+
+__jarvisctl_custom_complete() {
+    local -a completions
+    completions=("${(@f)"$("${command_name}" "${@}" "${command_line[@]}")"}")
+    if [[ "${#completions[@]}" -gt 1 ]]; then
+        __jarvisctl_complete "${completions[@]:0:-1}"
+    fi
+}
+
+__jarvisctl_cursor_index_in_current_word() {
+    if [[ -z "${QIPREFIX}${IPREFIX}${PREFIX}" ]]; then
+        printf 0
+    else
+        printf %s "${#${(z)LBUFFER}[-1]}"
+    fi
+}
+
+_jarvisctl() {
+    emulate -RL zsh -G
+    setopt extendedglob nullglob numericglobsort
+    unsetopt aliases banghist
+
+    local -xr SAP_SHELL=zsh
+    local -x SAP_SHELL_VERSION
+    SAP_SHELL_VERSION="$(builtin emulate zsh -c 'printf %s "${ZSH_VERSION}"')"
+    local -r SAP_SHELL_VERSION
+
+    local context state state_descr line
+    local -A opt_args
+
+    local -r command_name="${words[1]}"
+    local -ar command_line=("${words[@]}")
+    local -ir current_word_index="$((CURRENT - 1))"
+
+    local -i ret=1
+    local -ar arg_specs=(
+        '--version[Show the version.]'
+        '(-h --help)'{-h,--help}'[Show help information.]'
+        '(-): :->command'
+        '(-)*:: :->arg'
+    )
+    _arguments -w -s -S : "${arg_specs[@]}" && ret=0
+    case "${state}" in
+    command)
+        local -ar subcommands=(
+            'ask:Ask a question; the answer streams as it is written.'
+            'remember:Remember notes, text files, photos or whole directories.'
+            'forget:Forget an entry, by id or name.'
+            'list:List what Jarvis remembers.'
+            'show:Show one entry in full.'
+            'status:Show the daemon'\''s model, store, queue and effective configuration.'
+            'models:List the model files in the daemon'\''s models directory, and which one it uses.'
+            'help:Show subcommand help information.'
+        )
+        _describe -V subcommand subcommands && ret=0
+        ;;
+    arg)
+        case "${words[1]}" in
+        ask|remember|forget|list|show|status|models|help)
+            "_jarvisctl_${words[1]}" && ret=0
+            ;;
+        esac
+        ;;
+    esac
+
+    return "${ret}"
+}
+
+_jarvisctl_ask() {
+    local -i ret=1
+    local -ar ___mode=('kv' 'text-rag' 'full' 'none')
+    local -ar arg_specs=(
+        '--socket[jarvisd'\''s socket (env JARVIS_SOCKET).]:path:_files'
+        '--json[Print the result as JSON, for scripts.]'
+        '--mode[kv (default), text-rag, full or none.]:mode:{__jarvisctl_complete "${___mode[@]}"}'
+        '--max-tokens[Stop after this many tokens.]:max-tokens:'
+        '--temperature[Sampling temperature; 0 (default) answers the same way every time.]:temperature:'
+        '--image[Ask about this photo.]:path:_files -g '\''*.jpg *.jpeg *.png'\'''
+        '*:question:'
+        '--version[Show the version.]'
+        '(-h --help)'{-h,--help}'[Show help information.]'
+    )
+    _arguments -w -s -S : "${arg_specs[@]}" && ret=0
+
+    return "${ret}"
+}
+
+_jarvisctl_remember() {
+    local -i ret=1
+    local -ar arg_specs=(
+        '--socket[jarvisd'\''s socket (env JARVIS_SOCKET).]:path:_files'
+        '--json[Print the result as JSON, for scripts.]'
+        '--name[A name to recall the entry by (one item only).]:name:'
+        '*--alias[Another name for it (repeatable).]:alias:'
+        '--category[A category, such as person, pet, place or thing.]:category:'
+        '--note[A note\: remembered by itself, or attached to the files given.]:note:'
+        '*:item:_files'
+        '--version[Show the version.]'
+        '(-h --help)'{-h,--help}'[Show help information.]'
+    )
+    _arguments -w -s -S : "${arg_specs[@]}" && ret=0
+
+    return "${ret}"
+}
+
+_jarvisctl_forget() {
+    local -i ret=1
+    local -ar arg_specs=(
+        '--socket[jarvisd'\''s socket (env JARVIS_SOCKET).]:path:_files'
+        '--json[Print the result as JSON, for scripts.]'
+        ':entry:{__jarvisctl_custom_complete ---completion forget -- positional@0 "${current_word_index}" "$(__jarvisctl_cursor_index_in_current_word)"}'
+        '--version[Show the version.]'
+        '(-h --help)'{-h,--help}'[Show help information.]'
+    )
+    _arguments -w -s -S : "${arg_specs[@]}" && ret=0
+
+    return "${ret}"
+}
+
+_jarvisctl_list() {
+    local -i ret=1
+    local -ar arg_specs=(
+        '--socket[jarvisd'\''s socket (env JARVIS_SOCKET).]:path:_files'
+        '--json[Print the result as JSON, for scripts.]'
+        '--version[Show the version.]'
+        '(-h --help)'{-h,--help}'[Show help information.]'
+    )
+    _arguments -w -s -S : "${arg_specs[@]}" && ret=0
+
+    return "${ret}"
+}
+
+_jarvisctl_show() {
+    local -i ret=1
+    local -ar arg_specs=(
+        '--socket[jarvisd'\''s socket (env JARVIS_SOCKET).]:path:_files'
+        '--json[Print the result as JSON, for scripts.]'
+        ':entry:{__jarvisctl_custom_complete ---completion show -- positional@0 "${current_word_index}" "$(__jarvisctl_cursor_index_in_current_word)"}'
+        '--version[Show the version.]'
+        '(-h --help)'{-h,--help}'[Show help information.]'
+    )
+    _arguments -w -s -S : "${arg_specs[@]}" && ret=0
+
+    return "${ret}"
+}
+
+_jarvisctl_status() {
+    local -i ret=1
+    local -ar arg_specs=(
+        '--socket[jarvisd'\''s socket (env JARVIS_SOCKET).]:path:_files'
+        '--json[Print the result as JSON, for scripts.]'
+        '--version[Show the version.]'
+        '(-h --help)'{-h,--help}'[Show help information.]'
+    )
+    _arguments -w -s -S : "${arg_specs[@]}" && ret=0
+
+    return "${ret}"
+}
+
+_jarvisctl_models() {
+    local -i ret=1
+    local -ar arg_specs=(
+        '--socket[jarvisd'\''s socket (env JARVIS_SOCKET).]:path:_files'
+        '--json[Print the result as JSON, for scripts.]'
+        '--version[Show the version.]'
+        '(-h --help)'{-h,--help}'[Show help information.]'
+    )
+    _arguments -w -s -S : "${arg_specs[@]}" && ret=0
+
+    return "${ret}"
+}
+
+_jarvisctl_help() {
+    local -i ret=1
+    local -ar arg_specs=(
+        '*:subcommands:'
+        '--version[Show the version.]'
+    )
+    _arguments -w -s -S : "${arg_specs[@]}" && ret=0
+
+    return "${ret}"
+}
+
+if [[ "${funcstack[1]}" = _jarvisctl ]]; then
+    _jarvisctl "${@}"
+else
+    compdef _jarvisctl jarvisctl
+fi
