@@ -46,7 +46,7 @@ enum Output {
         lines.append("kind:     \(e.kind)")
         lines.append("created:  \(date(e.createdMs))")
         lines.append("tokens:   \(e.tokens)")
-        for (k, v) in e.metadata.sorted(by: { $0.key < $1.key }) { lines.append("\(k + ":")\(String(repeating: " ", count: max(1, 10 - k.count - 1)))\(v)") }
+        for (k, v) in e.metadata.sorted(by: { $0.key < $1.key }) where k != "name" { lines.append("\(k + ":")\(String(repeating: " ", count: max(1, 10 - k.count - 1)))\(v)") }
         lines.append("text:     \(oneLine(e.text, max: 10_000))")
         return lines.joined(separator: "\n")
     }
