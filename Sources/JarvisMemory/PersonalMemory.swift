@@ -63,6 +63,7 @@ public final class PersonalMemory: @unchecked Sendable {
     public let store: PersonalStore
     public let encoder: EntryEncoder
     public private(set) var retriever = Retriever()
+    let drafter: MetadataDrafter
 
     /// Opens the memory over `store`, computing the shared prefix and checking that the store
     /// was written for this model and prompt.
@@ -77,6 +78,7 @@ public final class PersonalMemory: @unchecked Sendable {
         self.store = store
         encoder = try EntryEncoder(model: model, tokenizer: tokenizer, gguf: gguf,
                                    prefixText: options.prefixText)
+        drafter = MetadataDrafter(model: model, tokenizer: tokenizer)
         try store.bind(fingerprint: encoder.fingerprint)
         try reloadIndex()
     }
@@ -314,29 +316,8 @@ public final class PersonalMemory: @unchecked Sendable {
         return out.filter { !$0.isEmpty }
     }
 
-    /// The model drafts a compact record from a fixed prompt: "name | category | attributes".
-    func draftMetadata(_ text: String) throws -> [String: String] {
-        let prompt = "<|im_start|>system\nYou write index cards. Reply with one line: name | category | key facts.<|im_end|>\n"
-            + "<|im_start|>user\n\(text)<|im_end|>\n<|im_start|>assistant\n"
-        let tokens = tokenizer.encode(prompt)
-        let cache = KVCache(config: model.config, capacity: tokens.count + 33)
-        var g = try Generator(model: model, cache: cache, prompt: tokens, stopTokens: tokenizer.endOfGenerationTokens)
-        var out: [Int32] = []
-        while out.count < 32, let t = try g.next() {
-            if tokenizer.decode([t]).contains("\n") { break }
-            out.append(t)
-        }
-        let fields = tokenizer.decode(out).split(separator: "|").map { $0.trimmingCharacters(in: .whitespaces) }
-        var meta: [String: String] = [:]
-        if fields.count >= 3 {
-            meta["drafted_name"] = fields[0]
-            meta["category"] = fields[1]
-            meta["attributes"] = fields[2...].joined(separator: " | ")
-        } else if let f = fields.first, !f.isEmpty {
-            meta["summary"] = f
-        }
-        return meta
-    }
+    /// The model's index card for `text` (see `MetadataDrafter`).
+    func draftMetadata(_ text: String) throws -> [String: String] { try drafter.draft(text) }
 
     /// A short digest of the source, to notice the same note remembered twice.
     static func digest(_ text: String) -> String {
