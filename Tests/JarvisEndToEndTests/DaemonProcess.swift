@@ -13,12 +13,21 @@ final class DaemonProcess {
     /// What the daemon told systemd while starting, READY=1 last.
     private(set) var startMessages: [String] = []
 
-    init(name: String, extraArguments: [String] = []) throws {
-        directory = FileManager.default.temporaryDirectory.appendingPathComponent("jarvis-e2e-\(name)-\(UUID().uuidString.prefix(8))").path
-        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+    private let ownsDirectory: Bool
+
+    /// - Parameter reusing: a stopped daemon whose directory and store to take over (a restart).
+    init(name: String, extraArguments: [String] = [], reusing previous: DaemonProcess? = nil) throws {
+        if let previous {
+            directory = previous.directory
+            ownsDirectory = false
+        } else {
+            directory = FileManager.default.temporaryDirectory.appendingPathComponent("jarvis-e2e-\(name)-\(UUID().uuidString.prefix(8))").path
+            try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+            ownsDirectory = true
+        }
         socket = directory + "/run/jarvisd.sock"
         store = directory + "/store"
-        notify = try NotifyListener(path: directory + "/notify.sock")
+        notify = try NotifyListener(path: directory + "/notify-\(name).sock")
         process.executableURL = URL(fileURLWithPath: try Programs.path("jarvisd"))
         process.arguments = ["--socket", socket, "--store", store, "--log-level", "debug"] + extraArguments
         var env = ProcessInfo.processInfo.environment
@@ -65,6 +74,6 @@ final class DaemonProcess {
 
     deinit {
         if process.isRunning { process.terminate(); process.waitUntilExit() }
-        try? FileManager.default.removeItem(atPath: directory)
+        if ownsDirectory { try? FileManager.default.removeItem(atPath: directory) }
     }
 }
