@@ -55,3 +55,23 @@ final class Locked<T>: @unchecked Sendable {
     func set(_ v: T) { lock.lock(); stored = v; lock.unlock() }
     var value: T { lock.lock(); defer { lock.unlock() }; return stored }
 }
+
+extension Programs {
+    /// Runs a program that leaves a daemon behind (tmux's server), with its output discarded,
+    /// and waits for the program itself. Foundation's Process cannot: it learns of the exit
+    /// through a descriptor the daemon inherits and keeps open.
+    static func spawnDetached(_ executable: String, _ arguments: [String]) throws -> Int32 {
+        var actions: posix_spawn_file_actions_t = posix_spawn_file_actions_t()
+        posix_spawn_file_actions_init(&actions)
+        defer { posix_spawn_file_actions_destroy(&actions) }
+        for fd: Int32 in 0...2 { posix_spawn_file_actions_addopen(&actions, fd, "/dev/null", fd == 0 ? O_RDONLY : O_WRONLY, 0) }
+        let argv = ([executable] + arguments).map { strdup($0) } + [nil]
+        defer { argv.forEach { free($0) } }
+        var pid: pid_t = 0
+        let rc = posix_spawn(&pid, executable, &actions, nil, argv, environ)
+        guard rc == 0 else { throw POSIXError(.init(rawValue: rc) ?? .EIO) }
+        var status: Int32 = 0
+        while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
+        return (status >> 8) & 0xFF
+    }
+}
