@@ -85,8 +85,18 @@ final class LMDBEnvironment: @unchecked Sendable {
                 return result
             } catch let e as StoreError where e.lmdbCode == MDB_MAP_FULL {
                 try grow(after: e)
+            } catch let e as StoreError where e.lmdbCode == EIO && diskIsNearlyFull {
+                // LMDB reports a short write (the disk filled up mid-commit) as EIO.
+                throw StoreError(.full, "the disk holding the store at \(path) is full (\(e.message)); nothing was written: free some space, or forget entries", lmdbCode: ENOSPC)
             }
         }
+    }
+
+    /// Less than 16 MiB left for this user on the store's file system (an entry is up to ~4 MiB).
+    private var diskIsNearlyFull: Bool {
+        var fs = statvfs()
+        guard statvfs(path, &fs) == 0 else { return false }
+        return UInt64(fs.f_bavail) * UInt64(fs.f_frsize) < 16 << 20
     }
 
     private func grow(after error: StoreError) throws {
@@ -109,7 +119,10 @@ final class LMDBEnvironment: @unchecked Sendable {
     static func check(_ rc: Int32, _ what: String) throws {
         guard rc != 0 else { return }
         let name = String(cString: mdb_strerror(rc))
-        let code: StoreError.Code = rc == MDB_MAP_FULL ? .full : (rc == ENOSPC ? .full : .lmdb)
+        if rc == ENOSPC {
+            throw StoreError(.full, "the disk holding the store is full (\(name) while \(what)); nothing was written: free some space, or forget entries", lmdbCode: rc)
+        }
+        let code: StoreError.Code = rc == MDB_MAP_FULL ? .full : .lmdb
         throw StoreError(code, "LMDB error while \(what): \(name)", lmdbCode: rc)
     }
 }
