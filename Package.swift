@@ -110,3 +110,13 @@ let package = Package(
         ),
     ]
 )
+
+// libFuzzer targets, only when scripts/fuzz builds them (JARVIS_FUZZ=1, -sanitize=fuzzer):
+// libFuzzer supplies their main, so an ordinary build could not link them.
+if Context.environment["JARVIS_FUZZ"] == "1" {
+    for (name, module) in [("fuzz-protocol", "JarvisProtocol"), ("fuzz-gguf", "JarvisEngine"), ("fuzz-safetensors", "JarvisEngine")] {
+        package.targets.append(.executableTarget(name: name, dependencies: [.target(name: module)], path: "Fuzz/\(name)",
+                                                 swiftSettings: [.unsafeFlags(["-parse-as-library"])]))
+    }
+}
+
