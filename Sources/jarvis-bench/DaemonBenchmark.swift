@@ -20,6 +20,12 @@ struct DaemonBenchmark: ParsableCommand {
     @Option(help: "Questions asked alone (the concurrent run asks 3 per client).")
     var questions: Int = 10
 
+    @Option(help: "Clients in the mixed load.")
+    var mixedClients: Int = 64
+
+    @Option(help: "Requests per client in the mixed load.")
+    var mixedRequests: Int = 200
+
     func validate() throws {
         guard threads > 0, requests > 0, questions > 0 else { throw ValidationError("counts must be positive") }
     }
@@ -80,72 +86,49 @@ struct DaemonBenchmark: ParsableCommand {
         print("remembered \(Self.notes.count) notes in \(String(format: "%.2f", Date().timeIntervalSince(t0))) s\n")
 
         print(pad("op", 8) + pad("clients", 9) + pad("requests", 10) + pad("req/s", 10) + pad("p50 ms", 9) + "p99 ms")
-        for op in [Request.Body.status, .list] {
+        for (op, load) in [("status", MixedLoad(status: 1, list: 0, remember: 0, ask: 0)), ("list", MixedLoad(status: 0, list: 1, remember: 0, ask: 0))] {
             for clients in [1, 8, 64] {
-                let (lat, seconds) = try load(socket: socket, clients: clients, perClient: requests) { conn in
-                    let s = Date()
-                    _ = try conn.call(op)
-                    return Date().timeIntervalSince(s)
-                }
-                print(pad(op.op, 8) + pad("\(clients)", 9) + pad("\(lat.count)", 10) + pad(String(format: "%.0f", Double(lat.count) / seconds), 10)
+                var l = load
+                l.clients = clients
+                l.requestsPerClient = requests
+                let r = try checked(l.run(socket: socket))
+                let lat = r.latencies[op] ?? []
+                print(pad(op, 8) + pad("\(clients)", 9) + pad("\(lat.count)", 10) + pad(String(format: "%.0f", Double(lat.count) / r.seconds), 10)
                       + pad(ms(percentile(lat, 0.5)), 9) + ms(percentile(lat, 0.99)))
             }
         }
 
         print("\n" + pad("ask", 22) + pad("answers", 9) + pad("TTFT p50", 10) + pad("TTFT p99", 10) + pad("total p50", 11) + "total p99  (ms)")
         for (label, clients, each) in [("alone", 1, questions), ("8 concurrent askers", 8, 3)] {
-            let ttft = SharedValue<[Double]>([])
-            let (total, _) = try load(socket: socket, clients: clients, perClient: each) { conn in
-                let s = Date()
-                var firstToken: Double?
-                _ = try conn.call(.ask(.init(question: Self.asks.randomElement()!, maxTokens: 32))) { e in
-                    if firstToken == nil, case .token = e { firstToken = Date().timeIntervalSince(s) }
-                }
-                let t = Date().timeIntervalSince(s)
-                ttft.mutate { $0.append(firstToken ?? t) }
-                return t
-            }
-            let f = ttft.value
+            var l = MixedLoad(status: 0, list: 0, remember: 0, ask: 1, clients: clients, requestsPerClient: each)
+            l.askTokens = 32
+            let r = try checked(l.run(socket: socket))
+            let total = r.latencies["ask"] ?? [], f = r.latencies["ask.ttft"] ?? []
             print(pad(label, 22) + pad("\(total.count)", 9) + pad(ms(percentile(f, 0.5)), 10) + pad(ms(percentile(f, 0.99)), 10)
                   + pad(ms(percentile(total, 0.5)), 11) + ms(percentile(total, 0.99)))
         }
-        print("\nRSS before the load: \(mib(rssBefore)) MiB, after: \(mib(rss(daemon.processIdentifier))) MiB")
+
+        let mixed = MixedLoad(clients: mixedClients, requestsPerClient: mixedRequests)
+        let rssMixed = rss(daemon.processIdentifier)
+        let r = mixed.run(socket: socket)
+        print("\nmixed load: \(mixed.clients) clients × \(mixed.requestsPerClient) requests (status \(mixed.status)%, list \(mixed.list)%, remember \(mixed.remember)%, ask \(mixed.ask)% with \(mixed.askTokens)-token answers)")
+        print("  completed \(r.total) in \(String(format: "%.1f", r.seconds)) s; lost \(r.lost), mismatched \(r.mismatched)")
+        for p in r.problems { print("  problem: \(p)") }
+        print("  " + pad("op", 10) + pad("count", 8) + pad("p50 ms", 10) + "p99 ms")
+        for op in ["status", "list", "remember", "ask", "ask.ttft"] {
+            let lat = r.latencies[op] ?? []
+            print("  " + pad(op, 10) + pad("\(lat.count)", 8) + pad(ms(percentile(lat, 0.5)), 10) + ms(percentile(lat, 0.99)))
+        }
+        print("  RSS before: \(mib(rssMixed)) MiB, after: \(mib(rss(daemon.processIdentifier))) MiB")
+        print("\nRSS at start: \(mib(rssBefore)) MiB, at the end: \(mib(rss(daemon.processIdentifier))) MiB")
     }
 
-    /// Runs `clients` connections at once, each on its own thread making `perClient` calls
-    /// (all connected before any starts); returns every call's latency and the wall time.
-    func load(socket: String, clients: Int, perClient: Int, _ call: @escaping @Sendable (JarvisConnection) throws -> Double) throws -> ([Double], Double) {
-        let latencies = SharedValue<[Double]>([]), failures = SharedValue<[String]>([])
-        let connected = DispatchGroup(), finished = DispatchGroup(), go = DispatchSemaphore(value: 0)
-        for _ in 0..<clients {
-            connected.enter()
-            finished.enter()
-            Thread {
-                defer { finished.leave() }
-                let conn: JarvisConnection
-                do { conn = try JarvisConnection(socketPath: socket) } catch {
-                    failures.mutate { $0.append("\(error)") }
-                    connected.leave()
-                    return
-                }
-                connected.leave()
-                go.wait()
-                do {
-                    var mine: [Double] = []
-                    for _ in 0..<perClient { mine.append(try call(conn)) }
-                    latencies.mutate { $0 += mine }
-                } catch {
-                    failures.mutate { $0.append("\(error)") }
-                }
-            }.start()
+    /// A load run that lost or mixed up a reply is a failed benchmark.
+    func checked(_ r: MixedLoad.Report) throws -> MixedLoad.Report {
+        guard r.lost == 0, r.mismatched == 0 else {
+            throw ValidationError("\(r.lost) requests lost, \(r.mismatched) mismatched: \(r.problems.joined(separator: "; "))")
         }
-        connected.wait()
-        let start = Date()
-        for _ in 0..<clients { go.signal() }
-        finished.wait()
-        let seconds = Date().timeIntervalSince(start)
-        if let f = failures.value.first { throw ValidationError("\(failures.value.count) clients failed, e.g.: \(f)") }
-        return (latencies.value, seconds)
+        return r
     }
 
     func percentile(_ xs: [Double], _ p: Double) -> Double {
@@ -164,13 +147,4 @@ struct DaemonBenchmark: ParsableCommand {
               let kb = Int(line.split(separator: " ").dropFirst().first ?? "") else { return 0 }
         return kb * 1024
     }
-}
-
-/// A value shared by the load threads.
-final class SharedValue<T>: @unchecked Sendable {
-    private let lock = NSLock()
-    private var stored: T
-    init(_ v: T) { stored = v }
-    func mutate(_ body: (inout T) -> Void) { lock.lock(); body(&stored); lock.unlock() }
-    var value: T { lock.lock(); defer { lock.unlock() }; return stored }
 }

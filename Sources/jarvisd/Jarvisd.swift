@@ -80,12 +80,18 @@ struct Jarvisd: AsyncParsableCommand {
         }
         assistant.stop()
         logger.notice("stopped")
+        JournalLogHandler.flush()
     }
 
     /// Reports a start-up failure where the user will look, and exits with status 1.
     private func fail(_ message: String, _ notifier: SystemdNotifier, _ logger: Logger? = nil) -> ExitCode {
         notifier.status("failed: \(message)")
-        if let logger { logger.critical("\(message)") } else { FileHandle.standardError.write(Data("jarvisd: \(message)\n".utf8)) }
+        if let logger {
+            logger.critical("\(message)")
+            JournalLogHandler.flush()
+        } else {
+            FileHandle.standardError.write(Data("jarvisd: \(message)\n".utf8))
+        }
         return ExitCode(1)
     }
 }

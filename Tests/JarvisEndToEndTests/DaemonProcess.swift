@@ -9,14 +9,20 @@ final class DaemonProcess {
     let store: String
     let notify: NotifyListener
     let process = Process()
-    private let log = Pipe()
+    /// The daemon's log goes to a file: a pipe nobody reads would fill up and block it.
+    private let logPath: String
     /// What the daemon told systemd while starting, READY=1 last.
     private(set) var startMessages: [String] = []
 
     private let ownsDirectory: Bool
 
-    /// - Parameter reusing: a stopped daemon whose directory and store to take over (a restart).
-    init(name: String, extraArguments: [String] = [], reusing previous: DaemonProcess? = nil) throws {
+    /// A pipe for the daemon's log that nobody reads, when asked for.
+    private var unreadPipe: Pipe?
+
+    /// - Parameters:
+    ///   - reusing: a stopped daemon whose directory and store to take over (a restart).
+    ///   - logToUnreadPipe: send the log into a pipe that is never read (it fills up).
+    init(name: String, extraArguments: [String] = [], reusing previous: DaemonProcess? = nil, logToUnreadPipe: Bool = false) throws {
         if let previous {
             directory = previous.directory
             ownsDirectory = false
@@ -35,8 +41,18 @@ final class DaemonProcess {
         env["JARVIS_SOCKET"] = nil
         env["JARVIS_STORE"] = nil
         process.environment = env
-        process.standardError = log
-        process.standardOutput = log
+        logPath = directory + "/jarvisd-\(name).log"
+        FileManager.default.createFile(atPath: logPath, contents: nil)
+        let log = FileHandle(forWritingAtPath: logPath)
+        if logToUnreadPipe {
+            let p = Pipe()
+            unreadPipe = p
+            process.standardError = p
+            process.standardOutput = p
+        } else {
+            process.standardError = log
+            process.standardOutput = log
+        }
     }
 
     /// Starts jarvisd and waits for READY=1.
@@ -61,10 +77,9 @@ final class DaemonProcess {
         return process.terminationStatus
     }
 
-    /// The daemon's log so far (only once it has exited).
+    /// The daemon's log so far.
     func logText() -> String {
-        guard !process.isRunning else { return "(still running)" }
-        return String(decoding: log.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        (try? String(contentsOfFile: logPath, encoding: .utf8)) ?? "(no log)"
     }
 
     /// Runs jarvisctl against this daemon.
