@@ -36,12 +36,30 @@ final class BadInputTests: XCTestCase {
         try stillServing(d, file: file, line: line)
     }
 
+    /// The daemon's resident memory, from /proc.
+    func rss(_ d: DaemonProcess) -> Int {
+        let status = (try? String(contentsOfFile: "/proc/\(d.process.processIdentifier)/status", encoding: .utf8)) ?? ""
+        let line = status.split(separator: "\n").first { $0.hasPrefix("VmRSS:") } ?? ""
+        return (Int(line.split(separator: " ").dropFirst().first ?? "") ?? 0) * 1024
+    }
+
+    /// Hostile input must not make the daemon hold on to memory: after each group of cases its
+    /// resident size has grown by less than 64 MiB (a 4 GiB frame is refused before allocating).
+    override func tearDown() {
+        if let d = Self.daemon, let before = rssAtStart {
+            XCTAssertLessThan(rss(d) - before, 64 << 20, "the daemon grew by \((rss(d) - before) >> 20) MiB")
+        }
+    }
+
+    var rssAtStart: Int?
+
     func stillServing(_ d: DaemonProcess, file: StaticString = #filePath, line: UInt = #line) throws {
         XCTAssertEqual(try JarvisConnection(socketPath: d.socket).hello(client: "check").protocol, ProtocolCodec.version, file: file, line: line)
     }
 
     func testFramingAbuse() throws {
         let d = try running()
+        rssAtStart = rss(d)
         // A 4 GiB length prefix: refused before anything is allocated, then the connection closes.
         let c = try JarvisConnection(socketPath: d.socket)
         try c.write([0xFF, 0xFF, 0xFF, 0xFF, 0x7B])
@@ -60,6 +78,7 @@ final class BadInputTests: XCTestCase {
 
     func testMalformedJSON() throws {
         let d = try running()
+        rssAtStart = rss(d)
         try expect(.badJSON, for: [0x7B, 0x22, 0xFF, 0xFE, 0x22, 0x3A, 0x31, 0x7D], d)              // invalid UTF-8
         try expect(.badJSON, for: Array(String(repeating: "[", count: 100_000).utf8), d)          // nested 100k deep
         try expect(.badJSON, for: Array(#"{"id": 1, "op": "status""#.utf8), d)                    // cut short
@@ -68,6 +87,7 @@ final class BadInputTests: XCTestCase {
 
     func testMalformedRequests() throws {
         let d = try running()
+        rssAtStart = rss(d)
         try expect(.unknownOp, for: Array(#"{"id": 1, "op": "format_disk"}"#.utf8), d)
         try expect(.badRequest, for: Array(#"{"id": 1, "op": "ask", "question": 42}"#.utf8), d)
         try expect(.badRequest, for: Array(#"{"id": 1, "op": "ask"}"#.utf8), d)
@@ -87,6 +107,7 @@ final class BadInputTests: XCTestCase {
 
     func testAPhotoThatIsNotAnImage() throws {
         let d = try running()
+        rssAtStart = rss(d)
         let path = d.directory + "/photo.jpg"
         try Data("this is not a JPEG".utf8).write(to: URL(fileURLWithPath: path))
         let c = try JarvisConnection(socketPath: d.socket)
