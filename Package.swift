@@ -106,7 +106,7 @@ let package = Package(
         .testTarget(
             name: "JarvisEndToEndTests",
             dependencies: ["JarvisClient", "JarvisProtocol", "JarvisStore"],
-            exclude: ["Snapshots"]
+            exclude: ["Snapshots", "Integrations"]
         ),
     ]
 )

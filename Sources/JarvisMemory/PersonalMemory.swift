@@ -94,7 +94,7 @@ public final class PersonalMemory: @unchecked Sendable {
     // MARK: - Remember
 
     /// Remembers `text` (a note, or a file's contents): split into entries under the token
-    /// limit, each encoded once, embedded, and stored in one transaction.
+    /// limit, each encoded once, embedded, and stored.
     /// Fields the user gave (`name`, `aliases`, `metadata`) win over drafted ones; the name and
     /// aliases go to the first entry.
     /// Each entry is committed whole as soon as it is encoded. If a later part fails, or
@@ -127,7 +127,12 @@ public final class PersonalMemory: @unchecked Sendable {
             }
         } catch {
             // All of the text or none of it: take back the parts already stored.
-            try store.delete(ids: saved.map(\.id))
+            do {
+                try store.delete(ids: saved.map(\.id))
+            } catch let cleanup {
+                try? reloadIndex()
+                throw StoreError(.lmdb, "\(error); and the \(saved.count) parts already stored could not be taken back (\(cleanup)): forget entries \(saved.map { String($0.id) }.joined(separator: ", "))")
+            }
             try reloadIndex()
             throw error
         }
