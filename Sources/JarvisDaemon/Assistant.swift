@@ -160,7 +160,7 @@ public final class Assistant: RequestHandler, @unchecked Sendable {
             let t = r.reduce(0) { $0 + $1.0 }, s = r.reduce(0) { $0 + $1.1 }
             return s > 0 ? Double(t) / s : 0
         }
-        return StatusResult(model: modelName, entries: try memory.store.list().count, storeBytes: memory.store.fileSize,
+        return StatusResult(model: modelName, entries: try memory.store.count(), storeBytes: memory.store.fileSize,
                             queueDepth: queue.depth, uptimeS: Date().timeIntervalSince(started),
                             tokensPerS: tokensPerSecond, config: config.effective)
     }

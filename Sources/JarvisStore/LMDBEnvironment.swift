@@ -132,6 +132,13 @@ final class LMDBEnvironment: @unchecked Sendable {
 struct LMDBTransaction {
     let txn: OpaquePointer
 
+    /// How many keys database `dbi` holds (from its B-tree header; nothing is read).
+    func count(_ dbi: MDB_dbi) throws -> Int {
+        var st = MDB_stat()
+        try LMDBEnvironment.check(mdb_stat(txn, dbi, &st), "reading a database's statistics")
+        return Int(st.ms_entries)
+    }
+
     func openDatabase(_ name: String) throws -> MDB_dbi {
         var dbi = MDB_dbi()
         try LMDBEnvironment.check(mdb_dbi_open(txn, name, UInt32(MDB_CREATE), &dbi), "opening database \(name)")

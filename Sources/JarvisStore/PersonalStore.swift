@@ -145,6 +145,11 @@ public final class PersonalStore: @unchecked Sendable {
         }
     }
 
+    /// How many entries the store holds, without reading them.
+    public func count() throws -> Int {
+        try env.read { txn in try txn.count(entries) }
+    }
+
     /// Every entry, oldest first.
     public func list() throws -> [EntryRecord] {
         try env.read { txn in

@@ -101,6 +101,7 @@ final class PersonalStoreTests: XCTestCase {
         XCTAssertEqual(try store.entry(named: "Ana")?.id, b.id)
         XCTAssertNil(try store.entry(named: "nobody"))
         XCTAssertEqual(try store.list().map(\.id), [a.id, b.id])
+        XCTAssertEqual(try store.count(), 2)
     }
 
     func testTakenNameIsRefusedAndNothingIsWritten() throws {
@@ -109,6 +110,7 @@ final class PersonalStoreTests: XCTestCase {
         let (r, kv) = Self.sample(tokens: 40, name: "Max", aliases: ["biscuit"])
         XCTAssertThrowsError(try store.add(r, kv: kv, vectors: [1])) { XCTAssertEqual(($0 as? StoreError)?.code, .nameTaken) }
         XCTAssertEqual(try store.list().count, 1)
+        XCTAssertEqual(try store.count(), 1)
         XCTAssertNil(try store.entry(named: "Max"), "the half-written name must not survive")
         XCTAssertThrowsError(try store.read { try $0.page(entry: 2, layer: 0, block: 0) })
     }
@@ -124,8 +126,20 @@ final class PersonalStoreTests: XCTestCase {
             XCTAssertEqual(($0 as? StoreError)?.code, .notFound)
         }
         XCTAssertThrowsError(try store.delete(id: a.id)) { XCTAssertEqual(($0 as? StoreError)?.code, .notFound) }
+        XCTAssertEqual(try store.count(), 0)
         // Ids are never reused.
         XCTAssertEqual(try store.add(Self.sample(tokens: 3).0, kv: Self.sample(tokens: 3).1, vectors: []).id, a.id + 1)
+    }
+
+    func testDeletingSeveralIsAllOrNothing() throws {
+        let store = try open()
+        let a = try store.add(Self.sample(tokens: 5, name: "Biscuit").0, kv: Self.sample(tokens: 5).1, vectors: [])
+        let b = try store.add(Self.sample(tokens: 7).0, kv: Self.sample(tokens: 7).1, vectors: [])
+        XCTAssertThrowsError(try store.delete(ids: [a.id, 999])) { XCTAssertEqual(($0 as? StoreError)?.code, .notFound) }
+        XCTAssertEqual(try store.list().map(\.id), [a.id, b.id], "a failed batch deletes nothing")
+        try store.delete(ids: [a.id, b.id])
+        XCTAssertEqual(try store.count(), 0)
+        XCTAssertNil(try store.entry(named: "Biscuit"))
     }
 
     func testReplaceSwapsTheWholeEntry() throws {
