@@ -9,6 +9,7 @@
 // the portable code as well as by the AVX2 and AVX-512 VNNI paths.
 #include "CJarvisKernels.h"
 #include "Reductions.h"
+#include "MatmulKernels.h"
 #include <math.h>
 #include <string.h>
 
@@ -123,8 +124,9 @@ TARGET_VNNI static inline __m256 dot_i8i8_vnni(__m256i a, __m256i b) {
 
 // Rows × tokens, with tokens in tiles of four so each unpacked weight block is reused.
 #define DEFINE_Q4_1(NAME, TARGET, DOT)                                                            \
-TARGET static void NAME(const uint8_t *w, int64_t row_bytes, int nb, const jk_block_q8 *x,       \
+TARGET static void NAME(const uint8_t *w, int64_t row_bytes, int nb, const void *xv,             \
                         int n, float *y, int64_t ldy, int r0, int r1) {                          \
+    const jk_block_q8 *x = (const jk_block_q8 *)xv;                                              \
     for (int t0 = 0; t0 < n; t0 += 4) {                                                          \
         const int tn = n - t0 < 4 ? n - t0 : 4;                                                  \
         for (int r = r0; r < r1; r++) {                                                          \
@@ -152,8 +154,9 @@ DEFINE_Q4_1(mm_q4_1_vnni, TARGET_VNNI, dot_u8i8_vnni)
 // Symmetric formats (one scale per block, no minimum): Q4_0 and Q8_0 differ only in how a
 // block's 32 signed weights are loaded.
 #define DEFINE_SYMMETRIC(NAME, TARGET, DOT, BLOCK, LOAD)                                          \
-TARGET static void NAME(const uint8_t *w, int64_t row_bytes, int nb, const jk_block_q8 *x,       \
+TARGET static void NAME(const uint8_t *w, int64_t row_bytes, int nb, const void *xv,             \
                         int n, float *y, int64_t ldy, int r0, int r1) {                          \
+    const jk_block_q8 *x = (const jk_block_q8 *)xv;                                              \
     for (int t0 = 0; t0 < n; t0 += 4) {                                                          \
         const int tn = n - t0 < 4 ? n - t0 : 4;                                                  \
         for (int r = r0; r < r1; r++) {                                                          \
@@ -187,27 +190,30 @@ DEFINE_SYMMETRIC(mm_q8_0_vnni, TARGET_VNNI, dot_i8i8_vnni, blk_q8_0, load_q8_0)
 
 // ---- portable drivers -------------------------------------------------------------------------
 
-static void mm_q4_1_portable(const uint8_t *w, int64_t row_bytes, int nb, const jk_block_q8 *x,
+static void mm_q4_1_portable(const uint8_t *w, int64_t row_bytes, int nb, const void *xv,
                              int n, float *y, int64_t ldy, int r0, int r1) {
+    const jk_block_q8 *x = (const jk_block_q8 *)xv;
     for (int t = 0; t < n; t++)
         for (int r = r0; r < r1; r++)
             y[(int64_t)t * ldy + r] = dot_q4_1_portable((const blk_q4_1 *)(w + (int64_t)r * row_bytes), x + (int64_t)t * nb, nb);
 }
-static void mm_q4_0_portable(const uint8_t *w, int64_t row_bytes, int nb, const jk_block_q8 *x,
+static void mm_q4_0_portable(const uint8_t *w, int64_t row_bytes, int nb, const void *xv,
                              int n, float *y, int64_t ldy, int r0, int r1) {
+    const jk_block_q8 *x = (const jk_block_q8 *)xv;
     for (int t = 0; t < n; t++)
         for (int r = r0; r < r1; r++)
             y[(int64_t)t * ldy + r] = dot_q4_0_portable((const blk_q4_0 *)(w + (int64_t)r * row_bytes), x + (int64_t)t * nb, nb);
 }
-static void mm_q8_0_portable(const uint8_t *w, int64_t row_bytes, int nb, const jk_block_q8 *x,
+static void mm_q8_0_portable(const uint8_t *w, int64_t row_bytes, int nb, const void *xv,
                              int n, float *y, int64_t ldy, int r0, int r1) {
+    const jk_block_q8 *x = (const jk_block_q8 *)xv;
     for (int t = 0; t < n; t++)
         for (int r = r0; r < r1; r++)
             y[(int64_t)t * ldy + r] = dot_q8_0_portable((const blk_q8_0 *)(w + (int64_t)r * row_bytes), x + (int64_t)t * nb, nb);
 }
 
-typedef void (*mm_fn)(const uint8_t *, int64_t, int, const jk_block_q8 *, int, float *, int64_t, int, int);
-static mm_fn impl_q4_1 = mm_q4_1_portable, impl_q4_0 = mm_q4_0_portable, impl_q8_0 = mm_q8_0_portable;
+static jk_mm_fn impl_q4_1 = mm_q4_1_portable, impl_q4_0 = mm_q4_0_portable, impl_q8_0 = mm_q8_0_portable;
+static jk_mm_fn impl_q4_K, impl_q6_K;
 
 int jk_select_matmul_kernels(int level) {
     // level: 0 portable, 1 AVX2, 2 AVX-512 VNNI (each only if the CPU has it)
@@ -215,6 +221,8 @@ int jk_select_matmul_kernels(int level) {
     __builtin_cpu_init();
     int avx2 = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
     int vnni = avx2 && __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512vnni");
+    impl_q4_K = jk_kquant_kernel(JK_TYPE_Q4_K, level >= 1 && avx2);
+    impl_q6_K = jk_kquant_kernel(JK_TYPE_Q6_K, level >= 1 && avx2);
     if (level >= 2 && vnni) {
         impl_q4_1 = mm_q4_1_vnni; impl_q4_0 = mm_q4_0_vnni; impl_q8_0 = mm_q8_0_vnni;
         return 2;
@@ -225,22 +233,39 @@ int jk_select_matmul_kernels(int level) {
     }
 #endif
     (void)level;
+    impl_q4_K = jk_kquant_kernel(JK_TYPE_Q4_K, 0);
+    impl_q6_K = jk_kquant_kernel(JK_TYPE_Q6_K, 0);
     impl_q4_1 = mm_q4_1_portable; impl_q4_0 = mm_q4_0_portable; impl_q8_0 = mm_q8_0_portable;
     return 0;
 }
 
-int jk_has_quantized_matmul(int type) {
-    return type == JK_TYPE_Q4_1 || type == JK_TYPE_Q4_0 || type == JK_TYPE_Q8_0;
+int jk_activation_format(int type) {
+    switch (type) {
+    case JK_TYPE_Q4_0: case JK_TYPE_Q4_1: case JK_TYPE_Q8_0: return JK_ACTIVATIONS_Q8;
+    case JK_TYPE_Q4_K: case JK_TYPE_Q6_K: return JK_ACTIVATIONS_Q8K;
+    default: return JK_ACTIVATIONS_NONE;
+    }
+}
+
+// Bytes of one row of `cols` weights, and the weights per block, for the kernel types.
+static int64_t row_bytes(int type, int cols) {
+    switch (type) {
+    case JK_TYPE_Q4_1: return (int64_t)cols / 32 * 20;
+    case JK_TYPE_Q4_0: return (int64_t)cols / 32 * 18;
+    case JK_TYPE_Q8_0: return (int64_t)cols / 32 * 34;
+    case JK_TYPE_Q4_K: return (int64_t)cols / 256 * 144;
+    default: return (int64_t)cols / 256 * 210;     // Q6_K
+    }
 }
 
 // ---- threaded driver ----------------------------------------------------------------------------
 
 typedef struct {
-    mm_fn fn;
+    jk_mm_fn fn;
     const uint8_t *w;
     int64_t row_bytes;
     int nb, n, rows, chunk;
-    const jk_block_q8 *x;
+    const void *x;
     float *y;
     int64_t ldy;
 } mm_job;
@@ -252,12 +277,19 @@ static void mm_task(void *ctx, int task) {
     if (r0 < r1) j->fn(j->w, j->row_bytes, j->nb, j->x, j->n, j->y, j->ldy, r0, r1);
 }
 
-void jk_matmul_quantized(int type, const void *w, int rows, int cols, const jk_block_q8 *x, int n, float *y, int64_t ldy) {
+void jk_matmul_quantized(int type, const void *w, int rows, int cols, const void *x, int n, float *y, int64_t ldy) {
+    if (!impl_q4_K) jk_select_matmul_kernels(2);
     mm_job j;
-    j.fn = type == JK_TYPE_Q4_1 ? impl_q4_1 : type == JK_TYPE_Q4_0 ? impl_q4_0 : impl_q8_0;
+    switch (type) {
+    case JK_TYPE_Q4_1: j.fn = impl_q4_1; break;
+    case JK_TYPE_Q4_0: j.fn = impl_q4_0; break;
+    case JK_TYPE_Q8_0: j.fn = impl_q8_0; break;
+    case JK_TYPE_Q4_K: j.fn = impl_q4_K; break;
+    default: j.fn = impl_q6_K; break;
+    }
     j.w = (const uint8_t *)w;
-    j.nb = cols / 32;
-    j.row_bytes = (int64_t)j.nb * (type == JK_TYPE_Q4_1 ? 20 : type == JK_TYPE_Q4_0 ? 18 : 34);
+    j.nb = jk_activation_format(type) == JK_ACTIVATIONS_Q8K ? cols / 256 : cols / 32;
+    j.row_bytes = row_bytes(type, cols);
     j.n = n; j.rows = rows; j.x = x; j.y = y; j.ldy = ldy;
     // Rows in chunks of 16 (cache lines of output), several chunks per thread for balance.
     int threads = jk_pool_threads();

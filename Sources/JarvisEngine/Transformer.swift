@@ -3,10 +3,12 @@ import CJarvisKernels
 
 /// A decoder-only transformer (llama and qwen2 architectures) loaded from GGUF.
 ///
-/// Weights in Q4_0, Q4_1 and Q8_0 stay in their quantized blocks, read in place from the
-/// memory-mapped file; products with them quantize the activations to 8 bits and accumulate
-/// exactly as llama.cpp does, so results are bit-identical to llama.cpp's on the same CPU
-/// features. Other weight types are dequantized to fp32 at load and multiplied with OpenBLAS.
+/// Weights in Q4_0, Q4_1, Q8_0, Q4_K and Q6_K stay in their quantized blocks, read in place from
+/// the memory-mapped file; products with them quantize the activations to 8 bits. For Q4_0,
+/// Q4_1 and Q8_0 the accumulation is exactly llama.cpp's, so results are bit-identical to
+/// llama.cpp's on the same CPU features; the K-quant products are exact in integers per
+/// super-block and close to llama.cpp's. Other weight types are dequantized to fp32 at load
+/// and multiplied with OpenBLAS.
 ///
 /// The forward pass is written out in one place, top to bottom: embed → for each layer
 /// (RMSNorm → Q/K/V → RoPE → store K/V in the cache → attention → output projection → residual
@@ -20,6 +22,21 @@ public final class Transformer: @unchecked Sendable {
 
     /// Bytes of weights held outside the file mapping (fp32 copies of non-quantized tensors).
     public var denseWeightBytes: Int { weights.denseBytes }
+
+    /// Bytes of weight matrices one decoded token reads: every layer's projections and the
+    /// output matrix, as stored (the token's embedding row is negligible). Divided by memory
+    /// bandwidth, the floor under decode time.
+    public var weightBytesPerToken: Int {
+        func bytes(_ m: Matrix) -> Int {
+            switch m {
+            case .quantized(let type, _, let rows, let cols): rows * type.byteCount(elements: cols)
+            case .dense(_, _, let rows, let cols, _): rows * cols * 4
+            }
+        }
+        return bytes(weights.output) + weights.layers.reduce(0) { sum, l in
+            sum + [l.wq, l.wk, l.wv, l.wo, l.wGate, l.wUp, l.wDown].reduce(0) { $0 + bytes($1) }
+        }
+    }
 
     /// Loads the model in `gguf`.
     /// - Throws: `EngineError` if the architecture is unsupported, a tensor is missing or has the
@@ -94,7 +111,7 @@ public final class Transformer: @unchecked Sendable {
 extension Transformer {
     /// A weight matrix of `rows × cols` (GGUF ne0 = cols, the row length).
     enum Matrix {
-        /// Blocks of a type with an exact quantized kernel, in place in the mapped file.
+        /// Blocks of a type with a quantized kernel, in place in the mapped file.
         case quantized(type: GGMLType, data: UnsafeRawPointer, rows: Int, cols: Int)
         /// fp32, dequantized at load from `type`; products go through BLAS after rounding the
         /// activations the way llama.cpp would for `type`.
@@ -140,7 +157,7 @@ extension Transformer {
             }
             func matrix(_ name: String, _ shape: [Int]) throws -> Matrix {
                 let t = try info(name, shape)
-                if jk_has_quantized_matmul(Int32(t.type.rawValue)) != 0 {
+                if jk_activation_format(Int32(t.type.rawValue)) != Int32(JK_ACTIVATIONS_NONE) {
                     return .quantized(type: t.type, data: gguf.data(of: t), rows: shape[1], cols: shape[0])
                 }
                 let n = t.elementCount
@@ -203,16 +220,25 @@ extension Transformer {
         let n: Int
         let cols: Int
         private var q8: UnsafeMutablePointer<jk_block_q8>?
+        private var q8k: UnsafeMutablePointer<jk_block_q8k>?
 
         init(_ x: UnsafePointer<Float>, n: Int, cols: Int) { self.x = x; self.n = n; self.cols = cols }
-        deinit { q8?.deallocate() }
+        deinit { q8?.deallocate(); q8k?.deallocate() }
 
-        func blocks() -> UnsafePointer<jk_block_q8> {
-            if let q8 { return UnsafePointer(q8) }
+        /// The activations in the block format the kernel for `type` reads (jk_activation_format).
+        func blocks(for type: GGMLType) -> UnsafeRawPointer {
+            if jk_activation_format(Int32(type.rawValue)) == Int32(JK_ACTIVATIONS_Q8K) {
+                if let q8k { return UnsafeRawPointer(q8k) }
+                let b = UnsafeMutablePointer<jk_block_q8k>.allocate(capacity: n * cols / 256)
+                jk_quantize_q8k(x, b, Int64(n * cols))
+                q8k = b
+                return UnsafeRawPointer(b)
+            }
+            if let q8 { return UnsafeRawPointer(q8) }
             let b = UnsafeMutablePointer<jk_block_q8>.allocate(capacity: n * cols / 32)
             jk_quantize_q8(x, b, Int64(n * cols))
             q8 = b
-            return UnsafePointer(b)
+            return UnsafeRawPointer(b)
         }
     }
 
@@ -221,7 +247,7 @@ extension Transformer {
         let n = a.n
         switch w {
         case .quantized(let type, let data, let rows, let cols):
-            jk_matmul_quantized(Int32(type.rawValue), data, Int32(rows), Int32(cols), a.blocks(), Int32(n), y, Int64(rows))
+            jk_matmul_quantized(Int32(type.rawValue), data, Int32(rows), Int32(cols), a.blocks(for: type), Int32(n), y, Int64(rows))
         case .dense(let type, let data, let rows, let cols, let minima):
             // Round x as llama.cpp's vec_dot_type would; Q8_1's stored sums need a correction term.
             let xq = Scratch(n * cols + n * cols / 32)

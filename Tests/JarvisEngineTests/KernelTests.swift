@@ -23,11 +23,22 @@ final class KernelTests: XCTestCase {
     }
 
     func matmul(_ type: GGMLType, _ w: [UInt8], rows: Int, cols: Int, _ x: [Float], n: Int) -> [Float] {
-        var blocks = [jk_block_q8](repeating: jk_block_q8(), count: n * cols / 32)
-        jk_quantize_q8(x, &blocks, Int64(n * cols))
         var y = [Float](repeating: .nan, count: n * rows)
-        jk_matmul_quantized(Int32(type.rawValue), w, Int32(rows), Int32(cols), blocks, Int32(n), &y, Int64(rows))
+        if jk_activation_format(Int32(type.rawValue)) == Int32(JK_ACTIVATIONS_Q8K) {
+            let blocks = quantizeQ8K(x)
+            jk_matmul_quantized(Int32(type.rawValue), w, Int32(rows), Int32(cols), blocks, Int32(n), &y, Int64(rows))
+        } else {
+            var blocks = [jk_block_q8](repeating: jk_block_q8(), count: n * cols / 32)
+            jk_quantize_q8(x, &blocks, Int64(n * cols))
+            jk_matmul_quantized(Int32(type.rawValue), w, Int32(rows), Int32(cols), blocks, Int32(n), &y, Int64(rows))
+        }
         return y
+    }
+
+    func quantizeQ8K(_ x: [Float]) -> [jk_block_q8k] {
+        var blocks = [jk_block_q8k](repeating: jk_block_q8k(), count: x.count / 256)
+        jk_quantize_q8k(x, &blocks, Int64(x.count))
+        return blocks
     }
 
     func testQuantizedProductsAgreeWithDequantizedOnes() {
@@ -62,9 +73,49 @@ final class KernelTests: XCTestCase {
         }
     }
 
+    /// Q4_K and Q6_K on their blocks against the dequantized weights times the dequantized
+    /// Q8_K activations, in Double; and the Q8_K blocks themselves (values, sums of 16).
+    func testKQuantProductsAgreeWithDequantizedOnes() {
+        let rows = 37, cols = 512, n = 6
+        let x = randoms(n * cols, scale: 3)
+        let blocks = quantizeQ8K(x)
+        var xq = [Double](repeating: 0, count: n * cols)
+        for (b, blk) in blocks.enumerated() {
+            let qs = withUnsafeBytes(of: blk.qs) { Array($0.bindMemory(to: Int8.self)) }
+            let sums = withUnsafeBytes(of: blk.bsums) { Array($0.bindMemory(to: Int16.self)) }
+            XCTAssertEqual(qs.map { abs(Int($0)) }.max(), 127, "the largest magnitude maps to ±127")
+            for j in 0..<16 { XCTAssertEqual(Int(sums[j]), qs[16 * j..<16 * j + 16].reduce(0) { $0 + Int($1) }) }
+            for e in 0..<256 {
+                xq[b * 256 + e] = Double(blk.d) * Double(qs[e])
+                XCTAssertEqual(xq[b * 256 + e], Double(x[b * 256 + e]), accuracy: Double(abs(blk.d)) * 0.5 + 1e-6)
+            }
+        }
+        for type in [GGMLType.q4_K, .q6_K] {
+            let source = randoms(rows * cols, scale: 0.5)
+            let w = TinyModel.quantize(source, to: type)
+            XCTAssertEqual(w.count, type.byteCount(elements: rows * cols))
+            var wf = [Float](repeating: 0, count: rows * cols)
+            XCTAssertEqual(jk_dequantize(Int32(type.rawValue), w, &wf, Int64(rows * cols)), 0)
+            // The test quantizer is sane: every weight within a few percent of the range.
+            XCTAssertLessThan(zip(wf, source).map { abs($0 - $1) }.max()!, type == .q4_K ? 0.05 : 0.02, "\(type) quantizer")
+            let y = matmul(type, w, rows: rows, cols: cols, x, n: n)
+            for t in 0..<n {
+                for r in 0..<rows {
+                    var want = 0.0, scale = 0.0
+                    for e in 0..<cols {
+                        let term = Double(wf[r * cols + e]) * xq[t * cols + e]
+                        want += term
+                        scale += abs(term)
+                    }
+                    XCTAssertEqual(Double(y[t * rows + r]), want, accuracy: 1e-5 * max(scale, 1), "\(type) row \(r) token \(t)")
+                }
+            }
+        }
+    }
+
     func testEveryCPULevelGivesTheSameBits() {
-        let rows = 40, cols = 192, n = 6
-        for type in [GGMLType.q4_0, .q4_1, .q8_0] {
+        for (type, cols) in [(GGMLType.q4_0, 192), (.q4_1, 192), (.q8_0, 192), (.q4_K, 512), (.q6_K, 512)] {
+            let rows = 40, n = 6
             let w = randomWeights(type, rows: rows, cols: cols)
             let x = randoms(n * cols, scale: 2)
             var results: [[Float]] = []
@@ -124,18 +175,20 @@ final class KernelTests: XCTestCase {
     }
 
     func testThreadCountDoesNotChangeResults() {
-        let rows = 300, cols = 128, n = 9
-        let w = randomWeights(.q4_1, rows: rows, cols: cols)
-        let x = randoms(n * cols)
-        ComputeThreads.set(1)
-        let one = matmul(.q4_1, w, rows: rows, cols: cols, x, n: n)
-        ComputeThreads.set(2)
-        XCTAssertEqual(ComputeThreads.current, 2)
-        let two = matmul(.q4_1, w, rows: rows, cols: cols, x, n: n)
-        ComputeThreads.set(3)
-        let three = matmul(.q4_1, w, rows: rows, cols: cols, x, n: n)
-        XCTAssertEqual(one.map(\.bitPattern), two.map(\.bitPattern))
-        XCTAssertEqual(one.map(\.bitPattern), three.map(\.bitPattern))
+        for (type, cols) in [(GGMLType.q4_1, 128), (.q6_K, 256)] {
+            let rows = 300, n = 9
+            let w = randomWeights(type, rows: rows, cols: cols)
+            let x = randoms(n * cols)
+            ComputeThreads.set(1)
+            let one = matmul(type, w, rows: rows, cols: cols, x, n: n)
+            ComputeThreads.set(2)
+            XCTAssertEqual(ComputeThreads.current, 2)
+            let two = matmul(type, w, rows: rows, cols: cols, x, n: n)
+            ComputeThreads.set(3)
+            let three = matmul(type, w, rows: rows, cols: cols, x, n: n)
+            XCTAssertEqual(one.map(\.bitPattern), two.map(\.bitPattern), "\(type)")
+            XCTAssertEqual(one.map(\.bitPattern), three.map(\.bitPattern), "\(type)")
+        }
     }
 
     func testConcurrentCallersTakeTurnsOnThePool() {

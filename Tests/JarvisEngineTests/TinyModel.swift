@@ -77,6 +77,7 @@ enum TinyModel {
 
     /// Simple round-to-nearest block quantizers, enough to make valid test tensors.
     static func quantize(_ x: [Float], to type: GGMLType) -> [UInt8] {
+        if type == .q4_K || type == .q6_K { return quantizeK(x, to: type) }
         var out: [UInt8] = []
         func half(_ f: Float) { withUnsafeBytes(of: Float16(f).bitPattern.littleEndian) { out += $0 } }
         for b in stride(from: 0, to: x.count, by: 32) {
@@ -100,6 +101,58 @@ enum TinyModel {
                 out += (0..<16).map { q[$0] | (q[$0 + 16] << 4) }
             default:
                 fatalError("TinyModel cannot quantize to \(type)")
+            }
+        }
+        return out
+    }
+
+    /// Q4_K and Q6_K super-blocks of 256: per-sub-block scales (and Q4_K minima) quantized
+    /// against the super-block's fp16 scales, then round-to-nearest values.
+    static func quantizeK(_ x: [Float], to type: GGMLType) -> [UInt8] {
+        var out: [UInt8] = []
+        func half(_ f: Float) { withUnsafeBytes(of: Float16(f).bitPattern.littleEndian) { out += $0 } }
+        func clamp(_ v: Float, _ lo: Int, _ hi: Int) -> Int { max(lo, min(hi, Int(v.rounded()))) }
+        for b in stride(from: 0, to: x.count, by: 256) {
+            let v = Array(x[b..<b + 256])
+            if type == .q4_K {
+                let subs = (0..<8).map { Array(v[32 * $0..<32 * $0 + 32]) }
+                let mins = subs.map { -min(0, $0.min()!) }                  // stored as positive minima
+                let scales = subs.indices.map { (subs[$0].max()! + mins[$0]) / 15 }
+                let d = Float(Float16(scales.max()! / 63)), dmin = Float(Float16(mins.max()! / 63))
+                let sc = scales.map { d == 0 ? 0 : clamp($0 / d, 0, 63) }
+                let mn = mins.map { dmin == 0 ? 0 : clamp($0 / dmin, 0, 63) }
+                half(d); half(dmin)
+                var packed = [UInt8](repeating: 0, count: 12)
+                for j in 0..<4 {
+                    packed[j] = UInt8(sc[j] | ((sc[j + 4] >> 4) << 6))
+                    packed[j + 4] = UInt8(mn[j] | ((mn[j + 4] >> 4) << 6))
+                    packed[j + 8] = UInt8((sc[j + 4] & 0x0F) | ((mn[j + 4] & 0x0F) << 4))
+                }
+                out += packed
+                let q: [Int] = (0..<256).map { e in
+                    let j = e / 32, step = d * Float(sc[j])
+                    return step == 0 ? 0 : clamp((v[e] + dmin * Float(mn[j])) / step, 0, 15)
+                }
+                for p in 0..<4 { for l in 0..<32 { out.append(UInt8(q[64 * p + l] | (q[64 * p + 32 + l] << 4))) } }
+            } else {
+                let scales = (0..<16).map { j in v[16 * j..<16 * j + 16].map { abs($0) }.max()! / 31 }
+                let d = Float(Float16(scales.max()! / 127))
+                let sc = scales.map { d == 0 ? 0 : clamp($0 / d, -128, 127) }
+                let q: [Int] = (0..<256).map { e in
+                    let step = d * Float(sc[e / 16])
+                    return (step == 0 ? 0 : clamp(v[e] / step, -32, 31)) + 32
+                }
+                var ql = [UInt8](repeating: 0, count: 128), qh = [UInt8](repeating: 0, count: 64)
+                for h in 0..<2 {
+                    for l in 0..<32 {
+                        let e = 128 * h + l
+                        ql[64 * h + l] = UInt8((q[e] & 0x0F) | ((q[e + 64] & 0x0F) << 4))
+                        ql[64 * h + l + 32] = UInt8((q[e + 32] & 0x0F) | ((q[e + 96] & 0x0F) << 4))
+                        qh[32 * h + l] = UInt8((q[e] >> 4) | ((q[e + 32] >> 4) << 2) | ((q[e + 64] >> 4) << 4) | ((q[e + 96] >> 4) << 6))
+                    }
+                }
+                out += ql + qh + sc.map { UInt8(bitPattern: Int8($0)) }
+                half(d)
             }
         }
         return out

@@ -46,6 +46,16 @@ final class TransformerTests: XCTestCase {
             XCTAssertLessThan(maxDiff(logits, ref), 0.05 * range, "\(type)")
             XCTAssertEqual(Sampler.argmax(logits), Sampler.argmax(ref), "\(type)")
         }
+        // K-quants need rows of 256: a wider tiny model.
+        for type in [GGMLType.q4_K, .q6_K] {
+            let c = TinyModel.Config(layers: 1, dim: 256, heads: 4, kvHeads: 2, ffnDim: 512, weightType: type)
+            let model = try TinyModel.load(c, in: dir)
+            XCTAssertEqual(model.denseWeightBytes, 0, "\(type) weights should stay quantized")
+            let logits = try model.prefill(tokens, cache: KVCache(config: model.config, capacity: 64))
+            let ref = TinyModel.referenceLogits(c, tokens: tokens, weights: try TinyModel.storedWeights(of: model)).last!
+            XCTAssertLessThan(maxDiff(logits, ref), 0.05 * (ref.max()! - ref.min()!), "\(type)")
+            XCTAssertEqual(Sampler.argmax(logits), Sampler.argmax(ref), "\(type)")
+        }
     }
 
     func testPrefillBehindACacheEqualsOnePass() throws {

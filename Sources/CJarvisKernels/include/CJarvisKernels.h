@@ -99,11 +99,22 @@ typedef struct { float d; float s; int8_t qs[32]; } jk_block_q8;
 
 /// Quantizes n activations (a multiple of 32) to n/32 blocks, as llama.cpp's x86 code does.
 void jk_quantize_q8(const float *x, jk_block_q8 *y, int64_t n);
-/// Whether jk_matmul_quantized supports weights of this ggml type (Q4_0, Q4_1, Q8_0).
-int jk_has_quantized_matmul(int type);
+
+/// 256 activations quantized to 8 bits for the K-quant kernels (ggml's Q8_K): scale d, the
+/// values, and the sum of each 16 of them.
+typedef struct { float d; int8_t qs[256]; int16_t bsums[16]; } jk_block_q8k;
+/// Quantizes n activations (a multiple of 256) to n/256 blocks, as ggml's quantize_row_q8_K.
+void jk_quantize_q8k(const float *x, jk_block_q8k *y, int64_t n);
+
+/// The activation blocks jk_matmul_quantized needs for a weight type.
+enum { JK_ACTIVATIONS_NONE = 0, JK_ACTIVATIONS_Q8 = 1, JK_ACTIVATIONS_Q8K = 2 };
+/// JK_ACTIVATIONS_Q8 for Q4_0/Q4_1/Q8_0, JK_ACTIVATIONS_Q8K for Q4_K/Q6_K, NONE for types
+/// without a quantized kernel (those are dequantized at load).
+int jk_activation_format(int type);
 /// y[t*ldy + r] = W[r] · x[t] for every weight row r < rows and token t < n. W is `rows` rows of
-/// `cols` values in ggml block format `type`; x holds n rows of cols/32 blocks. Runs on the pool.
-void jk_matmul_quantized(int type, const void *w, int rows, int cols, const jk_block_q8 *x, int n, float *y, int64_t ldy);
+/// `cols` values in ggml block format `type`; x holds n rows of activation blocks in the type's
+/// format (jk_block_q8 per 32 values or jk_block_q8k per 256). Runs on the pool.
+void jk_matmul_quantized(int type, const void *w, int rows, int cols, const void *x, int n, float *y, int64_t ldy);
 
 // ---- threads and CPU features ------------------------------------------------------------------
 

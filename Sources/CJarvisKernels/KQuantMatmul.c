@@ -1,0 +1,255 @@
+// Matrix products on K-quant weight blocks (Q4_K, Q6_K), read in place from the model file.
+//
+// A K-quant super-block holds 256 weights in sub-blocks with small integer scales under one
+// fp16 scale. Activations are quantized per 256 values to 8 bits (Q8_K: a float scale, 256
+// int8, and the sums of each 16) so the whole super-block reduces to integers: Σ scale_j ·
+// (q_j · y_j) exactly in int32, then one float multiply-add per super-block. Because the
+// integer part is exact in any order and the float part is the same scalar code on every
+// path, the portable and AVX2 kernels give identical bits. (They are not llama.cpp's bits: its
+// K-quant kernels order the float work differently. The exact-parity path of the engine is
+// for Q4_0/Q4_1/Q8_0; see QuantizedMatmul.c.)
+#include "CJarvisKernels.h"
+#include "MatmulKernels.h"
+#include <math.h>
+#include <string.h>
+
+#if defined(__x86_64__)
+#include <immintrin.h>
+#endif
+
+typedef struct { uint16_t d, dmin; uint8_t scales[12]; uint8_t qs[128]; } blk_q4_K;
+typedef struct { uint8_t ql[128]; uint8_t qh[64]; int8_t scales[16]; uint16_t d; } blk_q6_K;
+
+_Static_assert(sizeof(blk_q4_K) == 144, "q4_K block");
+_Static_assert(sizeof(blk_q6_K) == 210, "q6_K block");
+_Static_assert(sizeof(jk_block_q8k) == 292, "q8_K activation block");
+
+// ---- activation quantization ------------------------------------------------------------------
+
+void jk_quantize_q8k(const float *x, jk_block_q8k *y, int64_t n) {
+    for (int64_t b = 0; b < n / 256; b++, x += 256) {
+        float amax = 0.0f, max = 0.0f;
+        for (int j = 0; j < 256; j++) { float a = fabsf(x[j]); if (a > amax) { amax = a; max = x[j]; } }
+        if (amax == 0.0f) { memset(&y[b], 0, sizeof y[b]); continue; }
+        // The value of largest magnitude maps to -127 exactly (ggml's choice: the sign is free).
+        const float iscale = -127.0f / max;
+        for (int j = 0; j < 256; j++) {
+            int q = (int)nearbyintf(iscale * x[j]);
+            y[b].qs[j] = (int8_t)(q > 127 ? 127 : q);
+        }
+        for (int j = 0; j < 16; j++) {
+            int s = 0;
+            for (int e = 0; e < 16; e++) s += y[b].qs[16 * j + e];
+            y[b].bsums[j] = (int16_t)s;
+        }
+        y[b].d = 1.0f / iscale;
+    }
+}
+
+// ---- shared pieces --------------------------------------------------------------------------------
+
+// The eight 6-bit scales and minima of a Q4_K super-block.
+static inline void q4k_scales(const uint8_t *s, int sc[8], int mn[8]) {
+    for (int j = 0; j < 4; j++) {
+        sc[j] = s[j] & 0x3F;
+        mn[j] = s[j + 4] & 0x3F;
+        sc[j + 4] = (s[j + 8] & 0x0F) | ((s[j] >> 2) & 0x30);
+        mn[j + 4] = (s[j + 8] >> 4) | ((s[j + 4] >> 2) & 0x30);
+    }
+}
+
+// Σ_j mn[j] · (sum of the 32 activations of sub-block j): the minima's share of a Q4_K product.
+static inline int q4k_minima_term(const int mn[8], const jk_block_q8k *y) {
+    int s = 0;
+    for (int j = 0; j < 8; j++) s += mn[j] * (y->bsums[2 * j] + y->bsums[2 * j + 1]);
+    return s;
+}
+
+// Σ_j sc[j] · 32 · (sum of the 16 activations of sub-block j): Q6_K stores q + 32.
+static inline int q6k_offset_term(const int8_t sc[16], const jk_block_q8k *y) {
+    int s = 0;
+    for (int j = 0; j < 16; j++) s += sc[j] * y->bsums[j];
+    return 32 * s;
+}
+
+// ---- portable ---------------------------------------------------------------------------------------
+
+static int q4k_integer_dot(const blk_q4_K *x, const int sc[8], const jk_block_q8k *y) {
+    int sumi = 0;
+    for (int j = 0; j < 8; j++) {
+        const uint8_t *q = x->qs + 32 * (j / 2);
+        const int shift = 4 * (j % 2);
+        int s = 0;
+        for (int l = 0; l < 32; l++) s += ((q[l] >> shift) & 0x0F) * y->qs[32 * j + l];
+        sumi += sc[j] * s;
+    }
+    return sumi;
+}
+
+static int q6k_integer_dot(const blk_q6_K *x, const jk_block_q8k *y) {
+    int sumi = 0;
+    for (int h = 0; h < 2; h++) {
+        const uint8_t *ql = x->ql + 64 * h, *qh = x->qh + 32 * h;
+        const int8_t *sc = x->scales + 8 * h;
+        const int8_t *yq = y->qs + 128 * h;
+        for (int l = 0; l < 32; l++) {
+            const int q1 = (ql[l] & 0x0F) | ((qh[l] & 0x03) << 4);
+            const int q2 = (ql[l + 32] & 0x0F) | ((qh[l] & 0x0C) << 2);
+            const int q3 = (ql[l] >> 4) | (qh[l] & 0x30);
+            const int q4 = (ql[l + 32] >> 4) | ((qh[l] & 0xC0) >> 2);
+            const int is = l / 16;
+            sumi += sc[is] * q1 * yq[l] + sc[is + 2] * q2 * yq[l + 32]
+                  + sc[is + 4] * q3 * yq[l + 64] + sc[is + 6] * q4 * yq[l + 96];
+        }
+    }
+    return sumi;
+}
+
+static void mm_q4_K_portable(const uint8_t *w, int64_t row_bytes, int nb, const void *xv,
+                             int n, float *y, int64_t ldy, int r0, int r1) {
+    const jk_block_q8k *x = (const jk_block_q8k *)xv;
+    for (int t = 0; t < n; t++) {
+        for (int r = r0; r < r1; r++) {
+            const blk_q4_K *row = (const blk_q4_K *)(w + (int64_t)r * row_bytes);
+            const jk_block_q8k *yb = x + (int64_t)t * nb;
+            float sum = 0.0f;
+            for (int b = 0; b < nb; b++) {
+                int sc[8], mn[8];
+                q4k_scales(row[b].scales, sc, mn);
+                const float d = jk_fp16_to_fp32(row[b].d) * yb[b].d;
+                const float dmin = jk_fp16_to_fp32(row[b].dmin) * yb[b].d;
+                sum = fmaf(d, (float)q4k_integer_dot(&row[b], sc, &yb[b]), sum);
+                sum = fmaf(-dmin, (float)q4k_minima_term(mn, &yb[b]), sum);
+            }
+            y[(int64_t)t * ldy + r] = sum;
+        }
+    }
+}
+
+static void mm_q6_K_portable(const uint8_t *w, int64_t row_bytes, int nb, const void *xv,
+                             int n, float *y, int64_t ldy, int r0, int r1) {
+    const jk_block_q8k *x = (const jk_block_q8k *)xv;
+    for (int t = 0; t < n; t++) {
+        for (int r = r0; r < r1; r++) {
+            const blk_q6_K *row = (const blk_q6_K *)(w + (int64_t)r * row_bytes);
+            const jk_block_q8k *yb = x + (int64_t)t * nb;
+            float sum = 0.0f;
+            for (int b = 0; b < nb; b++) {
+                const int sumi = q6k_integer_dot(&row[b], &yb[b]) - q6k_offset_term(row[b].scales, &yb[b]);
+                sum = fmaf(jk_fp16_to_fp32(row[b].d) * yb[b].d, (float)sumi, sum);
+            }
+            y[(int64_t)t * ldy + r] = sum;
+        }
+    }
+}
+
+// ---- AVX2 ---------------------------------------------------------------------------------------------
+
+#if defined(__x86_64__)
+#define TARGET_AVX2 __attribute__((target("avx2,fma,f16c")))
+
+// Sum of eight int32 lanes (exact).
+TARGET_AVX2 static inline int hsum_i32(__m256i v) {
+    __m128i s = _mm_add_epi32(_mm256_castsi256_si128(v), _mm256_extracti128_si256(v, 1));
+    s = _mm_add_epi32(s, _mm_shuffle_epi32(s, 0x4E));
+    s = _mm_add_epi32(s, _mm_shuffle_epi32(s, 0xB1));
+    return _mm_cvtsi128_si32(s);
+}
+
+// Σ scale · (u8 q · i8 y) over 32 bytes into eight int32 lanes; `scales` holds the int16 scale of
+// each 16-bit product pair (the products of bytes 2i and 2i+1 land in lane i of maddubs).
+TARGET_AVX2 static inline __m256i scaled_dot(__m256i q, __m256i y, __m256i scales) {
+    return _mm256_madd_epi16(_mm256_maddubs_epi16(q, y), scales);
+}
+
+// Rows × tokens, tokens in tiles of four so each unpacked super-block serves four tokens.
+TARGET_AVX2 static void mm_q4_K_avx2(const uint8_t *w, int64_t row_bytes, int nb, const void *xv,
+                                     int n, float *y, int64_t ldy, int r0, int r1) {
+    const jk_block_q8k *x = (const jk_block_q8k *)xv;
+    const __m256i low = _mm256_set1_epi8(0x0F);
+    for (int t0 = 0; t0 < n; t0 += 4) {
+        const int tn = n - t0 < 4 ? n - t0 : 4;
+        for (int r = r0; r < r1; r++) {
+            const blk_q4_K *row = (const blk_q4_K *)(w + (int64_t)r * row_bytes);
+            float sum[4] = {0, 0, 0, 0};
+            for (int b = 0; b < nb; b++) {
+                int sc[8], mn[8];
+                q4k_scales(row[b].scales, sc, mn);
+                __m256i acc[4] = { _mm256_setzero_si256(), _mm256_setzero_si256(), _mm256_setzero_si256(), _mm256_setzero_si256() };
+                for (int p = 0; p < 4; p++) {
+                    const __m256i bytes = _mm256_loadu_si256((const __m256i *)(row[b].qs + 32 * p));
+                    const __m256i qlo = _mm256_and_si256(bytes, low);
+                    const __m256i qhi = _mm256_and_si256(_mm256_srli_epi16(bytes, 4), low);
+                    const __m256i slo = _mm256_set1_epi16((short)sc[2 * p]);
+                    const __m256i shi = _mm256_set1_epi16((short)sc[2 * p + 1]);
+                    for (int u = 0; u < tn; u++) {
+                        const int8_t *yq = x[(int64_t)(t0 + u) * nb + b].qs + 64 * p;
+                        acc[u] = _mm256_add_epi32(acc[u], scaled_dot(qlo, _mm256_loadu_si256((const __m256i *)yq), slo));
+                        acc[u] = _mm256_add_epi32(acc[u], scaled_dot(qhi, _mm256_loadu_si256((const __m256i *)(yq + 32)), shi));
+                    }
+                }
+                const float d = _cvtsh_ss(row[b].d), dmin = _cvtsh_ss(row[b].dmin);
+                for (int u = 0; u < tn; u++) {
+                    const jk_block_q8k *yb = x + (int64_t)(t0 + u) * nb + b;
+                    sum[u] = fmaf(d * yb->d, (float)hsum_i32(acc[u]), sum[u]);
+                    sum[u] = fmaf(-(dmin * yb->d), (float)q4k_minima_term(mn, yb), sum[u]);
+                }
+            }
+            for (int u = 0; u < tn; u++) y[(int64_t)(t0 + u) * ldy + r] = sum[u];
+        }
+    }
+}
+
+TARGET_AVX2 static void mm_q6_K_avx2(const uint8_t *w, int64_t row_bytes, int nb, const void *xv,
+                                     int n, float *y, int64_t ldy, int r0, int r1) {
+    const jk_block_q8k *x = (const jk_block_q8k *)xv;
+    const __m256i low = _mm256_set1_epi8(0x0F);
+    for (int t0 = 0; t0 < n; t0 += 4) {
+        const int tn = n - t0 < 4 ? n - t0 : 4;
+        for (int r = r0; r < r1; r++) {
+            const blk_q6_K *row = (const blk_q6_K *)(w + (int64_t)r * row_bytes);
+            float sum[4] = {0, 0, 0, 0};
+            for (int b = 0; b < nb; b++) {
+                const int8_t *sc = row[b].scales;
+                __m256i acc[4] = { _mm256_setzero_si256(), _mm256_setzero_si256(), _mm256_setzero_si256(), _mm256_setzero_si256() };
+                for (int h = 0; h < 2; h++) {
+                    const __m256i l0 = _mm256_loadu_si256((const __m256i *)(row[b].ql + 64 * h));
+                    const __m256i l1 = _mm256_loadu_si256((const __m256i *)(row[b].ql + 64 * h + 32));
+                    const __m256i hb = _mm256_loadu_si256((const __m256i *)(row[b].qh + 32 * h));
+                    // The four 32-value quarters of this half, each spanning two 16-value sub-blocks.
+                    const __m256i q[4] = {
+                        _mm256_or_si256(_mm256_and_si256(l0, low), _mm256_slli_epi16(_mm256_and_si256(hb, _mm256_set1_epi8(0x03)), 4)),
+                        _mm256_or_si256(_mm256_and_si256(l1, low), _mm256_slli_epi16(_mm256_and_si256(hb, _mm256_set1_epi8(0x0C)), 2)),
+                        _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(l0, 4), low), _mm256_and_si256(hb, _mm256_set1_epi8(0x30))),
+                        _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(l1, 4), low), _mm256_srli_epi16(_mm256_and_si256(hb, _mm256_set1_epi8((char)0xC0)), 2)),
+                    };
+                    for (int k = 0; k < 4; k++) {
+                        const int s0 = sc[8 * h + 2 * k], s1 = sc[8 * h + 2 * k + 1];
+                        const __m256i scales = _mm256_setr_epi16((short)s0, (short)s0, (short)s0, (short)s0, (short)s0, (short)s0, (short)s0, (short)s0,
+                                                                 (short)s1, (short)s1, (short)s1, (short)s1, (short)s1, (short)s1, (short)s1, (short)s1);
+                        for (int u = 0; u < tn; u++) {
+                            const int8_t *yq = x[(int64_t)(t0 + u) * nb + b].qs + 128 * h + 32 * k;
+                            acc[u] = _mm256_add_epi32(acc[u], scaled_dot(q[k], _mm256_loadu_si256((const __m256i *)yq), scales));
+                        }
+                    }
+                }
+                const float d = _cvtsh_ss(row[b].d);
+                for (int u = 0; u < tn; u++) {
+                    const jk_block_q8k *yb = x + (int64_t)(t0 + u) * nb + b;
+                    const int sumi = hsum_i32(acc[u]) - q6k_offset_term(sc, yb);
+                    sum[u] = fmaf(d * yb->d, (float)sumi, sum[u]);
+                }
+            }
+            for (int u = 0; u < tn; u++) y[(int64_t)(t0 + u) * ldy + r] = sum[u];
+        }
+    }
+}
+#endif
+
+jk_mm_fn jk_kquant_kernel(int type, int level) {
+#if defined(__x86_64__)
+    if (level >= 1) return type == JK_TYPE_Q4_K ? mm_q4_K_avx2 : mm_q6_K_avx2;
+#endif
+    (void)level;
+    return type == JK_TYPE_Q4_K ? mm_q4_K_portable : mm_q6_K_portable;
+}
