@@ -38,12 +38,17 @@ let package = Package(
 
         .target(name: "CJarvisChecksum", cSettings: kernelFlags),
 
+        // Our shim over libjpeg-turbo and libpng (system libraries; scripts/setup installs
+        // libjpeg62-turbo-dev and libpng-dev): size limits before allocation, errors caught.
+        .target(name: "CJarvisImage", cSettings: kernelFlags,
+                linkerSettings: [.linkedLibrary("jpeg"), .linkedLibrary("png16")]),
+
         // The wire contract (Protocol/PROTOCOL.md); depends on nothing else of ours.
         .target(name: "JarvisProtocol"),
 
         .target(
             name: "JarvisEngine",
-            dependencies: ["COpenBLAS", "CJarvisKernels"]
+            dependencies: ["COpenBLAS", "CJarvisKernels", "CJarvisImage"]
         ),
         .target(
             name: "JarvisStore",
@@ -114,7 +119,8 @@ let package = Package(
 // libFuzzer targets, only when scripts/fuzz builds them (JARVIS_FUZZ=1, -sanitize=fuzzer):
 // libFuzzer supplies their main, so an ordinary build could not link them.
 if Context.environment["JARVIS_FUZZ"] == "1" {
-    for (name, module) in [("fuzz-protocol", "JarvisProtocol"), ("fuzz-gguf", "JarvisEngine"), ("fuzz-safetensors", "JarvisEngine")] {
+    for (name, module) in [("fuzz-protocol", "JarvisProtocol"), ("fuzz-gguf", "JarvisEngine"), ("fuzz-safetensors", "JarvisEngine"),
+                         ("fuzz-image", "JarvisEngine")] {
         package.targets.append(.executableTarget(name: name, dependencies: [.target(name: module)], path: "Fuzz/\(name)",
                                                  swiftSettings: [.unsafeFlags(["-parse-as-library"])]))
     }

@@ -35,4 +35,14 @@ final class FuzzRegressionTests: XCTestCase {
             do { _ = try SafetensorsFile(path: r) } catch is EngineError {} catch { XCTFail("\(r): \(error)") }
         }
     }
+
+    func testImageSeedsDecodeOrFailCleanlyAndRegressionsFailCleanly() throws {
+        let seeds = files("corpus/images")
+        XCTAssertGreaterThanOrEqual(seeds.count, 8)
+        var decoded = 0
+        for path in seeds + files("regressions/fuzz-image") {
+            do { _ = try ImageDecoder.load(path: path); decoded += 1 } catch is EngineError {} catch { XCTFail("\(path): \(error)") }
+        }
+        XCTAssertGreaterThanOrEqual(decoded, 8, "the seeds are mostly valid images")
+    }
 }

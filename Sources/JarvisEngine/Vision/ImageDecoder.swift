@@ -1,0 +1,73 @@
+import CJarvisImage
+import Foundation
+
+/// Limits on what the image decoder accepts; anything beyond is refused before the pixels
+/// are allocated, so a small file claiming a huge image (a decompression bomb) costs nothing.
+public struct ImageLimits: Sendable, Equatable {
+    /// Largest file read, in bytes.
+    public var maxFileBytes: Int
+    /// Largest width × height.
+    public var maxPixels: Int
+    /// Largest width or height.
+    public var maxSide: Int
+
+    /// 64 MiB files, 50 megapixels, 20,000 pixels a side: room for any phone or camera photo;
+    /// the decoded RGB is then at most 150 MB.
+    public static let `default` = ImageLimits(maxFileBytes: 64 << 20, maxPixels: 50_000_000, maxSide: 20_000)
+
+    public init(maxFileBytes: Int, maxPixels: Int, maxSide: Int) {
+        self.maxFileBytes = maxFileBytes
+        self.maxPixels = maxPixels
+        self.maxSide = maxSide
+    }
+}
+
+/// JPEG (libjpeg-turbo) and PNG (libpng) to upright RGB: EXIF orientation applied, PNG
+/// transparency composited over white.
+public enum ImageDecoder {
+    /// Decodes the file at `path`.
+    /// - Throws: `EngineError` `.io` if it cannot be read, `.tooLarge` past `limits`,
+    ///   `.invalidImage` if it is not a JPEG or PNG or is corrupt. Messages name the file.
+    public static func load(path: String, limits: ImageLimits = .default) throws -> RGBImage {
+        var st = stat()
+        guard stat(path, &st) == 0 else {
+            throw EngineError(.io, "\(path): \(String(cString: strerror(errno)))")
+        }
+        guard (st.st_mode & S_IFMT) == S_IFREG else {
+            throw EngineError(.invalidImage, "\(path): not a regular file")
+        }
+        guard Int(st.st_size) <= limits.maxFileBytes else {
+            throw EngineError(.tooLarge, "\(path): the file is \(st.st_size) bytes, more than the limit of \(limits.maxFileBytes)")
+        }
+        guard let data = FileManager.default.contents(atPath: path) else {
+            throw EngineError(.io, "\(path): cannot be read")
+        }
+        return try decode([UInt8](data), limits: limits, source: path)
+    }
+
+    /// Decodes an image held in memory; `source` names it in error messages.
+    public static func decode(_ bytes: [UInt8], limits: ImageLimits = .default, source: String = "image") throws -> RGBImage {
+        guard bytes.count <= limits.maxFileBytes else {
+            throw EngineError(.tooLarge, "\(source): \(bytes.count) bytes, more than the limit of \(limits.maxFileBytes)")
+        }
+        var image = ji_image()
+        defer { ji_image_free(&image) }
+        let status = bytes.withUnsafeBufferPointer { b in
+            ji_decode(b.baseAddress, b.count, Int64(limits.maxPixels), Int32(clamping: limits.maxSide), &image)
+        }
+        let message = withUnsafeBytes(of: image.message) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
+        switch Int(status) {
+        case Int(JI_OK): break
+        case Int(JI_TOO_LARGE): throw EngineError(.tooLarge, "\(source): \(message)")
+        case Int(JI_UNKNOWN_FORMAT): throw EngineError(.invalidImage, "\(source): not a JPEG or PNG image")
+        case Int(JI_NO_MEMORY): throw EngineError(.tooLarge, "\(source): \(message)")
+        default: throw EngineError(.invalidImage, "\(source): cannot be decoded: \(message)")
+        }
+        let count = Int(image.width) * Int(image.height) * 3
+        let rgb = RGBImage(width: Int(image.width), height: Int(image.height),
+                           pixels: Array(UnsafeBufferPointer(start: image.pixels, count: count)))
+        guard let exif = image.exif else { return rgb }
+        let orientation = ExifOrientation.parse(Array(UnsafeBufferPointer(start: exif, count: image.exif_size))) ?? 1
+        return rgb.applyingOrientation(orientation)
+    }
+}
