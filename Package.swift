@@ -120,7 +120,7 @@ let package = Package(
 // libFuzzer supplies their main, so an ordinary build could not link them.
 if Context.environment["JARVIS_FUZZ"] == "1" {
     for (name, module) in [("fuzz-protocol", "JarvisProtocol"), ("fuzz-gguf", "JarvisEngine"), ("fuzz-safetensors", "JarvisEngine"),
-                         ("fuzz-image", "JarvisEngine")] {
+                         ("fuzz-image", "JarvisEngine"), ("fuzz-onnx", "JarvisEngine")] {
         package.targets.append(.executableTarget(name: name, dependencies: [.target(name: module)], path: "Fuzz/\(name)",
                                                  swiftSettings: [.unsafeFlags(["-parse-as-library"])]))
     }

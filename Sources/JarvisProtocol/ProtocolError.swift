@@ -17,6 +17,8 @@ public struct ProtocolError: Error, Codable, Equatable, Sendable, CustomStringCo
         case nameTaken = "name_taken"
         /// A path names something that cannot be read (a directory, a device, no permission).
         case badPath = "bad_path"
+        /// A photo is not a JPEG or PNG, is corrupt, or is beyond the size limits.
+        case badImage = "bad_image"
         /// The request was cancelled (by `cancel`, by the client leaving, or by shutdown).
         case cancelled = "cancelled"
         /// The store is full or damaged, or written for another model.

@@ -45,4 +45,28 @@ final class FuzzRegressionTests: XCTestCase {
         }
         XCTAssertGreaterThanOrEqual(decoded, 8, "the seeds are mostly valid images")
     }
+
+    func testONNXSeedsParseAndRegressionsFailCleanly() throws {
+        let seeds = files("corpus/onnx")
+        XCTAssertGreaterThanOrEqual(seeds.count, 3)
+        for s in seeds {
+            let m = try ONNXModel(path: s)
+            XCTAssertFalse(m.nodes.isEmpty, s)
+        }
+        let kinds = try ONNXModel(path: Self.fuzz + "/corpus/onnx/attributes.onnx")
+        XCTAssertEqual(kinds.opset, 17)
+        XCTAssertEqual(kinds.initializers["f32"]?.floats(), [1.0, -2.5, 3.25])
+        XCTAssertEqual(kinds.initializers["i64"]?.floats(), [4, -1])
+        XCTAssertEqual(kinds.initializers["i32"]?.floats(), [1, 2, 3, -4])
+        XCTAssertEqual(kinds.initializers["u8"]?.floats(), [0, 1, 200, 255])
+        XCTAssertEqual(kinds.initializers["f64"]?.floats(), [0.5, 1e-9])
+        XCTAssertEqual(kinds.initializers["h16"]?.floats(), [1.5, -0.25])
+        let ln = try XCTUnwrap(kinds.nodes.first { $0.opType == "LayerNormalization" })
+        XCTAssertEqual(ln.int("axis"), -1)
+        XCTAssertEqual(ln.float("epsilon"), 1e-6)
+        XCTAssertEqual(kinds.nodes.first { $0.opType == "Conv" }?.ints("strides"), [2, 2])
+        for r in files("regressions/fuzz-onnx") {
+            do { _ = try ONNXModel(path: r) } catch is EngineError {} catch { XCTFail("\(r): \(error)") }
+        }
+    }
 }

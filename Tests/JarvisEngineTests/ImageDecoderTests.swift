@@ -107,7 +107,7 @@ final class ImageDecoderTests: XCTestCase {
             XCTAssertEqual(($0 as? EngineError)?.code, .io)
         }
         let empty = dir.appendingPathComponent("empty.png")
-        FileManager.default.createFile(atPath: empty.path, contents: Data())
+        _ = FileManager.default.createFile(atPath: empty.path, contents: Data())
         XCTAssertThrowsError(try ImageDecoder.load(path: empty.path)) { XCTAssertEqual(($0 as? EngineError)?.code, .invalidImage) }
     }
 
