@@ -102,7 +102,9 @@ public final class Assistant: RequestHandler, @unchecked Sendable {
         guard !a.question.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty else {
             throw DaemonError(.badRequest, "the question is empty")
         }
-        guard a.image == nil else {
+        if let image = a.image {
+            try Self.checkReadableFile(image)
+            _ = try await queue.run(token) { try ImageDecoder.load(path: image) }
             throw DaemonError(.badRequest, "questions about a photo need a vision model, which this jarvisd does not have loaded")
         }
         let modeName = a.mode ?? "kv"
@@ -132,6 +134,9 @@ public final class Assistant: RequestHandler, @unchecked Sendable {
             throw DaemonError(.badRequest, "the name is empty")
         }
         if r.kind == "photo" {
+            guard let path = r.path else { throw DaemonError(.badRequest, "a photo is remembered by path, not as text") }
+            try Self.checkReadableFile(path)
+            _ = try await queue.run(token) { try ImageDecoder.load(path: path) }
             throw DaemonError(.badRequest, "photos need the vision models, which this jarvisd does not have loaded")
         }
         let memory = self.memory

@@ -112,7 +112,25 @@ final class BadInputTests: XCTestCase {
         try Data("this is not a JPEG".utf8).write(to: URL(fileURLWithPath: path))
         let c = try JarvisConnection(socketPath: d.socket)
         XCTAssertThrowsError(try c.call(.remember(.init(path: path, kind: "photo")))) { e in
-            XCTAssertEqual((e as? ClientError)?.code, .server(.badRequest), "\(e)")
+            XCTAssertEqual((e as? ClientError)?.code, .server(.badImage), "\(e)")
+        }
+        XCTAssertThrowsError(try c.call(.ask(.init(question: "What is in this photo?", image: path)))) { e in
+            XCTAssertEqual((e as? ClientError)?.code, .server(.badImage), "\(e)")
+        }
+        try stillServing(d)
+    }
+
+    /// A PNG whose header claims 100,000 × 100,000 pixels (30 GB of RGB) in 74 bytes: refused
+    /// from the header, and the daemon's memory does not move (checked in tearDown).
+    func testAPNGClaimingTenGigapixels() throws {
+        let d = try running()
+        rssAtStart = rss(d)
+        let bomb = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .appendingPathComponent("JarvisEngineTests/Fixtures/images/bomb-100000x100000.png").path
+        let c = try JarvisConnection(socketPath: d.socket)
+        XCTAssertThrowsError(try c.call(.remember(.init(path: bomb, kind: "photo")))) { e in
+            XCTAssertEqual((e as? ClientError)?.code, .server(.badImage), "\(e)")
+            XCTAssertTrue("\(e)".contains("100000×100000"), "\(e)")
         }
         try stillServing(d)
     }
