@@ -15,6 +15,7 @@ let package = Package(
         .executable(name: "jarvisd", targets: ["jarvisd"]),
         .executable(name: "jarvisctl", targets: ["jarvisctl"]),
         .library(name: "JarvisEngine", targets: ["JarvisEngine"]),
+        .library(name: "JarvisImage", targets: ["JarvisImage"]),
         .library(name: "JarvisStore", targets: ["JarvisStore"]),
         .library(name: "JarvisMemory", targets: ["JarvisMemory"]),
         .library(name: "JarvisProtocol", targets: ["JarvisProtocol"]),
@@ -43,12 +44,16 @@ let package = Package(
         .target(name: "CJarvisImage", cSettings: kernelFlags,
                 linkerSettings: [.linkedLibrary("jpeg"), .linkedLibrary("png16")]),
 
+        // Photos in and out: JPEG/PNG decoding with limits and EXIF orientation, PNG encoding,
+        // regions drawn for people. Shared by the engine and jarvisctl.
+        .target(name: "JarvisImage", dependencies: ["CJarvisImage"]),
+
         // The wire contract (Protocol/PROTOCOL.md); depends on nothing else of ours.
         .target(name: "JarvisProtocol"),
 
         .target(
             name: "JarvisEngine",
-            dependencies: ["COpenBLAS", "CJarvisKernels", "CJarvisImage"]
+            dependencies: ["COpenBLAS", "CJarvisKernels", "JarvisImage"]
         ),
         .target(
             name: "JarvisStore",
@@ -56,14 +61,14 @@ let package = Package(
         ),
         .target(
             name: "JarvisMemory",
-            dependencies: ["JarvisEngine", "JarvisStore", "CJarvisChecksum", "COpenBLAS"]
+            dependencies: ["JarvisEngine", "JarvisImage", "JarvisStore", "CJarvisChecksum", "COpenBLAS"]
         ),
         // A blocking client of the protocol: jarvisctl, the bench and the tests use it.
         .target(name: "JarvisClient", dependencies: ["JarvisProtocol"]),
         // The server: socket, requests, the inference queue, systemd glue, configuration.
         .target(
             name: "JarvisDaemon",
-            dependencies: ["JarvisMemory", "JarvisProtocol", "CSystemd",
+            dependencies: ["JarvisMemory", "JarvisImage", "JarvisProtocol", "CSystemd",
                            .product(name: "NIOCore", package: "swift-nio"),
                            .product(name: "NIOPosix", package: "swift-nio"),
                            .product(name: "Logging", package: "swift-log"),
@@ -75,7 +80,8 @@ let package = Package(
         ),
         .executableTarget(
             name: "jarvisctl",
-            dependencies: ["JarvisClient", "JarvisProtocol", .product(name: "ArgumentParser", package: "swift-argument-parser")]
+            dependencies: ["JarvisClient", "JarvisProtocol", "JarvisImage",
+                           .product(name: "ArgumentParser", package: "swift-argument-parser")]
         ),
         .executableTarget(
             name: "jarvis-run",
@@ -83,12 +89,17 @@ let package = Package(
         ),
         .executableTarget(
             name: "jarvis-bench",
-            dependencies: ["JarvisEngine", "JarvisStore", "JarvisMemory", "JarvisClient",
+            dependencies: ["JarvisEngine", "JarvisImage", "JarvisStore", "JarvisMemory", "JarvisClient",
                            .product(name: "ArgumentParser", package: "swift-argument-parser")]
         ),
         .testTarget(
             name: "JarvisEngineTests",
-            dependencies: ["JarvisEngine"],
+            dependencies: ["JarvisEngine", "JarvisImage"],
+            resources: [.copy("Fixtures")]
+        ),
+        .testTarget(
+            name: "JarvisImageTests",
+            dependencies: ["JarvisImage"],
             resources: [.copy("Fixtures")]
         ),
         .testTarget(
@@ -120,7 +131,7 @@ let package = Package(
 // libFuzzer supplies their main, so an ordinary build could not link them.
 if Context.environment["JARVIS_FUZZ"] == "1" {
     for (name, module) in [("fuzz-protocol", "JarvisProtocol"), ("fuzz-gguf", "JarvisEngine"), ("fuzz-safetensors", "JarvisEngine"),
-                         ("fuzz-image", "JarvisEngine"), ("fuzz-onnx", "JarvisEngine")] {
+                         ("fuzz-image", "JarvisImage"), ("fuzz-onnx", "JarvisEngine")] {
         package.targets.append(.executableTarget(name: name, dependencies: [.target(name: module)], path: "Fuzz/\(name)",
                                                  swiftSettings: [.unsafeFlags(["-parse-as-library"])]))
     }

@@ -1,5 +1,5 @@
 import Foundation
-import JarvisEngine
+import JarvisImage
 
 /// libFuzzer target: JPEG and PNG decoding (our libjpeg-turbo/libpng shim, EXIF orientation)
 /// on arbitrary bytes. It must throw `EngineError` for anything malformed and never crash; what

@@ -219,3 +219,53 @@ int ji_decode(const uint8_t *data, size_t size, int64_t max_pixels, int max_side
         return JI_UNKNOWN_FORMAT;
     }
 }
+
+// ---- PNG encoding -------------------------------------------------------------------------------
+
+typedef struct { uint8_t *data; size_t size, capacity; int failed; char *message; } png_sink;
+
+static void png_write_memory(png_structp png, png_bytep src, size_t n) {
+    png_sink *s = (png_sink *)png_get_io_ptr(png);
+    if (s->size + n > s->capacity) {
+        size_t cap = s->capacity ? s->capacity : 4096;
+        while (cap < s->size + n) cap *= 2;
+        uint8_t *grown = realloc(s->data, cap);
+        if (!grown) { s->failed = 1; png_error(png, "out of memory"); }
+        s->data = grown;
+        s->capacity = cap;
+    }
+    memcpy(s->data + s->size, src, n);
+    s->size += n;
+}
+
+static void png_flush_nothing(png_structp png) { (void)png; }
+
+static void png_fail_encode(png_structp png, png_const_charp msg) {
+    png_sink *s = (png_sink *)png_get_error_ptr(png);
+    snprintf(s->message, 200, "%s", msg);
+    png_longjmp(png, 1);
+}
+
+int ji_encode_png(const uint8_t *rgb, int width, int height, uint8_t **out, size_t *size, char message[200]) {
+    png_sink sink = { NULL, 0, 0, 0, message };
+    *out = NULL; *size = 0; message[0] = 0;
+    png_structp png = png_create_write_struct(PNG_LIBPNG_VER_STRING, &sink, png_fail_encode, png_quiet);
+    if (!png) { snprintf(message, 200, "out of memory"); return JI_NO_MEMORY; }
+    png_infop info = png_create_info_struct(png);
+    if (!info) { png_destroy_write_struct(&png, NULL); snprintf(message, 200, "out of memory"); return JI_NO_MEMORY; }
+    if (setjmp(png_jmpbuf(png))) {
+        png_destroy_write_struct(&png, &info);
+        free(sink.data);
+        return sink.failed ? JI_NO_MEMORY : JI_CORRUPT;
+    }
+    png_set_write_fn(png, &sink, png_write_memory, png_flush_nothing);
+    png_set_IHDR(png, info, (png_uint_32)width, (png_uint_32)height, 8, PNG_COLOR_TYPE_RGB, PNG_INTERLACE_NONE,
+                 PNG_COMPRESSION_TYPE_DEFAULT, PNG_FILTER_TYPE_DEFAULT);
+    png_write_info(png, info);
+    for (int y = 0; y < height; y++) png_write_row(png, (png_const_bytep)(rgb + (size_t)y * (size_t)width * 3));
+    png_write_end(png, NULL);
+    png_destroy_write_struct(&png, &info);
+    *out = sink.data;
+    *size = sink.size;
+    return JI_OK;
+}

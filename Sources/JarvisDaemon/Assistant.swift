@@ -1,5 +1,6 @@
 import Foundation
 import JarvisEngine
+import JarvisImage
 import JarvisMemory
 import JarvisProtocol
 import JarvisStore
@@ -44,16 +45,17 @@ public final class Assistant: RequestHandler, @unchecked Sendable {
             let store = try PersonalStore(directory: config.store)
             var options = PersonalMemory.Options()
             options.retrieveLimit = config.retrieveLimit
+            let imageFocus = config.models + "/" + ModelFiles.defaultImageFocus
             do {
                 memory = try PersonalMemory(model: model, tokenizer: tokenizer, gguf: gguf, embedder: embedder,
-                                            store: store, options: options)
+                                            store: store, imageFocusPath: imageFocus, options: options)
             } catch let e as StoreError where e.code == .fingerprintMismatch {
                 // The entries were computed by another model or prompt: compute them again
                 // from their text (resumable: each entry is its own transaction).
                 let encoder = try EntryEncoder(model: model, tokenizer: tokenizer, gguf: gguf, prefixText: options.prefixText)
                 try encoder.reencode(store) { done, total in status("re-encoding stored entries for this model: \(done)/\(total)") }
                 memory = try PersonalMemory(model: model, tokenizer: tokenizer, gguf: gguf, embedder: embedder,
-                                            store: store, options: options)
+                                            store: store, imageFocusPath: imageFocus, options: options)
             }
         } catch let e as DaemonError {
             throw e
@@ -102,11 +104,7 @@ public final class Assistant: RequestHandler, @unchecked Sendable {
         guard !a.question.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty else {
             throw DaemonError(.badRequest, "the question is empty")
         }
-        if let image = a.image {
-            try Self.checkReadableFile(image)
-            _ = try await queue.run(token) { try ImageDecoder.load(path: image) }
-            throw DaemonError(.badRequest, "questions about a photo need a vision model, which this jarvisd does not have loaded")
-        }
+        if let image = a.image { try Self.checkReadableFile(image) }
         let modeName = a.mode ?? "kv"
         guard let mode = PersonalMemory.Mode(rawValue: modeName) else {
             throw DaemonError(.badRequest, "mode must be one of \(PersonalMemory.Mode.allCases.map(\.rawValue).joined(separator: ", ")), not \"\(modeName)\"")
@@ -120,7 +118,8 @@ public final class Assistant: RequestHandler, @unchecked Sendable {
             let sampling = SamplingParameters(temperature: Float(temperature), topK: temperature > 0 ? 40 : 0,
                                               seed: UInt64(Date().timeIntervalSince1970 * 1000))
             let start = Date()
-            let answer = try memory.ask(a.question, mode: mode, maxTokens: maxTokens, sampling: sampling,
+            let photo = try a.image.map { try ImageDecoder.load(path: $0) }
+            let answer = try memory.ask(a.question, image: photo, mode: mode, maxTokens: maxTokens, sampling: sampling,
                                         onText: { emit(.token($0)) }, shouldStop: { token.isCancelled })
             return (answer, Date().timeIntervalSince(start))
         }
@@ -133,13 +132,18 @@ public final class Assistant: RequestHandler, @unchecked Sendable {
         if let name = r.name, name.trimmingCharacters(in: .whitespaces).isEmpty {
             throw DaemonError(.badRequest, "the name is empty")
         }
+        let memory = self.memory
         if r.kind == "photo" {
             guard let path = r.path else { throw DaemonError(.badRequest, "a photo is remembered by path, not as text") }
             try Self.checkReadableFile(path)
-            _ = try await queue.run(token) { try ImageDecoder.load(path: path) }
-            throw DaemonError(.badRequest, "photos need the vision models, which this jarvisd does not have loaded")
+            let stages = ["decoding", "looking at the photo", "mining its details", "stored"]
+            let record = try await queue.run(token) {
+                try memory.remember(photoAt: path, name: r.name, aliases: r.aliases ?? [], metadata: r.metadata ?? [:],
+                                    progress: { done, total in emit(.progress(done: done, total: total, stage: stages[min(done, 3)])) },
+                                    shouldStop: { token.isCancelled })
+            }
+            return [Self.info(record)]
         }
-        let memory = self.memory
         let progress: @Sendable (Int, Int) -> Void = { done, total in emit(.progress(done: done, total: total, stage: "encoding")) }
         let records: [EntryRecord]
         if let path = r.path {

@@ -1,4 +1,5 @@
 import JarvisEngine
+import JarvisImage
 import JarvisProtocol
 import JarvisStore
 
@@ -32,11 +33,12 @@ public struct DaemonError: Error, CustomStringConvertible, Sendable {
             case .invalidArgument: self.init(.badRequest, e.message)
             default: self.init(.storeError, e.message)
             }
+        case let e as ImageError:
+            self.init(e.code == .io ? .badPath : .badImage, e.message)
         case let e as EngineError:
             switch e.code {
             case .cancelled: self.init(.cancelled, e.message)
             case .invalidArgument: self.init(.badRequest, e.message)
-            case .invalidImage, .tooLarge: self.init(.badImage, e.message)
             default: self.init(.modelError, e.message)
             }
         default:

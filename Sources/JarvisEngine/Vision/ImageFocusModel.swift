@@ -13,11 +13,13 @@ import Foundation
 /// sigmoid. Shapes are checked on the way, so another model fails with a message, not garbage.
 /// The forward pass is fp32 with OpenBLAS products, and matches onnxruntime (ImageFocusTests).
 public final class ImageFocusModel: @unchecked Sendable {
-    /// Saliency over the 224 × 224 canvas (0…1, row-major) and the final-LayerNorm features of
-    /// the 16 × 16 patches (row-major over the grid, `dim` floats each).
+    /// Saliency over the 224 × 224 canvas (0…1, row-major), the final-LayerNorm features of
+    /// the 16 × 16 patches (row-major over the grid, `dim` floats each), and of the class token
+    /// (DINOv2's whole-image descriptor).
     public struct Output: Sendable {
         public let saliency: [Float]
         public let features: [Float]
+        public let classToken: [Float]
     }
 
     public let path: String
@@ -240,7 +242,7 @@ public final class ImageFocusModel: @unchecked Sendable {
         for block in blocks { encode(&h, block) }
         jk_layernorm_rows(&h, Int32(n), Int32(d), finalNorm.g, finalNorm.b, finalNorm.eps)
         let features = Array(h[d...])
-        return Output(saliency: saliency(features), features: features)
+        return Output(saliency: saliency(features), features: features, classToken: Array(h[..<d]))
     }
 
     /// One pre-norm block: x += λ₁ · Attention(LN₁(x)); x += λ₂ · MLP(LN₂(x)).

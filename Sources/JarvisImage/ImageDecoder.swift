@@ -26,21 +26,21 @@ public struct ImageLimits: Sendable, Equatable {
 /// transparency composited over white.
 public enum ImageDecoder {
     /// Decodes the file at `path`.
-    /// - Throws: `EngineError` `.io` if it cannot be read, `.tooLarge` past `limits`,
+    /// - Throws: `ImageError` `.io` if it cannot be read, `.tooLarge` past `limits`,
     ///   `.invalidImage` if it is not a JPEG or PNG or is corrupt. Messages name the file.
     public static func load(path: String, limits: ImageLimits = .default) throws -> RGBImage {
         var st = stat()
         guard stat(path, &st) == 0 else {
-            throw EngineError(.io, "\(path): \(String(cString: strerror(errno)))")
+            throw ImageError(.io, "\(path): \(String(cString: strerror(errno)))")
         }
         guard (st.st_mode & S_IFMT) == S_IFREG else {
-            throw EngineError(.invalidImage, "\(path): not a regular file")
+            throw ImageError(.invalidImage, "\(path): not a regular file")
         }
         guard Int(st.st_size) <= limits.maxFileBytes else {
-            throw EngineError(.tooLarge, "\(path): the file is \(st.st_size) bytes, more than the limit of \(limits.maxFileBytes)")
+            throw ImageError(.tooLarge, "\(path): the file is \(st.st_size) bytes, more than the limit of \(limits.maxFileBytes)")
         }
         guard let data = FileManager.default.contents(atPath: path) else {
-            throw EngineError(.io, "\(path): cannot be read")
+            throw ImageError(.io, "\(path): cannot be read")
         }
         return try decode([UInt8](data), limits: limits, source: path)
     }
@@ -48,7 +48,7 @@ public enum ImageDecoder {
     /// Decodes an image held in memory; `source` names it in error messages.
     public static func decode(_ bytes: [UInt8], limits: ImageLimits = .default, source: String = "image") throws -> RGBImage {
         guard bytes.count <= limits.maxFileBytes else {
-            throw EngineError(.tooLarge, "\(source): \(bytes.count) bytes, more than the limit of \(limits.maxFileBytes)")
+            throw ImageError(.tooLarge, "\(source): \(bytes.count) bytes, more than the limit of \(limits.maxFileBytes)")
         }
         var image = ji_image()
         defer { ji_image_free(&image) }
@@ -58,10 +58,10 @@ public enum ImageDecoder {
         let message = withUnsafeBytes(of: image.message) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
         switch Int(status) {
         case Int(JI_OK): break
-        case Int(JI_TOO_LARGE): throw EngineError(.tooLarge, "\(source): \(message)")
-        case Int(JI_UNKNOWN_FORMAT): throw EngineError(.invalidImage, "\(source): not a JPEG or PNG image")
-        case Int(JI_NO_MEMORY): throw EngineError(.tooLarge, "\(source): \(message)")
-        default: throw EngineError(.invalidImage, "\(source): cannot be decoded: \(message)")
+        case Int(JI_TOO_LARGE): throw ImageError(.tooLarge, "\(source): \(message)")
+        case Int(JI_UNKNOWN_FORMAT): throw ImageError(.invalidImage, "\(source): not a JPEG or PNG image")
+        case Int(JI_NO_MEMORY): throw ImageError(.tooLarge, "\(source): \(message)")
+        default: throw ImageError(.invalidImage, "\(source): cannot be decoded: \(message)")
         }
         let count = Int(image.width) * Int(image.height) * 3
         let rgb = RGBImage(width: Int(image.width), height: Int(image.height),

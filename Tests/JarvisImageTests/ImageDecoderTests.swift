@@ -1,6 +1,6 @@
 import Foundation
+@testable import JarvisImage
 import XCTest
-@testable import JarvisEngine
 
 /// JPEG and PNG decoding against Pillow's pixels (tools/make_image_fixtures.py): every EXIF
 /// orientation, gray, palette with transparency, alpha, 16-bit, interlaced, progressive; and
@@ -68,8 +68,8 @@ final class ImageDecoderTests: XCTestCase {
         for c in cases {
             guard let code = c.error else { continue }
             XCTAssertThrowsError(try ImageDecoder.load(path: dir.appendingPathComponent(c.file).path), c.file) { error in
-                let e = error as? EngineError
-                XCTAssertEqual(e?.code.description, code, "\(c.file): \(error)")
+                let e = error as? ImageError
+                XCTAssertEqual(e?.code.rawValue, code, "\(c.file): \(error)")
                 XCTAssertTrue(e?.message.contains(c.file) ?? false, "the message names the file: \(error)")
             }
             refused += 1
@@ -81,34 +81,35 @@ final class ImageDecoderTests: XCTestCase {
         let (dir, _) = try fixtures()
         let path = dir.appendingPathComponent("bomb-100000x100000.png").path
         XCTAssertThrowsError(try ImageDecoder.load(path: path)) { error in
-            XCTAssertEqual((error as? EngineError)?.code, .tooLarge)
+            XCTAssertEqual((error as? ImageError)?.code, .tooLarge)
             XCTAssertTrue("\(error)".contains("100000×100000"), "\(error)")
         }
         // The same limit applies to small images when it is set lower, and to the file size.
         let small = dir.appendingPathComponent("rgb.png").path
         XCTAssertThrowsError(try ImageDecoder.load(path: small, limits: .init(maxFileBytes: 1 << 20, maxPixels: 100, maxSide: 100))) {
-            XCTAssertEqual(($0 as? EngineError)?.code, .tooLarge)
+            XCTAssertEqual(($0 as? ImageError)?.code, .tooLarge)
         }
         XCTAssertThrowsError(try ImageDecoder.load(path: small, limits: .init(maxFileBytes: 1 << 20, maxPixels: 1 << 20, maxSide: 39))) {
-            XCTAssertEqual(($0 as? EngineError)?.code, .tooLarge)
+            XCTAssertEqual(($0 as? ImageError)?.code, .tooLarge)
         }
         XCTAssertThrowsError(try ImageDecoder.load(path: small, limits: .init(maxFileBytes: 100, maxPixels: 1 << 20, maxSide: 100))) {
-            XCTAssertEqual(($0 as? EngineError)?.code, .tooLarge)
+            XCTAssertEqual(($0 as? ImageError)?.code, .tooLarge)
         }
         XCTAssertNoThrow(try ImageDecoder.load(path: small, limits: .init(maxFileBytes: 1 << 20, maxPixels: 1200, maxSide: 40)))
     }
 
     func testPathsThatAreNotImageFiles() throws {
-        let dir = try makeTempDir("images")
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("jarvis-images-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: dir) }
-        XCTAssertThrowsError(try ImageDecoder.load(path: dir.path)) { XCTAssertEqual(($0 as? EngineError)?.code, .invalidImage) }
-        XCTAssertThrowsError(try ImageDecoder.load(path: "/dev/null")) { XCTAssertEqual(($0 as? EngineError)?.code, .invalidImage) }
+        XCTAssertThrowsError(try ImageDecoder.load(path: dir.path)) { XCTAssertEqual(($0 as? ImageError)?.code, .invalidImage) }
+        XCTAssertThrowsError(try ImageDecoder.load(path: "/dev/null")) { XCTAssertEqual(($0 as? ImageError)?.code, .invalidImage) }
         XCTAssertThrowsError(try ImageDecoder.load(path: dir.appendingPathComponent("missing.jpg").path)) {
-            XCTAssertEqual(($0 as? EngineError)?.code, .io)
+            XCTAssertEqual(($0 as? ImageError)?.code, .io)
         }
         let empty = dir.appendingPathComponent("empty.png")
         _ = FileManager.default.createFile(atPath: empty.path, contents: Data())
-        XCTAssertThrowsError(try ImageDecoder.load(path: empty.path)) { XCTAssertEqual(($0 as? EngineError)?.code, .invalidImage) }
+        XCTAssertThrowsError(try ImageDecoder.load(path: empty.path)) { XCTAssertEqual(($0 as? ImageError)?.code, .invalidImage) }
     }
 
     func testExifParserSurvivesMalformedBlocks() {
@@ -125,10 +126,28 @@ final class ImageDecoderTests: XCTestCase {
         XCTAssertEqual(ExifOrientation.parse(many), 6, "the first entry is still read; the rest run off the end")
         var bad = le; bad[18] = 9
         XCTAssertNil(ExifOrientation.parse(bad))
-        var rng = SplitMix64(seed: 5)
+        var state: UInt64 = 5
+        func next() -> UInt64 { state = state &* 6364136223846793005 &+ 1442695040888963407; return state >> 17 }
         for _ in 0..<2000 {
-            let junk = (0..<Int(rng.next() % 64)).map { _ in UInt8(truncatingIfNeeded: rng.next()) }
+            let junk = (0..<Int(next() % 64)).map { _ in UInt8(truncatingIfNeeded: next()) }
             _ = ExifOrientation.parse([0x49, 0x49, 42, 0] + junk)
         }
+    }
+
+    /// The fuzzer's seeds and every input that ever crashed it decode or fail with ImageError.
+    func fuzzFiles(_ dir: String) -> [String] {
+        let path = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent().appendingPathComponent("Fuzz/" + dir).path
+        return ((try? FileManager.default.contentsOfDirectory(atPath: path)) ?? []).filter { $0 != "README" }.sorted().map { path + "/" + $0 }
+    }
+
+    func testImageSeedsDecodeOrFailCleanlyAndRegressionsFailCleanly() throws {
+        let seeds = fuzzFiles("corpus/images")
+        XCTAssertGreaterThanOrEqual(seeds.count, 8)
+        var decoded = 0
+        for path in seeds + fuzzFiles("regressions/fuzz-image") {
+            do { _ = try ImageDecoder.load(path: path); decoded += 1 } catch is ImageError {} catch { XCTFail("\(path): \(error)") }
+        }
+        XCTAssertGreaterThanOrEqual(decoded, 8, "the seeds are mostly valid images")
     }
 }
