@@ -112,7 +112,7 @@ let package = Package(
         ),
         .testTarget(
             name: "JarvisMemoryTests",
-            dependencies: ["JarvisMemory", "JarvisEngine", "JarvisStore"]
+            dependencies: ["JarvisMemory", "JarvisEngine", "JarvisImage", "JarvisStore"]
         ),
         .testTarget(
             name: "JarvisDaemonTests",
@@ -121,7 +121,7 @@ let package = Package(
         // Start the real jarvisd and run the real jarvisctl (both built beside the tests).
         .testTarget(
             name: "JarvisEndToEndTests",
-            dependencies: ["JarvisClient", "JarvisProtocol", "JarvisStore"],
+            dependencies: ["JarvisClient", "JarvisImage", "JarvisProtocol", "JarvisStore"],
             exclude: ["Snapshots", "Integrations"]
         ),
     ]

@@ -196,6 +196,7 @@ public final class PersonalMemory: @unchecked Sendable {
         let file = (path as NSString).lastPathComponent
         var meta = metadata
         meta["file"] = file
+        meta["path"] = path
         meta["size"] = "\(image.width)×\(image.height)"
         meta["regions"] = result.regions.map { "\($0.rect.x),\($0.rect.y),\($0.rect.width),\($0.rect.height)" }.joined(separator: " ")
         meta["visual_kv"] = "not stored: no vision-language model is configured (the note, regions and descriptors are)"

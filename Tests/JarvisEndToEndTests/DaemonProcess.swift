@@ -42,7 +42,7 @@ final class DaemonProcess {
         env["JARVIS_STORE"] = nil
         process.environment = env
         logPath = directory + "/jarvisd-\(name).log"
-        FileManager.default.createFile(atPath: logPath, contents: nil)
+        _ = FileManager.default.createFile(atPath: logPath, contents: nil)
         let log = FileHandle(forWritingAtPath: logPath)
         if logToUnreadPipe {
             let p = Pipe()

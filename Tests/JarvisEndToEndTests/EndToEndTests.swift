@@ -1,5 +1,6 @@
 import Foundation
 import JarvisClient
+import JarvisImage
 import JarvisProtocol
 import JarvisStore
 import XCTest
@@ -75,6 +76,42 @@ final class EndToEndTests: XCTestCase {
         XCTAssertNil(try store.entry(named: "Rex"))
         XCTAssertTrue(entries[0].text.contains("Lisbon"))
         XCTAssertEqual(entries.filter { $0.kind == "file" }.count, 2)
+    }
+
+    /// `jarvisctl remember photo.jpg`: the photo's note, regions and descriptors are stored; a
+    /// question with a photo finds it; `show --image` draws the mined regions on the upright
+    /// photo (this JPEG is stored sideways with EXIF orientation 6).
+    func testPhotosRememberedAskedAboutAndShown() throws {
+        let d = try DaemonProcess(name: "photos")
+        try d.start()
+        let photos = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .appendingPathComponent("JarvisEngineTests/Fixtures/photos")
+        let bell = photos.appendingPathComponent("bike_bell_exif6.jpg").path
+        var r = try d.ctl("remember", "--note", "the bell I bought in Utrecht", bell)
+        XCTAssertEqual(r.status, 0, r.stderr)
+        XCTAssertTrue(r.stdout.contains("remembered 1"), r.stdout)
+        r = try d.ctl("remember", "--name", "mug", "--note", "a gift from Ana", photos.appendingPathComponent("mug_badge.png").path)
+        XCTAssertEqual(r.status, 0, r.stderr)
+        r = try d.ctl("remember", "Rex is my dog.")
+        XCTAssertEqual(r.status, 0, r.stderr)
+
+        r = try d.ctl("ask", "--json", "--max-tokens", "8", "--image", bell, "Where did I buy this?")
+        XCTAssertEqual(r.status, 0, r.stderr)
+        XCTAssertEqual(try JSONDecoder().decode(AskResult.self, from: Data(r.stdout.utf8)).entries.first, 1)
+
+        let out = d.directory + "/bell-regions.png"
+        r = try d.ctl("show", "1", "--image", out)
+        XCTAssertEqual(r.status, 0, r.stderr)
+        XCTAssertTrue(r.stdout.contains("visual_kv"), "the entry says visual KV needs a VLM: \(r.stdout)")
+        let drawn = try ImageDecoder.load(path: out), original = try ImageDecoder.load(path: bell)
+        XCTAssertEqual([drawn.width, drawn.height], [640, 480], "upright, at full resolution")
+        let changed = zip(drawn.pixels, original.pixels).filter { $0 != $1 }.count
+        XCTAssertGreaterThan(changed, 1000, "regions are drawn")
+        XCTAssertLessThan(changed, drawn.pixels.count / 4, "only outlines and labels are drawn")
+
+        r = try d.ctl("show", "3", "--image", out)
+        XCTAssertEqual(r.status, 64, "a note has no regions to draw")
+        XCTAssertTrue(r.stderr.contains("not a photo"), r.stderr)
     }
 
     func testPathsThatAreNotRegularFilesAreRefused() throws {

@@ -28,34 +28,32 @@ public final class ONNXModel: @unchecked Sendable {
 
         /// The values as Float (from float, float16, double or integer data).
         public func floats() -> [Float] {
-            let b = owned.map { o in o.withUnsafeBytes { $0 } } ?? storage
-            return (0..<elementCount).map { i in
-                switch dataType {
-                case .float: Float(bitPattern: b.loadUnaligned(fromByteOffset: 4 * i, as: UInt32.self))
-                case .float16: Float(Float16(bitPattern: b.loadUnaligned(fromByteOffset: 2 * i, as: UInt16.self)))
-                case .double: Float(Double(bitPattern: b.loadUnaligned(fromByteOffset: 8 * i, as: UInt64.self)))
-                case .int64: Float(Int64(bitPattern: b.loadUnaligned(fromByteOffset: 8 * i, as: UInt64.self)))
-                case .int32: Float(Int32(bitPattern: b.loadUnaligned(fromByteOffset: 4 * i, as: UInt32.self)))
-                case .int8: Float(Int8(bitPattern: b[i]))
-                case .uint8, .bool: Float(b[i])
+            withBytes { b in
+                if dataType == .float {
+                    // Little-endian fp32: one copy.
+                    return [Float](unsafeUninitializedCapacity: elementCount) { out, n in
+                        if elementCount > 0 { UnsafeMutableRawPointer(out.baseAddress!).copyMemory(from: b.baseAddress!, byteCount: 4 * elementCount) }
+                        n = elementCount
+                    }
+                }
+                return (0..<elementCount).map { i in
+                    switch dataType {
+                    case .float: Float(bitPattern: b.loadUnaligned(fromByteOffset: 4 * i, as: UInt32.self))
+                    case .float16: Float(Float16(bitPattern: b.loadUnaligned(fromByteOffset: 2 * i, as: UInt16.self)))
+                    case .double: Float(Double(bitPattern: b.loadUnaligned(fromByteOffset: 8 * i, as: UInt64.self)))
+                    case .int64: Float(Int64(bitPattern: b.loadUnaligned(fromByteOffset: 8 * i, as: UInt64.self)))
+                    case .int32: Float(Int32(bitPattern: b.loadUnaligned(fromByteOffset: 4 * i, as: UInt32.self)))
+                    case .int8: Float(Int8(bitPattern: b[i]))
+                    case .uint8, .bool: Float(b[i])
+                    }
                 }
             }
         }
 
-        /// The values as Int64 (from integer data; floats are truncated).
-        public func ints() -> [Int64] { floats().count == 0 ? [] : intValues() }
-
-        private func intValues() -> [Int64] {
-            let b = owned.map { o in o.withUnsafeBytes { $0 } } ?? storage
-            return (0..<elementCount).map { i in
-                switch dataType {
-                case .int64: Int64(bitPattern: b.loadUnaligned(fromByteOffset: 8 * i, as: UInt64.self))
-                case .int32: Int64(Int32(bitPattern: b.loadUnaligned(fromByteOffset: 4 * i, as: UInt32.self)))
-                case .int8: Int64(Int8(bitPattern: b[i]))
-                case .uint8, .bool: Int64(b[i])
-                default: Int64(floats()[i])
-                }
-            }
+        /// Runs `body` over the tensor's little-endian bytes.
+        func withBytes<R>(_ body: (UnsafeRawBufferPointer) -> R) -> R {
+            if let owned { return owned.withUnsafeBytes(body) }
+            return body(storage)
         }
     }
 

@@ -294,13 +294,17 @@ _jarvisctl_show() {
     repeating_flags=()
     non_repeating_flags=(--json --version -h --help)
     repeating_options=()
-    non_repeating_options=(--socket)
+    non_repeating_options=(--socket --image)
     __jarvisctl_offer_flags_options 1
 
     # Offer option value completions
     case "${prev}" in
     '--socket')
         __jarvisctl_add_completions -f
+        return
+        ;;
+    '--image')
+        __jarvisctl_add_completions -o plusdirs -fX '!*.@(png)'
         return
         ;;
     esac

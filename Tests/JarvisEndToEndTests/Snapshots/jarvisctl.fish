@@ -31,7 +31,7 @@ function __jarvisctl_parse_tokens -S
         case 'list'
             __jarvisctl_parse_subcommand 0 'socket=' 'json' 'version' 'h/help'
         case 'show'
-            __jarvisctl_parse_subcommand 1 'socket=' 'json' 'version' 'h/help'
+            __jarvisctl_parse_subcommand 1 'socket=' 'json' 'image=' 'version' 'h/help'
         case 'status'
             __jarvisctl_parse_subcommand 0 'socket=' 'json' 'version' 'h/help'
         case 'models'
@@ -130,6 +130,7 @@ complete -c 'jarvisctl' -n '__jarvisctl_should_offer_completions_for_flags_or_op
 complete -c 'jarvisctl' -n '__jarvisctl_should_offer_completions_for_flags_or_options "jarvisctl show" socket' -l 'socket' -d 'jarvisd\'s socket (env JARVIS_SOCKET).' -rF
 complete -c 'jarvisctl' -n '__jarvisctl_should_offer_completions_for_flags_or_options "jarvisctl show" json' -l 'json' -d 'Print the result as JSON, for scripts.'
 complete -c 'jarvisctl' -n '__jarvisctl_should_offer_completions_for_positional "jarvisctl show" -eq 1' -fka '(__jarvisctl_custom_completion ---completion show -- positional@0 (count (__jarvisctl_tokens -pc)) (__jarvisctl_tokens -tC))'
+complete -c 'jarvisctl' -n '__jarvisctl_should_offer_completions_for_flags_or_options "jarvisctl show" image' -l 'image' -d 'For a photo: write it with its mined regions outlined and numbered, as PNG.' -rfa '(for p in (string match -e -- \'*/\' (commandline -t);or printf \n)*.\'png\';printf %s\n $p;end;__fish_complete_directories (commandline -t) \'\')'
 complete -c 'jarvisctl' -n '__jarvisctl_should_offer_completions_for_flags_or_options "jarvisctl show" version' -l 'version' -d 'Show the version.'
 complete -c 'jarvisctl' -n '__jarvisctl_should_offer_completions_for_flags_or_options "jarvisctl show" h help' -s 'h' -l 'help' -d 'Show help information.'
 complete -c 'jarvisctl' -n '__jarvisctl_should_offer_completions_for_flags_or_options "jarvisctl status" socket' -l 'socket' -d 'jarvisd\'s socket (env JARVIS_SOCKET).' -rF

@@ -143,6 +143,7 @@ _jarvisctl_show() {
         '--socket[jarvisd'\''s socket (env JARVIS_SOCKET).]:path:_files'
         '--json[Print the result as JSON, for scripts.]'
         ':entry:{__jarvisctl_custom_complete ---completion show -- positional@0 "${current_word_index}" "$(__jarvisctl_cursor_index_in_current_word)"}'
+        '--image[For a photo\: write it with its mined regions outlined and numbered, as PNG.]:file.png:_files -g '\''*.png'\'''
         '--version[Show the version.]'
         '(-h --help)'{-h,--help}'[Show help information.]'
     )

@@ -1,0 +1,106 @@
+import Foundation
+import JarvisEngine
+import JarvisImage
+import JarvisStore
+import XCTest
+@testable import JarvisMemory
+
+/// Photos through the memory, on the shipped models and the drawn test photos: mining gives
+/// well-formed regions that later photos are made distinct from; a photo is remembered with
+/// its note, regions and descriptors; a question that carries a photo finds it; forgetting
+/// removes it all.
+final class PhotoMemoryTests: XCTestCase {
+    static let photos = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        .appendingPathComponent("JarvisEngineTests/Fixtures/photos")
+
+    nonisolated(unsafe) static var focus: ImageFocusModel?
+
+    func miner() throws -> PatchMiner {
+        if Self.focus == nil { Self.focus = try ImageFocusModel(path: ModelFiles.path(of: ModelFiles.defaultImageFocus)) }
+        return PatchMiner(model: Self.focus!)
+    }
+
+    func photo(_ name: String) throws -> RGBImage { try ImageDecoder.load(path: Self.photos.appendingPathComponent(name).path) }
+
+    func testMinedRegionsAreWellFormedAndTheBankSteersThem() throws {
+        let m = try miner()
+        let image = try photo("mug_badge.png")
+        let analysis = m.analyze(image)
+        XCTAssertEqual(analysis.views.count, 1 + m.parameters.tiles * m.parameters.tiles)
+        let plain = m.mine(analysis, image: image)
+        XCTAssertEqual(plain.regions.count, m.parameters.maxRegions)
+        for r in plain.regions {
+            XCTAssertGreaterThanOrEqual(r.rect.x, 0)
+            XCTAssertGreaterThanOrEqual(r.rect.y, 0)
+            XCTAssertLessThanOrEqual(r.rect.x + r.rect.width, image.width)
+            XCTAssertLessThanOrEqual(r.rect.y + r.rect.height, image.height)
+            XCTAssertEqual(r.descriptor.reduce(0) { $0 + $1 * $1 }, 1, accuracy: 1e-4, "unit descriptors")
+            XCTAssertEqual(r.patch.count, m.model.dim)
+        }
+        for (i, a) in plain.regions.enumerated() {
+            for b in plain.regions[(i + 1)...] { XCTAssertLessThanOrEqual(a.rect.iou(b.rect), m.parameters.maxOverlap) }
+        }
+        XCTAssertEqual(plain.regions.map(\.score), plain.regions.map(\.score).sorted(by: >), "best first")
+        // The same call gives the same regions (no hidden state).
+        XCTAssertEqual(m.mine(analysis, image: image).regions, plain.regions)
+        // With its own best region in the bank (as if an earlier photo had it), that region is
+        // no longer novel and mining moves elsewhere.
+        let steered = m.mine(analysis, image: image, bank: [plain.regions[0].patch])
+        XCTAssertNotEqual(steered.regions.first?.rect, plain.regions[0].rect)
+    }
+
+    func testRememberAPhotoAndFindItByTextAndByPhoto() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("jarvis-photos-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let (model, tok) = try StoredRunsTests.shared.get()
+        var options = PersonalMemory.Options()
+        options.draftMetadata = false
+        let m = try PersonalMemory(model: model, tokenizer: tok, gguf: GGUFFile(path: model.path), embedder: PersonalMemoryTests.embedder.get(),
+                                   store: PersonalStore(directory: dir.path), imageFocusPath: ModelFiles.path(of: ModelFiles.defaultImageFocus),
+                                   options: options)
+        try m.remember("My sister Ana lives in Lisbon.")
+        var stages: [Int] = []
+        let mug = try m.remember(photoAt: Self.photos.appendingPathComponent("mug_badge.png").path,
+                                 metadata: ["note": "my favourite mug, a gift from Ana"], progress: { done, _ in stages.append(done) })
+        let car = try m.remember(photoAt: Self.photos.appendingPathComponent("car_plate.png").path, name: "car",
+                                 metadata: ["note": "our car, bought in Porto"])
+        XCTAssertEqual(stages, [0, 1, 2, 3])
+        XCTAssertEqual(mug.kind, "photo")
+        XCTAssertTrue(mug.text.contains("favourite mug"), mug.text)
+        XCTAssertEqual(mug.metadata["size"], "640×480")
+        XCTAssertTrue(mug.metadata["visual_kv"]?.contains("vision-language model") ?? false)
+        let record = try XCTUnwrap(try m.store.photo(id: mug.id))
+        XCTAssertEqual(record.regions.count, 4)
+        XCTAssertEqual(mug.metadata["regions"]?.split(separator: " ").count, 4)
+
+        // A text question finds the photo by its note.
+        XCTAssertEqual(try m.ask("Where did we buy our car?", maxTokens: 8).entries.first, car.id)
+        // A question that carries a photo finds the photo it shows (re-framed and darker here).
+        let image = try photo("car_plate.png")
+        var again = image.cropped(x: 150, y: 150, width: 520, height: 260)
+        again.pixels = again.pixels.map { UInt8(Double($0) * 0.9) }
+        XCTAssertEqual(try m.rankPhotos(like: again).first?.id, car.id)
+        XCTAssertEqual(try m.ask("What is this?", image: again, maxTokens: 8).entries.first, car.id)
+
+        try m.forget("car")
+        XCTAssertNil(try m.store.photo(id: car.id))
+        XCTAssertEqual(Set(m.photoIndex.keys), [mug.id])
+    }
+
+    func testPhotosWithoutTheModelSayWhatToRun() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("jarvis-nophotos-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let (model, tok) = try StoredRunsTests.shared.get()
+        var options = PersonalMemory.Options()
+        options.draftMetadata = false
+        let m = try PersonalMemory(model: model, tokenizer: tok, gguf: GGUFFile(path: model.path), embedder: PersonalMemoryTests.embedder.get(),
+                                   store: PersonalStore(directory: dir.path), imageFocusPath: dir.path + "/missing.onnx", options: options)
+        XCTAssertThrowsError(try m.remember(photoAt: Self.photos.appendingPathComponent("mug_badge.png").path)) { error in
+            XCTAssertEqual((error as? EngineError)?.code, .unsupported)
+            XCTAssertTrue("\(error)".contains("scripts/setup"), "\(error)")
+        }
+        XCTAssertEqual(try m.store.count(), 0)
+        // A file that is not an image is refused before any model is needed.
+        XCTAssertThrowsError(try m.remember(photoAt: #filePath)) { XCTAssertEqual(($0 as? ImageError)?.code, .invalidImage) }
+    }
+}
