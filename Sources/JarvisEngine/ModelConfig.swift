@@ -1,3 +1,5 @@
+import Foundation
+
 /// Hyper-parameters of a decoder-only transformer, read from GGUF metadata.
 public struct ModelConfig: Sendable, Codable, Equatable {
     /// Supported architectures. They share one forward pass; they differ in the rotary layout
@@ -64,5 +66,34 @@ public struct ModelConfig: Sendable, Codable, Equatable {
         guard ropeDims <= headDim, ropeDims % 2 == 0 else {
             throw EngineError(.modelMismatch, "\(gguf.path): rope dimension count \(ropeDims) does not fit head size \(headDim)")
         }
+    }
+
+    /// Reads a llama config from a Hugging Face `config.json` object (for a vision-language
+    /// model, its `text_config`); `source` names it in errors.
+    /// - Throws: `.unsupported` for another model type, `.modelMismatch` for missing fields.
+    public init(huggingFace c: [String: Any], source: String) throws {
+        func int(_ key: String) throws -> Int {
+            guard let v = (c[key] as? NSNumber)?.intValue, v > 0 else {
+                throw EngineError(.modelMismatch, "\(source): missing or invalid \(key)")
+            }
+            return v
+        }
+        let type = c["model_type"] as? String ?? "llama"
+        guard type == "llama" else { throw EngineError(.unsupported, "\(source): text model type '\(type)' is not supported (llama is)") }
+        architecture = .llama
+        layers = try int("num_hidden_layers")
+        dim = try int("hidden_size")
+        ffnDim = try int("intermediate_size")
+        heads = try int("num_attention_heads")
+        kvHeads = (c["num_key_value_heads"] as? NSNumber)?.intValue ?? heads
+        guard dim % heads == 0, kvHeads > 0, heads % kvHeads == 0 else {
+            throw EngineError(.modelMismatch, "\(source): \(heads) heads / \(kvHeads) KV heads do not divide width \(dim)")
+        }
+        headDim = (c["head_dim"] as? NSNumber)?.intValue ?? dim / heads
+        contextLength = try int("max_position_embeddings")
+        ropeBase = (c["rope_theta"] as? NSNumber)?.floatValue ?? 10000
+        ropeDims = headDim
+        normEpsilon = (c["rms_norm_eps"] as? NSNumber)?.floatValue ?? 1e-5
+        vocabularySize = try int("vocab_size")
     }
 }

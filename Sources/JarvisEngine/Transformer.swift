@@ -56,6 +56,40 @@ public final class Transformer: @unchecked Sendable {
         try self.init(gguf: GGUFFile(path: path))
     }
 
+    /// Loads a llama decoder from Hugging Face safetensors with `config` (see
+    /// `ModelConfig(huggingFace:)`); `prefix` is where its tensors live (`model.` for a plain
+    /// LlamaForCausalLM, `model.text_model.` inside Idefics3), `output` the name of the output
+    /// matrix (nil when it is tied to the embeddings).
+    public init(safetensors: SafetensorsFile, config: ModelConfig, prefix: String, output: String?) throws {
+        guard config.headDim % 16 == 0, config.headDim <= 256 else {
+            throw EngineError(.unsupported, "\(safetensors.path): head size \(config.headDim) is not supported (a multiple of 16 up to 256 is)")
+        }
+        self.config = config
+        path = safetensors.path
+        weights = try Weights(safetensors: safetensors, config: config, prefix: prefix, output: output)
+        ComputeThreads.ensureInitialized()
+    }
+
+    /// The input embedding of `token` (`dim` floats).
+    public func embedding(of token: Int32) -> [Float] {
+        [Float](unsafeUninitializedCapacity: config.dim) { b, n in
+            weights.embed(token, into: b.baseAddress!)
+            n = config.dim
+        }
+    }
+
+    /// `prefill` with input embeddings instead of token ids (`n × dim` floats, row-major): how
+    /// a vision-language model feeds image features in the places of its image tokens.
+    @discardableResult
+    public func prefill(embeddings: [Float], cache: KVCache, context: [KVRun] = [], logits: Logits = .last) throws -> [Float] {
+        guard !embeddings.isEmpty, embeddings.count % config.dim == 0 else {
+            throw EngineError(.invalidArgument, "\(embeddings.count) input values are not rows of the model's width \(config.dim)")
+        }
+        let n = embeddings.count / config.dim
+        try check(count: n, cache: cache, context: context)
+        return forward(.embeddings(embeddings), n: n, cache: cache, context: context, logits: logits)
+    }
+
     /// Which logits a forward pass returns.
     public enum Logits: Sendable { case none, last, all }
 
@@ -72,6 +106,28 @@ public final class Transformer: @unchecked Sendable {
     @discardableResult
     public func prefill(_ tokens: [Int32], cache: KVCache, context: [KVRun] = [], logits: Logits = .last) throws -> [Float] {
         guard !tokens.isEmpty else { return [] }
+        try check(count: tokens.count, cache: cache, context: context)
+        for t in tokens where t < 0 || Int(t) >= config.vocabularySize {
+            throw EngineError(.invalidArgument, "token id \(t) is outside the vocabulary (0..<\(config.vocabularySize))")
+        }
+        return forward(.tokens(tokens), n: tokens.count, cache: cache, context: context, logits: logits)
+    }
+
+    /// What a forward pass reads: token ids, or their embeddings given directly.
+    enum Input {
+        case tokens([Int32])
+        case embeddings([Float])
+
+        func slice(_ r: Range<Int>, dim: Int) -> Input {
+            switch self {
+            case .tokens(let t): .tokens(Array(t[r]))
+            case .embeddings(let e): .embeddings(Array(e[r.lowerBound * dim..<r.upperBound * dim]))
+            }
+        }
+    }
+
+    /// The checks every prefill makes before touching the cache.
+    func check(count: Int, cache: KVCache, context: [KVRun]) throws {
         guard cache.layers == config.layers, cache.kvHeads == config.kvHeads, cache.headDim == config.headDim else {
             throw EngineError(.invalidArgument, "the KV cache is shaped for another model")
         }
@@ -83,22 +139,23 @@ public final class Transformer: @unchecked Sendable {
                 throw EngineError(.invalidArgument, "a context run placed at \(run.placedPosition)..<\(run.placedPosition + run.tokenCount) does not come before the cache's first position \(cache.basePosition)")
             }
         }
-        guard cache.count + tokens.count <= cache.capacity else {
-            throw EngineError(.invalidArgument, "context full: \(cache.count) cached + \(tokens.count) new tokens exceed the cache capacity of \(cache.capacity)")
+        guard cache.count + count <= cache.capacity else {
+            throw EngineError(.invalidArgument, "context full: \(cache.count) cached + \(count) new tokens exceed the cache capacity of \(cache.capacity)")
         }
-        for t in tokens where t < 0 || Int(t) >= config.vocabularySize {
-            throw EngineError(.invalidArgument, "token id \(t) is outside the vocabulary (0..<\(config.vocabularySize))")
-        }
+    }
+
+    /// Runs `input` (n rows) in batches, which bound the scratch memory; each batch sees the
+    /// previous ones through the cache.
+    func forward(_ input: Input, n: Int, cache: KVCache, context: [KVRun], logits: Logits) -> [Float] {
         var out: [Float] = []
-        if logits == .all { out.reserveCapacity(tokens.count * config.vocabularySize) }
-        // Batches bound the scratch memory; each batch sees the previous ones through the cache.
+        if logits == .all { out.reserveCapacity(n * config.vocabularySize) }
         let batch = 512
         var start = 0
-        while start < tokens.count {
-            let end = min(start + batch, tokens.count)
-            let isLast = end == tokens.count
+        while start < n {
+            let end = min(start + batch, n)
+            let isLast = end == n
             let mode: Logits = logits == .all ? .all : (isLast ? logits : .none)
-            let l = forward(Array(tokens[start..<end]), cache: cache, context: context, logits: mode)
+            let l = forwardBatch(input.slice(start..<end, dim: config.dim), cache: cache, context: context, logits: mode)
             if logits == .all { out += l } else if isLast { out = l }
             start = end
         }
@@ -129,11 +186,14 @@ extension Transformer {
     }
 
     final class Weights {
-        /// Keeps the mapping alive: quantized matrices point into it.
-        let gguf: GGUFFile
+        /// Keeps the mapping alive: quantized matrices point into it (nil for weights from
+        /// safetensors, which are copied to fp32).
+        let gguf: GGUFFile?
         private var allocations: [UnsafeMutablePointer<Float>] = []
         private(set) var denseBytes = 0
-        var embedding: GGUFTensorInfo
+        /// The token embedding table: rows in the GGUF mapping, or fp32 rows.
+        enum Embedding { case gguf(GGUFTensorInfo), dense([Float]) }
+        var embedding: Embedding
         var outputNorm: [Float] = []
         var output: Matrix!
         var layers: [Layer] = []
@@ -175,7 +235,7 @@ extension Transformer {
                 return .dense(type: t.type, data: p, rows: shape[1], cols: shape[0], minima: minima)
             }
             let qDim = c.heads * c.headDim, kvDim = c.kvHeads * c.headDim
-            embedding = try info("token_embd.weight", [c.dim, c.vocabularySize])
+            embedding = .gguf(try info("token_embd.weight", [c.dim, c.vocabularySize]))
             outputNorm = try vector("output_norm.weight", c.dim)
             output = gguf.tensorsByName["output.weight"] == nil
                 ? try matrix("token_embd.weight", [c.dim, c.vocabularySize])
@@ -201,12 +261,64 @@ extension Transformer {
             }
         }
 
+        /// Loads a llama decoder from Hugging Face safetensors (`{prefix}embed_tokens`,
+        /// `{prefix}layers.N.self_attn.q_proj` …, `lm_head` or tied). Q and K rows are permuted
+        /// into the adjacent-pair rotary layout GGUF uses, as llama.cpp's converter does, so one
+        /// forward pass serves both formats.
+        init(safetensors st: SafetensorsFile, config c: ModelConfig, prefix p: String, output: String?) throws {
+            gguf = nil
+            let qDim = c.heads * c.headDim, kvDim = c.kvHeads * c.headDim
+            func dense(_ values: [Float], rows: Int, cols: Int) -> Matrix {
+                let m = UnsafeMutablePointer<Float>.allocate(capacity: values.count)
+                m.initialize(from: values, count: values.count)
+                allocations.append(m)
+                denseBytes += values.count * 4
+                return .dense(type: .f32, data: m, rows: rows, cols: cols, minima: nil)
+            }
+            func matrix(_ name: String, rows: Int, cols: Int, permuteHeads: Int? = nil) throws -> Matrix {
+                var w = try st.floats(name, shape: [rows, cols])
+                if let heads = permuteHeads {
+                    // Row h·hd + a·hd/2 + b (rotate-half) becomes row h·hd + 2b + a (pairs).
+                    let hd = rows / heads, src = w
+                    for h in 0..<heads { for a in 0..<2 { for b in 0..<hd / 2 {
+                        let to = (h * hd + 2 * b + a) * cols, from = (h * hd + a * hd / 2 + b) * cols
+                        w.replaceSubrange(to..<to + cols, with: src[from..<from + cols])
+                    } } }
+                }
+                return dense(w, rows: rows, cols: cols)
+            }
+            let table = try st.floats(p + "embed_tokens.weight", shape: [c.vocabularySize, c.dim])
+            embedding = .dense(table)
+            outputNorm = try st.floats(p + "norm.weight", shape: [c.dim])
+            self.output = try output.map { try matrix($0, rows: c.vocabularySize, cols: c.dim) } ?? dense(table, rows: c.vocabularySize, cols: c.dim)
+            for i in 0..<c.layers {
+                let l = p + "layers.\(i)."
+                layers.append(Layer(
+                    attnNorm: try st.floats(l + "input_layernorm.weight", shape: [c.dim]),
+                    ffnNorm: try st.floats(l + "post_attention_layernorm.weight", shape: [c.dim]),
+                    wq: try matrix(l + "self_attn.q_proj.weight", rows: qDim, cols: c.dim, permuteHeads: c.heads),
+                    wk: try matrix(l + "self_attn.k_proj.weight", rows: kvDim, cols: c.dim, permuteHeads: c.kvHeads),
+                    wv: try matrix(l + "self_attn.v_proj.weight", rows: kvDim, cols: c.dim),
+                    wo: try matrix(l + "self_attn.o_proj.weight", rows: c.dim, cols: qDim),
+                    bq: nil, bk: nil, bv: nil,
+                    wGate: try matrix(l + "mlp.gate_proj.weight", rows: c.ffnDim, cols: c.dim),
+                    wUp: try matrix(l + "mlp.up_proj.weight", rows: c.ffnDim, cols: c.dim),
+                    wDown: try matrix(l + "mlp.down_proj.weight", rows: c.dim, cols: c.ffnDim)))
+            }
+        }
+
         deinit { allocations.forEach { $0.deallocate() } }
 
         /// Writes the embedding of `token` (dim floats) to `out`.
         func embed(_ token: Int32, into out: UnsafeMutablePointer<Float>) {
-            let rowBytes = embedding.type.byteCount(elements: embedding.shape[0])
-            _ = jk_dequantize(Int32(embedding.type.rawValue), gguf.data(of: embedding) + Int(token) * rowBytes, out, Int64(embedding.shape[0]))
+            switch embedding {
+            case .gguf(let t):
+                let rowBytes = t.type.byteCount(elements: t.shape[0])
+                _ = jk_dequantize(Int32(t.type.rawValue), gguf!.data(of: t) + Int(token) * rowBytes, out, Int64(t.shape[0]))
+            case .dense(let table):
+                let dim = outputNorm.count
+                table.withUnsafeBufferPointer { b in out.update(from: b.baseAddress! + Int(token) * dim, count: dim) }
+            }
         }
     }
 }
@@ -270,9 +382,13 @@ extension Transformer {
         }
     }
 
-    func forward(_ tokens: [Int32], cache: KVCache, context: [KVRun], logits: Logits) -> [Float] {
+    func forwardBatch(_ input: Input, cache: KVCache, context: [KVRun], logits: Logits) -> [Float] {
         let c = config
-        let n = tokens.count
+        let n: Int
+        switch input {
+        case .tokens(let t): n = t.count
+        case .embeddings(let e): n = e.count / c.dim
+        }
         let p0 = cache.count
         let relocated = context.contains { $0.positionDelta != 0 }
         let qDim = c.heads * c.headDim, kvDim = c.kvHeads * c.headDim
@@ -286,8 +402,11 @@ extension Transformer {
         let qRaw = Scratch(relocated ? n * qDim : 0)
         defer { [x, xn, q, k, v, att, gate, up, cosT, sinT, qRaw].forEach { $0.free() } }
 
-        for (t, token) in tokens.enumerated() {
-            weights.embed(token, into: x.p + t * c.dim)
+        switch input {
+        case .tokens(let tokens): for (t, token) in tokens.enumerated() { weights.embed(token, into: x.p + t * c.dim) }
+        case .embeddings(let e): x.p.update(from: e, count: n * c.dim)
+        }
+        for t in 0..<n {
             jk_rope_table(Float(cache.basePosition + p0 + t), Int32(c.ropeDims), c.ropeBase,
                           cosT.p + t * c.ropeDims / 2, sinT.p + t * c.ropeDims / 2)
         }
