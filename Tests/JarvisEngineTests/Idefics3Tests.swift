@@ -1,4 +1,5 @@
 import Foundation
+import JarvisImage
 import XCTest
 @testable import JarvisEngine
 
@@ -16,7 +17,7 @@ final class Idefics3Tests: XCTestCase {
         let logits: [Float]
     }
 
-    func reference(_ name: String) throws -> Case {
+    static func reference(_ name: String) throws -> Case {
         let st = try SafetensorsFile(path: Self.dir.appendingPathComponent("reference.safetensors").path)
         let idsTensor = try XCTUnwrap(st.tensors["\(name).input_ids"])
         let raw = UnsafeRawBufferPointer(rebasing: st.file.bytes[idsTensor.offset..<idsTensor.offset + idsTensor.byteCount])
@@ -32,7 +33,7 @@ final class Idefics3Tests: XCTestCase {
 
     func check(_ model: Idefics3Model, _ label: String) throws {
         for name in ["split", "single"] {
-            let c = try reference(name)
+            let c = try Self.reference(name)
             let features = c.frames.flatMap { model.vision.encode(frame: $0) }
             XCTAssertEqual(features.count, c.features.count, "\(label) \(name)")
             let fDiff = zip(features, c.features).map { abs($0 - $1) }.max() ?? .infinity
@@ -66,9 +67,33 @@ final class Idefics3Tests: XCTestCase {
 
     func testAMismatchedPromptIsRefused() throws {
         let model = try Idefics3Model(huggingFaceDirectory: Self.dir.appendingPathComponent("hf").path)
-        let c = try reference("single")
+        let c = try Self.reference("single")
         XCTAssertThrowsError(try model.embeddings(for: c.ids, frames: c.frames + c.frames)) {
             XCTAssertEqual(($0 as? EngineError)?.code, .invalidArgument)
+        }
+    }
+}
+
+/// The processor against transformers' Idefics3 processor on the fixture images: the crops,
+/// the Lanczos global view and the expanded prompt's token ids.
+final class Idefics3ProcessorTests: XCTestCase {
+    func testFramesAndPromptMatchTheReferenceProcessor() throws {
+        let model = try Idefics3Model(languageModel: Idefics3Tests.dir.appendingPathComponent("tiny-idefics3-F32.gguf").path,
+                                      mmproj: Idefics3Tests.dir.appendingPathComponent("mmproj-tiny-idefics3-F32.gguf").path)
+        let tokenizer = try BPETokenizer(gguf: GGUFFile(path: Idefics3Tests.dir.appendingPathComponent("tiny-idefics3-F32.gguf").path))
+        let processor = Idefics3Processor(config: model.vision.config)
+        for (name, file, edge, grid) in [("split", "image_split.png", 128, (1, 2)), ("single", "image_single.png", 64, (0, 0))] {
+            let c = try Idefics3Tests.reference(name)
+            let image = try ImageDecoder.load(path: Idefics3Tests.dir.appendingPathComponent(file).path)
+            let (frames, rows, cols) = processor.frames(for: image, longestEdge: edge)
+            XCTAssertEqual(rows, grid.0, name)
+            XCTAssertEqual(cols, grid.1, name)
+            XCTAssertEqual(frames.count, c.frames.count, name)
+            for (i, (got, want)) in zip(frames, c.frames).enumerated() {
+                XCTAssertEqual(got.map(\.bitPattern), want.map(\.bitPattern), "\(name) frame \(i): pixel values bit for bit")
+            }
+            let ids = tokenizer.encode(processor.prompt(question: "What is in this image?", rows: rows, cols: cols))
+            XCTAssertEqual(ids, c.ids, "\(name): expanded prompt")
         }
     }
 }

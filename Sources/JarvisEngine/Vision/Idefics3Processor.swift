@@ -1,0 +1,124 @@
+import Foundation
+import JarvisImage
+
+/// What SmolVLM's processor does to an image and a question, as transformers' Idefics3
+/// processor does it: the image resized so its longest edge is `longestEdge`, then up to
+/// multiples of the frame size M, cut into M × M crops (row-major) plus a global view of the
+/// whole image at M × M, each normalised; and the prompt with every `<image>` expanded into
+/// the crops' and global view's image tokens. Resizing is Pillow's Lanczos, bit for bit.
+public struct Idefics3Processor: Sendable {
+    public let config: Idefics3Vision.Config
+
+    public init(config: Idefics3Vision.Config) { self.config = config }
+
+    /// The frames (each 3 × M × M, channel-major, normalised) and the crop grid (rows and
+    /// columns; both 0 when the image is one frame).
+    public func frames(for image: RGBImage, longestEdge: Int? = nil) -> (frames: [[Float]], rows: Int, cols: Int) {
+        let m = config.imageSize, l = longestEdge ?? config.longestEdge
+        var w = image.width, h = image.height
+        // Longest edge to l, the other side even.
+        var aspect = Double(w) / Double(h)
+        if w >= h { w = l; h = Int(Double(l) / aspect); if h % 2 != 0 { h += 1 } }
+        else { h = l; w = Int(Double(l) * aspect); if w % 2 != 0 { w += 1 } }
+        w = max(1, min(w, 4096)); h = max(1, min(h, 4096))
+        var resized = Self.lanczos(image, width: w, height: h)
+        // Both sides up to multiples of M (this does not keep the aspect ratio).
+        aspect = Double(w) / Double(h)
+        if w >= h {
+            w = (w + m - 1) / m * m
+            h = (Int(Double(w) / aspect) + m - 1) / m * m
+        } else {
+            h = (h + m - 1) / m * m
+            w = (Int(Double(h) * aspect) + m - 1) / m * m
+        }
+        resized = Self.lanczos(resized, width: w, height: h)
+        guard w > m || h > m else { return ([normalize(resized)], 0, 0) }
+        let rows = (h + m - 1) / m, cols = (w + m - 1) / m
+        var frames: [[Float]] = []
+        for r in 0..<rows {
+            for c in 0..<cols { frames.append(normalize(resized.cropped(x: c * m, y: r * m, width: m, height: m))) }
+        }
+        frames.append(normalize(Self.lanczos(resized, width: m, height: m)))
+        return (frames, rows, cols)
+    }
+
+    /// (v / 255 − mean) / std per channel, channel-major.
+    func normalize(_ image: RGBImage) -> [Float] {
+        let n = image.width * image.height
+        var out = [Float](repeating: 0, count: 3 * n)
+        for c in 0..<3 {
+            let mean = config.imageMean[c], std = config.imageStd[c]
+            for i in 0..<n { out[c * n + i] = (Float(image.pixels[3 * i + c]) / 255 - mean) / std }
+        }
+        return out
+    }
+
+    /// The text that stands for one image in the prompt: per crop
+    /// `<fake_token_around_image><row_r_col_c>` and N `<image>`, "\n" after each row, then
+    /// "\n<fake_token_around_image><global-img>", N `<image>`, `<fake_token_around_image>`.
+    public func imageText(rows: Int, cols: Int) -> String {
+        let n = config.tokensPerFrame
+        let images = String(repeating: "<image>", count: n)
+        guard rows > 0 else { return "<fake_token_around_image><global-img>" + images + "<fake_token_around_image>" }
+        var s = ""
+        for r in 1...rows {
+            for c in 1...cols { s += "<fake_token_around_image><row_\(r)_col_\(c)>" + images }
+            s += "\n"
+        }
+        return s + "\n<fake_token_around_image><global-img>" + images + "<fake_token_around_image>"
+    }
+
+    /// SmolVLM's chat prompt for one question about one image, ready to generate the answer.
+    public func prompt(question: String, rows: Int, cols: Int) -> String {
+        "<|im_start|>User:" + imageText(rows: rows, cols: cols) + question + "<end_of_utterance>\nAssistant:"
+    }
+
+    /// Pillow's Lanczos resampling (a = 3), separable, horizontal pass first: per output pixel
+    /// the normalised kernel weights over the input pixels its support covers, as 22-bit fixed
+    /// point, rounding through uint8 between the passes. A pass whose size does not change is
+    /// skipped (a copy).
+    public static func lanczos(_ image: RGBImage, width: Int, height: Int) -> RGBImage {
+        var out = image
+        if width != image.width { out = pass(out, to: width, horizontal: true) }
+        if height != image.height { out = pass(out, to: height, horizontal: false) }
+        return out
+    }
+
+    static let precision = 22
+
+    static func coefficients(from n: Int, to m: Int) -> [(start: Int, weights: [Int])] {
+        func sinc(_ x: Double) -> Double { x == 0 ? 1 : sin(Double.pi * x) / (Double.pi * x) }
+        func kernel(_ x: Double) -> Double { (-3 < x && x < 3) ? sinc(x) * sinc(x / 3) : 0 }
+        let scale = Double(n) / Double(m)
+        let filterScale = max(scale, 1), support = 3 * filterScale
+        return (0..<m).map { i in
+            let center = (Double(i) + 0.5) * scale
+            let lo = max(Int(center - support + 0.5), 0), hi = min(Int(center + support + 0.5), n)
+            var w = (lo..<hi).map { kernel((Double($0) - center + 0.5) / filterScale) }
+            let total = w.reduce(0, +)
+            if total != 0 { w = w.map { $0 / total } }
+            let fixed = w.map { Int(($0 * Double(1 << precision) + ($0 < 0 ? -0.5 : 0.5)).rounded(.towardZero)) }
+            return (lo, fixed)
+        }
+    }
+
+    static func pass(_ image: RGBImage, to size: Int, horizontal: Bool) -> RGBImage {
+        let coeffs = coefficients(from: horizontal ? image.width : image.height, to: size)
+        let w = horizontal ? size : image.width, h = horizontal ? image.height : size
+        var out = [UInt8](repeating: 0, count: w * h * 3)
+        for y in 0..<h {
+            for x in 0..<w {
+                let (start, weights) = coeffs[horizontal ? x : y]
+                for c in 0..<3 {
+                    var acc = 1 << (precision - 1)
+                    for (k, wgt) in weights.enumerated() {
+                        let sx = horizontal ? start + k : x, sy = horizontal ? y : start + k
+                        acc += Int(image.pixels[(sy * image.width + sx) * 3 + c]) * wgt
+                    }
+                    out[(y * w + x) * 3 + c] = UInt8(max(0, min(255, acc >> precision)))
+                }
+            }
+        }
+        return RGBImage(width: w, height: h, pixels: out)
+    }
+}
