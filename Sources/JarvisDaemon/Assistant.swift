@@ -46,16 +46,24 @@ public final class Assistant: RequestHandler, @unchecked Sendable {
             var options = PersonalMemory.Options()
             options.retrieveLimit = config.retrieveLimit
             let imageFocus = config.models + "/" + ModelFiles.defaultImageFocus
+            var vision: Idefics3Vision?
+            if let mmproj = config.mmprojPath {
+                status("loading the vision projector \(mmproj)")
+                vision = try Idefics3Vision(mmproj: GGUFFile(path: mmproj))
+                // SmolVLM's decoder speaks its own chat format.
+                options.prefixText = PersonalMemory.Options.smolVLMPrefixText
+                options.questionTemplate = PersonalMemory.Options.smolVLMQuestionTemplate
+            }
             do {
                 memory = try PersonalMemory(model: model, tokenizer: tokenizer, gguf: gguf, embedder: embedder,
-                                            store: store, imageFocusPath: imageFocus, options: options)
+                                            store: store, imageFocusPath: imageFocus, vision: vision, options: options)
             } catch let e as StoreError where e.code == .fingerprintMismatch {
                 // The entries were computed by another model or prompt: compute them again
                 // from their text (resumable: each entry is its own transaction).
                 let encoder = try EntryEncoder(model: model, tokenizer: tokenizer, gguf: gguf, prefixText: options.prefixText)
                 try encoder.reencode(store) { done, total in status("re-encoding stored entries for this model: \(done)/\(total)") }
                 memory = try PersonalMemory(model: model, tokenizer: tokenizer, gguf: gguf, embedder: embedder,
-                                            store: store, imageFocusPath: imageFocus, options: options)
+                                            store: store, imageFocusPath: imageFocus, vision: vision, options: options)
             }
         } catch let e as DaemonError {
             throw e

@@ -8,7 +8,7 @@ import JarvisStore
 ///
 /// The config file (`--config`, `$JARVIS_CONFIG`, else `$XDG_CONFIG_HOME/jarvis/jarvisd.conf`,
 /// else `~/.config/jarvis/jarvisd.conf`) holds `key = value` lines; `#` starts a comment.
-/// The keys are the long flag names: `socket`, `store`, `models`, `model`, `threads`,
+/// The keys are the long flag names: `socket`, `store`, `models`, `model`, `mmproj`, `threads`,
 /// `log-level`, `max-tokens`, `retrieve-limit`.
 public struct DaemonConfig: Sendable, Equatable {
     /// The Unix socket to serve (unused when systemd hands one over).
@@ -19,6 +19,9 @@ public struct DaemonConfig: Sendable, Equatable {
     public var models: String
     /// The language model: a file name in `models`, or a path.
     public var model: String
+    /// SmolVLM's vision projector (mmproj GGUF: a file name in `models`, or a path) that goes
+    /// with `model`; empty for none.
+    public var mmproj: String
     /// Compute threads for the model.
     public var threads: Int
     /// trace, debug, info, notice, warning, error or critical.
@@ -35,7 +38,7 @@ public struct DaemonConfig: Sendable, Equatable {
     /// The settings, their environment variables, and how to check a value.
     static let keys: [(key: String, variable: String)] = [
         ("socket", "JARVIS_SOCKET"), ("store", "JARVIS_STORE"), ("models", "JARVIS_MODELS"),
-        ("model", "JARVIS_MODEL"), ("threads", "JARVIS_THREADS"), ("log-level", "JARVIS_LOG_LEVEL"),
+        ("model", "JARVIS_MODEL"), ("mmproj", "JARVIS_MMPROJ"), ("threads", "JARVIS_THREADS"), ("log-level", "JARVIS_LOG_LEVEL"),
         ("max-tokens", "JARVIS_MAX_TOKENS"), ("retrieve-limit", "JARVIS_RETRIEVE_LIMIT"),
     ]
     static let logLevels = ["trace", "debug", "info", "notice", "warning", "error", "critical"]
@@ -67,6 +70,7 @@ public struct DaemonConfig: Sendable, Equatable {
             "store": PersonalStore.defaultDirectory(environment: plain),
             "models": ModelFiles.directory(environment: plain),
             "model": ModelFiles.defaultLanguageModel,
+            "mmproj": "",
             "threads": String(ProcessInfo.processInfo.activeProcessorCount),
             "log-level": "info",
             "max-tokens": "96",
@@ -94,7 +98,7 @@ public struct DaemonConfig: Sendable, Equatable {
             throw DaemonError(.badRequest, "log-level must be one of \(logLevels.joined(separator: ", ")), not \"\(values["log-level"]!)\" (from \(sources["log-level"]!))")
         }
         return DaemonConfig(socket: values["socket"]!, store: values["store"]!, models: values["models"]!,
-                            model: values["model"]!, threads: try int("threads", 1...256), logLevel: values["log-level"]!,
+                            model: values["model"]!, mmproj: values["mmproj"]!, threads: try int("threads", 1...256), logLevel: values["log-level"]!,
                             maxTokens: try int("max-tokens", 1...4096), retrieveLimit: try int("retrieve-limit", 1...16),
                             configFile: configFile, sources: sources)
     }
@@ -131,10 +135,13 @@ public struct DaemonConfig: Sendable, Equatable {
     /// The path of the language model file.
     public var modelPath: String { model.contains("/") ? model : models + "/" + model }
 
+    /// The path of the vision projector, if one is configured.
+    public var mmprojPath: String? { mmproj.isEmpty ? nil : (mmproj.contains("/") ? mmproj : models + "/" + mmproj) }
+
     /// The effective settings, for `status`; `KEY.from` says where a non-default one came from.
     public var effective: [String: String] {
         var d: [String: String] = [
-            "socket": socket, "store": store, "models": models, "model": modelPath, "threads": String(threads),
+            "socket": socket, "store": store, "models": models, "model": modelPath, "mmproj": mmprojPath ?? "(none)", "threads": String(threads),
             "log-level": logLevel, "max-tokens": String(maxTokens), "retrieve-limit": String(retrieveLimit),
         ]
         d["config-file"] = configFile ?? "(none)"

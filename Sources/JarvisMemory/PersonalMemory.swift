@@ -20,6 +20,9 @@ public final class PersonalMemory: @unchecked Sendable {
         /// (This wording measured best of six on the personal-QA set with SmolLM2-135M:
         /// text-rag 88%, kv 84% on 3 profiles, against 51-69% for the others.)
         public var questionTemplate = "\nUsing my notes, answer in a few words: {question}<|im_end|>\n<|im_start|>assistant\n"
+        /// The same prompts in SmolVLM's chat format, used when a vision projector is configured.
+        public static let smolVLMPrefixText = "<|im_start|>User: Here are my notes:\n"
+        public static let smolVLMQuestionTemplate = "\nUsing my notes, answer in a few words: {question}<end_of_utterance>\nAssistant:"
         /// Longest entry, in tokens; longer input is split at paragraphs, then sentences.
         public var maxEntryTokens = 160
         /// Most entries an answer rests on, and their token budget. One by default: on the

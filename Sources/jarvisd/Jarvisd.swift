@@ -27,6 +27,9 @@ struct Jarvisd: AsyncParsableCommand {
     @Option(help: ArgumentHelp("The language model: a file in the models directory, or a path (env JARVIS_MODEL).", valueName: "file"),
             completion: .file(extensions: ["gguf"]))
     var model: String?
+    @Option(help: ArgumentHelp("SmolVLM's vision projector (llama.cpp mmproj GGUF) for the language model given by --model: photos then also keep their visual tokens' KV (env JARVIS_MMPROJ).", valueName: "file"),
+            completion: .file(extensions: ["gguf"]))
+    var mmproj: String?
     @Option(help: "Compute threads (env JARVIS_THREADS; default: all cores).")
     var threads: Int?
     @Option(help: ArgumentHelp("trace, debug, info, notice, warning, error or critical (env JARVIS_LOG_LEVEL).", valueName: "level"))
@@ -43,7 +46,7 @@ struct Jarvisd: AsyncParsableCommand {
         flags["socket"] = socket; flags["store"] = store; flags["models"] = models; flags["model"] = model
         flags["threads"] = threads.map(String.init); flags["log-level"] = logLevel
         flags["max-tokens"] = maxTokens.map(String.init); flags["retrieve-limit"] = retrieveLimit.map(String.init)
-        flags["config"] = config
+        flags["config"] = config; flags["mmproj"] = mmproj
         let notifier = SystemdNotifier()
         let settings: DaemonConfig
         do {

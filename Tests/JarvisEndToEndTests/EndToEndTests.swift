@@ -114,6 +114,27 @@ final class EndToEndTests: XCTestCase {
         XCTAssertTrue(r.stderr.contains("not a photo"), r.stderr)
     }
 
+    /// jarvisd with a vision-language model (the tiny random SmolVLM: its decoder as --model,
+    /// its projector as --mmproj): a remembered photo keeps its visual tokens' KV, and a
+    /// question with a photo is answered with it (the tiny model's words mean nothing).
+    func testAVisionLanguageModelKeepsVisualTokens() throws {
+        let engine = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .appendingPathComponent("JarvisEngineTests/Fixtures")
+        let d = try DaemonProcess(name: "vlm", extraArguments: [
+            "--model", engine.appendingPathComponent("vlm/tiny-idefics3-F32.gguf").path,
+            "--mmproj", engine.appendingPathComponent("vlm/mmproj-tiny-idefics3-F32.gguf").path])
+        try d.start()
+        let photo = engine.appendingPathComponent("photos/dog_collar.png").path
+        var r = try d.ctl("remember", "--json", "--note", "Rex and his tag", photo)
+        XCTAssertEqual(r.status, 0, r.stderr)
+        XCTAssertTrue(r.stdout.contains("stored: the whole photo and 4 regions"), r.stdout)
+        r = try d.ctl("ask", "--json", "--max-tokens", "4", "--image", photo, "What is this?")
+        XCTAssertEqual(r.status, 0, r.stderr)
+        XCTAssertEqual(try JSONDecoder().decode(AskResult.self, from: Data(r.stdout.utf8)).entries, [1])
+        r = try d.ctl("status")
+        XCTAssertTrue(r.stdout.contains("mmproj-tiny-idefics3-F32.gguf"), r.stdout)
+    }
+
     func testPathsThatAreNotRegularFilesAreRefused() throws {
         let d = try DaemonProcess(name: "paths")
         try d.start()
