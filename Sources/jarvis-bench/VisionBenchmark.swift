@@ -38,6 +38,8 @@ struct VisionBenchmark: ParsableCommand {
     @Option(name: .customLong("margin")) var margin: Double?
     @Option(name: .customLong("novelty-power")) var noveltyPower: Float?
     @Option(name: .customLong("rarity-power")) var rarityPower: Float?
+    @Option(name: .customLong("max-overlap")) var maxOverlap: Double?
+    @Flag(help: "Mining recall only, for a grid of scoring parameters (the model runs once per photo).") var sweep = false
 
     struct PhotoSet: Decodable {
         struct Photo: Decodable {
@@ -66,12 +68,37 @@ struct VisionBenchmark: ParsableCommand {
         if let margin { parameters.margin = margin }
         if let noveltyPower { parameters.noveltyPower = noveltyPower }
         if let rarityPower { parameters.rarityPower = rarityPower }
+        if let maxOverlap { parameters.maxOverlap = maxOverlap }
         let miner = PatchMiner(model: focus, parameters: parameters)
 
         let t0 = Date()
         let images = try set.photos.map { try ImageDecoder.load(path: dir.appendingPathComponent($0.file).path) }
         let analyses = images.map { miner.analyze($0) }
         let analyseSeconds = Date().timeIntervalSince(t0) / Double(images.count)
+        if sweep {
+            var grid: [(String, PatchMiner.Parameters)] = []
+            for s in [Float(0.5), 1, 2] { for r in [Float(0.5), 1, 2] { for nv in [Float(0), 0.25, 0.5, 1] { for k in [4, 8, 16] { for mg in [1.0, 1.5] {
+                var p = parameters
+                p.saliencyPower = s; p.rarityPower = r; p.noveltyPower = nv; p.uniquenessNeighbours = k; p.margin = mg
+                grid.append(("sal \(s) rar \(r) nov \(nv) k \(k) margin \(mg)", p))
+            } } } } }
+            var scored: [(String, Int)] = []
+            for (label, p) in grid {
+                let m = PatchMiner(model: focus, parameters: p)
+                let first = analyses.indices.map { m.mine(analyses[$0], image: images[$0], describeRegions: false) }
+                var covered = 0
+                for i in analyses.indices {
+                    let bank = first.indices.filter { $0 != i }.flatMap { first[$0].regions.map(\.patch) }
+                    let r = m.mine(analyses[i], image: images[i], bank: bank, describeRegions: false)
+                    let b = set.photos[i].detail_box
+                    let detail = PatchMiner.Rect(x: b[0], y: b[1], width: b[2] - b[0], height: b[3] - b[1])
+                    if r.regions.contains(where: { Double($0.rect.intersection(detail)) >= 0.5 * Double(detail.width * detail.height) }) { covered += 1 }
+                }
+                scored.append((label, covered))
+            }
+            for (label, covered) in scored.sorted(by: { $0.1 > $1.1 }) { print("\(covered)/\(analyses.count)  \(label)") }
+            return
+        }
         // First pass without a bank gives every photo's descriptors; the second mines each
         // photo against the others'.
         let firstPass = analyses.indices.map { miner.mine(analyses[$0], image: images[$0]) }
