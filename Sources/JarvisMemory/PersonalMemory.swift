@@ -221,6 +221,9 @@ public final class PersonalMemory: @unchecked Sendable {
         let described = ([name].compactMap { $0 } + [note ?? "A photo"]).joined(separator: ": ")
         let body = Self.entryText("Photo \(file): \(described)")
         let tokenCount: Int, kv: EntryKV
+        if let vision, options.draftMetadata, meta["caption"] == nil {
+            meta["caption"] = try caption(image, vision: vision)
+        }
         if let vision, let imageTokenID {
             // The note, then the whole photo (its global view) and each mined region, each as
             // one frame of visual tokens: what the model saw, kept as its own KV.
@@ -239,10 +242,28 @@ public final class PersonalMemory: @unchecked Sendable {
                                 regions: result.regions.map { .init(x: $0.rect.x, y: $0.rect.y, width: $0.rect.width, height: $0.rect.height, score: $0.score) },
                                 dimension: miner.model.dim, descriptors: result.descriptors.flatMap { $0 },
                                 patches: result.regions.flatMap(\.patch))
-        let saved = try store.add(record, kv: kv, vectors: embedder.embed(described), photo: photo)
+        let saved = try store.add(record, kv: kv, vectors: embedder.embed([described, meta["caption"] ?? ""].joined(separator: ". ")), photo: photo)
         progress(3, 3)
         try reloadIndex()
         return saved
+    }
+
+    /// The vision-language model's one-sentence description of `image` (its global view),
+    /// greedy, at most 40 tokens.
+    func caption(_ image: RGBImage, vision: Idefics3Vision) throws -> String {
+        guard let imageTokenID else { return "" }
+        let (ids, features) = visualTokens("<|im_start|>User:", views: [image], vision: vision)
+        let prompt = ids + tokenizer.encode("Describe this photo in one sentence.<end_of_utterance>\nAssistant:")
+        let cache = KVCache(config: model.config, capacity: prompt.count + 41)
+        var g = try Generator(model: model, cache: cache, prompt: prompt,
+                              embeddings: try Idefics3Model.embeddings(for: prompt, features: features, text: model, imageTokenID: imageTokenID),
+                              stopTokens: tokenizer.endOfGenerationTokens)
+        var decoder = UTF8StreamDecoder(), text = ""
+        for _ in 0..<40 {
+            guard let t = try g.next() else { break }
+            text += decoder.append(tokenizer.piece(t))
+        }
+        return (text + decoder.finish()).trimmingCharacters(in: .whitespacesAndNewlines)
     }
 
     /// Token ids of `text` followed by one single-frame image block per view, and the views'

@@ -119,9 +119,11 @@ final class PhotoMemoryTests: XCTestCase {
         let vision = try Idefics3Vision(mmproj: GGUFFile(path: vlm.appendingPathComponent("mmproj-tiny-idefics3-F32.gguf").path))
         var options = PersonalMemory.Options()
         options.draftMetadata = false
+        var drafting = options
+        drafting.draftMetadata = true
         let m = try PersonalMemory(model: model, tokenizer: try BPETokenizer(gguf: gguf), gguf: gguf, embedder: PersonalMemoryTests.embedder.get(),
                                    store: PersonalStore(directory: dir.path + "/store"), imageFocusPath: ModelFiles.path(of: ModelFiles.defaultImageFocus),
-                                   vision: vision, options: options)
+                                   vision: vision, options: drafting)
         // Two different photos under the same file name and note.
         var paths: [String] = []
         for (i, name) in ["mug_badge.png", "car_plate.png"].enumerated() {
@@ -137,6 +139,8 @@ final class PhotoMemoryTests: XCTestCase {
         let perView = vision.config.tokensPerFrame + 3      // <fake><global-img> … <fake>
         XCTAssertEqual(mug.tokenCount, textTokens + (1 + regions) * perView)
         XCTAssertTrue(mug.metadata["visual_kv"]?.hasPrefix("stored") ?? false, mug.metadata["visual_kv"] ?? "")
+        // The model drafted a caption from the photo (the tiny random model's words are noise).
+        XCTAssertNotNil(mug.metadata["caption"])
         // Same note, different photos: the text rows agree, the visual rows differ.
         try m.store.read { reader in
             let a = try reader.page(entry: mug.id, layer: 1, block: 0).keys(head: 0)
