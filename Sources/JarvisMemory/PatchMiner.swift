@@ -19,8 +19,8 @@ import JarvisImage
 ///   the candidates of the same view that do not touch it, after removing the view's mean
 ///   feature (DINOv2 features share a large common direction). A detail has no look-alikes
 ///   elsewhere in the picture; sky, walls and the subject's body do;
-/// - novelty n_p = 1 − max cosine between f_p and the bank (the user's other photos' region
-///   descriptors), 1 when the bank is empty;
+/// - novelty n_p = 1 − max cosine between f_p and the bank: a generic background bank (plain
+///   surfaces drawn here, `background`) and the user's other photos' region patches;
 /// - colour rarity c_p: the mean, over the patch's pixels at full resolution, of how rare each
 ///   pixel's colour (4 × 4 × 4 bins) is in the whole photo (1 − its bin's share / the largest);
 /// - score_p = (s_p/max s)^`saliencyPower` · (u_p/max u) · (n_p/max n)^`noveltyPower` · c_p^`rarityPower`.
@@ -29,12 +29,12 @@ import JarvisImage
 /// `maxOverlap`, until `maxRegions`.
 ///
 /// The defaults were chosen with `jarvis-bench vision --sweep` over the shipped photo set and
-/// the held-out set in bench/photos-heldout (216 settings): the best region of settings covers
-/// 9 of 10 and 28 of 30 details. Saliency squared keeps regions on the subject; novelty against
-/// other photos helps at a small weight and hurts at full weight on these sets (34 of 40 at
-/// power 1 against 37 at 0.25), whose photos share no details — it is kept for users whose
-/// photos repeat backgrounds and objects. Colour rarity was added because DINOv2's 14-pixel
-/// patches blur small coloured details into their surroundings.
+/// the held-out set in bench/photos-heldout (216 settings): the best settings cover 9 of 10 and
+/// 28 of 30 details, and the region around them is broad (many settings within one detail).
+/// Saliency squared keeps regions on the subject. Novelty helps a little at a small weight and
+/// costs a detail at full weight on these sets (36 of 40 at power 1 against 37 at 0.25), whose
+/// photos share no details; it is kept for users whose photos repeat objects. Colour rarity was
+/// added because DINOv2's 14-pixel patches blur small coloured details into their surroundings.
 public struct PatchMiner: Sendable {
     public struct Parameters: Sendable {
         public var tiles = 2
@@ -98,10 +98,55 @@ public struct PatchMiner: Sendable {
 
     public let model: ImageFocusModel
     public var parameters: Parameters
+    /// Unit patch features of plain surfaces (see `backgroundBank(_:)`): part of every bank,
+    /// so skies, walls and floors are never novel, even in a user's first photo.
+    public let background: [[Float]]
 
+    /// A miner over `model`; computing the background bank costs the model two runs.
     public init(model: ImageFocusModel, parameters: Parameters = .init()) {
         self.model = model
         self.parameters = parameters
+        background = Self.backgroundBank(model)
+    }
+
+    /// The generic background bank: the patch features of two canvases drawn here, each four
+    /// plain surfaces side by side — sky, grass, a white wall, wood; asphalt, sand, grey, black —
+    /// with a little deterministic noise.
+    static func backgroundBank(_ model: ImageFocusModel) -> [[Float]] {
+        var state: UInt64 = 0x9E37_79B9_7F4A_7C15
+        func noise(_ amplitude: Double) -> Double {
+            state = state &* 6364136223846793005 &+ 1442695040888963407
+            return (Double(state >> 11) / Double(1 << 53) - 0.5) * 2 * amplitude
+        }
+        typealias Surface = (Int, Int) -> (Double, Double, Double)
+        let surfaces: [[Surface]] = [[
+            { _, y in (135 + Double(y) * 0.8, 185 + Double(y) * 0.5, 235) },                         // sky
+            { _, _ in (70 + noise(25), 140 + noise(30), 60 + noise(20)) },                           // grass
+            { _, _ in (238 + noise(6), 236 + noise(6), 228 + noise(6)) },                            // wall
+            { _, y in let b = (y / 7) % 2 == 0 ? 0.0 : 18; return (150 - b + noise(8), 100 - b + noise(6), 60 - b / 2 + noise(5)) },  // wood
+        ], [
+            { _, _ in let v = 80 + noise(25); return (v, v, v + 4) },                                // asphalt
+            { _, _ in (222 + noise(12), 200 + noise(12), 160 + noise(12)) },                         // sand
+            { _, _ in (128, 128, 128) },                                                             // grey
+            { _, _ in (12 + noise(4), 12 + noise(4), 14 + noise(4)) },                               // black
+        ]]
+        let side = FocusCanvas.size, half = side / 2
+        var bank: [[Float]] = []
+        for set in surfaces {
+            var pixels = [UInt8](repeating: 0, count: side * side * 3)
+            for y in 0..<side {
+                for x in 0..<side {
+                    let (r, g, b) = set[(y / half) * 2 + x / half](x % half, y % half)
+                    let i = (y * side + x) * 3
+                    pixels[i] = UInt8(max(0, min(255, r))); pixels[i + 1] = UInt8(max(0, min(255, g))); pixels[i + 2] = UInt8(max(0, min(255, b)))
+                }
+            }
+            let out = model.run(FocusCanvas(pixels: pixels, contentX: 0, contentY: 0, contentWidth: side, contentHeight: side,
+                                            sourceWidth: side, sourceHeight: side))
+            let d = model.dim
+            for t in 0..<model.grid * model.grid { bank.append(unit(Array(out.features[t * d..<(t + 1) * d]))) }
+        }
+        return bank
     }
 
     /// Runs the model on the whole of `image` and on its tiles (the expensive half of mining).
@@ -172,6 +217,7 @@ public struct PatchMiner: Sendable {
             uniqueness(&members)
             candidates += members
         }
+        let bank = background + bank
         if !bank.isEmpty {
             let sims = Self.gram(candidates.map(\.unit), bank)
             for i in candidates.indices {

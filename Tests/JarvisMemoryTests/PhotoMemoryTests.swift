@@ -49,6 +49,30 @@ final class PhotoMemoryTests: XCTestCase {
         XCTAssertNotEqual(steered.regions.first?.rect, plain.regions[0].rect)
     }
 
+    /// A lawn with one small red-and-white tag: plain surfaces are in the background bank, so
+    /// the tag is what mining finds.
+    func testASmallDetailOnAPlainSurfaceIsFound() throws {
+        let m = try miner()
+        XCTAssertEqual(m.background.count, 2 * m.model.grid * m.model.grid)
+        XCTAssertEqual(m.background[0].reduce(0) { $0 + $1 * $1 }, 1, accuracy: 1e-4)
+        var state: UInt64 = 7
+        var pixels = [UInt8](repeating: 0, count: 400 * 300 * 3)
+        for i in 0..<400 * 300 {
+            state = state &* 6364136223846793005 &+ 1442695040888963407
+            let n = Int(state >> 58)       // 0..<64
+            pixels[3 * i] = UInt8(60 + n / 3); pixels[3 * i + 1] = UInt8(130 + n / 2); pixels[3 * i + 2] = UInt8(50 + n / 4)
+        }
+        for y in 180..<212 { for x in 260..<292 {
+            let white = (x - 260) / 8 % 2 == (y - 180) / 8 % 2
+            let i = (y * 400 + x) * 3
+            pixels[i] = white ? 250 : 220; pixels[i + 1] = white ? 250 : 20; pixels[i + 2] = white ? 250 : 30
+        } }
+        let result = m.mine(RGBImage(width: 400, height: 300, pixels: pixels))
+        let tag = PatchMiner.Rect(x: 260, y: 180, width: 32, height: 32)
+        let covering = try XCTUnwrap(result.regions.firstIndex { $0.rect.intersection(tag) * 2 >= 32 * 32 }, "\(result.regions.map(\.rect))")
+        XCTAssertEqual(covering, 0, "the tag is the best region")
+    }
+
     func testRememberAPhotoAndFindItByTextAndByPhoto() throws {
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("jarvis-photos-\(UUID().uuidString)")
         defer { try? FileManager.default.removeItem(at: dir) }
