@@ -10,9 +10,12 @@ import JarvisMemory
 ///
 /// - Mining recall: the fraction of detail boxes of which at least half lies inside one mined
 ///   region, with every other photo of the set as the bank.
-/// - Retrieval recall@k: each photo's detail, cropped as a close-up the way a user would
-///   photograph it, is the query; the set's photos are ranked by late interaction (for each
-///   query descriptor the best cosine among a photo's descriptors, summed).
+/// - Retrieval recall@k: each photo seen again is the query — its subject re-framed (the
+///   subject box grown by a quarter, 10% darker), and a close-up of just its detail — and the
+///   set's photos are ranked by late interaction (for each query descriptor the best cosine
+///   among a photo's descriptors, summed), as `PersonalMemory.rankPhotos` does.
+/// - `--sweep` prints the mining recall of a grid of scoring parameters instead (how the
+///   defaults were chosen).
 struct VisionBenchmark: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "vision",
@@ -84,15 +87,14 @@ struct VisionBenchmark: ParsableCommand {
             } } } } }
             var scored: [(String, Int)] = []
             for (label, p) in grid {
-                let m = PatchMiner(model: focus, parameters: p)
+                var m = miner          // shares the background bank
+                m.parameters = p
                 let first = analyses.indices.map { m.mine(analyses[$0], image: images[$0], describeRegions: false) }
                 var covered = 0
                 for i in analyses.indices {
                     let bank = first.indices.filter { $0 != i }.flatMap { first[$0].regions.map(\.patch) }
                     let r = m.mine(analyses[i], image: images[i], bank: bank, describeRegions: false)
-                    let b = set.photos[i].detail_box
-                    let detail = PatchMiner.Rect(x: b[0], y: b[1], width: b[2] - b[0], height: b[3] - b[1])
-                    if r.regions.contains(where: { Double($0.rect.intersection(detail)) >= 0.5 * Double(detail.width * detail.height) }) { covered += 1 }
+                    if r.regions.contains(where: { Self.covers($0.rect, set.photos[i].detail_box) }) { covered += 1 }
                 }
                 scored.append((label, covered))
             }
@@ -115,11 +117,7 @@ struct VisionBenchmark: ParsableCommand {
         print(pad("photo", 24) + pad("covered", 9) + pad("best", 6) + "detail")
         var covered = 0
         for (i, photo) in set.photos.enumerated() {
-            let b = photo.detail_box
-            let area = Double((b[2] - b[0]) * (b[3] - b[1]))
-            let detail = PatchMiner.Rect(x: b[0], y: b[1], width: b[2] - b[0], height: b[3] - b[1])
-            let fractions = results[i].regions.map { Double($0.rect.intersection(detail)) / area }
-            let hit = fractions.firstIndex { $0 >= 0.5 }
+            let hit = results[i].regions.firstIndex { Self.covers($0.rect, photo.detail_box) }
             if hit != nil { covered += 1 }
             print(pad(photo.file, 24) + pad(hit == nil ? "no" : "yes", 9) + pad(hit.map { "#\($0 + 1)" } ?? "-", 6) + photo.detail_label)
             if let outDirectory {
@@ -156,5 +154,11 @@ struct VisionBenchmark: ParsableCommand {
             print("retrieval by a photo, \(label): " + line.joined(separator: ", "))
         }
         if let outDirectory { print("\npictures with the mined regions: \(outDirectory)") }
+    }
+
+    /// Whether at least half of the detail box [x0, y0, x1, y1) lies inside `region`.
+    static func covers(_ region: PatchMiner.Rect, _ b: [Int]) -> Bool {
+        let detail = PatchMiner.Rect(x: b[0], y: b[1], width: b[2] - b[0], height: b[3] - b[1])
+        return 2 * region.intersection(detail) >= detail.width * detail.height
     }
 }
