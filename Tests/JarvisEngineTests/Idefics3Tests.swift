@@ -96,4 +96,21 @@ final class Idefics3ProcessorTests: XCTestCase {
             XCTAssertEqual(ids, c.ids, "\(name): expanded prompt")
         }
     }
+
+    /// Strips, specks and extreme aspect ratios still give whole frames and a matching prompt.
+    func testOddShapesGiveWholeFrames() throws {
+        let model = try Idefics3Model(huggingFaceDirectory: Idefics3Tests.dir.appendingPathComponent("hf").path)
+        let processor = Idefics3Processor(config: model.vision.config)
+        let m = model.vision.config.imageSize
+        for (w, h) in [(1, 1), (1, 3000), (3000, 1), (2, 129), (65, 64), (500, 7)] {
+            let image = RGBImage(width: w, height: h, pixels: [UInt8](repeating: 90, count: w * h * 3))
+            for edge in [m, model.vision.config.longestEdge] {
+                let (frames, rows, cols) = processor.frames(for: image, longestEdge: edge)
+                XCTAssertTrue(frames.allSatisfy { $0.count == 3 * m * m }, "\(w)×\(h) at \(edge)")
+                XCTAssertEqual(frames.count, rows == 0 ? 1 : rows * cols + 1, "\(w)×\(h) at \(edge)")
+                let images = processor.imageText(rows: rows, cols: cols).components(separatedBy: "<image>").count - 1
+                XCTAssertEqual(images, frames.count * model.vision.config.tokensPerFrame)
+            }
+        }
+    }
 }

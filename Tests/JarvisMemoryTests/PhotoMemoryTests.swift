@@ -73,6 +73,22 @@ final class PhotoMemoryTests: XCTestCase {
         XCTAssertEqual(covering, 0, "the tag is the best region")
     }
 
+    /// Specks and strips are mined without trouble: regions (if any) inside the photo,
+    /// descriptors whole.
+    func testOddShapesAreMinedSafely() throws {
+        let m = try miner()
+        for (w, h) in [(1, 1), (3, 2000), (2000, 3), (20, 20)] {
+            let image = RGBImage(width: w, height: h, pixels: (0..<w * h * 3).map { UInt8(truncatingIfNeeded: $0 * 37) })
+            let r = m.mine(image)
+            XCTAssertEqual(r.global.count, m.model.dim, "\(w)×\(h)")
+            XCTAssertLessThanOrEqual(r.regions.count, m.parameters.maxRegions)
+            for region in r.regions {
+                XCTAssertTrue(region.rect.x >= 0 && region.rect.y >= 0 && region.rect.width >= 1 && region.rect.height >= 1
+                              && region.rect.x + region.rect.width <= w && region.rect.y + region.rect.height <= h, "\(w)×\(h): \(region.rect)")
+            }
+        }
+    }
+
     func testRememberAPhotoAndFindItByTextAndByPhoto() throws {
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("jarvis-photos-\(UUID().uuidString)")
         defer { try? FileManager.default.removeItem(at: dir) }

@@ -24,12 +24,13 @@ public struct Idefics3Processor: Sendable {
         var resized = Self.lanczos(image, width: w, height: h)
         // Both sides up to multiples of M (this does not keep the aspect ratio).
         aspect = Double(w) / Double(h)
+        // (At least one frame a side: a 1-pixel-wide strip can round to zero here.)
         if w >= h {
             w = (w + m - 1) / m * m
-            h = (Int(Double(w) / aspect) + m - 1) / m * m
+            h = (max(1, Int(Double(w) / aspect)) + m - 1) / m * m
         } else {
             h = (h + m - 1) / m * m
-            w = (Int(Double(h) * aspect) + m - 1) / m * m
+            w = (max(1, Int(Double(h) * aspect)) + m - 1) / m * m
         }
         resized = Self.lanczos(resized, width: w, height: h)
         guard w > m || h > m else { return ([normalize(resized)], 0, 0) }
