@@ -20,20 +20,13 @@ public final class JarvisConnection {
     ///   `.io` for anything else.
     public init(socketPath: String) throws {
         self.socketPath = socketPath
-        var address = sockaddr_un()
-        address.sun_family = sa_family_t(AF_UNIX)
-        let capacity = MemoryLayout.size(ofValue: address.sun_path)
-        guard socketPath.utf8.count < capacity else {
-            throw ClientError(.io, "the socket path \(socketPath) is longer than \(capacity - 1) bytes")
+        guard socketPath.utf8.count <= SocketLocation.maxPathBytes else {
+            throw ClientError(.io, "the socket path \(socketPath) is longer than \(SocketLocation.maxPathBytes) bytes")
         }
         fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
         guard fd >= 0 else { throw ClientError(.io, "socket(): \(String(cString: strerror(errno)))") }
-        withUnsafeMutableBytes(of: &address.sun_path) { raw in
-            for (i, b) in socketPath.utf8.enumerated() { raw[i] = b }
-        }
-        let rc = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
-        }
+        let fd = self.fd
+        let rc = SocketLocation.withAddress(socketPath) { connect(fd, $0, $1) } ?? -1
         if rc != 0 {
             let e = errno
             close(fd)

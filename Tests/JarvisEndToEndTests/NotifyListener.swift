@@ -1,4 +1,5 @@
 import Foundation
+import JarvisProtocol
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -12,12 +13,8 @@ final class NotifyListener {
     init(path: String) throws {
         self.path = path
         fd = socket(AF_UNIX, Int32(SOCK_DGRAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
-        var address = sockaddr_un()
-        address.sun_family = sa_family_t(AF_UNIX)
-        withUnsafeMutableBytes(of: &address.sun_path) { raw in for (i, b) in path.utf8.enumerated() { raw[i] = b } }
-        let rc = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
-        }
+        let fd = self.fd
+        let rc = SocketLocation.withAddress(path) { bind(fd, $0, $1) } ?? -1
         guard fd >= 0, rc == 0 else { throw POSIXError(.init(rawValue: errno) ?? .EIO) }
     }
 
