@@ -247,25 +247,32 @@ static void png_fail_encode(png_structp png, png_const_charp msg) {
 }
 
 int ji_encode_png(const uint8_t *rgb, int width, int height, uint8_t **out, size_t *size, char message[200]) {
-    png_sink sink = { NULL, 0, 0, 0, message };
     *out = NULL; *size = 0; message[0] = 0;
-    png_structp png = png_create_write_struct(PNG_LIBPNG_VER_STRING, &sink, png_fail_encode, png_quiet);
-    if (!png) { snprintf(message, 200, "out of memory"); return JI_NO_MEMORY; }
+    // The sink changes inside libpng's callbacks and is read after a longjmp: it lives on the
+    // heap, behind a pointer set before setjmp.
+    png_sink *sink = calloc(1, sizeof *sink);
+    if (!sink) { snprintf(message, 200, "out of memory"); return JI_NO_MEMORY; }
+    sink->message = message;
+    png_structp png = png_create_write_struct(PNG_LIBPNG_VER_STRING, sink, png_fail_encode, png_quiet);
+    if (!png) { free(sink); snprintf(message, 200, "out of memory"); return JI_NO_MEMORY; }
     png_infop info = png_create_info_struct(png);
-    if (!info) { png_destroy_write_struct(&png, NULL); snprintf(message, 200, "out of memory"); return JI_NO_MEMORY; }
+    if (!info) { png_destroy_write_struct(&png, NULL); free(sink); snprintf(message, 200, "out of memory"); return JI_NO_MEMORY; }
     if (setjmp(png_jmpbuf(png))) {
         png_destroy_write_struct(&png, &info);
-        free(sink.data);
-        return sink.failed ? JI_NO_MEMORY : JI_CORRUPT;
+        const int failed = sink->failed;
+        free(sink->data);
+        free(sink);
+        return failed ? JI_NO_MEMORY : JI_CORRUPT;
     }
-    png_set_write_fn(png, &sink, png_write_memory, png_flush_nothing);
+    png_set_write_fn(png, sink, png_write_memory, png_flush_nothing);
     png_set_IHDR(png, info, (png_uint_32)width, (png_uint_32)height, 8, PNG_COLOR_TYPE_RGB, PNG_INTERLACE_NONE,
                  PNG_COMPRESSION_TYPE_DEFAULT, PNG_FILTER_TYPE_DEFAULT);
     png_write_info(png, info);
     for (int y = 0; y < height; y++) png_write_row(png, (png_const_bytep)(rgb + (size_t)y * (size_t)width * 3));
     png_write_end(png, NULL);
     png_destroy_write_struct(&png, &info);
-    *out = sink.data;
-    *size = sink.size;
+    *out = sink->data;
+    *size = sink->size;
+    free(sink);
     return JI_OK;
 }

@@ -29,20 +29,32 @@ public enum ImageDecoder {
     /// - Throws: `ImageError` `.io` if it cannot be read, `.tooLarge` past `limits`,
     ///   `.invalidImage` if it is not a JPEG or PNG or is corrupt. Messages name the file.
     public static func load(path: String, limits: ImageLimits = .default) throws -> RGBImage {
+        // One descriptor for the checks and the read, so the file checked is the file read.
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { throw ImageError(.io, "\(path): \(String(cString: strerror(errno)))") }
+        defer { close(fd) }
         var st = stat()
-        guard stat(path, &st) == 0 else {
-            throw ImageError(.io, "\(path): \(String(cString: strerror(errno)))")
-        }
+        guard fstat(fd, &st) == 0 else { throw ImageError(.io, "\(path): \(String(cString: strerror(errno)))") }
         guard (st.st_mode & S_IFMT) == S_IFREG else {
             throw ImageError(.invalidImage, "\(path): not a regular file")
         }
         guard Int(st.st_size) <= limits.maxFileBytes else {
             throw ImageError(.tooLarge, "\(path): the file is \(st.st_size) bytes, more than the limit of \(limits.maxFileBytes)")
         }
-        guard let data = FileManager.default.contents(atPath: path) else {
-            throw ImageError(.io, "\(path): cannot be read")
+        // Read at most one byte past the limit: a file that grew since fstat is still bounded.
+        var bytes = [UInt8](repeating: 0, count: Int(st.st_size) + 1)
+        var count = 0
+        while count < bytes.count {
+            let n = bytes.withUnsafeMutableBytes { read(fd, $0.baseAddress! + count, $0.count - count) }
+            if n < 0 && errno == EINTR { continue }
+            guard n >= 0 else { throw ImageError(.io, "\(path): \(String(cString: strerror(errno)))") }
+            if n == 0 { break }
+            count += n
         }
-        return try decode([UInt8](data), limits: limits, source: path)
+        guard count <= limits.maxFileBytes else {
+            throw ImageError(.tooLarge, "\(path): the file grew past the limit of \(limits.maxFileBytes) bytes while being read")
+        }
+        return try decode(Array(bytes.prefix(count)), limits: limits, source: path)
     }
 
     /// Decodes an image held in memory; `source` names it in error messages.

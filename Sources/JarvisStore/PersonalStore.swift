@@ -192,13 +192,16 @@ public final class PersonalStore: @unchecked Sendable {
         try env.read { txn in try txn.get(photos, Self.idKey(id)).map(PhotoRecord.decode) }
     }
 
-    /// Every photo entry's record, read in one transaction (building the photo index).
+    /// Every photo entry's record, read in one transaction (building the photo index). A
+    /// record that does not parse is left out (its entry stays, found by its text), so one
+    /// damaged record cannot stop the memory from opening; `photo(id:)` reports it.
     public func allPhotos() throws -> [UInt64: PhotoRecord] {
         try env.read { txn in
             var out: [UInt64: PhotoRecord] = [:]
             try txn.scan(photos) { key, value in
-                guard key.count == 8 else { throw StoreError(.corrupt, "a photos key has \(key.count) bytes, not 8") }
-                out[UInt64(bigEndian: key.loadUnaligned(as: UInt64.self))] = try PhotoRecord.decode(value)
+                if key.count == 8, let record = try? PhotoRecord.decode(value) {
+                    out[UInt64(bigEndian: key.loadUnaligned(as: UInt64.self))] = record
+                }
                 return true
             }
             return out

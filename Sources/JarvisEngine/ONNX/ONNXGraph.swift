@@ -23,6 +23,12 @@ struct ONNXGraph {
 
     func producer(of value: String) -> ONNXModel.Node? { producer[value].map { model.nodes[$0] } }
 
+    /// The first output of `node` (a node without outputs is a malformed graph).
+    func output(_ node: ONNXModel.Node) throws -> String {
+        guard let o = node.outputs.first, !o.isEmpty else { throw failure("\(node.opType) \(node.name) has no output") }
+        return o
+    }
+
     /// Nodes reading `value`, in graph order, optionally only those of one op type.
     func consumers(of value: String, op: String? = nil) -> [ONNXModel.Node] {
         (consumers[value] ?? []).map { model.nodes[$0] }.filter { op == nil || $0.opType == op }

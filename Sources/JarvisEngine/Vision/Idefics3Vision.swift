@@ -62,7 +62,7 @@ public final class Idefics3Vision: @unchecked Sendable {
                        normEpsilon: gguf["clip.vision.attention.layer_norm_epsilon"]?.float ?? 1e-5,
                        scaleFactor: try int("projector.scale_factor"), textDim: try int("projection_dim"),
                        imageMean: floats("image_mean") ?? [0.5, 0.5, 0.5], imageStd: floats("image_std") ?? [0.5, 0.5, 0.5],
-                       longestEdge: gguf["clip.vision.preproc_image_size"]?.int ?? 4 * imageSize)
+                       longestEdge: gguf["clip.vision.preproc_image_size"]?.int ?? 4 * min(imageSize, 16_384))
         try Self.validate(&c, source: path)
         func tensor(_ name: String, _ count: Int) throws -> [Float] {
             guard let t = gguf.tensorsByName[name] else { throw EngineError(.modelMismatch, "\(path): tensor \(name) is missing") }
@@ -107,7 +107,7 @@ public final class Idefics3Vision: @unchecked Sendable {
         }
         let imageSize = try int(v, "image_size")
         let floats = { (key: String) in (preprocessor?[key] as? [NSNumber])?.map(\.floatValue) }
-        let longest = ((preprocessor?["size"] as? [String: Any])?["longest_edge"] as? NSNumber)?.intValue ?? 4 * imageSize
+        let longest = ((preprocessor?["size"] as? [String: Any])?["longest_edge"] as? NSNumber)?.intValue ?? 4 * min(imageSize, 16_384)
         var c = Config(imageSize: imageSize, patchSize: try int(v, "patch_size"), dim: try int(v, "hidden_size"),
                        layers: try int(v, "num_hidden_layers"), heads: try int(v, "num_attention_heads"),
                        ffnDim: try int(v, "intermediate_size"), normEpsilon: (v["layer_norm_eps"] as? NSNumber)?.floatValue ?? 1e-6,
@@ -137,6 +137,11 @@ public final class Idefics3Vision: @unchecked Sendable {
     }
 
     static func validate(_ c: inout Config, source: String) throws {
+        // Bounds far above any real model keep every size product below overflow.
+        guard [c.imageSize, c.patchSize, c.dim, c.ffnDim, c.textDim, c.longestEdge].allSatisfy({ (1...16_384).contains($0) }),
+              (1...256).contains(c.layers), (1...256).contains(c.heads), (1...16).contains(c.scaleFactor) else {
+            throw EngineError(.modelMismatch, "\(source): vision config out of range (image \(c.imageSize), patch \(c.patchSize), width \(c.dim), ffn \(c.ffnDim), \(c.layers) layers, \(c.heads) heads, scale \(c.scaleFactor))")
+        }
         guard c.imageSize % c.patchSize == 0, c.grid % c.scaleFactor == 0, c.dim % c.heads == 0,
               c.imageMean.count == 3, c.imageStd.count == 3 else {
             throw EngineError(.modelMismatch, "\(source): inconsistent vision config (image \(c.imageSize), patch \(c.patchSize), scale \(c.scaleFactor), width \(c.dim), heads \(c.heads))")

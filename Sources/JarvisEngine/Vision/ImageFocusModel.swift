@@ -56,14 +56,18 @@ public final class ImageFocusModel: @unchecked Sendable {
         self.path = path
         let model = try ONNXModel(path: path)
         let g = ONNXGraph(model)
+        func outputOf(_ node: ONNXModel.Node) throws -> String { try g.output(node) }
         guard let input = model.inputs.first?.name else { throw g.failure("no graph input") }
 
         // Patch embedding: Conv(k = stride = patch) on the input.
         let conv = try g.next("Conv", after: input, weighted: true)
-        guard let wt = g.tensor(conv.inputs[1]), wt.dims.count == 4, wt.dims[1] == 3, wt.dims[2] == wt.dims[3] else {
+        guard conv.inputs.count > 2, let wt = g.tensor(conv.inputs[1]), wt.dims.count == 4, wt.dims[1] == 3, wt.dims[2] == wt.dims[3] else {
             throw g.failure("the patch convolution's weight is not [dim, 3, p, p]")
         }
         dim = wt.dims[0]; patch = wt.dims[2]
+        guard patch > 0, FocusCanvas.size % patch == 0, dim > 0, dim % 64 == 0, dim <= 8192 else {
+            throw g.failure("a patch of \(patch) pixels and width \(dim) (the canvas is \(FocusCanvas.size) pixels; widths are multiples of 64)")
+        }
         guard conv.ints("strides") == [Int64(patch), Int64(patch)] else { throw g.failure("patch stride is not the kernel size") }
         grid = FocusCanvas.size / patch
         patchW = wt.floats()
@@ -72,68 +76,71 @@ public final class ImageFocusModel: @unchecked Sendable {
 
         // Class token (Expand of a stored [1,1,d]), its position (Concat of a stored [1,1,d]),
         // and the patch position table behind the cubic Resize.
-        guard let expand = model.nodes.first(where: { $0.opType == "Expand" && model.initializers[$0.inputs[0]] != nil }) else {
+        guard let expand = model.nodes.first(where: { $0.opType == "Expand" && model.initializers[$0.inputs.first ?? ""] != nil }) else {
             throw g.failure("no class token")
         }
         let cls = try g.input(0, of: expand, shape: [1, 1, d])
         guard let concat = model.nodes.first(where: { n in
-            n.opType == "Concat" && n.int("axis") == 1 && model.initializers[n.inputs[0]]?.dims == [1, 1, d]
+            n.opType == "Concat" && n.int("axis") == 1 && model.initializers[n.inputs.first ?? ""]?.dims == [1, 1, d]
         }) else { throw g.failure("no class-token position") }
         let clsPos = try g.input(0, of: concat, shape: [1, 1, d])
         guard let resize = model.nodes.first(where: { n in
             if n.opType == "Resize", case .string("cubic")? = n.attributes["mode"] { true } else { false }
         }) else { throw g.failure("no cubic Resize of the position table") }
-        let table = try g.initializer(behind: resize.inputs[0], through: ["Cast", "Transpose", "Reshape"])
+        guard let tableInput = resize.inputs.first else { throw g.failure("a Resize without input") }
+        let table = try g.initializer(behind: tableInput, through: ["Cast", "Transpose", "Reshape"])
         let side = Int(Double(table.dims.count == 3 ? table.dims[1] : 0).squareRoot())
         guard table.dims == [1, side * side, d], side > 0 else { throw g.failure("position table of shape \(table.dims)") }
         let a = resize.float("cubic_coeff_a") ?? -0.75
         classToken = zip(cls, clsPos).map { $0 + $1 }
         positions = Self.bicubic(table.floats(), side: side, to: grid, channels: d, a: Double(a))
-        var x = try g.consumer(of: concat.outputs[0], "Add").outputs[0]
+        var x = try outputOf(g.consumer(of: try outputOf(concat), "Add"))
 
         // Blocks, until a LayerNorm feeds no projections: that one is the final norm.
         func layerNorm(_ x: String) throws -> (g: [Float], b: [Float], eps: Float, out: String) {
             let mean = try g.consumer(of: x, "ReduceMean")
-            let sub = try g.consumer(of: mean.outputs[0], "Sub")
-            let variance = try g.consumer(of: try g.consumer(of: sub.outputs[0], "Pow").outputs[0], "ReduceMean")
-            let addEps = try g.consumer(of: variance.outputs[0], "Add")
+            let sub = try g.consumer(of: try outputOf(mean), "Sub")
+            let variance = try g.consumer(of: try outputOf(g.consumer(of: try outputOf(sub), "Pow")), "ReduceMean")
+            let addEps = try g.consumer(of: try outputOf(variance), "Add")
             guard let eps = addEps.inputs.lazy.compactMap({ g.tensor($0) }).first?.floats().first else { throw g.failure("LayerNorm without epsilon") }
-            let mul = try g.consumer(of: try g.consumer(of: sub.outputs[0], "Div").outputs[0], "Mul")
-            let add = try g.consumer(of: mul.outputs[0], "Add")
-            return (try g.parameter(of: mul, shape: [d]), try g.parameter(of: add, shape: [d]), eps, add.outputs[0])
+            let mul = try g.consumer(of: try outputOf(g.consumer(of: try outputOf(sub), "Div")), "Mul")
+            let add = try g.consumer(of: try outputOf(mul), "Add")
+            return (try g.parameter(of: mul, shape: [d]), try g.parameter(of: add, shape: [d]), eps, try outputOf(add))
         }
         var blocks: [Block] = []
         var norm = try layerNorm(x)
         while true {
             let projections = g.consumers(of: norm.out, op: "MatMul")
             if projections.isEmpty { break }
+            // A well-formed graph is acyclic; a damaged one must not loop here for ever.
+            guard blocks.count < 64 else { throw g.failure("more than 64 blocks (a cycle?)") }
             guard projections.count == 3 else { throw g.failure("a LayerNorm feeds \(projections.count) MatMuls, expected 3 or 0") }
             var q: ([Float], [Float])?, k: ([Float], [Float])?, v: ([Float], [Float])?
             var vOut = ""
             for mm in projections {
                 let w = try g.parameter(of: mm, shape: [d, d])
-                let add = try g.consumer(of: mm.outputs[0], "Add")
-                let t = try g.consumer(of: try g.consumer(of: add.outputs[0], "Reshape").outputs[0], "Transpose")
+                let add = try g.consumer(of: try outputOf(mm), "Add")
+                let t = try g.consumer(of: try outputOf(g.consumer(of: try outputOf(add), "Reshape")), "Transpose")
                 let pair = (w, try g.parameter(of: add, shape: [d]))
                 if t.ints("perm") == [0, 2, 3, 1] { k = pair }
-                else if !g.consumers(of: t.outputs[0], op: "Mul").isEmpty { q = pair }
-                else { v = pair; vOut = t.outputs[0] }
+                else if !g.consumers(of: try outputOf(t), op: "Mul").isEmpty { q = pair }
+                else { v = pair; vOut = try outputOf(t) }
             }
             guard let q, let k, let v else { throw g.failure("cannot tell the query, key and value projections apart") }
             let mixed = try g.consumer(of: vOut, "MatMul")
-            let out = try g.next("MatMul", after: mixed.outputs[0], weighted: true)
-            let outAdd = try g.consumer(of: out.outputs[0], "Add")
-            let scale1 = try g.consumer(of: outAdd.outputs[0], "Mul")
-            let residual1 = try g.consumer(of: scale1.outputs[0], "Add")
-            let norm2 = try layerNorm(residual1.outputs[0])
+            let out = try g.next("MatMul", after: try outputOf(mixed), weighted: true)
+            let outAdd = try g.consumer(of: try outputOf(out), "Add")
+            let scale1 = try g.consumer(of: try outputOf(outAdd), "Mul")
+            let residual1 = try g.consumer(of: try outputOf(scale1), "Add")
+            let norm2 = try layerNorm(try outputOf(residual1))
             let fc1 = try g.consumer(of: norm2.out, "MatMul")
             guard let hidden = fc1.inputs.dropFirst().lazy.compactMap({ g.tensor($0) }).first?.dims.last else { throw g.failure("MLP without weights") }
-            let fc1Add = try g.consumer(of: fc1.outputs[0], "Add")
-            _ = try g.next("Erf", after: fc1Add.outputs[0])      // the exact GELU
-            let fc2 = try g.next("MatMul", after: fc1Add.outputs[0], weighted: true)
-            let fc2Add = try g.consumer(of: fc2.outputs[0], "Add")
-            let scale2 = try g.consumer(of: fc2Add.outputs[0], "Mul")
-            let residual2 = try g.consumer(of: scale2.outputs[0], "Add")
+            let fc1Add = try g.consumer(of: try outputOf(fc1), "Add")
+            _ = try g.next("Erf", after: try outputOf(fc1Add))      // the exact GELU
+            let fc2 = try g.next("MatMul", after: try outputOf(fc1Add), weighted: true)
+            let fc2Add = try g.consumer(of: try outputOf(fc2), "Add")
+            let scale2 = try g.consumer(of: try outputOf(fc2Add), "Mul")
+            let residual2 = try g.consumer(of: try outputOf(scale2), "Add")
             blocks.append(Block(
                 ln1: (norm.g, norm.b, norm.eps), ln2: (norm2.g, norm2.b, norm2.eps),
                 wq: q.0, bq: q.1, wk: k.0, bk: k.1, wv: v.0, bv: v.1,
@@ -142,10 +149,10 @@ public final class ImageFocusModel: @unchecked Sendable {
                 w1: try g.parameter(of: fc1, shape: [d, hidden]), b1: try g.parameter(of: fc1Add, shape: [hidden]),
                 w2: try g.parameter(of: fc2, shape: [hidden, d]), b2: try g.parameter(of: fc2Add, shape: [d]),
                 hidden: hidden))
-            x = residual2.outputs[0]
+            x = try outputOf(residual2)
             norm = try layerNorm(x)
         }
-        guard !blocks.isEmpty, d % 64 == 0 else { throw g.failure("\(blocks.count) blocks of width \(d)") }
+        guard !blocks.isEmpty else { throw g.failure("no transformer blocks") }
         self.blocks = blocks
         heads = d / 64
         finalNorm = (norm.g, norm.b, norm.eps)
@@ -154,19 +161,19 @@ public final class ImageFocusModel: @unchecked Sendable {
         var up: [UpBlock] = []
         var value = norm.out, channels = d
         while let ct = try? g.next("ConvTranspose", after: value, weighted: true), up.count < 8 {
-            guard let wt = g.tensor(ct.inputs[1]), wt.dims.count == 4, wt.dims[0] == channels, wt.dims[2] == 4, wt.dims[3] == 4,
+            guard ct.inputs.count > 2, let wt = g.tensor(ct.inputs[1]), wt.dims.count == 4, wt.dims[0] == channels, wt.dims[2] == 4, wt.dims[3] == 4,
                   ct.ints("strides") == [2, 2], ct.ints("pads") == [1, 1, 1, 1] else {
                 throw g.failure("a transposed convolution that is not 4×4, stride 2, pad 1 from \(channels) channels")
             }
             let cout = wt.dims[1]
-            let bn = try g.consumer(of: ct.outputs[0], "BatchNormalization")
+            let bn = try g.consumer(of: try outputOf(ct), "BatchNormalization")
             let eps = bn.float("epsilon") ?? 1e-5
             let gamma = try g.input(1, of: bn, shape: [cout]), beta = try g.input(2, of: bn, shape: [cout])
             let mean = try g.input(3, of: bn, shape: [cout]), variance = try g.input(4, of: bn, shape: [cout])
             let scale = (0..<cout).map { gamma[$0] / (variance[$0] + eps).squareRoot() }
             up.append(UpBlock(cin: channels, cout: cout, w: wt.floats(), b: try g.input(2, of: ct, shape: [cout]),
                               scale: scale, shift: (0..<cout).map { beta[$0] - mean[$0] * scale[$0] }))
-            value = try g.consumer(of: bn.outputs[0], "Relu").outputs[0]
+            value = try outputOf(g.consumer(of: try outputOf(bn), "Relu"))
             channels = cout
         }
         guard !up.isEmpty else { throw g.failure("no saliency head") }
@@ -174,8 +181,9 @@ public final class ImageFocusModel: @unchecked Sendable {
         let head = try g.next("Conv", after: value, weighted: true)
         headW = try g.input(1, of: head, shape: [1, channels, 1, 1])
         headB = try g.input(2, of: head, shape: [1])[0]
-        let sigmoid = try g.next("Sigmoid", after: head.outputs[0])
-        guard model.outputs.contains(where: { $0.name == sigmoid.outputs[0] }) else { throw g.failure("the sigmoid is not the output") }
+        let sigmoid = try g.next("Sigmoid", after: try outputOf(head))
+        let result = try outputOf(sigmoid)
+        guard model.outputs.contains(where: { $0.name == result }) else { throw g.failure("the sigmoid is not the output") }
     }
 
     /// Position table of side × side cells resized to grid × grid, as ONNX Resize (cubic,
