@@ -20,6 +20,15 @@ final class PhotoMemoryTests: XCTestCase {
         return PatchMiner(model: Self.focus!)
     }
 
+    /// A memory on the shipped language model with a store in `dir`, without drafting.
+    func shippedMemory(in dir: URL, imageFocusPath: String) throws -> PersonalMemory {
+        let (model, tok) = try StoredRunsTests.shared.get()
+        var options = PersonalMemory.Options()
+        options.draftMetadata = false
+        return try PersonalMemory(model: model, tokenizer: tok, gguf: GGUFFile(path: model.path), embedder: PersonalMemoryTests.embedder.get(),
+                                  store: PersonalStore(directory: dir.path), imageFocusPath: imageFocusPath, options: options)
+    }
+
     func photo(_ name: String) throws -> RGBImage { try ImageDecoder.load(path: Self.photos.appendingPathComponent(name).path) }
 
     func testMinedRegionsAreWellFormedAndTheBankSteersThem() throws {
@@ -92,12 +101,7 @@ final class PhotoMemoryTests: XCTestCase {
     func testRememberAPhotoAndFindItByTextAndByPhoto() throws {
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("jarvis-photos-\(UUID().uuidString)")
         defer { try? FileManager.default.removeItem(at: dir) }
-        let (model, tok) = try StoredRunsTests.shared.get()
-        var options = PersonalMemory.Options()
-        options.draftMetadata = false
-        let m = try PersonalMemory(model: model, tokenizer: tok, gguf: GGUFFile(path: model.path), embedder: PersonalMemoryTests.embedder.get(),
-                                   store: PersonalStore(directory: dir.path), imageFocusPath: ModelFiles.path(of: ModelFiles.defaultImageFocus),
-                                   options: options)
+        let m = try shippedMemory(in: dir, imageFocusPath: ModelFiles.path(of: ModelFiles.defaultImageFocus))
         try m.remember("My sister Ana lives in Lisbon.")
         var stages: [Int] = []
         let mug = try m.remember(photoAt: Self.photos.appendingPathComponent("mug_badge.png").path,
@@ -130,11 +134,7 @@ final class PhotoMemoryTests: XCTestCase {
     func testPhotosWithoutTheModelSayWhatToRun() throws {
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("jarvis-nophotos-\(UUID().uuidString)")
         defer { try? FileManager.default.removeItem(at: dir) }
-        let (model, tok) = try StoredRunsTests.shared.get()
-        var options = PersonalMemory.Options()
-        options.draftMetadata = false
-        let m = try PersonalMemory(model: model, tokenizer: tok, gguf: GGUFFile(path: model.path), embedder: PersonalMemoryTests.embedder.get(),
-                                   store: PersonalStore(directory: dir.path), imageFocusPath: dir.path + "/missing.onnx", options: options)
+        let m = try shippedMemory(in: dir, imageFocusPath: dir.path + "/missing.onnx")
         XCTAssertThrowsError(try m.remember(photoAt: Self.photos.appendingPathComponent("mug_badge.png").path)) { error in
             XCTAssertEqual((error as? EngineError)?.code, .unsupported)
             XCTAssertTrue("\(error)".contains("scripts/setup"), "\(error)")
