@@ -27,19 +27,19 @@ ENTRY = {"id": 12, "name": "Biscuit", "aliases": ["the dog"], "kind": "note", "c
          "tokens": 9, "text": "- My dog is called Biscuit.\n", "metadata": {"category": "pet"}}
 
 REPLIES = {
-    "hello-done": ("hello", {"id": 1, "event": "done", "result": {"protocol": 1, "server": "jarvisd 0.1.0",
+    "hello-done": ("hello", {"id": 1, "event": "done", "result_kind": "hello", "result": {"protocol": 1, "server": "jarvisd 0.1.0",
                                                                    "model": "SmolLM2-135M-Instruct.Q4_1.gguf", "fingerprint": "gguf:0a1b2c3d:98362432/prefix:1234abcd:19"}}),
     "ask-token": ("ask", {"id": "q-7", "event": "token", "text": " Biscuit"}),
-    "ask-done": ("ask", {"id": "q-7", "event": "done", "result": {"answer": "Your dog's name is Biscuit.", "entries": [12], "ttft_ms": 65.25, "tokens": 8}}),
+    "ask-done": ("ask", {"id": "q-7", "event": "done", "result_kind": "ask", "result": {"answer": "Your dog's name is Biscuit.", "entries": [12], "ttft_ms": 65.25, "tokens": 8}}),
     "remember-progress": ("remember", {"id": 3, "event": "progress", "done": 1, "total": 4, "stage": "encoding"}),
-    "remember-done": ("remember", {"id": 2, "event": "done", "result": {"entries": [ENTRY]}}),
-    "forget-done": ("forget", {"id": 4, "event": "done", "result": {"entry": ENTRY}}),
-    "list-done": ("list", {"id": 5, "event": "done", "result": {"entries": [ENTRY, dict(ENTRY, id=13, name=None, aliases=[], kind="file", text="- The ferry leaves at 7:40.\n", metadata={"file": "trip.md"})]}}),
-    "show-done": ("show", {"id": 6, "event": "done", "result": {"entry": ENTRY}}),
-    "status-done": ("status", {"id": "s", "event": "done", "result": {"model": "SmolLM2-135M-Instruct.Q4_1.gguf", "entries": 2, "store_bytes": 1048576,
+    "remember-done": ("remember", {"id": 2, "event": "done", "result_kind": "entries", "result": {"entries": [ENTRY]}}),
+    "forget-done": ("forget", {"id": 4, "event": "done", "result_kind": "entry", "result": {"entry": ENTRY}}),
+    "list-done": ("list", {"id": 5, "event": "done", "result_kind": "entries", "result": {"entries": [ENTRY, dict(ENTRY, id=13, name=None, aliases=[], kind="file", text="- The ferry leaves at 7:40.\n", metadata={"file": "trip.md"})]}}),
+    "show-done": ("show", {"id": 6, "event": "done", "result_kind": "entry", "result": {"entry": ENTRY}}),
+    "status-done": ("status", {"id": "s", "event": "done", "result_kind": "status", "result": {"model": "SmolLM2-135M-Instruct.Q4_1.gguf", "entries": 2, "store_bytes": 1048576,
                                                                        "queue_depth": 0, "uptime_s": 12.5, "tokens_per_s": 160.5,
                                                                        "config": {"socket": "/run/user/1000/jarvis/jarvisd.sock", "threads": "2"}}}),
-    "cancel-done": ("cancel", {"id": 10, "event": "done", "result": {"cancelled": True}}),
+    "cancel-done": ("cancel", {"id": 10, "event": "done", "result_kind": "cancel", "result": {"cancelled": True}}),
     "error-not-found": ("forget", {"id": 4, "event": "error", "error": {"code": "not_found", "message": "no entry with id or name \"Biscuit\""}}),
     "error-no-id": ("ask", {"id": None, "event": "error", "error": {"code": "bad_json", "message": "the frame is not a UTF-8 JSON object"}}),
 }
@@ -55,6 +55,8 @@ INVALID = {
     "wrong-type": (b"{\"id\":2,\"op\":\"ask\",\"question\":42}", "bad_request", 2),
     "missing-id": (b"{\"op\":\"list\"}", "bad_request", None),
     "remember-both": (b"{\"id\":3,\"op\":\"remember\",\"text\":\"x\",\"path\":\"/y\"}", "bad_request", 3),
+    "unknown-mode": (b"{\"id\":4,\"op\":\"ask\",\"question\":\"hi\",\"mode\":\"psychic\"}", "bad_request", 4),
+    "unknown-kind": (b"{\"id\":5,\"op\":\"remember\",\"text\":\"x\",\"kind\":\"poem\"}", "bad_request", 5),
 }
 
 

@@ -12,7 +12,6 @@ public final class JarvisConnection {
     private let fd: Int32
     private var decoder = FrameDecoder(maxFrame: 16 << 20)
     private var pending: [[UInt8]] = []
-    private var ops: [RequestID: String] = [:]
     private var nextID: Int64 = 1
 
     /// Connects to the daemon's socket.
@@ -43,12 +42,17 @@ public final class JarvisConnection {
 
     deinit { close(fd) }
 
+    /// Whether `body` fits in one request frame when sent next (`send` would refuse it
+    /// otherwise); a text that does not fit is sent by path.
+    public func fitsInFrame(_ body: Request.Body) -> Bool {
+        ProtocolCodec.fitsInFrame(Request(id: .number(nextID), body))
+    }
+
     /// Sends one request; returns the id it went out with.
     @discardableResult
     public func send(_ body: Request.Body, id: RequestID? = nil) throws -> RequestID {
         let rid = id ?? .number(nextID)
         nextID += 1
-        ops[rid] = body.op
         try write(try Framing.frame(ProtocolCodec.encode(Request(id: rid, body))))
         return rid
     }
@@ -89,11 +93,8 @@ public final class JarvisConnection {
         guard let payload = try receiveFrame() else {
             throw ClientError(.disconnected, "jarvisd closed the connection (it may be shutting down or have stopped)")
         }
-        let op = peekID(payload).flatMap { ops[$0] } ?? "hello"
         do {
-            let reply = try ProtocolCodec.decodeReply(payload, op: op)
-            if reply.isFinal, let id = reply.id { ops[id] = nil }
-            return reply
+            return try ProtocolCodec.decodeReply(payload)
         } catch {
             throw ClientError(.io, "jarvisd sent a reply this client cannot read: \(error)")
         }
@@ -102,21 +103,29 @@ public final class JarvisConnection {
     /// Sends a request and waits for its result, passing `token` and `progress` events on.
     /// - Throws: `ClientError.server` carrying the daemon's error.
     public func call(_ body: Request.Body, onEvent: (Reply.Event) -> Void = { _ in }) throws -> Reply.Result {
-        let id = try send(body)
+        let id: RequestID
+        do {
+            id = try send(body)
+        } catch {
+            // The daemon may have refused the connection and closed it before the request went
+            // out: its reason is already waiting to be read.
+            if let reply = try? receive(), reply.id == nil, case .error(let e) = reply.event { throw Self.failure(e) }
+            throw error
+        }
         while true {
             let reply = try receive()
             // An error without an id is about the connection itself (a refused peer, broken framing).
-            if reply.id == nil, case .error(let e) = reply.event {
-                throw ClientError(.server(e.code), e.message, protocolError: e)
-            }
+            if reply.id == nil, case .error(let e) = reply.event { throw Self.failure(e) }
             guard reply.id == id else { continue }
             switch reply.event {
             case .done(let result): return result
-            case .error(let e): throw ClientError(.server(e.code), e.message, protocolError: e)
+            case .error(let e): throw Self.failure(e)
             case .token, .progress: onEvent(reply.event)
             }
         }
     }
+
+    private static func failure(_ e: ProtocolError) -> ClientError { ClientError(.server(e.code), e.message, protocolError: e) }
 
     /// `hello`: checks the protocol version and returns the daemon's identity.
     public func hello(client: String) throws -> HelloResult {
@@ -124,13 +133,5 @@ public final class JarvisConnection {
             throw ClientError(.io, "jarvisd answered hello with something else")
         }
         return h
-    }
-
-    private func peekID(_ payload: [UInt8]) -> RequestID? {
-        guard let object = try? JSONSerialization.jsonObject(with: Data(payload)) as? [String: Any] else { return nil }
-        if let n = object["id"] as? Int64 { return .number(n) }
-        if let n = object["id"] as? Int { return .number(Int64(n)) }
-        if let s = object["id"] as? String { return .string(s) }
-        return nil
     }
 }

@@ -39,7 +39,7 @@ public struct MixedLoad: Sendable {
     public func run(socket: String) -> Report {
         let collected = Collector()
         let connected = DispatchGroup(), finished = DispatchGroup(), go = DispatchSemaphore(value: 0)
-        let weights = [("status", status), ("list", list), ("remember", remember), ("ask", ask)]
+        let weights: [(Op, Int)] = [(.status, status), (.list, list), (.remember, remember), (.ask, ask)]
         let sum = weights.reduce(0) { $0 + $1.1 }
         let askTokens = self.askTokens, perClient = requestsPerClient
         for client in 0..<clients {
@@ -64,10 +64,10 @@ public struct MixedLoad: Sendable {
                     let op = weights.first { pick -= $0.1; return pick < 0 }!.0
                     let body: Request.Body
                     switch op {
-                    case "status": body = .status
-                    case "list": body = .list
-                    case "remember": body = .remember(.init(text: "Load note \(client)-\(i): parcel \(i) waits at desk \(client % 7)."))
-                    default: body = .ask(.init(question: Self.questions[Int.random(in: 0..<Self.questions.count, using: &rng)], maxTokens: askTokens))
+                    case .list: body = .list
+                    case .remember: body = .remember(.init(text: "Load note \(client)-\(i): parcel \(i) waits at desk \(client % 7)."))
+                    case .ask: body = .ask(.init(question: Self.questions[Int.random(in: 0..<Self.questions.count, using: &rng)], maxTokens: askTokens))
+                    default: body = .status
                     }
                     let start = Date()
                     do {
@@ -83,11 +83,11 @@ public struct MixedLoad: Sendable {
                             problems.append("client \(client): a reply for \(String(describing: final!.id)) came for \(id)")
                             continue
                         }
-                        switch (op, final!.event) {
-                        case ("status", .done(.status)), ("list", .done(.entries)), ("remember", .done(.entries)), ("ask", .done(.ask)):
-                            mine[op, default: []].append(Date().timeIntervalSince(start))
-                            if op == "ask" { mine["ask.ttft", default: []].append(firstToken ?? Date().timeIntervalSince(start)) }
-                        case (_, .error(let e)):
+                        switch final!.event {
+                        case .done(let result) where result.kind == op.resultKind:
+                            mine[op.rawValue, default: []].append(Date().timeIntervalSince(start))
+                            if op == .ask { mine["ask.ttft", default: []].append(firstToken ?? Date().timeIntervalSince(start)) }
+                        case .error(let e):
                             lost += 1
                             problems.append("client \(client) \(op): \(e)")
                         default:

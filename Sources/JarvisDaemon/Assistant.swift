@@ -10,7 +10,7 @@ import Synchronization
 /// inference queue. Model work (ask, remember, forget) runs on the queue in arrival order;
 /// reads that need no model (list, show, status) are answered at once from the store.
 public final class Assistant: RequestHandler, @unchecked Sendable {
-    public static let serverVersion = "jarvisd 0.5.0"
+    public static let serverVersion = "jarvisd \(JarvisVersion.current)"
 
     public let config: DaemonConfig
     let memory: PersonalMemory
@@ -113,10 +113,7 @@ public final class Assistant: RequestHandler, @unchecked Sendable {
             throw DaemonError(.badRequest, "the question is empty")
         }
         if let image = a.image { try Self.checkReadableFile(image) }
-        let modeName = a.mode ?? "kv"
-        guard let mode = PersonalMemory.Mode(rawValue: modeName) else {
-            throw DaemonError(.badRequest, "mode must be one of \(PersonalMemory.Mode.allCases.map(\.rawValue).joined(separator: ", ")), not \"\(modeName)\"")
-        }
+        let mode = Self.memoryMode(a.mode ?? .default)
         let maxTokens = a.maxTokens ?? config.maxTokens
         guard (1...4096).contains(maxTokens) else { throw DaemonError(.badRequest, "max_tokens must be in 1...4096") }
         let temperature = a.temperature ?? 0
@@ -141,7 +138,7 @@ public final class Assistant: RequestHandler, @unchecked Sendable {
             throw DaemonError(.badRequest, "the name is empty")
         }
         let memory = self.memory
-        if r.kind == "photo" {
+        if r.kind == .photo {
             guard let path = r.path else { throw DaemonError(.badRequest, "a photo is remembered by path, not as text") }
             try Self.checkReadableFile(path)
             let stages = ["decoding", "looking at the photo", "mining its details", "stored"]
@@ -165,7 +162,7 @@ public final class Assistant: RequestHandler, @unchecked Sendable {
                 throw DaemonError(.badRequest, "nothing to remember: the text is empty")
             }
             records = try await queue.run(token) {
-                try memory.remember(text, kind: r.kind ?? "note", name: r.name, aliases: r.aliases ?? [],
+                try memory.remember(text, kind: (r.kind ?? .note).rawValue, name: r.name, aliases: r.aliases ?? [],
                                     metadata: r.metadata ?? [:], progress: progress, shouldStop: { token.isCancelled })
             }
         }
@@ -209,6 +206,16 @@ public final class Assistant: RequestHandler, @unchecked Sendable {
             throw DaemonError(.badPath, "\(path) is \(what); remember takes regular files")
         }
         guard access(path, R_OK) == 0 else { throw DaemonError(.badPath, "\(path) is not readable") }
+    }
+
+    /// The memory's way of answering for a protocol mode.
+    static func memoryMode(_ mode: AskMode) -> PersonalMemory.Mode {
+        switch mode {
+        case .kv: .kv
+        case .textRAG: .textRAG
+        case .full: .full
+        case .none: .none
+        }
     }
 
     static func info(_ r: EntryRecord) -> EntryInfo {

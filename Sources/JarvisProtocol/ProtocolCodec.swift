@@ -13,149 +13,78 @@ public enum ProtocolCodec {
         return e
     }()
 
+    /// The payload of `request`.
     public static func encode(_ request: Request) -> [UInt8] {
         Array(try! encoder.encode(request))   // every field is encodable: cannot fail
     }
 
+    /// The payload of `reply`.
     public static func encode(_ reply: Reply) -> [UInt8] {
         Array(try! encoder.encode(WireReply(reply)))
     }
 
-    /// Parses a request payload.
-    /// - Returns: the request, or the error to reply with and the request's id if it could be read.
-    public static func decodeRequest(_ payload: [UInt8]) -> Result<Request, RequestFailure> {
-        guard let object = (try? JSONSerialization.jsonObject(with: Data(payload))) as? [String: Any] else {
-            return .failure(RequestFailure(id: nil, error: ProtocolError(.badJSON, "the frame is not a UTF-8 JSON object")))
-        }
-        let id = (try? JSONDecoder().decode(IDOnly.self, from: Data(payload)))?.id
-        do {
-            return .success(try JSONDecoder().decode(Request.self, from: Data(payload)))
-        } catch let e as Request.UnknownOp {
-            return .failure(RequestFailure(id: id, error: ProtocolError(.unknownOp, "unknown op \"\(e.op)\" (known: \(Request.Body.ops.joined(separator: ", ")))")))
-        } catch let e as DecodingError {
-            _ = object
-            return .failure(RequestFailure(id: id, error: ProtocolError(.badRequest, describe(e))))
-        } catch {
-            return .failure(RequestFailure(id: id, error: ProtocolError(.badRequest, "\(error)")))
-        }
+    /// Whether `request`'s frame is within `maxFrame` bytes, the most a server reads by
+    /// default (what decides if a text is sent inline or by path).
+    public static func fitsInFrame(_ request: Request, maxFrame: Int = Framing.defaultMaxFrame) -> Bool {
+        encode(request).count <= maxFrame
     }
 
-    /// Parses a reply to a request with operation `op` (which decides the shape of `result`).
+    /// Parses a request payload, in one pass.
+    /// - Returns: the request, or the error to reply with and the request's id if it could be read.
+    public static func decodeRequest(_ payload: [UInt8]) -> Result<Request, RequestFailure> {
+        // Only a payload that is not a JSON object fails the decode itself; everything after
+        // the object is read is an outcome of `ParsedRequest`. The decoder checks a string's
+        // UTF-8 only when the string is read, so the whole payload is checked first.
+        guard String(validating: payload, as: UTF8.self) != nil,
+              let parsed = try? JSONDecoder().decode(ParsedRequest.self, from: Data(payload)) else {
+            return .failure(RequestFailure(id: nil, error: ProtocolError(.badJSON, "the frame is not a UTF-8 JSON object")))
+        }
+        return parsed.outcome.mapError { RequestFailure(id: parsed.id, error: $0) }
+    }
+
+    /// Parses a reply payload; its `result_kind` says the shape of a `done` result.
     /// - Throws: `ProtocolError(.badJSON)` for a malformed reply.
-    public static func decodeReply(_ payload: [UInt8], op: String) throws -> Reply {
-        let d = JSONDecoder()
-        d.userInfo[opKey] = op
+    public static func decodeReply(_ payload: [UInt8]) throws -> Reply {
         do {
-            return try d.decode(WireReply.self, from: Data(payload)).reply
+            return try JSONDecoder().decode(WireReply.self, from: Data(payload)).reply
         } catch {
             throw ProtocolError(.badJSON, "malformed reply: \(error)")
         }
     }
 
+    /// Why a request payload was refused.
     public struct RequestFailure: Error, Equatable, Sendable {
+        /// The request's id, if the payload was an object with a readable id.
         public let id: RequestID?
         public let error: ProtocolError
     }
 
-    static let opKey = CodingUserInfoKey(rawValue: "jarvis.op")!
-
-    struct IDOnly: Decodable { let id: RequestID }
-
-    static func describe(_ e: DecodingError) -> String {
+    /// The `bad_request` error for a field that could not be decoded.
+    static func badRequest(_ error: Error) -> ProtocolError {
+        if let e = error as? ProtocolError { return e }
+        guard let e = error as? DecodingError else { return ProtocolError(.badRequest, "\(error)") }
         func path(_ p: [CodingKey]) -> String { p.isEmpty ? "the request" : p.map(\.stringValue).joined(separator: ".") }
-        switch e {
-        case .keyNotFound(let key, let ctx): return "missing field \"\(key.stringValue)\"" + (ctx.codingPath.isEmpty ? "" : " in \(path(ctx.codingPath))")
-        case .typeMismatch(_, let ctx): return "field \(path(ctx.codingPath)) has the wrong type: \(ctx.debugDescription)"
-        case .valueNotFound(_, let ctx): return "field \(path(ctx.codingPath)) is null"
-        case .dataCorrupted(let ctx): return ctx.debugDescription
-        @unknown default: return "\(e)"
+        let message = switch e {
+        case .keyNotFound(let key, let ctx): "missing field \"\(key.stringValue)\"" + (ctx.codingPath.isEmpty ? "" : " in \(path(ctx.codingPath))")
+        case .typeMismatch(_, let ctx): "field \(path(ctx.codingPath)) has the wrong type: \(ctx.debugDescription)"
+        case .valueNotFound(_, let ctx): "field \(path(ctx.codingPath)) is null"
+        case .dataCorrupted(let ctx): ctx.debugDescription
+        @unknown default: "\(e)"
         }
+        return ProtocolError(.badRequest, message)
     }
 }
 
-/// The flat wire form of a reply.
-struct WireReply: Codable {
-    var id: RequestID?
-    var event: String
-    var text: String?
-    var done: Int?
-    var total: Int?
-    var stage: String?
-    var result: ResultBox?
-    var error: ProtocolError?
+/// A request object read once: its id when readable, and the request or why not.
+struct ParsedRequest: Decodable {
+    let id: RequestID?
+    let outcome: Result<Request, ProtocolError>
 
-    init(_ r: Reply) {
-        id = r.id
-        switch r.event {
-        case .token(let t): event = "token"; text = t
-        case .progress(let d, let t, let s): event = "progress"; done = d; total = t; stage = s
-        case .done(let result): event = "done"; self.result = ResultBox(result: result)
-        case .error(let e): event = "error"; error = e
-        }
-    }
-
-    enum CodingKeys: String, CodingKey { case id, event, text, done, total, stage, result, error }
-
-    // An explicit null id for errors about unreadable frames.
-    func encode(to encoder: Encoder) throws {
-        var c = encoder.container(keyedBy: CodingKeys.self)
-        if let id { try c.encode(id, forKey: .id) } else { try c.encodeNil(forKey: .id) }
-        try c.encode(event, forKey: .event)
-        try c.encodeIfPresent(text, forKey: .text)
-        try c.encodeIfPresent(done, forKey: .done)
-        try c.encodeIfPresent(total, forKey: .total)
-        try c.encodeIfPresent(stage, forKey: .stage)
-        try c.encodeIfPresent(result, forKey: .result)
-        try c.encodeIfPresent(error, forKey: .error)
-    }
-
-    var reply: Reply {
-        get throws {
-            switch event {
-            case "token": return Reply(id: id, .token(text ?? ""))
-            case "progress": return Reply(id: id, .progress(done: done ?? 0, total: total ?? 0, stage: stage))
-            case "done":
-                guard let result else { throw ProtocolError(.badJSON, "done without result") }
-                return Reply(id: id, .done(result.result))
-            case "error":
-                guard let error else { throw ProtocolError(.badJSON, "error without error") }
-                return Reply(id: id, .error(error))
-            default: throw ProtocolError(.badJSON, "unknown event \(event)")
-            }
-        }
-    }
-}
-
-/// A result, encoded as its inner object; decoded by the op in the decoder's user info.
-struct ResultBox: Codable {
-    let result: Reply.Result
-
-    init(result: Reply.Result) { self.result = result }
-
-    struct Entries: Codable { let entries: [EntryInfo] }
-    struct Entry: Codable { let entry: EntryInfo }
-    struct Cancelled: Codable { let cancelled: Bool }
-
-    func encode(to encoder: Encoder) throws {
-        switch result {
-        case .hello(let h): try h.encode(to: encoder)
-        case .ask(let a): try a.encode(to: encoder)
-        case .entries(let e): try Entries(entries: e).encode(to: encoder)
-        case .entry(let e): try Entry(entry: e).encode(to: encoder)
-        case .status(let s): try s.encode(to: encoder)
-        case .cancel(let c): try Cancelled(cancelled: c).encode(to: encoder)
-        }
-    }
-
+    /// Throws only when the payload is not a JSON object.
     init(from decoder: Decoder) throws {
-        switch decoder.userInfo[ProtocolCodec.opKey] as? String {
-        case "hello": result = .hello(try HelloResult(from: decoder))
-        case "ask": result = .ask(try AskResult(from: decoder))
-        case "remember", "list": result = .entries(try Entries(from: decoder).entries)
-        case "forget", "show": result = .entry(try Entry(from: decoder).entry)
-        case "status": result = .status(try StatusResult(from: decoder))
-        case "cancel": result = .cancel(cancelled: try Cancelled(from: decoder).cancelled)
-        case let op: throw DecodingError.dataCorrupted(.init(codingPath: decoder.codingPath, debugDescription: "no result shape for op \(op ?? "?")"))
-        }
+        let c = try decoder.container(keyedBy: Request.Keys.self)
+        let id = Result { try c.decode(RequestID.self, forKey: .id) }
+        self.id = try? id.get()
+        outcome = Result { Request(id: try id.get(), try Request.Body(from: decoder)) }.mapError(ProtocolCodec.badRequest)
     }
 }

@@ -23,7 +23,7 @@ public struct Reply: Equatable, Sendable {
         case error(ProtocolError)
     }
 
-    /// What a finished request returns, by op.
+    /// What a finished request returns (`Op.resultKind` says which, by op).
     public enum Result: Equatable, Sendable {
         case hello(HelloResult)
         case ask(AskResult)
@@ -33,6 +33,23 @@ public struct Reply: Equatable, Sendable {
         case entry(EntryInfo)
         case status(StatusResult)
         case cancel(cancelled: Bool)
+
+        /// The shapes a result can have: the `result_kind` of a `done` reply.
+        public enum Kind: String, CaseIterable, Codable, Sendable {
+            case hello, ask, entries, entry, status, cancel
+        }
+
+        /// This result's shape.
+        public var kind: Kind {
+            switch self {
+            case .hello: .hello
+            case .ask: .ask
+            case .entries: .entries
+            case .entry: .entry
+            case .status: .status
+            case .cancel: .cancel
+            }
+        }
     }
 
     public var isFinal: Bool {

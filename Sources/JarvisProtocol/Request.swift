@@ -25,8 +25,8 @@ public enum RequestID: Codable, Hashable, Sendable, CustomStringConvertible {
     }
 }
 
-/// One request: `{"id": …, "op": "…", …arguments}`.
-public struct Request: Codable, Equatable, Sendable {
+/// One request: `{"id": …, "op": "…", …arguments}`. Decoded by `ProtocolCodec.decodeRequest`.
+public struct Request: Encodable, Equatable, Sendable {
     public var id: RequestID
     public var body: Body
 
@@ -54,20 +54,19 @@ public struct Request: Codable, Equatable, Sendable {
         /// Stop another request of this connection.
         case cancel(Cancel)
 
-        public var op: String {
+        /// The op this body is for.
+        public var op: Op {
             switch self {
-            case .hello: "hello"
-            case .ask: "ask"
-            case .remember: "remember"
-            case .forget: "forget"
-            case .list: "list"
-            case .show: "show"
-            case .status: "status"
-            case .cancel: "cancel"
+            case .hello: .hello
+            case .ask: .ask
+            case .remember: .remember
+            case .forget: .forget
+            case .list: .list
+            case .show: .show
+            case .status: .status
+            case .cancel: .cancel
             }
         }
-
-        public static let ops = ["hello", "ask", "remember", "forget", "list", "show", "status", "cancel"]
     }
 
     public struct Hello: Codable, Equatable, Sendable {
@@ -78,14 +77,14 @@ public struct Request: Codable, Equatable, Sendable {
 
     public struct Ask: Codable, Equatable, Sendable {
         public var question: String
-        /// "kv" (default), "text-rag", "full" or "none".
-        public var mode: String?
+        /// How to use the memory; `kv` when absent.
+        public var mode: AskMode?
         public var maxTokens: Int?
         public var temperature: Double?
         /// A photo to ask about (a path the daemon can read).
         public var image: String?
         enum CodingKeys: String, CodingKey { case question, mode, maxTokens = "max_tokens", temperature, image }
-        public init(question: String, mode: String? = nil, maxTokens: Int? = nil, temperature: Double? = nil, image: String? = nil) {
+        public init(question: String, mode: AskMode? = nil, maxTokens: Int? = nil, temperature: Double? = nil, image: String? = nil) {
             self.question = question; self.mode = mode; self.maxTokens = maxTokens; self.temperature = temperature; self.image = image
         }
     }
@@ -96,11 +95,11 @@ public struct Request: Codable, Equatable, Sendable {
         public var path: String?
         public var name: String?
         public var aliases: [String]?
-        /// "note", "fact", "file", "photo"; inferred when absent.
-        public var kind: String?
+        /// Inferred when absent.
+        public var kind: EntryKind?
         public var metadata: [String: String]?
         public init(text: String? = nil, path: String? = nil, name: String? = nil, aliases: [String]? = nil,
-                    kind: String? = nil, metadata: [String: String]? = nil) {
+                    kind: EntryKind? = nil, metadata: [String: String]? = nil) {
             self.text = text; self.path = path; self.name = name; self.aliases = aliases; self.kind = kind; self.metadata = metadata
         }
     }
@@ -118,28 +117,6 @@ public struct Request: Codable, Equatable, Sendable {
 
     enum Keys: String, CodingKey { case id, op }
 
-    public init(from decoder: Decoder) throws {
-        let c = try decoder.container(keyedBy: Keys.self)
-        id = try c.decode(RequestID.self, forKey: .id)
-        let op = try c.decode(String.self, forKey: .op)
-        switch op {
-        case "hello": body = .hello(try Hello(from: decoder))
-        case "ask": body = .ask(try Ask(from: decoder))
-        case "remember":
-            let r = try Remember(from: decoder)
-            guard (r.text == nil) != (r.path == nil) else {
-                throw DecodingError.dataCorrupted(.init(codingPath: [], debugDescription: "remember takes exactly one of text and path"))
-            }
-            body = .remember(r)
-        case "forget": body = .forget(try EntryRef(from: decoder))
-        case "list": body = .list
-        case "show": body = .show(try EntryRef(from: decoder))
-        case "status": body = .status
-        case "cancel": body = .cancel(try Cancel(from: decoder))
-        default: throw UnknownOp(op: op)
-        }
-    }
-
     public func encode(to encoder: Encoder) throws {
         var c = encoder.container(keyedBy: Keys.self)
         try c.encode(id, forKey: .id)
@@ -153,6 +130,31 @@ public struct Request: Codable, Equatable, Sendable {
         case .list, .status: break
         }
     }
+}
 
-    struct UnknownOp: Error { let op: String }
+extension Request.Body {
+    /// Reads the op and its arguments from a request object.
+    /// - Throws: `ProtocolError` (`unknown_op`, or `bad_request` for conflicting arguments), or
+    ///   `DecodingError` for a missing or mistyped field.
+    init(from decoder: Decoder) throws {
+        let name = try decoder.container(keyedBy: Request.Keys.self).decode(String.self, forKey: .op)
+        guard let op = Op(rawValue: name) else {
+            throw ProtocolError(.unknownOp, "unknown op \"\(name)\" (known: \(Op.allCases.map(\.rawValue).joined(separator: ", ")))")
+        }
+        switch op {
+        case .hello: self = .hello(try Request.Hello(from: decoder))
+        case .ask: self = .ask(try Request.Ask(from: decoder))
+        case .remember:
+            let r = try Request.Remember(from: decoder)
+            guard (r.text == nil) != (r.path == nil) else {
+                throw ProtocolError(.badRequest, "remember takes exactly one of text and path")
+            }
+            self = .remember(r)
+        case .forget: self = .forget(try Request.EntryRef(from: decoder))
+        case .list: self = .list
+        case .show: self = .show(try Request.EntryRef(from: decoder))
+        case .status: self = .status
+        case .cancel: self = .cancel(try Request.Cancel(from: decoder))
+        }
+    }
 }

@@ -11,8 +11,7 @@ struct AskCommand: ParsableCommand {
 
     @OptionGroup var connection: ConnectionOptions
 
-    @Option(help: ArgumentHelp("kv (default), text-rag, full or none.", valueName: "mode"),
-            completion: .list(["kv", "text-rag", "full", "none"]))
+    @Option(help: ArgumentHelp(Self.modesHelp, valueName: "mode"), completion: .list(AskMode.allCases.map(\.rawValue)))
     var mode: String?
 
     @Option(help: "Stop after this many tokens.")
@@ -27,6 +26,12 @@ struct AskCommand: ParsableCommand {
     @Argument(help: "The question.")
     var question: [String]
 
+    /// "kv (default), text-rag, full or none."
+    static var modesHelp: String {
+        let others = AskMode.allCases.filter { $0 != .default }.map(\.rawValue)
+        return "\(AskMode.default.rawValue) (default), " + others.dropLast().joined(separator: ", ") + " or \(others.last!)."
+    }
+
     func validate() throws {
         guard !question.isEmpty else { throw ValidationError("ask what? Give the question as arguments, or - to read it from standard input") }
         if let maxTokens, maxTokens <= 0 { throw ValidationError("--max-tokens must be positive") }
@@ -36,10 +41,11 @@ struct AskCommand: ParsableCommand {
         var text = question.joined(separator: " ")
         if text == "-" { text = String(decoding: FileHandle.standardInput.readDataToEndOfFile(), as: UTF8.self) }
         let imagePath = image.map { URL(fileURLWithPath: $0).standardizedFileURL.path }
+        let askMode = try mode.map { m in try Failure.exitOnError { try AskMode(parsing: m) } }
         let c = try connection.connect()
         let json = connection.json
         let result = try Failure.exitOnError {
-            try c.call(.ask(.init(question: text, mode: mode, maxTokens: maxTokens, temperature: temperature, image: imagePath))) { event in
+            try c.call(.ask(.init(question: text, mode: askMode, maxTokens: maxTokens, temperature: temperature, image: imagePath))) { event in
                 if !json, case .token(let piece) = event {
                     FileHandle.standardOutput.write(Data(piece.utf8))
                 }

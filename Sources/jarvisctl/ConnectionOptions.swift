@@ -5,7 +5,7 @@ import JarvisProtocol
 
 /// The options every subcommand that talks to jarvisd takes.
 struct ConnectionOptions: ParsableArguments {
-    @Option(help: ArgumentHelp("jarvisd's socket (env JARVIS_SOCKET).", valueName: "path"), completion: .file())
+    @Option(help: ArgumentHelp("jarvisd's socket (env \(SocketLocation.variable)).", valueName: "path"), completion: .file())
     var socket: String?
 
     @Flag(help: "Print the result as JSON, for scripts.")
@@ -17,7 +17,7 @@ struct ConnectionOptions: ParsableArguments {
     func connect() throws -> JarvisConnection {
         try Failure.exitOnError {
             let c = try JarvisConnection(socketPath: socketPath)
-            _ = try c.hello(client: "jarvisctl 0.5.0")
+            _ = try c.hello(client: "jarvisctl \(JarvisVersion.current)")
             return c
         }
     }

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import JarvisClient
+import JarvisProtocol
 
 /// How a failed call ends the process: the message on standard error, and the exit status
 /// the root command's help documents.
@@ -19,13 +20,17 @@ enum Failure {
         return "jarvisctl: \(error.message)"
     }
 
-    /// Runs `body`; a `ClientError` is printed and becomes the process's exit status.
+    /// Runs `body`; a `ClientError` is printed and becomes the process's exit status, and so
+    /// does a `ProtocolError` about a request built here (status 1, as if jarvisd had refused it).
     static func exitOnError<T>(_ body: () throws -> T) throws -> T {
         do {
             return try body()
         } catch let e as ClientError {
             printError(message(for: e))
             throw ExitCode(exitStatus(for: e))
+        } catch let e as ProtocolError {
+            printError("jarvisctl: \(e.message) [\(e.code.rawValue)]")
+            throw ExitCode(1)
         }
     }
 

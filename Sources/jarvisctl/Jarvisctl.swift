@@ -1,4 +1,5 @@
 import ArgumentParser
+import JarvisProtocol
 
 /// jarvisctl: the command-line client of jarvisd.
 @main
@@ -19,7 +20,7 @@ struct Jarvisctl: ParsableCommand {
               4   the request was cancelled, or jarvisd shut down or hung up
               64  bad usage
             """,
-        version: "0.5.0",
+        version: JarvisVersion.current,
         subcommands: [AskCommand.self, RememberCommand.self, ForgetCommand.self, ListCommand.self,
                       ShowCommand.self, StatusCommand.self, ModelsCommand.self])
 }

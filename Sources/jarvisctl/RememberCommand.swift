@@ -32,8 +32,6 @@ struct RememberCommand: ParsableCommand {
 
     static let textExtensions: Set<String> = ["txt", "md", "markdown", "text"]
     static let photoExtensions: Set<String> = ["jpg", "jpeg", "png"]
-    /// Text files larger than this are sent by path for the daemon to read.
-    static let inlineLimit = 900 << 10
 
     func validate() throws {
         guard !items.isEmpty || note != nil else {
@@ -42,10 +40,10 @@ struct RememberCommand: ParsableCommand {
         if let name, name.trimmingCharacters(in: .whitespaces).isEmpty { throw ValidationError("--name is empty") }
     }
 
-    /// One thing to send.
+    /// One thing to send: a note, or a file with its text when it was read here.
     enum Item {
-        case text(String, file: String?)
-        case path(String, kind: String)
+        case note(String)
+        case file(String, kind: EntryKind, text: String?)
     }
 
     func run() throws {
@@ -54,7 +52,7 @@ struct RememberCommand: ParsableCommand {
         for arg in items {
             do { work += try expand(arg) } catch { problems.append("\(error)") }
         }
-        if work.isEmpty, let note { work = [.text(note, file: nil)] }
+        if work.isEmpty, let note { work = [.note(note)] }
         if name != nil && work.count > 1 {
             throw ValidationError("--name names one entry, but \(work.count) items were given")
         }
@@ -71,19 +69,23 @@ struct RememberCommand: ParsableCommand {
             var metadata: [String: String] = [:]
             if let category { metadata["category"] = category }
             switch item {
-            case .text(let text, let file):
+            case .note(let text):
                 request.text = text
-                request.kind = file == nil ? "note" : "file"
-                if let file { metadata["file"] = (file as NSString).lastPathComponent }
-                if let note, file != nil { metadata["note"] = note }
-                label = file ?? "note"
-            case .path(let path, let kind):
-                request.path = path
+                request.kind = .note
+                label = "note"
+            case .file(let path, let kind, let text):
+                request.text = text
                 request.kind = kind
+                if kind == .file { metadata["file"] = (path as NSString).lastPathComponent }
                 if let note { metadata["note"] = note }
                 label = path
             }
             request.metadata = metadata.isEmpty ? nil : metadata
+            // A file whose text does not fit in one request frame is read by the daemon instead.
+            if case .file(let path, _, _) = item, request.text == nil || !c.fitsInFrame(.remember(request)) {
+                request.text = nil
+                request.path = path
+            }
             bar.draw(i, label)
             do {
                 let result = try c.call(.remember(request)) { event in
@@ -114,11 +116,11 @@ struct RememberCommand: ParsableCommand {
     func expand(_ arg: String) throws -> [Item] {
         if arg == "-" {
             let text = String(decoding: FileHandle.standardInput.readDataToEndOfFile(), as: UTF8.self)
-            return [.text(text, file: nil)]
+            return [.note(text)]
         }
         var isDirectory: ObjCBool = false
         guard FileManager.default.fileExists(atPath: arg, isDirectory: &isDirectory) else {
-            if arg.contains(" ") { return [.text(arg, file: nil)] }
+            if arg.contains(" ") { return [.note(arg)] }
             throw ClientError(.io, "\(arg): no such file or directory")
         }
         let url = URL(fileURLWithPath: arg).standardizedFileURL
@@ -132,21 +134,22 @@ struct RememberCommand: ParsableCommand {
         return try files.sorted { $0.path < $1.path }.compactMap { try item(for: $0, explicit: false) }
     }
 
-    /// A file as an item: text read here when small, otherwise by path. Files found in a
-    /// directory with other extensions are skipped; a file named explicitly is tried as text.
+    /// A file as an item: a text file is read here unless it is larger than a frame can be
+    /// (`run` then sends it by path). Files found in a directory with other extensions are
+    /// skipped; a file named explicitly is tried as text.
     func item(for url: URL, explicit: Bool) throws -> Item? {
         let ext = url.pathExtension.lowercased()
-        if Self.photoExtensions.contains(ext) { return .path(url.path, kind: "photo") }
+        if Self.photoExtensions.contains(ext) { return .file(url.path, kind: .photo, text: nil) }
         guard explicit || Self.textExtensions.contains(ext) else { return nil }
         let size = (try? FileManager.default.attributesOfItem(atPath: url.path)[.size] as? Int) ?? 0
-        if size > Self.inlineLimit { return .path(url.path, kind: "file") }
+        if size > Framing.defaultMaxFrame { return .file(url.path, kind: .file, text: nil) }
         guard let data = FileManager.default.contents(atPath: url.path) else {
             throw ClientError(.io, "\(url.path): cannot be read")
         }
         guard let text = String(data: data, encoding: .utf8) else {
             throw ClientError(.io, "\(url.path): not UTF-8 text (photos must end in .jpg, .jpeg or .png)")
         }
-        return .text(text, file: url.path)
+        return .file(url.path, kind: .file, text: text)
     }
 }
 

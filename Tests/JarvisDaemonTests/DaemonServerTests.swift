@@ -13,6 +13,8 @@ import XCTest
 final class ScriptedHandler: RequestHandler {
     let ended = Mutex<[(question: String, tokens: Int, reason: CancellationToken.Reason?)]>([])
     let endedSignal = DispatchSemaphore(value: 0)
+    /// Every `remember` request, as received.
+    let remembered = Mutex<[Request.Remember]>([])
 
     func handle(_ body: Request.Body, token: CancellationToken,
                 emit: @escaping @Sendable (Reply.Event) -> Void) async throws -> Reply.Result {
@@ -35,6 +37,10 @@ final class ScriptedHandler: RequestHandler {
             return .ask(AskResult(answer: a.question.uppercased(), entries: [], ttftMs: 0, tokens: n))
         case .show(let r):
             throw DaemonError(.notFound, "no entry \(r.entry)")
+        case .remember(let r):
+            remembered.withLock { $0.append(r) }
+            return .entries([EntryInfo(id: 1, name: r.name, aliases: r.aliases ?? [], kind: r.kind?.rawValue ?? "note", createdMs: 0,
+                                       tokens: 1, text: r.text ?? "", metadata: r.metadata ?? [:])])
         default:
             throw DaemonError(.internalError, "not scripted")
         }
@@ -206,6 +212,45 @@ final class DaemonServerTests: XCTestCase {
         XCTAssertNil(try c.receiveFrame(), "the connection should close")
         try await serverTask.value
         XCTAssertThrowsError(try connect()) { e in XCTAssertEqual((e as? ClientError)?.code, .notRunning) }
+    }
+
+    /// The jarvisctl built beside the tests.
+    func jarvisctl() throws -> String {
+        let path = "/" + ProcessInfo.processInfo.arguments[0].split(separator: "/").dropLast().joined(separator: "/") + "/jarvisctl"
+        guard FileManager.default.isExecutableFile(atPath: path) else { throw XCTSkip("needs the jarvisctl binary beside the tests") }
+        return path
+    }
+
+    /// A text file goes inline when its request fits in a frame, else by path; either way with
+    /// its aliases and metadata.
+    func testRememberSendsATextThatDoesNotFitByPathWithItsMetadata() throws {
+        let small = dir + "/small.md", large = dir + "/large.md"
+        try "Rex has a red collar.".write(toFile: small, atomically: true, encoding: .utf8)
+        // Under the frame limit on disk, over it once each newline is escaped.
+        try String(repeating: "\n", count: Framing.defaultMaxFrame * 3 / 4).write(toFile: large, atomically: true, encoding: .utf8)
+        for file in [small, large] {
+            let p = Process()
+            p.executableURL = URL(fileURLWithPath: try jarvisctl())
+            p.arguments = ["remember", "--socket", socket, "--alias", "Rexie", "--category", "pet", "--note", "from the vet", file]
+            let err = Pipe()
+            p.standardError = err
+            p.standardOutput = Pipe()
+            try p.run()
+            p.waitUntilExit()
+            XCTAssertEqual(p.terminationStatus, 0, String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self))
+        }
+        let sent = handler.remembered.withLock { $0 }
+        XCTAssertEqual(sent.count, 2)
+        XCTAssertEqual(sent.first?.text, "Rex has a red collar.")
+        XCTAssertNil(sent.first?.path)
+        XCTAssertNil(sent.last?.text)
+        XCTAssertEqual(sent.last?.path, large)
+        for r in sent {
+            XCTAssertEqual(r.kind, .file)
+            XCTAssertEqual(r.aliases, ["Rexie"])
+            XCTAssertEqual(r.metadata?["category"], "pet")
+            XCTAssertEqual(r.metadata?["note"], "from the vet")
+        }
     }
 
     func testAnotherUserIsRefused() throws {

@@ -26,7 +26,7 @@ final class BadInputTests: XCTestCase {
         let c = try JarvisConnection(socketPath: d.socket)
         try c.write(bytes)
         guard let payload = try c.receiveFrame() else { return nil }
-        return try ProtocolCodec.decodeReply(payload, op: "status")
+        return try ProtocolCodec.decodeReply(payload)
     }
 
     func expect(_ code: ProtocolError.Code, for payload: [UInt8], _ d: DaemonProcess, file: StaticString = #filePath, line: UInt = #line) throws {
@@ -111,7 +111,7 @@ final class BadInputTests: XCTestCase {
         let path = d.directory + "/photo.jpg"
         try Data("this is not a JPEG".utf8).write(to: URL(fileURLWithPath: path))
         let c = try JarvisConnection(socketPath: d.socket)
-        XCTAssertThrowsError(try c.call(.remember(.init(path: path, kind: "photo")))) { e in
+        XCTAssertThrowsError(try c.call(.remember(.init(path: path, kind: .photo)))) { e in
             XCTAssertEqual((e as? ClientError)?.code, .server(.badImage), "\(e)")
         }
         XCTAssertThrowsError(try c.call(.ask(.init(question: "What is in this photo?", image: path)))) { e in
@@ -128,7 +128,7 @@ final class BadInputTests: XCTestCase {
         let bomb = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
             .appendingPathComponent("JarvisImageTests/Fixtures/images/bomb-100000x100000.png").path
         let c = try JarvisConnection(socketPath: d.socket)
-        XCTAssertThrowsError(try c.call(.remember(.init(path: bomb, kind: "photo")))) { e in
+        XCTAssertThrowsError(try c.call(.remember(.init(path: bomb, kind: .photo)))) { e in
             XCTAssertEqual((e as? ClientError)?.code, .server(.badImage), "\(e)")
             XCTAssertTrue("\(e)".contains("100000×100000"), "\(e)")
         }
