@@ -1,47 +1,38 @@
 import Foundation
-import JarvisEngine
-import JarvisProtocol
-import JarvisStore
 
-/// jarvisd's settings. Each comes from, in order of precedence: a command-line flag, an
-/// environment variable, the config file, the default.
+/// jarvisd's settings (declared in `DaemonSetting`). Each comes from, in order of precedence:
+/// a command-line flag, an environment variable, the config file, the default.
 ///
 /// The config file (`--config`, `$JARVIS_CONFIG`, else `$XDG_CONFIG_HOME/jarvis/jarvisd.conf`,
-/// else `~/.config/jarvis/jarvisd.conf`) holds `key = value` lines; `#` starts a comment.
-/// The keys are the long flag names: `socket`, `store`, `models`, `model`, `mmproj`, `threads`,
-/// `log-level`, `max-tokens`, `retrieve-limit`.
+/// else `~/.config/jarvis/jarvisd.conf`) holds `key = value` lines, the keys being the long
+/// flag names; `#` starts a comment.
 public struct DaemonConfig: Sendable, Equatable {
-    /// The Unix socket to serve (unused when systemd hands one over).
-    public var socket: String
-    /// The store directory (one LMDB environment).
-    public var store: String
-    /// The models directory.
-    public var models: String
-    /// The language model: a file name in `models`, or a path.
-    public var model: String
-    /// SmolVLM's vision projector (mmproj GGUF: a file name in `models`, or a path) that goes
-    /// with `model`; empty for none.
-    public var mmproj: String
-    /// Compute threads for the model.
-    public var threads: Int
-    /// trace, debug, info, notice, warning, error or critical.
-    public var logLevel: String
-    /// Default answer length cap, in tokens.
-    public var maxTokens: Int
-    /// How many entries an answer rests on at most.
-    public var retrieveLimit: Int
+    /// Each setting's checked value (under `.config`, the config file's path, read or not).
+    public let values: [DaemonSetting: String]
     /// The config file that was read, if any.
-    public var configFile: String?
-    /// Where each setting came from: "flag", "environment", "file" or "default".
-    public var sources: [String: String]
+    public let configFile: String?
+    /// Where each setting came from, by key: "flag --KEY", "environment VARIABLE",
+    /// "file PATH" or "default".
+    public let sources: [String: String]
 
-    /// The settings, their environment variables, and how to check a value.
-    static let keys: [(key: String, variable: String)] = [
-        ("socket", "JARVIS_SOCKET"), ("store", "JARVIS_STORE"), ("models", "JARVIS_MODELS"),
-        ("model", "JARVIS_MODEL"), ("mmproj", "JARVIS_MMPROJ"), ("threads", "JARVIS_THREADS"), ("log-level", "JARVIS_LOG_LEVEL"),
-        ("max-tokens", "JARVIS_MAX_TOKENS"), ("retrieve-limit", "JARVIS_RETRIEVE_LIMIT"),
-    ]
-    static let logLevels = ["trace", "debug", "info", "notice", "warning", "error", "critical"]
+    /// The Unix socket to serve (unused when systemd hands one over).
+    public var socket: String { values[.socket]! }
+    /// The store directory (one LMDB environment).
+    public var store: String { values[.store]! }
+    /// The models directory.
+    public var models: String { values[.models]! }
+    /// The language model: a file name in `models`, or a path.
+    public var model: String { values[.model]! }
+    /// SmolVLM's vision projector that goes with `model`; empty for none.
+    public var mmproj: String { values[.mmproj]! }
+    /// Compute threads for the model.
+    public var threads: Int { Int(values[.threads]!)! }
+    /// trace, debug, info, notice, warning, error or critical.
+    public var logLevel: String { values[.logLevel]! }
+    /// Default answer length cap, in tokens.
+    public var maxTokens: Int { Int(values[.maxTokens]!)! }
+    /// How many entries an answer rests on at most.
+    public var retrieveLimit: Int { Int(values[.retrieveLimit]!)! }
 
     /// Resolves the settings.
     /// - Parameters:
@@ -50,57 +41,39 @@ public struct DaemonConfig: Sendable, Equatable {
     /// - Throws: `DaemonError(.badRequest)` naming the file and line, or the flag or variable,
     ///   for an unknown key or a bad value; a missing file that was named explicitly.
     public static func resolve(flags: [String: String], environment: [String: String]) throws -> DaemonConfig {
-        var fileValues: [String: String] = [:]
-        var configFile: String?
-        let explicit = flags["config"] ?? environment["JARVIS_CONFIG"].flatMap { $0.isEmpty ? nil : $0 }
-        let path = explicit ?? defaultConfigPath(environment: environment)
+        // Defaults are computed without the settings' own variables, which have their own
+        // place in the order above.
+        var plain = environment
+        for s in DaemonSetting.allCases { plain[s.declaration.variable] = nil }
+        var values: [DaemonSetting: String] = [:], sources: [String: String] = [:]
+        var fileValues: [String: String] = [:], configFile: String?
+        func take(_ s: DaemonSetting) throws {
+            let variable = s.declaration.variable
+            let value: String, source: String
+            if let v = flags[s.rawValue] {
+                (value, source) = (v, "flag --\(s.rawValue)")
+            } else if let v = environment[variable], !v.isEmpty {
+                (value, source) = (v, "environment \(variable)")
+            } else if let v = fileValues[s.rawValue], let configFile {
+                (value, source) = (v, "file \(configFile)")
+            } else {
+                (value, source) = (s.defaultValue(plain), "default")
+            }
+            try s.check(value, from: source)
+            values[s] = value
+            sources[s.rawValue] = source
+        }
+        // The config file first: the other settings may come from it.
+        try take(.config)
+        let path = values[.config]!
         if FileManager.default.fileExists(atPath: path) {
             fileValues = try parse(file: path)
             configFile = path
-        } else if explicit != nil {
+        } else if sources[DaemonSetting.config.rawValue] != "default" {
             throw DaemonError(.badRequest, "config file \(path) does not exist")
         }
-
-        // Defaults are computed without the JARVIS_* variables, which have their own place in
-        // the order above.
-        var plain = environment
-        for (_, v) in keys { plain[v] = nil }
-        let defaults: [String: String] = [
-            "socket": SocketLocation.defaultPath(environment: plain),
-            "store": PersonalStore.defaultDirectory(environment: plain),
-            "models": ModelFiles.directory(environment: plain),
-            "model": ModelFiles.defaultLanguageModel,
-            "mmproj": "",
-            "threads": String(ProcessInfo.processInfo.activeProcessorCount),
-            "log-level": "info",
-            "max-tokens": "96",
-            "retrieve-limit": "1",
-        ]
-        var values: [String: String] = [:], sources: [String: String] = [:]
-        for (key, variable) in keys {
-            if let v = flags[key] {
-                values[key] = v; sources[key] = "flag --\(key)"
-            } else if let v = environment[variable], !v.isEmpty {
-                values[key] = v; sources[key] = "environment \(variable)"
-            } else if let v = fileValues[key] {
-                values[key] = v; sources[key] = "file \(path)"
-            } else {
-                values[key] = defaults[key]; sources[key] = "default"
-            }
-        }
-        func int(_ key: String, _ range: ClosedRange<Int>) throws -> Int {
-            guard let n = Int(values[key]!), range.contains(n) else {
-                throw DaemonError(.badRequest, "\(key) must be a whole number in \(range.lowerBound)...\(range.upperBound), not \"\(values[key]!)\" (from \(sources[key]!))")
-            }
-            return n
-        }
-        guard logLevels.contains(values["log-level"]!) else {
-            throw DaemonError(.badRequest, "log-level must be one of \(logLevels.joined(separator: ", ")), not \"\(values["log-level"]!)\" (from \(sources["log-level"]!))")
-        }
-        return DaemonConfig(socket: values["socket"]!, store: values["store"]!, models: values["models"]!,
-                            model: values["model"]!, mmproj: values["mmproj"]!, threads: try int("threads", 1...256), logLevel: values["log-level"]!,
-                            maxTokens: try int("max-tokens", 1...4096), retrieveLimit: try int("retrieve-limit", 1...16),
-                            configFile: configFile, sources: sources)
+        for s in DaemonSetting.fileSettings { try take(s) }
+        return DaemonConfig(values: values, configFile: configFile, sources: sources)
     }
 
     /// `$XDG_CONFIG_HOME/jarvis/jarvisd.conf`, else `~/.config/jarvis/jarvisd.conf`.
@@ -115,7 +88,7 @@ public struct DaemonConfig: Sendable, Equatable {
             throw DaemonError(.badRequest, "config file \(path) cannot be read as UTF-8 text")
         }
         var values: [String: String] = [:]
-        let known = Set(keys.map(\.key))
+        let keys = DaemonSetting.fileSettings.map(\.rawValue)
         for (n, raw) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
             let line = raw.split(separator: "#", maxSplits: 1, omittingEmptySubsequences: false)[0]
                 .trimmingCharacters(in: .whitespaces)
@@ -124,28 +97,37 @@ public struct DaemonConfig: Sendable, Equatable {
             guard parts.count == 2, !parts[0].isEmpty else {
                 throw DaemonError(.badRequest, "\(path):\(n + 1): expected `key = value`, found \"\(line)\"")
             }
-            guard known.contains(parts[0]) else {
-                throw DaemonError(.badRequest, "\(path):\(n + 1): unknown setting \"\(parts[0])\"; known: \(keys.map(\.key).joined(separator: ", "))")
+            guard keys.contains(parts[0]) else {
+                throw DaemonError(.badRequest, "\(path):\(n + 1): unknown setting \"\(parts[0])\"; known: \(keys.joined(separator: ", "))")
             }
             values[parts[0]] = parts[1]
         }
         return values
     }
 
+    /// A model file's path: a name in `models`, or a path as it is.
+    func modelFilePath(_ name: String) -> String { name.contains("/") ? name : models + "/" + name }
+
     /// The path of the language model file.
-    public var modelPath: String { model.contains("/") ? model : models + "/" + model }
+    public var modelPath: String { modelFilePath(model) }
 
     /// The path of the vision projector, if one is configured.
-    public var mmprojPath: String? { mmproj.isEmpty ? nil : (mmproj.contains("/") ? mmproj : models + "/" + mmproj) }
+    public var mmprojPath: String? { mmproj.isEmpty ? nil : modelFilePath(mmproj) }
 
-    /// The effective settings, for `status`; `KEY.from` says where a non-default one came from.
+    /// The effective settings, for `status`: each file setting (model files as paths, "(none)"
+    /// for an empty one), `KEY.from` where a non-default one came from, and `config-file`.
     public var effective: [String: String] {
-        var d: [String: String] = [
-            "socket": socket, "store": store, "models": models, "model": modelPath, "mmproj": mmprojPath ?? "(none)", "threads": String(threads),
-            "log-level": logLevel, "max-tokens": String(maxTokens), "retrieve-limit": String(retrieveLimit),
-        ]
+        var d: [String: String] = [:]
+        for s in DaemonSetting.fileSettings {
+            let value = values[s]!
+            if case .modelFile = s.declaration.value {
+                d[s.rawValue] = value.isEmpty ? "(none)" : modelFilePath(value)
+            } else {
+                d[s.rawValue] = value
+            }
+            if let from = sources[s.rawValue], from != "default" { d[s.rawValue + ".from"] = from }
+        }
         d["config-file"] = configFile ?? "(none)"
-        for (k, s) in sources where s != "default" { d[k + ".from"] = s }
         return d
     }
 }

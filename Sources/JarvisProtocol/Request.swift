@@ -77,7 +77,7 @@ public struct Request: Encodable, Equatable, Sendable {
 
     public struct Ask: Codable, Equatable, Sendable {
         public var question: String
-        /// How to use the memory; `kv` when absent.
+        /// How to use the memory; `AskMode.default` when absent.
         public var mode: AskMode?
         public var maxTokens: Int?
         public var temperature: Double?

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import JarvisDaemon
+import JarvisProtocol
 import Logging
 import ServiceLifecycle
 
@@ -16,41 +17,25 @@ struct Jarvisd: AsyncParsableCommand {
             then defaults. Under systemd, jarvisd takes the socket jarvisd.socket passes in and reports \
             readiness, status and watchdog pings. SIGTERM or SIGINT stops it gracefully.
             """,
-        version: "0.5.0")
+        version: JarvisVersion.current)
 
-    @Option(help: ArgumentHelp("The Unix socket to serve (env JARVIS_SOCKET).", valueName: "path"), completion: .file())
-    var socket: String?
-    @Option(help: ArgumentHelp("The store directory (env JARVIS_STORE).", valueName: "dir"), completion: .directory)
-    var store: String?
-    @Option(help: ArgumentHelp("The models directory (env JARVIS_MODELS).", valueName: "dir"), completion: .directory)
-    var models: String?
-    @Option(help: ArgumentHelp("The language model: a file in the models directory, or a path (env JARVIS_MODEL).", valueName: "file"),
-            completion: .file(extensions: ["gguf"]))
-    var model: String?
-    @Option(help: ArgumentHelp("SmolVLM's vision projector (llama.cpp mmproj GGUF) for the language model given by --model: photos then also keep their visual tokens' KV (env JARVIS_MMPROJ).", valueName: "file"),
-            completion: .file(extensions: ["gguf"]))
-    var mmproj: String?
-    @Option(help: "Compute threads (env JARVIS_THREADS; default: all cores).")
-    var threads: Int?
-    @Option(help: ArgumentHelp("trace, debug, info, notice, warning, error or critical (env JARVIS_LOG_LEVEL).", valueName: "level"))
-    var logLevel: String?
-    @Option(help: "Default cap on an answer's tokens (env JARVIS_MAX_TOKENS).")
-    var maxTokens: Int?
-    @Option(help: "Entries an answer rests on at most (env JARVIS_RETRIEVE_LIMIT).")
-    var retrieveLimit: Int?
-    @Option(help: ArgumentHelp("The config file (env JARVIS_CONFIG).", valueName: "path"), completion: .file())
-    var config: String?
+    // One option per setting; name, help and value name come from the setting's declaration.
+    @Option(setting: .socket) var socket: SettingFlag?
+    @Option(setting: .store) var store: SettingFlag?
+    @Option(setting: .models) var models: SettingFlag?
+    @Option(setting: .model) var model: SettingFlag?
+    @Option(setting: .mmproj) var mmproj: SettingFlag?
+    @Option(setting: .threads) var threads: SettingFlag?
+    @Option(setting: .logLevel) var logLevel: SettingFlag?
+    @Option(setting: .maxTokens) var maxTokens: SettingFlag?
+    @Option(setting: .retrieveLimit) var retrieveLimit: SettingFlag?
+    @Option(setting: .config) var config: SettingFlag?
 
     func run() async throws {
-        var flags: [String: String] = [:]
-        flags["socket"] = socket; flags["store"] = store; flags["models"] = models; flags["model"] = model
-        flags["threads"] = threads.map(String.init); flags["log-level"] = logLevel
-        flags["max-tokens"] = maxTokens.map(String.init); flags["retrieve-limit"] = retrieveLimit.map(String.init)
-        flags["config"] = config; flags["mmproj"] = mmproj
         let notifier = SystemdNotifier()
         let settings: DaemonConfig
         do {
-            settings = try DaemonConfig.resolve(flags: flags, environment: ProcessInfo.processInfo.environment)
+            settings = try DaemonConfig.resolve(flags: SettingFlag.given(in: self), environment: ProcessInfo.processInfo.environment)
         } catch {
             throw fail("\(error)", notifier)
         }
