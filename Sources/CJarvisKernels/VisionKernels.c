@@ -1,4 +1,4 @@
-// Row kernels of the vision encoders (LayerNorm, exact GELU) and the scatter half of a strided
+// Row kernels of the encoders (LayerNorm, GELU, scaled residual add) and the scatter half of a strided
 // transposed convolution. Compiled optimised even in debug builds, like the other kernels.
 #include "CJarvisKernels.h"
 #include <math.h>
@@ -26,6 +26,14 @@ void jk_gelu_tanh(float *x, int64_t n) {
     for (int64_t i = 0; i < n; i++) {
         const float v = x[i];
         x[i] = 0.5f * v * (1.0f + tanhf(0.7978845608f * (v + 0.044715f * v * v * v)));
+    }
+}
+
+void jk_add_scaled_rows(float *y, const float *x, const float *scale, int rows, int n) {
+    for (int r = 0; r < rows; r++) {
+        float *dst = y + (int64_t)r * n;
+        const float *src = x + (int64_t)r * n;
+        for (int i = 0; i < n; i++) dst[i] += scale[i] * src[i];
     }
 }
 

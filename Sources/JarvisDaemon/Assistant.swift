@@ -50,9 +50,6 @@ public final class Assistant: RequestHandler, @unchecked Sendable {
             if let mmproj = config.mmprojPath {
                 status("loading the vision projector \(mmproj)")
                 vision = try Idefics3Vision(mmproj: GGUFFile(path: mmproj))
-                // SmolVLM's decoder speaks its own chat format.
-                options.prefixText = PersonalMemory.Options.smolVLMPrefixText
-                options.questionTemplate = PersonalMemory.Options.smolVLMQuestionTemplate
             }
             do {
                 memory = try PersonalMemory(model: model, tokenizer: tokenizer, gguf: gguf, embedder: embedder,
@@ -60,7 +57,8 @@ public final class Assistant: RequestHandler, @unchecked Sendable {
             } catch let e as StoreError where e.code == .fingerprintMismatch {
                 // The entries were computed by another model or prompt: compute them again
                 // from their text (resumable: each entry is its own transaction).
-                let encoder = try EntryEncoder(model: model, tokenizer: tokenizer, gguf: gguf, prefixText: options.prefixText)
+                let prompt = AnswerPrompt(format: PersonalMemory.format(tokenizer: tokenizer, vision: vision))
+                let encoder = try EntryEncoder(model: model, tokenizer: tokenizer, gguf: gguf, prefix: prompt.prefix)
                 try encoder.reencode(store) { done, total in status("re-encoding stored entries for this model: \(done)/\(total)") }
                 memory = try PersonalMemory(model: model, tokenizer: tokenizer, gguf: gguf, embedder: embedder,
                                             store: store, imageFocusPath: imageFocus, vision: vision, options: options)
@@ -134,39 +132,43 @@ public final class Assistant: RequestHandler, @unchecked Sendable {
     }
 
     func remember(_ r: Request.Remember, token: CancellationToken, emit: @escaping @Sendable (Reply.Event) -> Void) async throws -> [EntryInfo] {
-        if let name = r.name, name.trimmingCharacters(in: .whitespaces).isEmpty {
-            throw DaemonError(.badRequest, "the name is empty")
-        }
-        let memory = self.memory
-        if r.kind == .photo {
-            guard let path = r.path else { throw DaemonError(.badRequest, "a photo is remembered by path, not as text") }
-            try Self.checkReadableFile(path)
-            let stages = ["decoding", "looking at the photo", "mining its details", "stored"]
-            let record = try await queue.run(token) {
-                try memory.remember(photoAt: path, name: r.name, aliases: r.aliases ?? [], metadata: r.metadata ?? [:],
-                                    progress: { done, total in emit(.progress(done: done, total: total, stage: stages[min(done, 3)])) },
-                                    shouldStop: { token.isCancelled })
-            }
-            return [Self.info(record)]
-        }
-        let progress: @Sendable (Int, Int) -> Void = { done, total in emit(.progress(done: done, total: total, stage: "encoding")) }
-        let records: [EntryRecord]
-        if let path = r.path {
-            try Self.checkReadableFile(path)
-            records = try await queue.run(token) {
-                try memory.remember(fileAt: path, name: r.name, progress: progress, shouldStop: { token.isCancelled })
-            }
-        } else {
-            let text = r.text ?? ""
+        let item = try Self.memoryItem(r)
+        switch item.source {
+        case .text(let text):
             guard !text.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty else {
                 throw DaemonError(.badRequest, "nothing to remember: the text is empty")
             }
-            records = try await queue.run(token) {
-                try memory.remember(text, kind: (r.kind ?? .note).rawValue, name: r.name, aliases: r.aliases ?? [],
-                                    metadata: r.metadata ?? [:], progress: progress, shouldStop: { token.isCancelled })
-            }
+        case .file(let path), .photo(let path):
+            try Self.checkReadableFile(path)
+        }
+        let stages = item.kind == .photo ? ["decoding", "looking at the photo", "mining its details", "stored"] : nil
+        let memory = self.memory
+        let records = try await queue.run(token) {
+            try memory.remember(item, progress: { done, total in
+                emit(.progress(done: done, total: total, stage: stages.map { $0[min(done, 3)] } ?? "encoding"))
+            }, shouldStop: { token.isCancelled })
         }
         return records.map(Self.info)
+    }
+
+    /// The request as the memory's input: text, or a file or photo by path, with the fields the
+    /// user gave.
+    static func memoryItem(_ r: Request.Remember) throws -> MemoryItem {
+        let kind: MemoryItem.Kind? = r.kind.map {
+            switch $0 {
+            case .note: .note
+            case .fact: .fact
+            case .file: .file
+            case .photo: .photo
+            }
+        }
+        let source: MemoryItem.Source
+        if let path = r.path {
+            source = kind == .photo ? .photo(path: path) : .file(path: path)
+        } else {
+            source = .text(r.text ?? "")
+        }
+        return try MemoryItem(source, kind: kind, name: r.name, aliases: r.aliases ?? [], metadata: r.metadata ?? [:])
     }
 
     func status() throws -> StatusResult {

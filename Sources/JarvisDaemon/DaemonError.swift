@@ -1,5 +1,6 @@
 import JarvisEngine
 import JarvisImage
+import JarvisMemory
 import JarvisProtocol
 import JarvisStore
 
@@ -32,6 +33,13 @@ public struct DaemonError: Error, CustomStringConvertible, Sendable {
             case .nameTaken: self.init(.nameTaken, e.message)
             case .invalidArgument: self.init(.badRequest, e.message)
             default: self.init(.storeError, e.message)
+            }
+        case let e as MemoryError:
+            switch e.code {
+            case .cancelled: self.init(.cancelled, e.message)
+            case .notFound: self.init(.notFound, e.message)
+            case .invalidArgument: self.init(.badRequest, e.message)
+            default: self.init(.modelError, e.message)
             }
         case let e as ImageError:
             self.init(e.code == .io ? .badPath : .badImage, e.message)

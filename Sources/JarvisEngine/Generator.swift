@@ -68,3 +68,39 @@ public struct Generator {
         return token
     }
 }
+
+/// What `Generator.decode` produced.
+public struct Decoded: Sendable {
+    /// The tokens' text (bytes that never formed valid UTF-8 become U+FFFD).
+    public var text: String
+    /// Tokens drawn (a stop token is not counted).
+    public var tokens: Int
+    /// When the first token was drawn, if any was.
+    public var firstTokenAt: ContinuousClock.Instant?
+}
+
+extension Generator {
+    /// The decode loop: draws up to `maxTokens` tokens and hands their text to `onText` as soon
+    /// as it forms whole characters.
+    /// - Parameters:
+    ///   - stopBefore: ends generation before a token for which it is true (that token is not kept).
+    ///   - shouldStop: asked before every token; when it turns true the loop throws `.cancelled`.
+    /// - Throws: `EngineError(.cancelled)`, or what the model throws.
+    public mutating func decode(_ tokenizer: BPETokenizer, maxTokens: Int, stopBefore: (Int32) -> Bool = { _ in false },
+                                shouldStop: () -> Bool = { false }, onText: (String) -> Void = { _ in }) throws -> Decoded {
+        var stream = UTF8StreamDecoder(), out = Decoded(text: "", tokens: 0)
+        while out.tokens < maxTokens {
+            if shouldStop() { throw EngineError(.cancelled, "generation was cancelled after \(out.tokens) tokens") }
+            guard let t = try next(), !stopBefore(t) else { break }
+            if out.firstTokenAt == nil { out.firstTokenAt = .now }
+            out.tokens += 1
+            let piece = stream.append(tokenizer.piece(t))
+            out.text += piece
+            if !piece.isEmpty { onText(piece) }
+        }
+        let tail = stream.finish()
+        out.text += tail
+        if !tail.isEmpty { onText(tail) }
+        return out
+    }
+}

@@ -1,4 +1,3 @@
-import COpenBLAS
 import Foundation
 
 /// A sentence embedder: a BERT encoder (all-MiniLM-L6-v2 by default) loaded from Hugging Face
@@ -17,14 +16,9 @@ public final class TextEmbedder: @unchecked Sendable {
     /// Width of the embedding vectors.
     public var dimension: Int { config.dim }
 
-    struct Layer {
-        let wq: [Float], bq: [Float], wk: [Float], bk: [Float], wv: [Float], bv: [Float]
-        let wo: [Float], bo: [Float], ln1w: [Float], ln1b: [Float]
-        let w1: [Float], b1: [Float], w2: [Float], b2: [Float], ln2w: [Float], ln2b: [Float]
-    }
     let wordEmbeddings: [Float], positionEmbeddings: [Float], typeEmbeddings: [Float]
-    let embedNormW: [Float], embedNormB: [Float]
-    let layers: [Layer]
+    let embedNorm: LayerNorm
+    let layers: [EncoderLayer]
 
     /// Loads the model in `directory` (config.json, model.safetensors, tokenizer.json).
     /// - Throws: `EngineError` naming the file and the problem.
@@ -62,19 +56,23 @@ public final class TextEmbedder: @unchecked Sendable {
         wordEmbeddings = try t("embeddings.word_embeddings.weight", [c.vocabularySize, d])
         positionEmbeddings = try t("embeddings.position_embeddings.weight", [c.maxPositions, d])
         typeEmbeddings = try t("embeddings.token_type_embeddings.weight", [2, d])
-        embedNormW = try t("embeddings.LayerNorm.weight", [d])
-        embedNormB = try t("embeddings.LayerNorm.bias", [d])
+        func linear(_ name: String, inputs: Int, outputs: Int) throws -> Linear {
+            Linear(weight: try t(name + ".weight", [outputs, inputs]), bias: try t(name + ".bias", [outputs]), inputs: inputs, outputs: outputs)
+        }
+        func norm(_ name: String) throws -> LayerNorm {
+            LayerNorm(weight: try t(name + ".weight", [d]), bias: try t(name + ".bias", [d]), epsilon: c.normEpsilon)
+        }
+        embedNorm = try norm("embeddings.LayerNorm")
         layers = try (0..<c.layers).map { i in
             let p = "encoder.layer.\(i)."
-            return Layer(
-                wq: try t(p + "attention.self.query.weight", [d, d]), bq: try t(p + "attention.self.query.bias", [d]),
-                wk: try t(p + "attention.self.key.weight", [d, d]), bk: try t(p + "attention.self.key.bias", [d]),
-                wv: try t(p + "attention.self.value.weight", [d, d]), bv: try t(p + "attention.self.value.bias", [d]),
-                wo: try t(p + "attention.output.dense.weight", [d, d]), bo: try t(p + "attention.output.dense.bias", [d]),
-                ln1w: try t(p + "attention.output.LayerNorm.weight", [d]), ln1b: try t(p + "attention.output.LayerNorm.bias", [d]),
-                w1: try t(p + "intermediate.dense.weight", [f, d]), b1: try t(p + "intermediate.dense.bias", [f]),
-                w2: try t(p + "output.dense.weight", [d, f]), b2: try t(p + "output.dense.bias", [d]),
-                ln2w: try t(p + "output.LayerNorm.weight", [d]), ln2b: try t(p + "output.LayerNorm.bias", [d]))
+            let attention = SelfAttention(query: try linear(p + "attention.self.query", inputs: d, outputs: d),
+                                          key: try linear(p + "attention.self.key", inputs: d, outputs: d),
+                                          value: try linear(p + "attention.self.value", inputs: d, outputs: d),
+                                          output: try linear(p + "attention.output.dense", inputs: d, outputs: d), heads: c.heads)
+            let mlp = MLP(up: try linear(p + "intermediate.dense", inputs: d, outputs: f),
+                          down: try linear(p + "output.dense", inputs: f, outputs: d), activation: .exact)
+            return EncoderLayer(attention: attention, mlp: mlp, norm1: try norm(p + "attention.output.LayerNorm"),
+                                norm2: try norm(p + "output.LayerNorm"), placement: .post)
         }
     }
 
@@ -91,79 +89,13 @@ public final class TextEmbedder: @unchecked Sendable {
             let w = Int(t) * d, p = i * d
             for j in 0..<d { x[p + j] = wordEmbeddings[w + j] + positionEmbeddings[p + j] + typeEmbeddings[j] }
         }
-        layerNorm(&x, n: n, embedNormW, embedNormB)
-        for layer in layers { x = encode(x, n: n, layer) }
+        embedNorm(&x)
+        for layer in layers { layer(&x) }
         // Mean over tokens, then L2 normalization.
         var pooled = [Float](repeating: 0, count: d)
         for i in 0..<n { for j in 0..<d { pooled[j] += x[i * d + j] } }
         for j in 0..<d { pooled[j] /= Float(n) }
         let norm = max(pooled.reduce(0) { $0 + $1 * $1 }.squareRoot(), 1e-12)
         return pooled.map { $0 / norm }
-    }
-
-    // MARK: - The encoder
-
-    /// One post-norm transformer layer: x = LN(x + Attn(x)); x = LN(x + FFN(x)).
-    func encode(_ x: [Float], n: Int, _ l: Layer) -> [Float] {
-        let c = config, d = c.dim, hd = d / c.heads
-        let q = linear(x, n: n, l.wq, l.bq, rows: d, cols: d)
-        let k = linear(x, n: n, l.wk, l.bk, rows: d, cols: d)
-        let v = linear(x, n: n, l.wv, l.bv, rows: d, cols: d)
-        var ctx = [Float](repeating: 0, count: n * d)
-        var scores = [Float](repeating: 0, count: n * n)
-        let scale = 1 / Float(hd).squareRoot()
-        for h in 0..<c.heads {
-            q.withUnsafeBufferPointer { qp in
-                k.withUnsafeBufferPointer { kp in
-                    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(n), Int32(n), Int32(hd), scale,
-                                qp.baseAddress! + h * hd, Int32(d), kp.baseAddress! + h * hd, Int32(d), 0, &scores, Int32(n))
-                }
-            }
-            for i in 0..<n {
-                let row = i * n
-                var m = -Float.infinity
-                for j in 0..<n { m = max(m, scores[row + j]) }
-                var sum: Float = 0
-                for j in 0..<n { scores[row + j] = expf(scores[row + j] - m); sum += scores[row + j] }
-                for j in 0..<n { scores[row + j] /= sum }
-            }
-            v.withUnsafeBufferPointer { vp in
-                ctx.withUnsafeMutableBufferPointer { cp in
-                    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(n), Int32(hd), Int32(n), 1,
-                                scores, Int32(n), vp.baseAddress! + h * hd, Int32(d), 0, cp.baseAddress! + h * hd, Int32(d))
-                }
-            }
-        }
-        var h1 = linear(ctx, n: n, l.wo, l.bo, rows: d, cols: d)
-        for i in h1.indices { h1[i] += x[i] }
-        layerNorm(&h1, n: n, l.ln1w, l.ln1b)
-        var f = linear(h1, n: n, l.w1, l.b1, rows: c.ffnDim, cols: d)
-        for i in f.indices { f[i] = 0.5 * f[i] * (1 + erff(f[i] / Float(2).squareRoot())) }   // exact GELU
-        var h2 = linear(f, n: n, l.w2, l.b2, rows: d, cols: c.ffnDim)
-        for i in h2.indices { h2[i] += h1[i] }
-        layerNorm(&h2, n: n, l.ln2w, l.ln2b)
-        return h2
-    }
-
-    /// Y[n × rows] = X[n × cols] · Wᵀ + b (PyTorch's Linear).
-    func linear(_ x: [Float], n: Int, _ w: [Float], _ b: [Float], rows: Int, cols: Int) -> [Float] {
-        var y = [Float](repeating: 0, count: n * rows)
-        for i in 0..<n { for j in 0..<rows { y[i * rows + j] = b[j] } }
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(n), Int32(rows), Int32(cols), 1,
-                    x, Int32(cols), w, Int32(cols), 1, &y, Int32(rows))
-        return y
-    }
-
-    func layerNorm(_ x: inout [Float], n: Int, _ w: [Float], _ b: [Float]) {
-        let d = config.dim
-        for i in 0..<n {
-            var mean: Float = 0, variance: Float = 0
-            for j in 0..<d { mean += x[i * d + j] }
-            mean /= Float(d)
-            for j in 0..<d { let t = x[i * d + j] - mean; variance += t * t }
-            variance /= Float(d)
-            let inv = 1 / (variance + config.normEpsilon).squareRoot()
-            for j in 0..<d { x[i * d + j] = (x[i * d + j] - mean) * inv * w[j] + b[j] }
-        }
     }
 }

@@ -13,21 +13,22 @@ public final class EntryEncoder: @unchecked Sendable {
     /// Identifies `model` and the prefix; stored entries carry it.
     public let fingerprint: String
 
-    /// Prefills the shared prefix `prefixText`.
+    /// Prefills the shared prefix.
     /// - Throws: `EngineError` if the prefix does not fit the model's context.
-    public init(model: Transformer, tokenizer: BPETokenizer, gguf: GGUFFile, prefixText: String) throws {
+    public init(model: Transformer, tokenizer: BPETokenizer, gguf: GGUFFile, prefix prompt: Prompt) throws {
         self.model = model
         self.tokenizer = tokenizer
-        prefixTokens = tokenizer.encode(prefixText)
+        prefixTokens = tokenizer.encode(prompt)
         prefix = KVCache(config: model.config, capacity: max(prefixTokens.count, 1))
         if !prefixTokens.isEmpty { try model.prefill(prefixTokens, cache: prefix, logits: .none) }
         fingerprint = ModelFingerprint.compute(model: gguf, prefix: prefixTokens)
     }
 
-    /// The tokens of `text` and their K/V, computed alone behind the prefix.
+    /// The tokens of `text` (plain text: never control tokens) and their K/V, computed alone
+    /// behind the prefix.
     public func encode(_ text: String) throws -> (tokens: [Int32], kv: EntryKV) {
         let tokens = tokenizer.encode(text)
-        guard !tokens.isEmpty else { throw EngineError(.invalidArgument, "nothing to remember: the text has no tokens") }
+        guard !tokens.isEmpty else { throw MemoryError(.invalidArgument, "nothing to remember: the text has no tokens") }
         let cache = KVCache(config: model.config, capacity: prefix.count + tokens.count)
         try cache.append(prefix.segment(0..<prefix.count))
         try model.prefill(tokens, cache: cache, logits: .none)
@@ -39,7 +40,7 @@ public final class EntryEncoder: @unchecked Sendable {
     /// token count and K/V.
     public func encode(embeddings: [Float]) throws -> (tokenCount: Int, kv: EntryKV) {
         let n = embeddings.count / model.config.dim
-        guard n > 0 else { throw EngineError(.invalidArgument, "nothing to remember: no embeddings") }
+        guard n > 0 else { throw MemoryError(.invalidArgument, "nothing to remember: no embeddings") }
         let cache = KVCache(config: model.config, capacity: prefix.count + n)
         try cache.append(prefix.segment(0..<prefix.count))
         try model.prefill(embeddings: embeddings, cache: cache, logits: .none)

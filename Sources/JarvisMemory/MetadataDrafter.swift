@@ -1,12 +1,15 @@
 import JarvisEngine
+import Synchronization
 
 /// The model drafts a compact index card for a note — "name | category | key facts" — from a
-/// fixed few-shot prompt. The prompt's K/V is computed once and lent to every draft, so a
-/// draft costs only the note's tokens and the card's.
+/// fixed few-shot prompt in the model's own chat format. The prompt's K/V is computed once (at
+/// the first draft) and lent to every draft, so a draft costs only the note's tokens and the
+/// card's.
 ///
 /// A 135M model does not always follow the format; a card that does not parse into three
 /// plausible fields is dropped rather than stored as noise (it would mislead BM25).
-final class MetadataDrafter: @unchecked Sendable {
+final class MetadataDrafter: Sendable {
+    static let instruction = "Write an index card for the note: one line, name | category | key facts."
     static let examples: [(note: String, card: String)] = [
         ("My dog Rex is a black labrador with a red collar.", "Rex | pet | black labrador, red collar"),
         ("The wifi password at the cabin is pine-cone-42.", "cabin wifi | password | pine-cone-42"),
@@ -16,35 +19,36 @@ final class MetadataDrafter: @unchecked Sendable {
 
     let model: Transformer
     let tokenizer: BPETokenizer
-    private var prompt: KVCache?
+    let format: PromptFormat
+    private let prompt = Mutex<KVCache?>(nil)
 
-    init(model: Transformer, tokenizer: BPETokenizer) {
+    init(model: Transformer, tokenizer: BPETokenizer, format: PromptFormat) {
         self.model = model
         self.tokenizer = tokenizer
+        self.format = format
     }
 
-    /// The fixed part of the prompt, ending where the next note goes.
-    static var promptText: String {
-        var s = "<|im_start|>system\nWrite an index card for the note: one line, name | category | key facts.<|im_end|>\n"
-        for e in examples {
-            s += "<|im_start|>user\n\(e.note)<|im_end|>\n<|im_start|>assistant\n\(e.card)<|im_end|>\n"
+    /// The fixed part of the prompt, ending where the next note goes. A family without a
+    /// system turn gets the instruction at the head of the first example.
+    var fixedPrompt: Prompt {
+        var p = format.begin
+        if format.hasSystemRole { p += format.turn(.system, Self.instruction) }
+        for (i, e) in Self.examples.enumerated() {
+            let lead = i == 0 && !format.hasSystemRole ? Self.instruction + "\n\n" : ""
+            p += format.turn(.user, lead + e.note) + format.turn(.assistant, e.card)
         }
-        return s + "<|im_start|>user\n"
+        return p + format.open(.user)
     }
 
     /// The card's fields as metadata (`drafted_name`, `category`, `attributes`), or none.
     func draft(_ text: String) throws -> [String: String] {
-        let fixed = try fixedPrompt()
-        let tokens = tokenizer.encode(text + "<|im_end|>\n<|im_start|>assistant\n")
+        let fixed = try fixedCache()
+        let tokens = tokenizer.encode(.text(text) + format.close(.user) + format.answerPrefix)
         let cache = KVCache(config: model.config, capacity: tokens.count + Self.maxCardTokens + 1, basePosition: fixed.count)
         var g = try Generator(model: model, cache: cache, context: [fixed.run(0..<fixed.count)], prompt: tokens,
                               stopTokens: tokenizer.endOfGenerationTokens)
-        var out: [Int32] = []
-        while out.count < Self.maxCardTokens, let t = try g.next() {
-            if tokenizer.decode([t]).contains("\n") { break }
-            out.append(t)
-        }
-        return Self.parse(tokenizer.decode(out))
+        let card = try g.decode(tokenizer, maxTokens: Self.maxCardTokens, stopBefore: { self.tokenizer.piece($0).contains(0x0A) })
+        return Self.parse(card.text)
     }
 
     /// "name | category | facts" → metadata, if every field looks like one.
@@ -57,12 +61,14 @@ final class MetadataDrafter: @unchecked Sendable {
         return ["drafted_name": name, "category": category, "attributes": facts]
     }
 
-    private func fixedPrompt() throws -> KVCache {
-        if let prompt { return prompt }
-        let tokens = tokenizer.encode(Self.promptText)
-        let cache = KVCache(config: model.config, capacity: tokens.count)
-        try model.prefill(tokens, cache: cache, logits: .none)
-        prompt = cache
-        return cache
+    private func fixedCache() throws -> KVCache {
+        try prompt.withLock { cached in
+            if let cached { return cached }
+            let tokens = tokenizer.encode(fixedPrompt)
+            let cache = KVCache(config: model.config, capacity: tokens.count)
+            try model.prefill(tokens, cache: cache, logits: .none)
+            cached = cache
+            return cache
+        }
     }
 }

@@ -20,6 +20,17 @@ public struct Retriever: Sendable {
         public let text: String
         public let tokenCount: Int
         public let vector: [Float]
+
+        public init(id: UInt64, names: [String], text: String, tokenCount: Int, vector: [Float]) {
+            self.id = id; self.names = names; self.text = text; self.tokenCount = tokenCount; self.vector = vector
+        }
+
+        /// A stored entry as the retriever sees it: its names and aliases match exactly; its
+        /// text and metadata (other than the name) are searched by BM25.
+        public init(record r: EntryRecord, vector: [Float]) {
+            let meta = r.metadata.filter { $0.key != "name" }.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: " ")
+            self.init(id: r.id, names: [r.name].compactMap { $0 } + r.aliases, text: r.text + " " + meta, tokenCount: r.tokenCount, vector: vector)
+        }
     }
 
     public struct Hit: Sendable, Equatable {
@@ -38,22 +49,42 @@ public struct Retriever: Sendable {
     private var dim = 0
     private var documentTerms: [[String: Int]] = []
     private var documentFrequency: [String: Int] = [:]
-    private var averageLength: Double = 0
+    private var totalLength = 0
+    private var averageLength: Double { Double(totalLength) / Double(max(items.count, 1)) }
 
     public init() {}
 
-    /// Builds the index of `items` (vectors all of one dimension).
+    /// Builds the index of `items` (vectors all of one dimension: the first item's).
     public init(items: [Item]) {
-        self.items = items
-        dim = items.first?.vector.count ?? 0
-        matrix = items.flatMap { $0.vector.count == dim ? $0.vector : [Float](repeating: 0, count: dim) }
-        documentTerms = items.map { item in
-            var tf: [String: Int] = [:]
-            for t in Self.terms(item.text + " " + item.names.joined(separator: " ")) { tf[t, default: 0] += 1 }
-            return tf
+        for item in items { add(item) }
+    }
+
+    /// Adds one entry: its row, its terms, the collection's statistics. Items are kept in id
+    /// order, which breaks ties between equal scores.
+    public mutating func add(_ item: Item) {
+        if items.isEmpty { dim = item.vector.count }
+        let i = items.firstIndex { $0.id > item.id } ?? items.count
+        items.insert(item, at: i)
+        matrix.insert(contentsOf: item.vector.count == dim ? item.vector : [Float](repeating: 0, count: dim), at: i * dim)
+        var tf: [String: Int] = [:]
+        for t in Self.terms(item.text + " " + item.names.joined(separator: " ")) { tf[t, default: 0] += 1 }
+        documentTerms.insert(tf, at: i)
+        for t in tf.keys { documentFrequency[t, default: 0] += 1 }
+        totalLength += tf.values.reduce(0, +)
+    }
+
+    /// Removes the entry with this id, if it is indexed.
+    public mutating func remove(id: UInt64) {
+        guard let i = items.firstIndex(where: { $0.id == id }) else { return }
+        items.remove(at: i)
+        matrix.removeSubrange(i * dim..<(i + 1) * dim)
+        let tf = documentTerms.remove(at: i)
+        for t in tf.keys {
+            documentFrequency[t, default: 1] -= 1
+            if documentFrequency[t] == 0 { documentFrequency[t] = nil }
         }
-        for tf in documentTerms { for t in tf.keys { documentFrequency[t, default: 0] += 1 } }
-        averageLength = Double(documentTerms.reduce(0) { $0 + $1.values.reduce(0, +) }) / Double(max(items.count, 1))
+        totalLength -= tf.values.reduce(0, +)
+        if items.isEmpty { dim = 0 }
     }
 
     /// Ranked hits for a question, best first, before the floor and budget.

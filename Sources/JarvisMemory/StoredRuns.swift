@@ -41,6 +41,28 @@ extension StoreReader {
     }
 }
 
+/// What an answer attends to before its own tokens: the shared prefix, then stored entries'
+/// pages placed one after another, read in place. Valid only inside the read transaction it was
+/// built in. Ask and the benchmarks build it here, and nowhere else.
+public struct StoredContext {
+    /// Attention runs: the prefix's, then each entry's blocks.
+    public let runs: [KVRun]
+    /// The position after the last entry, where the question starts.
+    public let nextPosition: Int
+
+    /// Lays out `entries` after `prefix`, in order.
+    /// - Throws: `StoreError` if a page is missing or damaged or an entry has another shape.
+    public init(prefix: KVCache, entries: [EntryRecord], reader: StoreReader, model: ModelConfig) throws {
+        var runs = [prefix.run(0..<prefix.count)], position = prefix.count
+        for r in entries {
+            runs += try reader.runs(for: r, placedAt: position, model: model)
+            position += r.tokenCount
+        }
+        self.runs = runs
+        nextPosition = position
+    }
+}
+
 extension EntryKV {
     /// The K/V of a segment handed out by the engine; the layouts are the same.
     public init(_ segment: KVSegment) {

@@ -32,11 +32,11 @@ struct QABenchmark: ParsableCommand {
     @Option(name: .customLong("retrieve-limit"), help: "Most entries an answer rests on.")
     var retrieveLimit: Int?
 
-    @Option(name: .customLong("prefix"), help: "Override the prompt before the notes (ChatML).")
-    var prefixText: String?
+    @Option(help: "Override the system text of the answer's prompt.")
+    var system: String?
 
-    @Option(name: .customLong("question-template"), help: "Override the prompt after the notes; {question} stands for the question.")
-    var questionTemplate: String?
+    @Option(name: .customLong("question-lead"), help: "Override the words before the question.")
+    var questionLead: String?
 
     struct QASet: Decodable {
         struct Question: Decodable { let question: String; let answer: String; let memory: Int }
@@ -63,12 +63,14 @@ struct QABenchmark: ParsableCommand {
             var o = PersonalMemory.Options()
             o.draftMetadata = draftMetadata
             if let retrieveLimit { o.retrieveLimit = retrieveLimit }
-            if let prefixText { o.prefixText = prefixText.replacingOccurrences(of: "\\n", with: "\n") }
-            if let questionTemplate { o.questionTemplate = questionTemplate.replacingOccurrences(of: "\\n", with: "\n") }
+            var prompt = AnswerPrompt(format: PersonalMemory.format(tokenizer: tok, vision: nil))
+            if let system { prompt.system = system.replacingOccurrences(of: "\\n", with: "\n") }
+            if let questionLead { prompt.questionLead = questionLead.replacingOccurrences(of: "\\n", with: "\n") }
+            o.prompt = prompt
             let memory = try PersonalMemory(model: model, tokenizer: tok, gguf: gguf, embedder: embedder,
                                             store: PersonalStore(directory: dir.path), options: o)
             var ids: [UInt64] = []
-            for m in profile.memories { ids.append(try memory.remember(m)[0].id) }
+            for m in profile.memories { ids.append(try memory.remember(.note(m))[0].id) }
             for q in profile.questions {
                 questions += 1
                 let ranked = memory.retriever.rank(question: q.question, vector: embedder.embed(q.question)).map(\.id)

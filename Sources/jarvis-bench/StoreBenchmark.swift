@@ -24,16 +24,18 @@ struct StoreBenchmark: ParsableCommand {
     @Option(name: .customLong("cold-ask"), help: .hidden)
     var coldAsk: Int?
 
-    static let system = "<|im_start|>system\nYou are Jarvis, the user's assistant. Answer from the user's notes.<|im_end|>\n"
-    static let question = "<|im_start|>user\nWhich drawer holds the spare key for the blue bicycle lock?<|im_end|>\n<|im_start|>assistant\n"
+    static let system = "You are Jarvis, the user's assistant. Answer from the user's notes."
+    static let question = "Which drawer holds the spare key for the blue bicycle lock?"
 
     func run() throws {
         let path = try options.prepare()
         let threads = options.threads, repetitions = options.repetitions
         let gguf = try GGUFFile(path: path)
         let transformer = try Transformer(gguf: gguf), tok = try BPETokenizer(gguf: gguf)
-        let encoder = try EntryEncoder(model: transformer, tokenizer: tok, gguf: gguf, prefixText: Self.system)
-        let prefixTokens = encoder.prefixTokens, prefix = encoder.prefix, questionTokens = tok.encode(Self.question)
+        let format = tok.promptFormat ?? .chatML
+        let encoder = try EntryEncoder(model: transformer, tokenizer: tok, gguf: gguf, prefix: format.begin + format.turn(.system, Self.system))
+        let prefixTokens = encoder.prefixTokens, prefix = encoder.prefix
+        let questionTokens = tok.encode(format.turn(.user, Self.question) + format.answerPrefix)
 
         if let k = coldAsk, let store {
             let s = try PersonalStore(directory: store)
@@ -127,13 +129,9 @@ struct StoreBenchmark: ParsableCommand {
     /// The question's last logits over stored entries read in place.
     static func logitsFromPages(_ m: Transformer, _ s: PersonalStore, _ records: [EntryRecord], prefix: KVCache, question: [Int32]) throws -> [Float] {
         try s.read { reader in
-            var runs = [prefix.run(0..<prefix.count)]
-            var position = prefix.count
-            for r in records {
-                runs += try reader.runs(for: r, placedAt: position, model: m.config)
-                position += r.tokenCount
-            }
-            return try m.prefill(question, cache: KVCache(config: m.config, capacity: question.count + 1, basePosition: position), context: runs)
+            let context = try StoredContext(prefix: prefix, entries: records, reader: reader, model: m.config)
+            return try m.prefill(question, cache: KVCache(config: m.config, capacity: question.count + 1, basePosition: context.nextPosition),
+                                 context: context.runs)
         }
     }
 

@@ -51,13 +51,11 @@ struct JarvisRun: ParsableCommand {
         let gguf = try GGUFFile(path: path)
         let tokenizer = try BPETokenizer(gguf: gguf)
         let transformer = try Transformer(gguf: gguf)
-        guard let template = tokenizer.chatTemplate else {
-            throw ValidationError("\(path) has no chat template this engine knows")
-        }
+        let format = try tokenizer.chatFormat()
         var messages: [ChatMessage] = []
         if !system.isEmpty { messages.append(ChatMessage(role: "system", content: system)) }
         messages.append(ChatMessage(role: "user", content: prompt))
-        let promptTokens = tokenizer.encode(template.render(messages, addGenerationPrompt: true))
+        let promptTokens = tokenizer.encode(try format.conversation(messages, addGenerationPrompt: true))
         let cache = KVCache(config: transformer.config, capacity: min(transformer.config.contextLength, promptTokens.count + maxTokens + 1))
         let loaded = Date()
 
@@ -66,14 +64,8 @@ struct JarvisRun: ParsableCommand {
         var generator = try Generator(model: transformer, cache: cache, prompt: promptTokens,
                                       sampler: Sampler(sampling), stopTokens: tokenizer.endOfGenerationTokens)
         let prefilled = Date()
-        var text = UTF8StreamDecoder()
-        var count = 0
-        while count < maxTokens, let token = try generator.next() {
-            count += 1
-            let piece = text.append(tokenizer.piece(token))
-            FileHandle.standardOutput.write(Data(piece.utf8))
-        }
-        FileHandle.standardOutput.write(Data((text.finish() + "\n").utf8))
+        let count = try generator.decode(tokenizer, maxTokens: maxTokens, onText: { FileHandle.standardOutput.write(Data($0.utf8)) }).tokens
+        FileHandle.standardOutput.write(Data("\n".utf8))
         if verbose {
             let prefill = prefilled.timeIntervalSince(loaded), decode = Date().timeIntervalSince(prefilled)
             FileHandle.standardError.write(Data(String(

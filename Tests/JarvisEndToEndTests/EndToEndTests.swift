@@ -7,6 +7,29 @@ import XCTest
 
 /// The real jarvisd with the shipped model, driven by the real jarvisctl.
 final class EndToEndTests: XCTestCase {
+    /// A file sent by path keeps the name, aliases and metadata given with it (they were once
+    /// dropped on that path, which jarvisctl takes for large files).
+    func testAFileSentByPathKeepsItsOptions() throws {
+        let d = try DaemonProcess(name: "bypath")
+        try d.start()
+        let notes = d.directory + "/trip.md"
+        try "The ferry to the island leaves at 7:40 from pier 3.".write(toFile: notes, atomically: true, encoding: .utf8)
+        let c = try JarvisConnection(socketPath: d.socket)
+        let result = try c.call(.remember(Request.Remember(path: notes, name: "ferry", aliases: ["the boat"], kind: .file,
+                                                           metadata: ["category": "travel", "note": "summer"])))
+        guard case .entries(let entries) = result, let e = entries.first else { return XCTFail("\(result)") }
+        XCTAssertEqual(e.name, "ferry")
+        XCTAssertEqual(e.aliases, ["the boat"])
+        XCTAssertEqual(e.kind, "file")
+        XCTAssertEqual(e.metadata["category"], "travel")
+        XCTAssertEqual(e.metadata["note"], "summer")
+        XCTAssertEqual(e.metadata["file"], "trip.md")
+        let r = try d.ctl("show", "the boat")
+        XCTAssertEqual(r.status, 0, r.stderr)
+        XCTAssertTrue(r.stdout.contains("pier 3"), r.stdout)
+        XCTAssertEqual(d.stop(), 0, d.logText())
+    }
+
     func testRememberAskListShowForget() throws {
         let d = try DaemonProcess(name: "basic")
         try d.start()

@@ -43,9 +43,9 @@ final class CompositionTests: XCTestCase {
     func testCanonicalPlacementIsExactOnTheShippedModel() throws {
         let gguf = try GGUFFile(path: shippedModelPath())
         let model = try Transformer(gguf: gguf), tok = try BPETokenizer(gguf: gguf)
-        let prefix = tok.encode("<|im_start|>system\nYou are Jarvis, the user's personal assistant.<|im_end|>\n")
+        let prefix = tok.encode("<|im_start|>system\nYou are Jarvis, the user's personal assistant.<|im_end|>\n", specials: .all)
         let entry = tok.encode("The user's dog is called Biscuit and is a three-year-old beagle.\n")
-        let question = tok.encode("<|im_start|>user\nWhat is my dog's name?<|im_end|>\n<|im_start|>assistant\n")
+        let question = tok.encode("<|im_start|>user\nWhat is my dog's name?<|im_end|>\n<|im_start|>assistant\n", specials: .all)
         try checkCanonical(model, prefix: prefix, entry: entry, question: question)
     }
 
@@ -113,10 +113,10 @@ final class CompositionTests: XCTestCase {
     func testThreeEntriesOnTheShippedModel() throws {
         let gguf = try GGUFFile(path: shippedModelPath())
         let model = try Transformer(gguf: gguf), tok = try BPETokenizer(gguf: gguf)
-        let prefix = tok.encode("<|im_start|>system\nYou are Jarvis. Use the user's notes below.<|im_end|>\n")
+        let prefix = tok.encode("<|im_start|>system\nYou are Jarvis. Use the user's notes below.<|im_end|>\n", specials: .all)
         let entries = ["Note: my dog is called Biscuit.\n", "Note: my sister Ana lives in Lisbon and teaches piano.\n",
                        "Note: the garage code is 4417.\n"].map { tok.encode($0) }
-        let question = tok.encode("<|im_start|>user\nWhere does my sister live?<|im_end|>\n<|im_start|>assistant\n")
+        let question = tok.encode("<|im_start|>user\nWhere does my sister live?<|im_end|>\n<|im_start|>assistant\n", specials: .all)
         let p = KVCache(config: model.config, capacity: prefix.count)
         try model.prefill(prefix, cache: p, logits: .none)
         var runs = [p.run(0..<prefix.count)], caches: [KVCache] = [], position = prefix.count

@@ -58,7 +58,7 @@ final class ImageFocusTests: XCTestCase {
         XCTAssertEqual(m.blocks.count, 12)
         XCTAssertEqual(m.up.map(\.cout), [256, 128, 64])
         // Layer scales are real multipliers (large in the last block), not ones.
-        XCTAssertGreaterThan(m.blocks[11].scale2.map(abs).max()!, 5)
+        XCTAssertGreaterThan(try XCTUnwrap(m.blocks[11].mlpScale).map(abs).max()!, 5)
     }
 
     func testSaliencyAndFeaturesMatchOnnxRuntime() throws {

@@ -44,7 +44,7 @@ final class TokenizerTests: XCTestCase {
         XCTAssertTrue(fixture.cases.contains { !$0.special }, "fixture has no parse_special=false cases")
         var mismatches: [String] = []
         for c in fixture.cases {
-            let ids = tok.encode(c.text, parseSpecial: c.special)
+            let ids = tok.encode(c.text, specials: c.special ? .all : .userDefined)
             if ids != c.ids {
                 mismatches.append("\(c.text.debugDescription) special=\(c.special)\n  llama.cpp: \(describe(c.ids))\n  ours:      \(describe(ids))")
             }
@@ -71,7 +71,7 @@ final class TokenizerTests: XCTestCase {
             XCTAssertEqual(tok.preTokenizerName, pre)
             var mismatches: [String] = []
             for c in cases {
-                let ids = tok.encode(c.text)
+                let ids = tok.encode(c.text, specials: .all)
                 if ids != c.ids {
                     mismatches.append("\(c.text.debugDescription)\n  llama.cpp: \(describe(c.ids))\n  ours:      \(describe(ids))")
                 }
@@ -85,7 +85,7 @@ final class TokenizerTests: XCTestCase {
         let fixture = try TokenizerFixture.load()
         var failures: [String] = []
         for c in fixture.cases {
-            let back = tok.decode(tok.encode(c.text, parseSpecial: c.special))
+            let back = tok.decode(tok.encode(c.text, specials: c.special ? .all : .userDefined))
             if back != c.text { failures.append("\(c.text.debugDescription) -> \(back.debugDescription)") }
         }
         XCTAssert(failures.isEmpty, "decode(encode(s)) != s for:\n" + failures.joined(separator: "\n"))
@@ -121,9 +121,9 @@ final class TokenizerTests: XCTestCase {
 
     func testSpecialTokensOnlyWhenAsked() throws {
         let tok = try tokenizer()
-        XCTAssertEqual(tok.encode("<|im_start|>user\nhi<|im_end|>").first, 1)
-        XCTAssertEqual(tok.encode("<|im_start|>user\nhi<|im_end|>").last, 2)
-        let plain = tok.encode("<|im_start|>", parseSpecial: false)
+        XCTAssertEqual(tok.encode("<|im_start|>user\nhi<|im_end|>", specials: .all).first, 1)
+        XCTAssertEqual(tok.encode("<|im_start|>user\nhi<|im_end|>", specials: .all).last, 2)
+        let plain = tok.encode("<|im_start|>")
         XCTAssertGreaterThan(plain.count, 1)
         XCTAssertFalse(plain.contains(1))
         XCTAssertEqual(tok.decode(plain), "<|im_start|>")
@@ -194,29 +194,29 @@ final class TokenizerTests: XCTestCase {
 
     func testChatMLDetectedAndRendered() throws {
         let tok = try tokenizer()
-        XCTAssertEqual(tok.chatTemplate, .chatML)
+        XCTAssertEqual(tok.promptFormat, .chatML)
         let messages = [
             ChatMessage(role: "system", content: "You are Jarvis."),
             ChatMessage(role: "user", content: "What time is it?"),
         ]
-        let prompt = try tok.renderChat(messages, addGenerationPrompt: true)
+        let prompt = try tok.chatFormat().render(messages, addGenerationPrompt: true)
         XCTAssertEqual(prompt, "<|im_start|>system\nYou are Jarvis.<|im_end|>\n<|im_start|>user\nWhat time is it?<|im_end|>\n<|im_start|>assistant\n")
-        XCTAssertEqual(ChatTemplate.chatML.render([messages[1]], addGenerationPrompt: false),
+        XCTAssertEqual(try PromptFormat.chatML.render([messages[1]], addGenerationPrompt: false),
                        "<|im_start|>user\nWhat time is it?<|im_end|>\n")
         // No system message is invented when the caller gives none.
-        XCTAssertEqual(ChatTemplate.chatML.render([], addGenerationPrompt: true), "<|im_start|>assistant\n")
-        let ids = tok.encode(prompt)
+        XCTAssertEqual(try PromptFormat.chatML.render([], addGenerationPrompt: true), "<|im_start|>assistant\n")
+        let ids = tok.encode(prompt, specials: .all)
         XCTAssertEqual(ids.first, 1)
         XCTAssertEqual(ids.filter { $0 == 1 }.count, 3)
         XCTAssertEqual(ids.filter { $0 == 2 }.count, 2)
     }
 
     func testChatTemplateDetection() throws {
-        XCTAssertEqual(ChatTemplate(jinja: "{% for m in messages %}<|im_start|>{{ m.role }}{% endfor %}"), .chatML)
-        XCTAssertEqual(ChatTemplate(jinja: "{{ '<|start_header_id|>' + m['role'] + '<|end_header_id|>' }}"), .llama3)
-        XCTAssertNil(ChatTemplate(jinja: "[INST] {{ content }} [/INST]"))
+        XCTAssertEqual(PromptFormat(jinja: "{% for m in messages %}<|im_start|>{{ m.role }}{% endfor %}"), .chatML)
+        XCTAssertEqual(PromptFormat(jinja: "{{ '<|start_header_id|>' + m['role'] + '<|end_header_id|>' }}"), .llama3)
+        XCTAssertNil(PromptFormat(jinja: "[INST] {{ content }} [/INST]"))
         XCTAssertEqual(
-            ChatTemplate.llama3.render([ChatMessage(role: "user", content: "  hi \n")], addGenerationPrompt: true),
+            try PromptFormat.llama3.render([ChatMessage(role: "user", content: "  hi \n")], addGenerationPrompt: true),
             "<|start_header_id|>user<|end_header_id|>\n\nhi<|eot_id|><|start_header_id|>assistant<|end_header_id|>\n\n")
         let message = ChatMessage(role: "user", content: "hé")
         XCTAssertEqual(try JSONDecoder().decode(ChatMessage.self, from: JSONEncoder().encode(message)), message)
@@ -259,11 +259,11 @@ final class TokenizerTests: XCTestCase {
         XCTAssertEqual(tok.vocabularySize, 5)
         XCTAssertNil(tok.bos)
         XCTAssertEqual(tok.eos, 0)
-        XCTAssertNil(tok.chatTemplate)
-        XCTAssertEqual(tok.encode("abba<|endoftext|>"), [3, 2, 1, 0])
+        XCTAssertNil(tok.promptFormat)
+        XCTAssertEqual(tok.encode("abba<|endoftext|>", specials: .all), [3, 2, 1, 0])
         // " a": the space is "Ġ" (4) and has no merge with "a"; "c" has no token at all.
         XCTAssertEqual(tok.encode(" ab c"), [4, 3, 4])
-        XCTAssertThrowsError(try tok.renderChat([], addGenerationPrompt: true)) { error in
+        XCTAssertThrowsError(try tok.chatFormat()) { error in
             XCTAssertEqual((error as? EngineError)?.code, .unsupported)
         }
     }

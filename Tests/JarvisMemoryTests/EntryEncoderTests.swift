@@ -10,8 +10,8 @@ final class EntryEncoderTests: XCTestCase {
         defer { try? FileManager.default.removeItem(at: dir) }
         let (model, tok) = try StoredRunsTests.shared.get()
         let gguf = try GGUFFile(path: model.path)
-        let old = try EntryEncoder(model: model, tokenizer: tok, gguf: gguf, prefixText: "<|im_start|>system\nYou are Jarvis.<|im_end|>\n")
-        let new = try EntryEncoder(model: model, tokenizer: tok, gguf: gguf, prefixText: "<|im_start|>system\nYou are Jarvis, a careful assistant.<|im_end|>\n")
+        let old = try EntryEncoder(model: model, tokenizer: tok, gguf: gguf, prefix: .markup("<|im_start|>system\nYou are Jarvis.<|im_end|>\n"))
+        let new = try EntryEncoder(model: model, tokenizer: tok, gguf: gguf, prefix: .markup("<|im_start|>system\nYou are Jarvis, a careful assistant.<|im_end|>\n"))
         XCTAssertNotEqual(old.fingerprint, new.fingerprint)
 
         let store = try PersonalStore(directory: dir.path)

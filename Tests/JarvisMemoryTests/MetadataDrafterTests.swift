@@ -16,7 +16,7 @@ final class MetadataDrafterTests: XCTestCase {
     /// The shipped model, prompted with the fixed examples, drafts a card for a new note.
     func testTheShippedModelDraftsACard() throws {
         let (model, tok) = try StoredRunsTests.shared.get()
-        let drafter = MetadataDrafter(model: model, tokenizer: tok)
+        let drafter = MetadataDrafter(model: model, tokenizer: tok, format: .chatML)
         let card = try drafter.draft("My cat Luna is black with green eyes.")
         XCTAssertEqual(card["drafted_name"], "Luna", "\(card)")
         XCTAssertFalse(card["attributes"]?.isEmpty ?? true, "\(card)")

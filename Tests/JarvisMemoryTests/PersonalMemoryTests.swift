@@ -26,9 +26,9 @@ final class PersonalMemoryTests: XCTestCase {
 
     func testRememberAskForget() throws {
         let m = try memory()
-        let dog = try m.remember("My dog is called Biscuit. He is a beagle.")[0]
-        try m.remember("The garage door code is 4417.")
-        try m.remember("My sister Ana lives in Lisbon.")
+        let dog = try m.remember(.note("My dog is called Biscuit. He is a beagle."))[0]
+        try m.remember(.note("The garage door code is 4417."))
+        try m.remember(.note("My sister Ana lives in Lisbon."))
         var streamed = ""
         let a = try m.ask("What is my dog's name?") { streamed += $0 }
         XCTAssertTrue(a.text.contains("Biscuit"), a.text)
@@ -42,14 +42,14 @@ final class PersonalMemoryTests: XCTestCase {
         try m.forget(String(dog.id))
         XCTAssertNil(try m.lookup(String(dog.id)))
         XCTAssertFalse(try m.ask("What is my dog's name?").entries.contains(dog.id))
-        XCTAssertThrowsError(try m.forget("nobody")) { XCTAssertEqual(($0 as? StoreError)?.code, .notFound) }
+        XCTAssertThrowsError(try m.forget("nobody")) { XCTAssertEqual(($0 as? MemoryError)?.code, .notFound) }
     }
 
     func testKVAnswerEqualsTextAnswerForOneEntryAtItsPlace() throws {
         // One retrieved entry sits exactly where it was computed: reading its pages must give
         // the same tokens as prefilling its text.
         let m = try memory()
-        try m.remember("The spare key is in the left drawer of the hall table.")
+        try m.remember(.note("The spare key is in the left drawer of the hall table."))
         let kv = try m.ask("Where is the spare key?", mode: .kv, maxTokens: 24)
         let text = try m.ask("Where is the spare key?", mode: .textRAG, maxTokens: 24)
         XCTAssertEqual(kv.entries.count, 1)
@@ -58,7 +58,7 @@ final class PersonalMemoryTests: XCTestCase {
 
     func testNamedFactsUpdatesAndUserFieldsWin() throws {
         let m = try memory(draft: true)
-        let r = try m.remember(name: "Luna", aliases: ["the cat"], category: "pet", attributes: ["colour": "black", "eyes": "green"])
+        let r = try m.remember(.fact(name: "Luna", aliases: ["the cat"], category: "pet", attributes: ["colour": "black", "eyes": "green"]))[0]
         XCTAssertEqual(r.metadata["category"], "pet", "the user's category wins over the drafted one")
         XCTAssertEqual(r.metadata["colour"], "black")
         XCTAssertEqual(try m.lookup("the cat")?.id, r.id)
@@ -73,7 +73,7 @@ final class PersonalMemoryTests: XCTestCase {
         let m = try memory()
         let text = (0..<40).map { "Item \($0) is stored in box \($0 * 3) on shelf \($0 % 4)." }.joined(separator: " ")
             + "\n\nA second paragraph about the attic."
-        let saved = try m.remember(text, kind: "file")
+        let saved = try m.remember(MemoryItem(.text(text), kind: .file))
         XCTAssertGreaterThan(saved.count, 2)
         XCTAssertTrue(saved.allSatisfy { $0.tokenCount <= m.options.maxEntryTokens })
         XCTAssertEqual(Set(saved.map(\.sourceDigest)).count, 1)
@@ -85,20 +85,22 @@ final class PersonalMemoryTests: XCTestCase {
         let url = dir.deletingLastPathComponent().appendingPathComponent("jarvis-note-\(UUID().uuidString).md")
         defer { try? FileManager.default.removeItem(at: url) }
         try "# Trip\n\nThe ferry to the island leaves at 7:40 from pier 3.".write(to: url, atomically: true, encoding: .utf8)
-        let saved = try m.remember(fileAt: url.path)
+        let saved = try m.remember(MemoryItem(.file(path: url.path)))
         XCTAssertEqual(saved.first?.kind, "file")
         XCTAssertEqual(saved.first?.metadata["file"], url.lastPathComponent)
         XCTAssertEqual(saved.count, 2, "the heading and the paragraph are separate entries")
         XCTAssertEqual(try m.ask("Which pier does the ferry leave from?", maxTokens: 8).entries, [saved[1].id])
-        XCTAssertThrowsError(try m.remember(fileAt: dir.deletingLastPathComponent().path)) { XCTAssertTrue("\($0)".contains("not a file")) }
-        XCTAssertThrowsError(try m.remember(fileAt: "/dev/null/nope")) { XCTAssertTrue("\($0)".contains("not a file")) }
+        XCTAssertThrowsError(try m.remember(MemoryItem(.file(path: dir.deletingLastPathComponent().path)))) { XCTAssertTrue("\($0)".contains("not a file")) }
+        XCTAssertThrowsError(try m.remember(MemoryItem(.file(path: "/dev/null/nope")))) { XCTAssertTrue("\($0)".contains("not a file")) }
     }
 
     func testStoreOfAnotherPromptIsRefused() throws {
         _ = try memory()
         let (model, tok) = try StoredRunsTests.shared.get()
         var options = PersonalMemory.Options()
-        options.prefixText = "<|im_start|>system\nAnother assistant.<|im_end|>\n"
+        var prompt = AnswerPrompt(format: .chatML)
+        prompt.system = "Another assistant."
+        options.prompt = prompt
         XCTAssertThrowsError(try PersonalMemory(model: model, tokenizer: tok, gguf: GGUFFile(path: model.path), embedder: Self.embedder.get(),
                                                 store: PersonalStore(directory: dir.path), options: options)) {
             XCTAssertEqual(($0 as? StoreError)?.code, .fingerprintMismatch)

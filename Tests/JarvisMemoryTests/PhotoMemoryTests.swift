@@ -102,12 +102,12 @@ final class PhotoMemoryTests: XCTestCase {
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("jarvis-photos-\(UUID().uuidString)")
         defer { try? FileManager.default.removeItem(at: dir) }
         let m = try shippedMemory(in: dir, imageFocusPath: ModelFiles.path(of: ModelFiles.defaultImageFocus))
-        try m.remember("My sister Ana lives in Lisbon.")
+        try m.remember(.note("My sister Ana lives in Lisbon."))
         var stages: [Int] = []
-        let mug = try m.remember(photoAt: Self.photos.appendingPathComponent("mug_badge.png").path,
-                                 metadata: ["note": "my favourite mug, a gift from Ana"], progress: { done, _ in stages.append(done) })
-        let car = try m.remember(photoAt: Self.photos.appendingPathComponent("car_plate.png").path, name: "car",
-                                 metadata: ["note": "our car, bought in Porto"])
+        let mug = try m.remember(MemoryItem(.photo(path: Self.photos.appendingPathComponent("mug_badge.png").path),
+                                            metadata: ["note": "my favourite mug, a gift from Ana"]), progress: { done, _ in stages.append(done) })[0]
+        let car = try m.remember(MemoryItem(.photo(path: Self.photos.appendingPathComponent("car_plate.png").path), name: "car",
+                                            metadata: ["note": "our car, bought in Porto"]))[0]
         XCTAssertEqual(stages, [0, 1, 2, 3])
         XCTAssertEqual(mug.kind, "photo")
         XCTAssertTrue(mug.text.contains("favourite mug"), mug.text)
@@ -128,20 +128,20 @@ final class PhotoMemoryTests: XCTestCase {
 
         try m.forget("car")
         XCTAssertNil(try m.store.photo(id: car.id))
-        XCTAssertEqual(Set(m.photoIndex.keys), [mug.id])
+        XCTAssertEqual(try m.rankPhotos(like: image).map(\.id), [mug.id])
     }
 
     func testPhotosWithoutTheModelSayWhatToRun() throws {
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("jarvis-nophotos-\(UUID().uuidString)")
         defer { try? FileManager.default.removeItem(at: dir) }
         let m = try shippedMemory(in: dir, imageFocusPath: dir.path + "/missing.onnx")
-        XCTAssertThrowsError(try m.remember(photoAt: Self.photos.appendingPathComponent("mug_badge.png").path)) { error in
-            XCTAssertEqual((error as? EngineError)?.code, .unsupported)
+        XCTAssertThrowsError(try m.remember(MemoryItem(.photo(path: Self.photos.appendingPathComponent("mug_badge.png").path)))) { error in
+            XCTAssertEqual((error as? MemoryError)?.code, .unsupported)
             XCTAssertTrue("\(error)".contains("scripts/setup"), "\(error)")
         }
         XCTAssertEqual(try m.store.count(), 0)
         // A file that is not an image is refused before any model is needed.
-        XCTAssertThrowsError(try m.remember(photoAt: #filePath)) { XCTAssertEqual(($0 as? ImageError)?.code, .invalidImage) }
+        XCTAssertThrowsError(try m.remember(MemoryItem(.photo(path: #filePath)))) { XCTAssertEqual(($0 as? ImageError)?.code, .invalidImage) }
     }
 
     /// With a vision-language model configured (here the tiny random SmolVLM of the engine's
@@ -172,8 +172,8 @@ final class PhotoMemoryTests: XCTestCase {
             try FileManager.default.copyItem(at: Self.photos.appendingPathComponent(name), to: sub.appendingPathComponent("photo.png"))
             paths.append(sub.appendingPathComponent("photo.png").path)
         }
-        let mug = try m.remember(photoAt: paths[0], metadata: ["note": "my mug"])
-        let car = try m.remember(photoAt: paths[1], metadata: ["note": "my mug"])
+        let mug = try m.remember(MemoryItem(.photo(path: paths[0]), metadata: ["note": "my mug"]))[0]
+        let car = try m.remember(MemoryItem(.photo(path: paths[1]), metadata: ["note": "my mug"]))[0]
         let regions = try XCTUnwrap(try m.store.photo(id: mug.id)).regions.count
         let textTokens = m.tokenizer.encode(mug.text).count
         let perView = vision.config.tokensPerFrame + 3      // <fake><global-img> … <fake>
@@ -200,7 +200,7 @@ final class PhotoMemoryTests: XCTestCase {
         let (smol, smolTok) = try StoredRunsTests.shared.get()
         XCTAssertThrowsError(try PersonalMemory(model: smol, tokenizer: smolTok, gguf: GGUFFile(path: smol.path), embedder: PersonalMemoryTests.embedder.get(),
                                                 store: PersonalStore(directory: dir.path + "-other"), vision: vision, options: options)) {
-            XCTAssertEqual(($0 as? EngineError)?.code, .modelMismatch)
+            XCTAssertEqual(($0 as? MemoryError)?.code, .modelMismatch)
         }
         try? FileManager.default.removeItem(atPath: dir.path + "-other")
     }

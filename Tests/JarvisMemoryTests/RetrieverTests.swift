@@ -53,4 +53,27 @@ final class RetrieverTests: XCTestCase {
         XCTAssertEqual(scores.firstIndex(of: scores.max()!), 3)
         XCTAssertEqual(scores[0], 0)
     }
+
+    /// Adding and removing entries one at a time gives the index a rebuild would: the same
+    /// ranks and scores, BM25 statistics included.
+    func testIncrementalChangesEqualARebuild() {
+        let all = index().items
+        var grown = Retriever()
+        for item in all.reversed() { grown.add(item) }       // out of order: kept in id order
+        grown.add(.init(id: 9, names: ["Tom"], text: "Tom collects red garage signs", tokenCount: 7, vector: vector(4)))
+        grown.remove(id: 9)
+        grown.remove(id: 2)
+        grown.remove(id: 42)                                  // not there: nothing happens
+        let rebuilt = Retriever(items: all.filter { $0.id != 2 })
+        XCTAssertEqual(grown.items.map(\.id), [1, 3, 4])
+        for (q, v) in [("what is the garage code", vector(2)), ("red collar of my dog", vector(0)), ("Lisbon", vector(3))] {
+            XCTAssertEqual(grown.rank(question: q, vector: v), rebuilt.rank(question: q, vector: v), q)
+            XCTAssertEqual(grown.bm25(q), rebuilt.bm25(q), q)
+        }
+        var empty = grown
+        for id in [1, 3, 4] as [UInt64] { empty.remove(id: id) }
+        XCTAssertTrue(empty.rank(question: "garage", vector: vector(2)).isEmpty)
+        empty.add(.init(id: 5, names: [], text: "a note with a vector of another size", tokenCount: 5, vector: [1, 0]))
+        XCTAssertEqual(empty.rank(question: "note", vector: [1, 0]).first?.id, 5, "an emptied index takes the next item's dimension")
+    }
 }

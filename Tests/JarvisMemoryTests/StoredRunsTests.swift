@@ -20,7 +20,7 @@ final class StoredRunsTests: XCTestCase {
 
     func encoder(_ prefixText: String) throws -> EntryEncoder {
         let (model, tok) = try Self.shared.get()
-        return try EntryEncoder(model: model, tokenizer: tok, gguf: GGUFFile(path: model.path), prefixText: prefixText)
+        return try EntryEncoder(model: model, tokenizer: tok, gguf: GGUFFile(path: model.path), prefix: .markup(prefixText))
     }
 
     /// Encodes `text` behind the encoder's prefix and stores it with block size `block`.
@@ -38,7 +38,7 @@ final class StoredRunsTests: XCTestCase {
         // Small blocks, so that the entry spans several pages per layer.
         let record = try remember(note, in: store, with: enc, block: 8)
         XCTAssertGreaterThan(record.blockCount, 2)
-        let question = tok.encode("<|im_start|>user\nWhere does my sister live?<|im_end|>\n<|im_start|>assistant\n")
+        let question = tok.encode("<|im_start|>user\nWhere does my sister live?<|im_end|>\n<|im_start|>assistant\n", specials: .all)
 
         let fromStore = try store.read { reader in
             let runs = try [prefix.run(0..<prefix.count)] + reader.runs(for: record, placedAt: prefixTokens.count, model: model.config)
@@ -57,7 +57,7 @@ final class StoredRunsTests: XCTestCase {
         let (tokens, kv) = try enc.encode(note)
         let fp16 = try store.add(enc.record(text: note, tokenCount: tokens.count, kind: "note"), kv: kv, vectors: [])
         let q8 = try store.add(enc.record(text: note, tokenCount: tokens.count, kind: "note", dtype: .q8), kv: kv, vectors: [])
-        let question = tok.encode("<|im_start|>user\nWhere does my sister live?<|im_end|>\n<|im_start|>assistant\n")
+        let question = tok.encode("<|im_start|>user\nWhere does my sister live?<|im_end|>\n<|im_start|>assistant\n", specials: .all)
         func answer(_ r: EntryRecord) throws -> [Float] {
             try store.read { reader in
                 let runs = try [enc.prefix.run(0..<enc.prefix.count)] + reader.runs(for: r, placedAt: enc.prefix.count, model: model.config)
@@ -84,7 +84,7 @@ final class StoredRunsTests: XCTestCase {
             let text = (0..<6).map { "Fact \(i).\($0): the user's item number \(i * 10 + $0) is kept in drawer \($0 + i)." }.joined(separator: " ")
             records.append(try remember(text, in: store, with: enc))
         }
-        let question = tok.encode("<|im_start|>user\nWhere is item 42?<|im_end|>\n<|im_start|>assistant\n")
+        let question = tok.encode("<|im_start|>user\nWhere is item 42?<|im_end|>\n<|im_start|>assistant\n", specials: .all)
         let entryBytes = records.reduce(0) { $0 + $1.tokenCount * $1.layers * $1.kvHeads * $1.headDim * 4 }
         XCTAssertGreaterThan(entryBytes, 20 << 20)
 

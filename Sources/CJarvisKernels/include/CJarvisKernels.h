@@ -116,7 +116,7 @@ int jk_activation_format(int type);
 /// format (jk_block_q8 per 32 values or jk_block_q8k per 256). Runs on the pool.
 void jk_matmul_quantized(int type, const void *w, int rows, int cols, const void *x, int n, float *y, int64_t ldy);
 
-// ---- vision encoders ---------------------------------------------------------------------------
+// ---- encoders (vision, text) -------------------------------------------------------------------
 
 /// LayerNorm of each of `rows` rows of n values in place: (x − mean) / sqrt(var + eps) · γ + β,
 /// with the biased variance, in the order ONNX exporters decompose it.
@@ -125,6 +125,8 @@ void jk_layernorm_rows(float *x, int rows, int n, const float *gamma, const floa
 void jk_gelu_erf(float *x, int64_t n);
 /// The tanh approximation of GELU in place (SigLIP's gelu_pytorch_tanh).
 void jk_gelu_tanh(float *x, int64_t n);
+/// y[r][i] += scale[i] · x[r][i] for `rows` rows of n values (a residual add with a layer scale).
+void jk_add_scaled_rows(float *y, const float *x, const float *scale, int rows, int n);
 /// Scatter-adds the columns of a transposed convolution (cols: (cout·k·k) × (h·w), from
 /// Wᵀ · input) into out (cout × oh × ow, zeroed first): row (o, ky, kx), column (i, j) lands at
 /// (stride·i − pad + ky, stride·j − pad + kx).

@@ -1,7 +1,10 @@
 /// A byte-level BPE tokenizer (GPT-2 style, `tokenizer.ggml.model` = "gpt2") read from a GGUF
 /// file. Token ids match llama.cpp's `llama_tokenize` with `add_special` false: special tokens
-/// are cut out of the text first, the rest is pre-tokenized into words, and each word is merged
-/// by BPE.
+/// (where asked for) are cut out of the text first, the rest is pre-tokenized into words, and
+/// each word is merged by BPE.
+///
+/// Text is plain text by default: `encode(_:)` never produces a special token, whatever the
+/// text holds. Control tokens come only from a `Prompt`'s markup, which a `PromptFormat` writes.
 public final class BPETokenizer: Sendable {
     /// Beginning-of-sequence token, if the file names one.
     public let bos: Int32?
@@ -14,7 +17,7 @@ public final class BPETokenizer: Sendable {
     public let addsBOS: Bool
     /// The chat format of the model's `tokenizer.chat_template`, or nil if the file has none or
     /// one this engine does not recognise.
-    public let chatTemplate: ChatTemplate?
+    public let promptFormat: PromptFormat?
     /// The `tokenizer.ggml.pre` name the tokenizer was built for.
     public let preTokenizerName: String
 
@@ -48,26 +51,58 @@ public final class BPETokenizer: Sendable {
         self.vocabularySize = vocabulary.count
         // llama.cpp's default: the llama3 family adds BOS, other BPE vocabularies do not.
         self.addsBOS = gguf["tokenizer.ggml.add_bos_token"]?.bool ?? pre.ignoresMerges
-        self.chatTemplate = gguf["tokenizer.chat_template"]?.string.flatMap(ChatTemplate.init(jinja:))
+        self.promptFormat = gguf["tokenizer.chat_template"]?.string.flatMap(PromptFormat.init(jinja:))
     }
 
     // MARK: - Encoding
 
-    /// The tokens of `text`, without BOS or EOS.
-    /// - Parameter parseSpecial: when true, the text of a control token (such as "<|im_start|>")
-    ///   becomes that token; when false it is tokenized as ordinary text. User-defined tokens
-    ///   are matched either way.
-    public func encode(_ text: String, parseSpecial: Bool = true) -> [Int32] {
+    /// Which special tokens' texts `encode` turns into those tokens.
+    public enum SpecialTokens: Sendable {
+        /// None: the text is plain text whatever it holds. What user text always gets.
+        case none
+        /// User-defined tokens only (llama.cpp's `parse_special` false).
+        case userDefined
+        /// Control tokens too (llama.cpp's `parse_special` true): a chat format's own markup.
+        case all
+    }
+
+    /// The tokens of `text`, without BOS or EOS; special tokens only as `specials` says.
+    public func encode(_ text: String, specials: SpecialTokens = .none) -> [Int32] {
         let bytes = Array(text.utf8)
-        var out: [Int32] = []
-        out.reserveCapacity(bytes.count / 3 + 1)
-        for fragment in partition(bytes, parseSpecial: parseSpecial) {
-            switch fragment {
-            case .token(let t): out.append(t)
-            case .text(let range): encodeText(bytes[range], into: &out)
+        return encode(bytes, fragments: partition(bytes, 0..<bytes.count, specials: specials))
+    }
+
+    /// The tokens of a prompt: its markup with every special token parsed, its text as plain
+    /// text. Text on either side of a piece boundary is tokenized as one run, so splitting text
+    /// into pieces never changes its tokens.
+    public func encode(_ prompt: Prompt) -> [Int32] {
+        var bytes: [UInt8] = [], fragments: [Fragment] = []
+        for piece in prompt.pieces {
+            let start = bytes.count
+            switch piece {
+            case .text(let s):
+                bytes += s.utf8
+                fragments.append(.text(start..<bytes.count))
+            case .markup(let s):
+                bytes += s.utf8
+                fragments += partition(bytes, start..<bytes.count, specials: .all)
             }
         }
-        return out
+        // Join neighbouring runs of text.
+        var joined: [Fragment] = []
+        for f in fragments {
+            if case .text(let r) = f, case .text(let previous)? = joined.last {
+                joined[joined.count - 1] = .text(previous.lowerBound..<r.upperBound)
+            } else {
+                joined.append(f)
+            }
+        }
+        return encode(bytes, fragments: joined)
+    }
+
+    /// Every special token's text: control, user-defined and unknown tokens.
+    public var specialTokenTexts: [String] {
+        vocabulary.specialTokens.map { String(decoding: $0.utf8, as: UTF8.self) }
     }
 
     private enum Fragment {
@@ -75,12 +110,27 @@ public final class BPETokenizer: Sendable {
         case token(Int32)
     }
 
-    /// Cuts special tokens out of the text: each special token in turn, longest first, splits
-    /// every text fragment at each of its occurrences (llama.cpp's `tokenizer_st_partition`).
-    private func partition(_ bytes: [UInt8], parseSpecial: Bool) -> [Fragment] {
-        guard !bytes.isEmpty else { return [] }
-        var fragments: [Fragment] = [.text(0..<bytes.count)]
-        for special in vocabulary.specialTokens where parseSpecial || !special.onlyWhenParsingSpecial {
+    private func encode(_ bytes: [UInt8], fragments: [Fragment]) -> [Int32] {
+        var out: [Int32] = []
+        out.reserveCapacity(bytes.count / 3 + 1)
+        for fragment in fragments {
+            switch fragment {
+            case .token(let t): out.append(t)
+            case .text(let range) where !range.isEmpty: encodeText(bytes[range], into: &out)
+            case .text: break
+            }
+        }
+        return out
+    }
+
+    /// Cuts special tokens out of `bytes[range]`: each special token in turn, longest first,
+    /// splits every text fragment at each of its occurrences (llama.cpp's
+    /// `tokenizer_st_partition`).
+    private func partition(_ bytes: [UInt8], _ range: Range<Int>, specials: SpecialTokens) -> [Fragment] {
+        guard !range.isEmpty else { return [] }
+        var fragments: [Fragment] = [.text(range)]
+        guard specials != .none else { return fragments }
+        for special in vocabulary.specialTokens where specials == .all || !special.onlyWhenParsingSpecial {
             let needle = special.utf8
             var result: [Fragment] = []
             var changed = false
@@ -187,12 +237,12 @@ public final class BPETokenizer: Sendable {
         token >= 0 && Int(token) < vocabulary.count && vocabulary.attributes[Int(token)].contains(.control)
     }
 
-    /// Renders a conversation in the model's chat format.
+    /// The model's chat format.
     /// - Throws: `.unsupported` if the model's chat template was missing or not recognised.
-    public func renderChat(_ messages: [ChatMessage], addGenerationPrompt: Bool) throws -> String {
-        guard let chatTemplate else {
-            throw EngineError(.unsupported, "the model has no chat template this engine recognises (ChatML or Llama 3)")
+    public func chatFormat() throws -> PromptFormat {
+        guard let promptFormat else {
+            throw EngineError(.unsupported, "the model has no chat template this engine recognises (ChatML, Llama 3 or SmolVLM)")
         }
-        return chatTemplate.render(messages, addGenerationPrompt: addGenerationPrompt)
+        return promptFormat
     }
 }

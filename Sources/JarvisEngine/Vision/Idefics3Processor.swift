@@ -70,8 +70,10 @@ public struct Idefics3Processor: Sendable {
     }
 
     /// SmolVLM's chat prompt for one question about one image, ready to generate the answer.
-    public func prompt(question: String, rows: Int, cols: Int) -> String {
-        "<|im_start|>User:" + imageText(rows: rows, cols: cols) + question + "<end_of_utterance>\nAssistant:"
+    public func prompt(question: String, rows: Int, cols: Int) -> Prompt {
+        let format = PromptFormat.smolVLM
+        return format.begin + format.open(.user, beforeImage: true) + .markup(imageText(rows: rows, cols: cols))
+            + .text(question) + format.close(.user) + format.answerPrefix
     }
 
     /// Pillow's Lanczos resampling (a = 3), separable, horizontal pass first: per output pixel

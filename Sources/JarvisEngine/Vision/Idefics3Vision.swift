@@ -1,5 +1,3 @@
-import CJarvisKernels
-import COpenBLAS
 import Foundation
 
 /// The vision half of SmolVLM (Idefics3): a SigLIP encoder over one square frame, pixel
@@ -29,18 +27,12 @@ public final class Idefics3Vision: @unchecked Sendable {
         public var tokensPerFrame: Int { grid * grid / (scaleFactor * scaleFactor) }
     }
 
-    struct Layer {
-        var ln1g: [Float], ln1b: [Float], ln2g: [Float], ln2b: [Float]
-        var wq: [Float], bq: [Float], wk: [Float], bk: [Float], wv: [Float], bv: [Float], wo: [Float], bo: [Float]
-        var w1: [Float], b1: [Float], w2: [Float], b2: [Float]
-    }
-
     public let config: Config
-    let patchW: [Float], patchB: [Float], positions: [Float]
-    let layers: [Layer]
-    let postG: [Float], postB: [Float]
-    /// Textdim × (dim · r²), row-major (torch Linear layout).
-    let projection: [Float]
+    let patches: PatchEmbedding
+    let layers: [EncoderLayer]
+    let postNorm: LayerNorm
+    /// The connector: dim · r² → textDim, no bias.
+    let projection: Linear
 
     /// Loads the vision tower and connector from a llama.cpp `mmproj` GGUF (projector type
     /// idefics3): `v.patch_embd`, `v.position_embd`, `v.blk.N.{attn_q,attn_k,attn_v,attn_out,
@@ -70,27 +62,29 @@ public final class Idefics3Vision: @unchecked Sendable {
             return try gguf.dequantize(t)
         }
         let d = c.dim, p = c.patchSize
-        patchW = try tensor("v.patch_embd.weight", d * 3 * p * p)
-        patchB = try tensor("v.patch_embd.bias", d)
-        positions = try tensor("v.position_embd.weight", c.grid * c.grid * d)
+        func linear(_ name: String, inputs: Int, outputs: Int) throws -> Linear {
+            Linear(weight: try tensor(name + ".weight", inputs * outputs), bias: try tensor(name + ".bias", outputs), inputs: inputs, outputs: outputs)
+        }
+        func norm(_ name: String) throws -> LayerNorm {
+            LayerNorm(weight: try tensor(name + ".weight", d), bias: try tensor(name + ".bias", d), epsilon: c.normEpsilon)
+        }
+        patches = PatchEmbedding(projection: try linear("v.patch_embd", inputs: 3 * p * p, outputs: d),
+                                 positions: try tensor("v.position_embd.weight", c.grid * c.grid * d), patchSize: p)
         layers = try (0..<c.layers).map { i in
             let b = "v.blk.\(i)."
             // Files converted before May 2025 have fc1/fc2 under each other's names; the shape
             // tells: fc1 maps dim → ffn, so its rows (ne0) are dim long.
             var up = b + "ffn_up", down = b + "ffn_down"
             if let t = gguf.tensorsByName[down + ".weight"], t.shape.first == d, d != c.ffnDim { swap(&up, &down) }
-            return Layer(ln1g: try tensor(b + "ln1.weight", d), ln1b: try tensor(b + "ln1.bias", d),
-                         ln2g: try tensor(b + "ln2.weight", d), ln2b: try tensor(b + "ln2.bias", d),
-                         wq: try tensor(b + "attn_q.weight", d * d), bq: try tensor(b + "attn_q.bias", d),
-                         wk: try tensor(b + "attn_k.weight", d * d), bk: try tensor(b + "attn_k.bias", d),
-                         wv: try tensor(b + "attn_v.weight", d * d), bv: try tensor(b + "attn_v.bias", d),
-                         wo: try tensor(b + "attn_out.weight", d * d), bo: try tensor(b + "attn_out.bias", d),
-                         w1: try tensor(up + ".weight", c.ffnDim * d), b1: try tensor(up + ".bias", c.ffnDim),
-                         w2: try tensor(down + ".weight", d * c.ffnDim), b2: try tensor(down + ".bias", d))
+            let attention = SelfAttention(query: try linear(b + "attn_q", inputs: d, outputs: d), key: try linear(b + "attn_k", inputs: d, outputs: d),
+                                          value: try linear(b + "attn_v", inputs: d, outputs: d), output: try linear(b + "attn_out", inputs: d, outputs: d),
+                                          heads: c.heads)
+            let mlp = MLP(up: try linear(up, inputs: d, outputs: c.ffnDim), down: try linear(down, inputs: c.ffnDim, outputs: d), activation: .tanh)
+            return EncoderLayer(attention: attention, mlp: mlp, norm1: try norm(b + "ln1"), norm2: try norm(b + "ln2"), placement: .pre)
         }
-        postG = try tensor("v.post_ln.weight", d)
-        postB = try tensor("v.post_ln.bias", d)
-        projection = try tensor("mm.model.fc.weight", c.textDim * d * c.scaleFactor * c.scaleFactor)
+        postNorm = try norm("v.post_ln")
+        let shuffled = d * c.scaleFactor * c.scaleFactor
+        projection = Linear(weight: try tensor("mm.model.fc.weight", c.textDim * shuffled), bias: nil, inputs: shuffled, outputs: c.textDim)
         config = c
     }
 
@@ -116,23 +110,31 @@ public final class Idefics3Vision: @unchecked Sendable {
                        longestEdge: longest)
         try Self.validate(&c, source: path)
         let d = c.dim, p = c.patchSize, m = "model.vision_model."
-        patchW = try st.floats(m + "embeddings.patch_embedding.weight", shape: [d, 3, p, p])
-        patchB = try st.floats(m + "embeddings.patch_embedding.bias", shape: [d])
-        positions = try st.floats(m + "embeddings.position_embedding.weight", shape: [c.grid * c.grid, d])
+        func linear(_ name: String, inputs: Int, outputs: Int) throws -> Linear {
+            Linear(weight: try st.floats(name + ".weight", shape: [outputs, inputs]), bias: try st.floats(name + ".bias", shape: [outputs]),
+                   inputs: inputs, outputs: outputs)
+        }
+        func norm(_ name: String) throws -> LayerNorm {
+            LayerNorm(weight: try st.floats(name + ".weight", shape: [d]), bias: try st.floats(name + ".bias", shape: [d]), epsilon: c.normEpsilon)
+        }
+        let conv = m + "embeddings.patch_embedding."
+        patches = PatchEmbedding(projection: Linear(weight: try st.floats(conv + "weight", shape: [d, 3, p, p]),
+                                                    bias: try st.floats(conv + "bias", shape: [d]), inputs: 3 * p * p, outputs: d),
+                                 positions: try st.floats(m + "embeddings.position_embedding.weight", shape: [c.grid * c.grid, d]), patchSize: p)
         layers = try (0..<c.layers).map { i in
             let b = m + "encoder.layers.\(i)."
-            return Layer(ln1g: try st.floats(b + "layer_norm1.weight", shape: [d]), ln1b: try st.floats(b + "layer_norm1.bias", shape: [d]),
-                         ln2g: try st.floats(b + "layer_norm2.weight", shape: [d]), ln2b: try st.floats(b + "layer_norm2.bias", shape: [d]),
-                         wq: try st.floats(b + "self_attn.q_proj.weight", shape: [d, d]), bq: try st.floats(b + "self_attn.q_proj.bias", shape: [d]),
-                         wk: try st.floats(b + "self_attn.k_proj.weight", shape: [d, d]), bk: try st.floats(b + "self_attn.k_proj.bias", shape: [d]),
-                         wv: try st.floats(b + "self_attn.v_proj.weight", shape: [d, d]), bv: try st.floats(b + "self_attn.v_proj.bias", shape: [d]),
-                         wo: try st.floats(b + "self_attn.out_proj.weight", shape: [d, d]), bo: try st.floats(b + "self_attn.out_proj.bias", shape: [d]),
-                         w1: try st.floats(b + "mlp.fc1.weight", shape: [c.ffnDim, d]), b1: try st.floats(b + "mlp.fc1.bias", shape: [c.ffnDim]),
-                         w2: try st.floats(b + "mlp.fc2.weight", shape: [d, c.ffnDim]), b2: try st.floats(b + "mlp.fc2.bias", shape: [d]))
+            let attention = SelfAttention(query: try linear(b + "self_attn.q_proj", inputs: d, outputs: d),
+                                          key: try linear(b + "self_attn.k_proj", inputs: d, outputs: d),
+                                          value: try linear(b + "self_attn.v_proj", inputs: d, outputs: d),
+                                          output: try linear(b + "self_attn.out_proj", inputs: d, outputs: d), heads: c.heads)
+            let mlp = MLP(up: try linear(b + "mlp.fc1", inputs: d, outputs: c.ffnDim), down: try linear(b + "mlp.fc2", inputs: c.ffnDim, outputs: d),
+                          activation: .tanh)
+            return EncoderLayer(attention: attention, mlp: mlp, norm1: try norm(b + "layer_norm1"), norm2: try norm(b + "layer_norm2"), placement: .pre)
         }
-        postG = try st.floats(m + "post_layernorm.weight", shape: [d])
-        postB = try st.floats(m + "post_layernorm.bias", shape: [d])
-        projection = try st.floats("model.connector.modality_projection.proj.weight", shape: [c.textDim, d * c.scaleFactor * c.scaleFactor])
+        postNorm = try norm(m + "post_layernorm")
+        let shuffled = d * c.scaleFactor * c.scaleFactor
+        projection = Linear(weight: try st.floats("model.connector.modality_projection.proj.weight", shape: [c.textDim, shuffled]),
+                            bias: nil, inputs: shuffled, outputs: c.textDim)
         config = c
     }
 
@@ -151,54 +153,12 @@ public final class Idefics3Vision: @unchecked Sendable {
     /// The image features of one frame: `tokensPerFrame × textDim` floats, row-major.
     /// - Parameter frame: 3 × M × M normalised values, channel-major.
     public func encode(frame: [Float]) -> [Float] {
-        let c = config, d = c.dim, p = c.patchSize, n = c.grid, m = c.imageSize, tokens = n * n
+        let m = config.imageSize
         precondition(frame.count == 3 * m * m, "a frame is 3 × \(m) × \(m) values")
-        // Patch embedding as one product over patches flattened (channel, row, column).
-        let k = 3 * p * p
-        var patches = [Float](repeating: 0, count: tokens * k)
-        for py in 0..<n {
-            for px in 0..<n {
-                for ch in 0..<3 {
-                    for y in 0..<p {
-                        let src = ch * m * m + (py * p + y) * m + px * p, dst = (py * n + px) * k + (ch * p + y) * p
-                        for x in 0..<p { patches[dst + x] = frame[src + x] }
-                    }
-                }
-            }
-        }
-        var h = Self.linear(patches, tokens, patchW, patchB, out: d)
-        for i in 0..<tokens * d { h[i] += positions[i] }
-
-        let heads = c.heads, hd = d / heads
-        let scale = 1 / Float(hd).squareRoot()
-        for l in layers {
-            var y = h
-            jk_layernorm_rows(&y, Int32(tokens), Int32(d), l.ln1g, l.ln1b, c.normEpsilon)
-            let q = Self.linear(y, tokens, l.wq, l.bq, out: d), kk = Self.linear(y, tokens, l.wk, l.bk, out: d)
-            let v = Self.linear(y, tokens, l.wv, l.bv, out: d)
-            var mixed = [Float](repeating: 0, count: tokens * d), scores = [Float](repeating: 0, count: tokens * tokens)
-            for head in 0..<heads {
-                q.withUnsafeBufferPointer { qp in kk.withUnsafeBufferPointer { kp in
-                    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(tokens), Int32(tokens), Int32(hd), scale,
-                                qp.baseAddress! + head * hd, Int32(d), kp.baseAddress! + head * hd, Int32(d), 0, &scores, Int32(tokens))
-                } }
-                scores.withUnsafeMutableBufferPointer { sp in for r in 0..<tokens { jk_softmax(sp.baseAddress! + r * tokens, Int32(tokens)) } }
-                v.withUnsafeBufferPointer { vp in mixed.withUnsafeMutableBufferPointer { mp in
-                    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(tokens), Int32(hd), Int32(tokens), 1,
-                                scores, Int32(tokens), vp.baseAddress! + head * hd, Int32(d), 0, mp.baseAddress! + head * hd, Int32(d))
-                } }
-            }
-            let attn = Self.linear(mixed, tokens, l.wo, l.bo, out: d)
-            for i in 0..<tokens * d { h[i] += attn[i] }
-            y = h
-            jk_layernorm_rows(&y, Int32(tokens), Int32(d), l.ln2g, l.ln2b, c.normEpsilon)
-            var hidden = Self.linear(y, tokens, l.w1, l.b1, out: c.ffnDim)
-            jk_gelu_tanh(&hidden, Int64(hidden.count))
-            let mlp = Self.linear(hidden, tokens, l.w2, l.b2, out: d)
-            for i in 0..<tokens * d { h[i] += mlp[i] }
-        }
-        jk_layernorm_rows(&h, Int32(tokens), Int32(d), postG, postB, c.normEpsilon)
-        return project(shuffle(h))
+        var h = patches(frame, side: m)
+        for layer in layers { layer(&h) }
+        postNorm(&h)
+        return projection(shuffle(h))
     }
 
     /// Pixel shuffle: each r × r block of patches becomes one token of r²·dim values,
@@ -218,21 +178,5 @@ public final class Idefics3Vision: @unchecked Sendable {
             }
         }
         return out
-    }
-
-    /// The connector's projection (no bias) of shuffled tokens to the text width.
-    func project(_ shuffled: [Float]) -> [Float] {
-        let c = config, width = c.dim * c.scaleFactor * c.scaleFactor
-        return Self.linear(shuffled, shuffled.count / width, projection, nil, out: c.textDim)
-    }
-
-    /// x [n × in] · Wᵀ (W is out × in, the torch Linear layout) + b.
-    static func linear(_ x: [Float], _ n: Int, _ w: [Float], _ bias: [Float]?, out: Int) -> [Float] {
-        let cols = x.count / n
-        var y = [Float](repeating: 0, count: n * out)
-        if let bias { for t in 0..<n { y.replaceSubrange(t * out..<(t + 1) * out, with: bias) } }
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(n), Int32(out), Int32(cols), 1,
-                    x, Int32(cols), w, Int32(cols), bias == nil ? 0 : 1, &y, Int32(out))
-        return y
     }
 }

@@ -26,14 +26,6 @@ public final class ImageFocusModel: @unchecked Sendable {
     public let dim: Int, heads: Int, patch: Int, grid: Int
     public var tokens: Int { grid * grid + 1 }
 
-    struct Block {
-        var ln1: (g: [Float], b: [Float], eps: Float), ln2: (g: [Float], b: [Float], eps: Float)
-        var wq: [Float], bq: [Float], wk: [Float], bk: [Float], wv: [Float], bv: [Float], wo: [Float], bo: [Float]
-        var scale1: [Float], scale2: [Float]
-        var w1: [Float], b1: [Float], w2: [Float], b2: [Float]
-        var hidden: Int
-    }
-
     struct UpBlock {
         let cin: Int, cout: Int
         let w: [Float], b: [Float]
@@ -41,11 +33,11 @@ public final class ImageFocusModel: @unchecked Sendable {
         let scale: [Float], shift: [Float]
     }
 
-    let patchW: [Float], patchB: [Float]
-    /// Row 0: class token + its position; rows 1…: the interpolated patch positions.
-    let classToken: [Float], positions: [Float]
-    let blocks: [Block]
-    let finalNorm: (g: [Float], b: [Float], eps: Float)
+    let patches: PatchEmbedding
+    /// The class token plus its position: row 0 of the encoder's input.
+    let classToken: [Float]
+    let blocks: [EncoderLayer]
+    let finalNorm: LayerNorm
     let up: [UpBlock]
     let headW: [Float], headB: Float
 
@@ -70,9 +62,7 @@ public final class ImageFocusModel: @unchecked Sendable {
         }
         guard conv.ints("strides") == [Int64(patch), Int64(patch)] else { throw g.failure("patch stride is not the kernel size") }
         grid = FocusCanvas.size / patch
-        patchW = wt.floats()
-        patchB = try g.input(2, of: conv, shape: [dim])
-        let d = dim
+        let d = dim, patchWeight = wt.floats(), patchBias = try g.input(2, of: conv, shape: [d])
 
         // Class token (Expand of a stored [1,1,d]), its position (Concat of a stored [1,1,d]),
         // and the patch position table behind the cubic Resize.
@@ -93,11 +83,12 @@ public final class ImageFocusModel: @unchecked Sendable {
         guard table.dims == [1, side * side, d], side > 0 else { throw g.failure("position table of shape \(table.dims)") }
         let a = resize.float("cubic_coeff_a") ?? -0.75
         classToken = zip(cls, clsPos).map { $0 + $1 }
-        positions = Self.bicubic(table.floats(), side: side, to: grid, channels: d, a: Double(a))
+        patches = PatchEmbedding(projection: Linear(weight: patchWeight, bias: patchBias, inputs: 3 * patch * patch, outputs: d),
+                                 positions: Self.bicubic(table.floats(), side: side, to: grid, channels: d, a: Double(a)), patchSize: patch)
         var x = try outputOf(g.consumer(of: try outputOf(concat), "Add"))
 
         // Blocks, until a LayerNorm feeds no projections: that one is the final norm.
-        func layerNorm(_ x: String) throws -> (g: [Float], b: [Float], eps: Float, out: String) {
+        func layerNorm(_ x: String) throws -> (norm: LayerNorm, out: String) {
             let mean = try g.consumer(of: x, "ReduceMean")
             let sub = try g.consumer(of: try outputOf(mean), "Sub")
             let variance = try g.consumer(of: try outputOf(g.consumer(of: try outputOf(sub), "Pow")), "ReduceMean")
@@ -105,9 +96,14 @@ public final class ImageFocusModel: @unchecked Sendable {
             guard let eps = addEps.inputs.lazy.compactMap({ g.tensor($0) }).first?.floats().first else { throw g.failure("LayerNorm without epsilon") }
             let mul = try g.consumer(of: try outputOf(g.consumer(of: try outputOf(sub), "Div")), "Mul")
             let add = try g.consumer(of: try outputOf(mul), "Add")
-            return (try g.parameter(of: mul, shape: [d]), try g.parameter(of: add, shape: [d]), eps, try outputOf(add))
+            return (LayerNorm(weight: try g.parameter(of: mul, shape: [d]), bias: try g.parameter(of: add, shape: [d]), epsilon: eps), try outputOf(add))
         }
-        var blocks: [Block] = []
+        // The exporter's MatMul weights are input-major: [in, out].
+        func linear(_ matmul: ONNXModel.Node, _ add: ONNXModel.Node, inputs: Int, outputs: Int) throws -> Linear {
+            Linear(inputMajor: try g.parameter(of: matmul, shape: [inputs, outputs]), bias: try g.parameter(of: add, shape: [outputs]),
+                   inputs: inputs, outputs: outputs)
+        }
+        var blocks: [EncoderLayer] = []
         var norm = try layerNorm(x)
         while true {
             let projections = g.consumers(of: norm.out, op: "MatMul")
@@ -115,16 +111,15 @@ public final class ImageFocusModel: @unchecked Sendable {
             // A well-formed graph is acyclic; a damaged one must not loop here for ever.
             guard blocks.count < 64 else { throw g.failure("more than 64 blocks (a cycle?)") }
             guard projections.count == 3 else { throw g.failure("a LayerNorm feeds \(projections.count) MatMuls, expected 3 or 0") }
-            var q: ([Float], [Float])?, k: ([Float], [Float])?, v: ([Float], [Float])?
+            var q: Linear?, k: Linear?, v: Linear?
             var vOut = ""
             for mm in projections {
-                let w = try g.parameter(of: mm, shape: [d, d])
                 let add = try g.consumer(of: try outputOf(mm), "Add")
                 let t = try g.consumer(of: try outputOf(g.consumer(of: try outputOf(add), "Reshape")), "Transpose")
-                let pair = (w, try g.parameter(of: add, shape: [d]))
-                if t.ints("perm") == [0, 2, 3, 1] { k = pair }
-                else if !g.consumers(of: try outputOf(t), op: "Mul").isEmpty { q = pair }
-                else { v = pair; vOut = try outputOf(t) }
+                let projection = try linear(mm, add, inputs: d, outputs: d)
+                if t.ints("perm") == [0, 2, 3, 1] { k = projection }
+                else if !g.consumers(of: try outputOf(t), op: "Mul").isEmpty { q = projection }
+                else { v = projection; vOut = try outputOf(t) }
             }
             guard let q, let k, let v else { throw g.failure("cannot tell the query, key and value projections apart") }
             let mixed = try g.consumer(of: vOut, "MatMul")
@@ -141,21 +136,20 @@ public final class ImageFocusModel: @unchecked Sendable {
             let fc2Add = try g.consumer(of: try outputOf(fc2), "Add")
             let scale2 = try g.consumer(of: try outputOf(fc2Add), "Mul")
             let residual2 = try g.consumer(of: try outputOf(scale2), "Add")
-            blocks.append(Block(
-                ln1: (norm.g, norm.b, norm.eps), ln2: (norm2.g, norm2.b, norm2.eps),
-                wq: q.0, bq: q.1, wk: k.0, bk: k.1, wv: v.0, bv: v.1,
-                wo: try g.parameter(of: out, shape: [d, d]), bo: try g.parameter(of: outAdd, shape: [d]),
-                scale1: try g.parameter(of: scale1, shape: [d]), scale2: try g.parameter(of: scale2, shape: [d]),
-                w1: try g.parameter(of: fc1, shape: [d, hidden]), b1: try g.parameter(of: fc1Add, shape: [hidden]),
-                w2: try g.parameter(of: fc2, shape: [hidden, d]), b2: try g.parameter(of: fc2Add, shape: [d]),
-                hidden: hidden))
+            // The exporter scales q and k by hd^-¼ each; heads are 64 wide.
+            let attention = SelfAttention(query: q, key: k, value: v, output: try linear(out, outAdd, inputs: d, outputs: d),
+                                          heads: d / 64, scaling: .queryAndKey)
+            let mlp = MLP(up: try linear(fc1, fc1Add, inputs: d, outputs: hidden), down: try linear(fc2, fc2Add, inputs: hidden, outputs: d),
+                          activation: .exact)
+            blocks.append(EncoderLayer(attention: attention, mlp: mlp, norm1: norm.norm, norm2: norm2.norm, placement: .pre,
+                                       attentionScale: try g.parameter(of: scale1, shape: [d]), mlpScale: try g.parameter(of: scale2, shape: [d])))
             x = try outputOf(residual2)
             norm = try layerNorm(x)
         }
         guard !blocks.isEmpty else { throw g.failure("no transformer blocks") }
         self.blocks = blocks
         heads = d / 64
-        finalNorm = (norm.g, norm.b, norm.eps)
+        finalNorm = norm.norm
 
         // Head: (ConvTranspose → BatchNormalization → Relu) × n, Conv 1×1, Resize, Sigmoid.
         var up: [UpBlock] = []
@@ -218,85 +212,11 @@ public final class ImageFocusModel: @unchecked Sendable {
 
     /// Saliency and patch features of one canvas.
     public func run(_ canvas: FocusCanvas) -> Output {
-        let n = tokens, d = dim, p = patch, side = FocusCanvas.size
-        let pixels = canvas.normalized()
-
-        // Patch embedding as one product: patches [grid², 3·p·p] (channel, row, column) × Wᵀ.
-        let k = 3 * p * p
-        var patches = [Float](repeating: 0, count: grid * grid * k)
-        for r in 0..<grid {
-            for c in 0..<grid {
-                let row = (r * grid + c) * k
-                for ch in 0..<3 {
-                    for y in 0..<p {
-                        let src = ch * side * side + (r * p + y) * side + c * p
-                        let dst = row + (ch * p + y) * p
-                        for x in 0..<p { patches[dst + x] = pixels[src + x] }
-                    }
-                }
-            }
-        }
-        var h = [Float](repeating: 0, count: n * d)
-        h.replaceSubrange(0..<d, with: classToken)
-        h.withUnsafeMutableBufferPointer { hp in
-            let body = hp.baseAddress! + d
-            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(grid * grid), Int32(d), Int32(k), 1,
-                        patches, Int32(k), patchW, Int32(k), 0, body, Int32(d))
-            for t in 0..<grid * grid {
-                for j in 0..<d { body[t * d + j] += patchB[j] + positions[t * d + j] }
-            }
-        }
-
-        for block in blocks { encode(&h, block) }
-        jk_layernorm_rows(&h, Int32(n), Int32(d), finalNorm.g, finalNorm.b, finalNorm.eps)
-        let features = Array(h[d...])
-        return Output(saliency: saliency(features), features: features, classToken: Array(h[..<d]))
-    }
-
-    /// One pre-norm block: x += λ₁ · Attention(LN₁(x)); x += λ₂ · MLP(LN₂(x)).
-    func encode(_ x: inout [Float], _ b: Block) {
-        let n = tokens, d = dim, hd = 64
-        var y = x
-        jk_layernorm_rows(&y, Int32(n), Int32(d), b.ln1.g, b.ln1.b, b.ln1.eps)
-        var q = linear(y, n, b.wq, b.bq, out: d), k = linear(y, n, b.wk, b.bk, out: d)
-        let v = linear(y, n, b.wv, b.bv, out: d)
-        // The exporter scales both sides by hd^(-1/4); doing the same keeps the rounding close.
-        let s = Float(1 / Double(hd).squareRoot().squareRoot())
-        for i in 0..<n * d { q[i] *= s; k[i] *= s }
-        var mixed = [Float](repeating: 0, count: n * d)
-        var scores = [Float](repeating: 0, count: n * n)
-        for head in 0..<heads {
-            q.withUnsafeBufferPointer { qp in k.withUnsafeBufferPointer { kp in
-                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(n), Int32(n), Int32(hd), 1,
-                            qp.baseAddress! + head * hd, Int32(d), kp.baseAddress! + head * hd, Int32(d), 0, &scores, Int32(n))
-            } }
-            scores.withUnsafeMutableBufferPointer { sp in
-                for r in 0..<n { jk_softmax(sp.baseAddress! + r * n, Int32(n)) }
-            }
-            v.withUnsafeBufferPointer { vp in mixed.withUnsafeMutableBufferPointer { mp in
-                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(n), Int32(hd), Int32(n), 1,
-                            scores, Int32(n), vp.baseAddress! + head * hd, Int32(d), 0, mp.baseAddress! + head * hd, Int32(d))
-            } }
-        }
-        let attn = linear(mixed, n, b.wo, b.bo, out: d)
-        for i in 0..<n * d { x[i] += b.scale1[i % d] * attn[i] }
-
-        y = x
-        jk_layernorm_rows(&y, Int32(n), Int32(d), b.ln2.g, b.ln2.b, b.ln2.eps)
-        var hidden = linear(y, n, b.w1, b.b1, out: b.hidden)
-        jk_gelu_erf(&hidden, Int64(hidden.count))
-        let mlp = linear(hidden, n, b.w2, b.b2, out: d)
-        for i in 0..<n * d { x[i] += b.scale2[i % d] * mlp[i] }
-    }
-
-    /// x [n × in] · W [in × out] + b (the exporter's weights are already input-major).
-    func linear(_ x: [Float], _ n: Int, _ w: [Float], _ bias: [Float], out: Int) -> [Float] {
-        let cols = x.count / n
-        var y = [Float](repeating: 0, count: n * out)
-        for t in 0..<n { y.replaceSubrange(t * out..<(t + 1) * out, with: bias) }
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(n), Int32(out), Int32(cols), 1,
-                    x, Int32(cols), w, Int32(out), 1, &y, Int32(out))
-        return y
+        var h = classToken + patches(canvas.normalized(), side: FocusCanvas.size)
+        for block in blocks { block(&h) }
+        finalNorm(&h)
+        let features = Array(h[dim...])
+        return Output(saliency: saliency(features), features: features, classToken: Array(h[..<dim]))
     }
 
     /// The head: patch features as a d × grid × grid map, upsampled ×2 per block (transposed

@@ -1,0 +1,36 @@
+import JarvisEngine
+
+/// The words of an answer's prompt, laid out in the model's `PromptFormat`:
+/// `[system turn | the user's turn opening with the notes' intro | "- note 1" | … | "- note k" |
+/// the question's lead and the question, end of turn, answer prefix]`. The first part is the
+/// shared prefix, computed once; each note is computed once when remembered; only the question
+/// is prefilled when asked.
+///
+/// Notes sit in the user's turn rather than the system message: measured better with
+/// SmolLM2-135M, which otherwise tends to talk about itself. A family without a system turn
+/// (SmolVLM) goes without the system text.
+public struct AnswerPrompt: Sendable, Equatable {
+    public var format: PromptFormat
+    public var system = "You are a helpful assistant."
+    public var notesIntro = "Here are my notes:\n"
+    /// Before the question. (This wording measured best of six on the personal-QA set with
+    /// SmolLM2-135M: text-rag 88%, kv 84% on 3 profiles, against 51-69% for the others.)
+    public var questionLead = "\nUsing my notes, answer in a few words: "
+
+    public init(format: PromptFormat) { self.format = format }
+
+    /// The shared prefix: everything before the first note.
+    public var prefix: Prompt {
+        var p = format.begin
+        if format.hasSystemRole, !system.isEmpty { p += format.turn(.system, system) }
+        return p + format.open(.user) + .text(notesIntro)
+    }
+
+    /// The text an entry's tokens come from: one note of the list.
+    public static func entryText(_ chunk: String) -> String { "- " + chunk + "\n" }
+
+    /// The question's part, after the last note.
+    public func question(_ question: String) -> Prompt {
+        .text(questionLead + question) + format.close(.user) + format.answerPrefix
+    }
+}

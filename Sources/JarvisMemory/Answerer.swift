@@ -1,0 +1,55 @@
+import Foundation
+import JarvisEngine
+import JarvisStore
+
+/// Answers a question from the entries chosen for it: builds the context — the shared prefix,
+/// then the entries' stored pages placed one after another (`kv`), or their text prefilled
+/// again (the modes that exist to compare against it) — and runs the decode loop.
+final class Answerer: Sendable {
+    let encoder: EntryEncoder
+    let store: PersonalStore
+
+    init(encoder: EntryEncoder, store: PersonalStore) {
+        self.encoder = encoder
+        self.store = store
+    }
+
+    /// Generates the answer to `question` (its tokens, and input embeddings when it carries a
+    /// photo's visual tokens) over `entries`, streaming its text through `onText`.
+    /// - Parameter start: when the question arrived, for the time to first token.
+    /// - Throws: `.cancelled` when `shouldStop` turns true, `.invalidArgument` if the notes'
+    ///   text does not fit the context, `StoreError` for a damaged page.
+    func answer(_ question: [Int32], embeddings: [Float]?, entries: [EntryRecord], mode: PersonalMemory.Mode,
+                maxTokens: Int, sampling: SamplingParameters, start: ContinuousClock.Instant,
+                onText: (String) -> Void, shouldStop: () -> Bool) throws -> PersonalMemory.Answer {
+        let model = encoder.model, tokenizer = encoder.tokenizer, prefix = encoder.prefix
+
+        func generate(context: [KVRun], cache: KVCache, prompt: [Int32], embeddings: [Float]?) throws -> PersonalMemory.Answer {
+            var g = try Generator(model: model, cache: cache, context: context, prompt: prompt, embeddings: embeddings,
+                                  sampler: Sampler(sampling), stopTokens: tokenizer.endOfGenerationTokens)
+            let out = try g.decode(tokenizer, maxTokens: maxTokens, shouldStop: shouldStop, onText: onText)
+            let ttft = start.duration(to: out.firstTokenAt ?? .now)
+            return PersonalMemory.Answer(text: out.text.trimmingCharacters(in: .whitespacesAndNewlines), entries: entries.map(\.id),
+                                         timeToFirstToken: Double(ttft.components.seconds) + Double(ttft.components.attoseconds) * 1e-18,
+                                         tokens: out.tokens)
+        }
+
+        switch mode {
+        case .kv:
+            return try store.read { reader in
+                let context = try StoredContext(prefix: prefix, entries: entries, reader: reader, model: model.config)
+                let cache = KVCache(config: model.config, capacity: question.count + maxTokens + 1, basePosition: context.nextPosition)
+                return try generate(context: context.runs, cache: cache, prompt: question, embeddings: embeddings)
+            }
+        case .none, .textRAG, .full:
+            let notes = entries.flatMap { tokenizer.encode($0.text) }
+            let prompt = notes + question
+            guard prefix.count + prompt.count + maxTokens < model.config.contextLength else {
+                throw MemoryError(.invalidArgument, "\(entries.count) notes (\(notes.count) tokens) do not fit the model's context of \(model.config.contextLength)")
+            }
+            let cache = KVCache(config: model.config, capacity: prompt.count + maxTokens + 1, basePosition: prefix.count)
+            let embeddings = embeddings.map { notes.flatMap { model.embedding(of: $0) } + $0 }
+            return try generate(context: [prefix.run(0..<prefix.count)], cache: cache, prompt: prompt, embeddings: embeddings)
+        }
+    }
+}
