@@ -6,7 +6,9 @@ import Synchronization
 /// concurrency pool, whose threads must not block for seconds. Call `stop()` when done.
 public final class InferenceQueue: @unchecked Sendable {
     private let condition = NSCondition()
-    private var jobs: [() -> Void] = []
+    /// Each job runs its work and returns how to hand the result back, which the loop calls once
+    /// the job no longer counts in `depth`: a caller that resumes sees its job gone.
+    private var jobs: [() -> () -> Void] = []
     private var running = 0
     private var stopped = false
 
@@ -37,10 +39,10 @@ public final class InferenceQueue: @unchecked Sendable {
             }
             jobs.append {
                 if let reason = token.reason {
-                    c.resume(throwing: DaemonError(.cancelled, reason.rawValue))
-                    return
+                    return { c.resume(throwing: DaemonError(.cancelled, reason.rawValue)) }
                 }
-                c.resume(with: Result { try work() })
+                let result = Result { try work() }
+                return { c.resume(with: result) }
             }
             condition.signal()
         }
@@ -62,10 +64,11 @@ public final class InferenceQueue: @unchecked Sendable {
             let job = jobs.removeFirst()
             running = 1
             condition.unlock()
-            job()
+            let resume = job()
             condition.lock()
             running = 0
             condition.unlock()
+            resume()
         }
     }
 }
