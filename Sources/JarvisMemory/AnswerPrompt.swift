@@ -26,8 +26,26 @@ public struct AnswerPrompt: Sendable, Equatable {
         return p + format.open(.user) + .text(notesIntro)
     }
 
-    /// The text an entry's tokens come from: one note of the list.
-    public static func entryText(_ chunk: String) -> String { "- " + chunk + "\n" }
+    /// The text a note's tokens come from: one item of the list of notes.
+    public static func entryText(_ note: String) -> String {
+        entryText(DocumentChunker.Chunk(text: note, headings: [], tableHeader: nil), file: nil)
+    }
+
+    /// The text a chunk's tokens come from: a note as one item of the list ("- " before it), a
+    /// chunk of a file under its file name and heading path (and a continued table's header
+    /// rows); the chunk's own text exactly as it is, with a newline after it if it has none.
+    static func entryText(_ chunk: DocumentChunker.Chunk, file: String?) -> String {
+        let path = contextPath(chunk, file: file)
+        var s = path.isEmpty ? "- " : "[\(path)]\n"
+        if let header = chunk.tableHeader { s += header }
+        s += chunk.text
+        return s.utf8.last == 0x0A ? s : s + "\n"
+    }
+
+    /// "file › heading › subheading", or empty for a note without headings.
+    static func contextPath(_ chunk: DocumentChunker.Chunk, file: String?) -> String {
+        ([file].compactMap { $0 } + chunk.headings).joined(separator: " › ")
+    }
 
     /// The question's part, after the last note.
     public func question(_ question: String) -> Prompt {

@@ -42,7 +42,7 @@ final class Answerer: Sendable {
                 return try generate(context: context.runs, cache: cache, prompt: question, embeddings: embeddings)
             }
         case .none, .textRAG, .full:
-            let notes = entries.flatMap { tokenizer.encode($0.text) }
+            let notes = entries.flatMap { tokenizer.encode($0.encodedText) }
             let prompt = notes + question
             guard prefix.count + prompt.count + maxTokens < model.config.contextLength else {
                 throw MemoryError(.invalidArgument, "\(entries.count) notes (\(notes.count) tokens) do not fit the model's context of \(model.config.contextLength)")

@@ -48,11 +48,11 @@ public final class EntryEncoder: @unchecked Sendable {
     }
 
     /// A record for `text` encoded by this encoder (id 0 until the store assigns one).
-    public func record(text: String, tokenCount: Int, kind: String, name: String? = nil, aliases: [String] = [],
+    public func record(text: String, promptText: String? = nil, tokenCount: Int, kind: String, name: String? = nil, aliases: [String] = [],
                        sourceDigest: String = "", metadata: [String: String] = [:], blockTokens: Int = 64,
                        dtype: KVPageDType = .fp16) -> EntryRecord {
         let c = model.config
-        return EntryRecord(name: name, aliases: aliases, kind: kind, text: text, sourceDigest: sourceDigest, metadata: metadata,
+        return EntryRecord(name: name, aliases: aliases, kind: kind, text: text, promptText: promptText, sourceDigest: sourceDigest, metadata: metadata,
                            tokenCount: tokenCount, positionBase: prefix.count, blockTokens: blockTokens,
                            layers: c.layers, kvHeads: c.kvHeads, headDim: c.headDim, dtype: dtype, fingerprint: fingerprint)
     }
@@ -66,8 +66,8 @@ public final class EntryEncoder: @unchecked Sendable {
     public func reencode(_ store: PersonalStore, progress: (Int, Int) -> Void = { _, _ in }) throws -> Int {
         let stale = try store.list().filter { $0.fingerprint != fingerprint }
         for (i, old) in stale.enumerated() {
-            let (tokens, kv) = try encode(old.text)
-            var r = record(text: old.text, tokenCount: tokens.count, kind: old.kind, name: old.name, aliases: old.aliases,
+            let (tokens, kv) = try encode(old.encodedText)
+            var r = record(text: old.text, promptText: old.promptText, tokenCount: tokens.count, kind: old.kind, name: old.name, aliases: old.aliases,
                            sourceDigest: old.sourceDigest, metadata: old.metadata, blockTokens: old.blockTokens, dtype: old.dtype)
             r.createdMilliseconds = old.createdMilliseconds
             try store.replace(id: old.id, with: r, kv: kv, vectors: try store.vectors(id: old.id) ?? [])

@@ -161,8 +161,8 @@ public final class PersonalMemory: Sendable {
 
     private func rememberText(_ s: String, _ item: MemoryItem, metadata: [String: String],
                               progress: (Int, Int) -> Void, shouldStop: () -> Bool) throws -> [EntryRecord] {
-        let saved = try text.remember(s, kind: item.kind, name: item.name, aliases: item.aliases, metadata: metadata,
-                                      progress: progress, shouldStop: shouldStop)
+        let saved = try text.remember(s, file: metadata["file"], kind: item.kind, name: item.name, aliases: item.aliases,
+                                      metadata: metadata, progress: progress, shouldStop: shouldStop)
         index.withLock { index in for (r, v) in saved { index.add(r, vector: v) } }
         return saved.map(\.record)
     }

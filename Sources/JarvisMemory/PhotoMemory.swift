@@ -76,7 +76,7 @@ final class PhotoMemory: Sendable {
         if let name { meta["name"] = name }
         let note = metadata["note"].map { $0.trimmingCharacters(in: .whitespacesAndNewlines) }.flatMap { $0.isEmpty ? nil : $0 }
         let described = ([name].compactMap { $0 } + [note ?? "A photo"]).joined(separator: ": ")
-        let body = AnswerPrompt.entryText("Photo \(file): \(described)")
+        let text = "Photo \(file): \(described)", body = AnswerPrompt.entryText(text)
         let tokenCount: Int, kv: EntryKV
         if vision != nil, options.draftMetadata, meta["caption"] == nil {
             meta["caption"] = try caption(image)
@@ -92,7 +92,7 @@ final class PhotoMemory: Sendable {
             (tokenCount, kv) = (encoded.tokens.count, encoded.kv)
             meta["visual_kv"] = "not stored: no vision-language model is configured (the note, regions and descriptors are)"
         }
-        let record = encoder.record(text: body, tokenCount: tokenCount, kind: MemoryItem.Kind.photo.rawValue, name: name, aliases: aliases,
+        let record = encoder.record(text: text, promptText: body, tokenCount: tokenCount, kind: MemoryItem.Kind.photo.rawValue, name: name, aliases: aliases,
                                     sourceDigest: TextMemory.digest(path + String(image.pixels.count)), metadata: meta, dtype: options.dtype)
         let photo = PhotoRecord(width: image.width, height: image.height,
                                 regions: result.regions.map { .init(x: $0.rect.x, y: $0.rect.y, width: $0.rect.width, height: $0.rect.height, score: $0.score) },

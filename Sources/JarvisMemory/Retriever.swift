@@ -26,10 +26,10 @@ public struct Retriever: Sendable {
         }
 
         /// A stored entry as the retriever sees it: its names and aliases match exactly; its
-        /// text and metadata (other than the name) are searched by BM25.
+        /// text in its context and its metadata (other than the name) are searched by BM25.
         public init(record r: EntryRecord, vector: [Float]) {
             let meta = r.metadata.filter { $0.key != "name" }.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: " ")
-            self.init(id: r.id, names: [r.name].compactMap { $0 } + r.aliases, text: r.text + " " + meta, tokenCount: r.tokenCount, vector: vector)
+            self.init(id: r.id, names: [r.name].compactMap { $0 } + r.aliases, text: r.encodedText + " " + meta, tokenCount: r.tokenCount, vector: vector)
         }
     }
 

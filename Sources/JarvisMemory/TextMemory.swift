@@ -20,30 +20,33 @@ final class TextMemory: Sendable {
         self.options = options
     }
 
-    /// Stores `text` as one or more entries, each committed whole as soon as it is encoded. If
+    /// Stores `text` as one or more entries — exact spans of it, encoded under `file`'s name and
+    /// their headings (see `DocumentChunker`) — each committed whole as soon as it is encoded. If
     /// a later part fails, or `shouldStop` turns true between parts (then it throws
     /// `.cancelled`), the parts already stored are deleted again in one transaction: a failed
     /// remember leaves nothing. The name and aliases go to the first entry.
     /// - Returns: the stored records with their retrieval vectors.
-    func remember(_ text: String, kind: MemoryItem.Kind, name: String?, aliases: [String], metadata: [String: String],
+    func remember(_ text: String, file: String?, kind: MemoryItem.Kind, name: String?, aliases: [String], metadata: [String: String],
                   progress: (Int, Int) -> Void, shouldStop: () -> Bool) throws -> [(record: EntryRecord, vector: [Float])] {
-        let chunks = split(text)
-        guard !chunks.isEmpty else { throw MemoryError(.invalidArgument, "nothing to remember: the text is empty") }
+        guard !text.allSatisfy(\.isWhitespace) else { throw MemoryError(.invalidArgument, "nothing to remember: the text is empty") }
+        let chunks = chunks(text, file: file)
         let digest = Self.digest(text)
         var saved: [(record: EntryRecord, vector: [Float])] = []
         do {
-            for (i, chunk) in chunks.enumerated() {
+            for (i, (chunk, body)) in chunks.enumerated() {
                 if shouldStop() {
                     throw MemoryError(.cancelled, "remember was cancelled after \(i) of \(chunks.count) parts; nothing was kept")
                 }
-                var meta = options.draftMetadata ? try drafter.draft(chunk) : [:]
+                var meta = options.draftMetadata ? try drafter.draft(chunk.text) : [:]
                 meta.merge(metadata) { _, given in given }
                 if let name { meta["name"] = name }
-                let body = AnswerPrompt.entryText(chunk)
                 let (tokens, kv) = try encoder.encode(body)
-                let record = encoder.record(text: body, tokenCount: tokens.count, kind: kind.rawValue, name: i == 0 ? name : nil,
-                                            aliases: i == 0 ? aliases : [], sourceDigest: digest, metadata: meta, dtype: options.dtype)
-                let vector = embedder.embed(chunk)
+                let record = encoder.record(text: chunk.text, promptText: body, tokenCount: tokens.count, kind: kind.rawValue,
+                                            name: i == 0 ? name : nil, aliases: i == 0 ? aliases : [], sourceDigest: digest,
+                                            metadata: meta, dtype: options.dtype)
+                // The vector, like the model, sees the chunk under its file name and headings.
+                let path = AnswerPrompt.contextPath(chunk, file: file)
+                let vector = embedder.embed(path.isEmpty ? chunk.text : path + "\n" + chunk.text)
                 saved.append((try store.add(record, kv: kv, vectors: vector), vector))
                 progress(i + 1, chunks.count)
             }
@@ -60,13 +63,13 @@ final class TextMemory: Sendable {
     }
 
     /// Replaces an entry's text (re-encoded, re-embedded, metadata drafted again) in one
-    /// transaction; its id, name, aliases, kind and creation time stay.
+    /// transaction; its id, name, aliases, kind, file and creation time stay.
     func update(_ old: EntryRecord, text: String) throws -> (record: EntryRecord, vector: [Float]) {
-        let body = AnswerPrompt.entryText(text)
+        let body = AnswerPrompt.entryText(DocumentChunker.Chunk(text: text, headings: [], tableHeader: nil), file: old.metadata["file"])
         let (tokens, kv) = try encoder.encode(body)
         var meta = options.draftMetadata ? try drafter.draft(text) : [:]
         meta.merge(old.metadata.filter { $0.key == "name" || !meta.keys.contains($0.key) }) { drafted, _ in drafted }
-        var record = encoder.record(text: body, tokenCount: tokens.count, kind: old.kind, name: old.name, aliases: old.aliases,
+        var record = encoder.record(text: text, promptText: body, tokenCount: tokens.count, kind: old.kind, name: old.name, aliases: old.aliases,
                                     sourceDigest: Self.digest(text), metadata: meta, dtype: old.dtype)
         record.createdMilliseconds = old.createdMilliseconds
         let vector = embedder.embed(text)
@@ -91,45 +94,12 @@ final class TextMemory: Sendable {
         return text
     }
 
-    /// Splits text into chunks under `maxEntryTokens`: paragraphs, then sentences, then words.
-    func split(_ text: String) -> [String] {
-        let limit = options.maxEntryTokens
-        func fits(_ s: String) -> Bool { encoder.tokenizer.encode(AnswerPrompt.entryText(s)).count <= limit }
-        var chunks: [String] = []
-        for paragraph in text.components(separatedBy: "\n\n") {
-            let p = paragraph.trimmingCharacters(in: .whitespacesAndNewlines)
-            if p.isEmpty { continue }
-            if fits(p) { chunks.append(p); continue }
-            var current = ""
-            for sentence in Self.sentences(p) {
-                let candidate = current.isEmpty ? sentence : current + " " + sentence
-                if fits(candidate) { current = candidate; continue }
-                if !current.isEmpty { chunks.append(current) }
-                if fits(sentence) { current = sentence; continue }
-                // A sentence longer than the limit: cut it by words.
-                current = ""
-                for word in sentence.split(separator: " ") {
-                    let c = current.isEmpty ? String(word) : current + " " + word
-                    if fits(c) { current = c } else { if !current.isEmpty { chunks.append(current) }; current = String(word) }
-                }
-            }
-            if !current.isEmpty { chunks.append(current) }
-        }
-        return chunks
-    }
-
-    static func sentences(_ text: String) -> [String] {
-        var out: [String] = [], current = ""
-        for ch in text {
-            current.append(ch)
-            if ".!?".contains(ch) {
-                out.append(current.trimmingCharacters(in: .whitespaces))
-                current = ""
-            }
-        }
-        let rest = current.trimmingCharacters(in: .whitespacesAndNewlines)
-        if !rest.isEmpty { out.append(rest) }
-        return out.filter { !$0.isEmpty }
+    /// The text cut into entries under `maxEntryTokens` (see `DocumentChunker`), each with
+    /// the text its tokens come from.
+    func chunks(_ text: String, file: String?) -> [(chunk: DocumentChunker.Chunk, prompt: String)] {
+        let tokenizer = encoder.tokenizer
+        let chunker = DocumentChunker(limit: options.maxEntryTokens) { tokenizer.encode(AnswerPrompt.entryText($0, file: file)).count }
+        return chunker.chunks(of: text).map { ($0, AnswerPrompt.entryText($0, file: file)) }
     }
 
     /// A short digest of the source, to notice the same note remembered twice.

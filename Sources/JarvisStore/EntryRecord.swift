@@ -14,9 +14,15 @@ public struct EntryRecord: Codable, Sendable, Equatable {
     /// round-trips exactly).
     public var createdMilliseconds: Int64
     public var created: Date { Date(timeIntervalSince1970: Double(createdMilliseconds) / 1000) }
-    /// The text the entry's tokens came from, kept so that the entry can be encoded again for
-    /// another model.
+    /// What the user gave, exactly: a note, or one span of a file (a file's entries, in id
+    /// order, concatenate to the file). For entries stored before 0.6, the text that was encoded.
     public var text: String
+    /// The text the entry's tokens came from — `text` in its context (file name, headings, a
+    /// list item's dash) — kept so that the entry can be encoded again for another model. Nil
+    /// for entries stored before 0.6, whose `text` is that.
+    public var promptText: String?
+    /// The text the entry's tokens came from.
+    public var encodedText: String { promptText ?? text }
     /// A digest of the source the user gave (the file or the note), to notice it remembered twice.
     public var sourceDigest: String
     /// Structured metadata (category, attributes, caption, ...).
@@ -38,7 +44,7 @@ public struct EntryRecord: Codable, Sendable, Equatable {
     public var blockCount: Int { (tokenCount + blockTokens - 1) / blockTokens }
 
     public init(id: UInt64 = 0, name: String? = nil, aliases: [String] = [], kind: String, created: Date = Date(),
-                text: String, sourceDigest: String, metadata: [String: String] = [:], tokenCount: Int, positionBase: Int,
+                text: String, promptText: String? = nil, sourceDigest: String, metadata: [String: String] = [:], tokenCount: Int, positionBase: Int,
                 blockTokens: Int = 64, layers: Int, kvHeads: Int, headDim: Int, dtype: KVPageDType = .fp16, fingerprint: String) {
         self.id = id
         self.name = name
@@ -46,6 +52,7 @@ public struct EntryRecord: Codable, Sendable, Equatable {
         self.kind = kind
         self.createdMilliseconds = Int64((created.timeIntervalSince1970 * 1000).rounded())
         self.text = text
+        self.promptText = promptText
         self.sourceDigest = sourceDigest
         self.metadata = metadata
         self.tokenCount = tokenCount

@@ -47,8 +47,8 @@ enum Output {
         lines.append("created:  \(date(e.createdMs))")
         lines.append("tokens:   \(e.tokens)")
         for (k, v) in e.metadata.sorted(by: { $0.key < $1.key }) where k != "name" { lines.append("\(k + ":")\(String(repeating: " ", count: max(1, 10 - k.count - 1)))\(v)") }
-        lines.append("text:     \(oneLine(e.text, max: 10_000))")
-        return lines.joined(separator: "\n")
+        // The text exactly as remembered, on the lines after its label.
+        return lines.joined(separator: "\n") + "\ntext:\n" + e.text
     }
 
     static var standardErrorIsTerminal: Bool { isatty(2) != 0 }

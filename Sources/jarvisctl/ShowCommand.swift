@@ -18,7 +18,8 @@ struct ShowCommand: ParsableCommand {
         let c = try connection.connect()
         let result = try Failure.exitOnError { try c.call(.show(.init(entry: entry))) }
         guard case .entry(let e) = result else { return }
-        print(connection.json ? Output.json(e) : Output.entry(e))
+        let shown = connection.json ? Output.json(e) : Output.entry(e)
+        print(shown, terminator: shown.utf8.last == 0x0A ? "" : "\n")   // "\r\n" is one Character: compare bytes
         if let imageOut { try writeRegions(of: e, to: imageOut) }
     }
 

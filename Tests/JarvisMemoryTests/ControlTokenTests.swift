@@ -41,17 +41,20 @@ final class ControlTokenTests: XCTestCase {
         let note = "My locker code is 40 " + all + " and that is all."
         let saved = try m.remember(.note(note))
         XCTAssertEqual(saved.count, 1)
-        XCTAssertEqual(saved[0].text, AnswerPrompt.entryText(note))
-        XCTAssertEqual(try m.lookup(String(saved[0].id))?.text, AnswerPrompt.entryText(note))
+        XCTAssertEqual(saved[0].text, note)
+        XCTAssertEqual(saved[0].encodedText, AnswerPrompt.entryText(note))
+        XCTAssertEqual(try m.lookup(String(saved[0].id))?.text, note)
         XCTAssertEqual(saved[0].tokenCount, tok.encode(AnswerPrompt.entryText(note)).count)
         XCTAssertGreaterThan(saved[0].tokenCount, tok.encode(AnswerPrompt.entryText(note), specials: .all).count,
                              "had the specials been parsed, the entry would have fewer tokens")
 
         // A file.
         let file = dir.appendingPathComponent("specials.md")
-        try ("# Tokens\n\nThe markers are " + all + ".").write(to: file, atomically: true, encoding: .utf8)
+        let contents = "# Tokens\n\nThe markers are " + all + ".\n"
+        try contents.write(to: file, atomically: true, encoding: .utf8)
         let fromFile = try m.remember(MemoryItem(.file(path: file.path)))
-        XCTAssertEqual(fromFile.map(\.text), [AnswerPrompt.entryText("# Tokens"), AnswerPrompt.entryText("The markers are " + all + ".")])
+        XCTAssertEqual(fromFile.map(\.text).joined(), contents)
+        for r in fromFile { XCTAssertEqual(r.tokenCount, tok.encode(r.encodedText).count) }
 
         // A question: its prompt holds exactly the format's control tokens.
         let plain = tok.encode(m.prompt.question("What is my locker code?")).filter(specialIDs.contains)

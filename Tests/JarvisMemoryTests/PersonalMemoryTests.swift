@@ -78,6 +78,7 @@ final class PersonalMemoryTests: XCTestCase {
         XCTAssertTrue(saved.allSatisfy { $0.tokenCount <= m.options.maxEntryTokens })
         XCTAssertEqual(Set(saved.map(\.sourceDigest)).count, 1)
         XCTAssertTrue(saved.last!.text.contains("attic"))
+        XCTAssertEqual(saved.map(\.text).joined(), text, "the entries are the text, cut")
     }
 
     func testRememberAFile() throws {
@@ -88,8 +89,10 @@ final class PersonalMemoryTests: XCTestCase {
         let saved = try m.remember(MemoryItem(.file(path: url.path)))
         XCTAssertEqual(saved.first?.kind, "file")
         XCTAssertEqual(saved.first?.metadata["file"], url.lastPathComponent)
-        XCTAssertEqual(saved.count, 2, "the heading and the paragraph are separate entries")
-        XCTAssertEqual(try m.ask("Which pier does the ferry leave from?", maxTokens: 8).entries, [saved[1].id])
+        XCTAssertEqual(saved.count, 1, "the heading stays with its section")
+        XCTAssertEqual(saved[0].text, "# Trip\n\nThe ferry to the island leaves at 7:40 from pier 3.", "the entry is the file, exactly")
+        XCTAssertEqual(saved[0].encodedText, "[\(url.lastPathComponent)]\n# Trip\n\nThe ferry to the island leaves at 7:40 from pier 3.\n")
+        XCTAssertEqual(try m.ask("Which pier does the ferry leave from?", maxTokens: 8).entries, [saved[0].id])
         XCTAssertThrowsError(try m.remember(MemoryItem(.file(path: dir.deletingLastPathComponent().path)))) { XCTAssertTrue("\($0)".contains("not a file")) }
         XCTAssertThrowsError(try m.remember(MemoryItem(.file(path: "/dev/null/nope")))) { XCTAssertTrue("\($0)".contains("not a file")) }
     }

@@ -175,7 +175,7 @@ final class PhotoMemoryTests: XCTestCase {
         let mug = try m.remember(MemoryItem(.photo(path: paths[0]), metadata: ["note": "my mug"]))[0]
         let car = try m.remember(MemoryItem(.photo(path: paths[1]), metadata: ["note": "my mug"]))[0]
         let regions = try XCTUnwrap(try m.store.photo(id: mug.id)).regions.count
-        let textTokens = m.tokenizer.encode(mug.text).count
+        let textTokens = m.tokenizer.encode(mug.encodedText).count
         let perView = vision.config.tokensPerFrame + 3      // <fake><global-img> … <fake>
         XCTAssertEqual(mug.tokenCount, textTokens + (1 + regions) * perView)
         XCTAssertTrue(mug.metadata["visual_kv"]?.hasPrefix("stored") ?? false, mug.metadata["visual_kv"] ?? "")
