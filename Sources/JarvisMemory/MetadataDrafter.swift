@@ -6,8 +6,8 @@ import Synchronization
 /// the first draft) and lent to every draft, so a draft costs only the note's tokens and the
 /// card's.
 ///
-/// A 135M model does not always follow the format; a card that does not parse into three
-/// plausible fields is dropped rather than stored as noise (it would mislead BM25).
+/// A 135M model does not always follow the format, and invents what a text does not say; only
+/// the fields the text supports are kept (noise would mislead BM25).
 final class MetadataDrafter: Sendable {
     static let instruction = "Write an index card for the note: one line, name | category | key facts."
     static let examples: [(note: String, card: String)] = [
@@ -48,17 +48,37 @@ final class MetadataDrafter: Sendable {
         var g = try Generator(model: model, cache: cache, context: [fixed.run(0..<fixed.count)], prompt: tokens,
                               stopTokens: tokenizer.endOfGenerationTokens)
         let card = try g.decode(tokenizer, maxTokens: Self.maxCardTokens, stopBefore: { self.tokenizer.piece($0).contains(0x0A) })
-        return Self.parse(card.text)
+        return Self.parse(card.text, note: text)
     }
 
-    /// "name | category | facts" → metadata, if every field looks like one.
-    static func parse(_ card: String) -> [String: String] {
+    /// The categories a drafted card may give; any other is dropped. (The user's own
+    /// `category` is kept whatever it is.)
+    static let categories: Set<String> = [
+        "person", "pet", "place", "home", "password", "account", "contact", "address", "date", "event", "health",
+        "finance", "vehicle", "device", "work", "school", "travel", "shopping", "food", "hobby", "document", "software",
+    ]
+
+    /// "name | category | facts" → metadata, keeping only what `note` supports: a name that
+    /// occurs in it, a category from `categories`, and the facts whose words all occur in it. A
+    /// 135M model invents names and categories ("64062", "vmailp") for text it does not follow;
+    /// those never reach the store.
+    static func parse(_ card: String, note: String) -> [String: String] {
         let fields = card.split(separator: "|", omittingEmptySubsequences: false).map { $0.trimmingCharacters(in: .whitespaces) }
         guard fields.count >= 3 else { return [:] }
-        let name = fields[0], category = fields[1].lowercased(), facts = fields[2...].joined(separator: ", ")
-        guard (1...48).contains(name.count), (1...24).contains(category.count),
-              category.allSatisfy({ $0.isLetter || $0 == " " || $0 == "-" }), (1...200).contains(facts.count) else { return [:] }
-        return ["drafted_name": name, "category": category, "attributes": facts]
+        let name = fields[0], category = fields[1].lowercased()
+        let noteWords = Set(words(note))
+        func supported(_ s: String) -> Bool { !words(s).isEmpty && words(s).allSatisfy(noteWords.contains) }
+        var out: [String: String] = [:]
+        if (1...48).contains(name.count), supported(name) { out["drafted_name"] = name }
+        if categories.contains(category) { out["category"] = category }
+        let facts = fields[2...].flatMap { $0.split(separator: ",") }.map { $0.trimmingCharacters(in: .whitespaces) }.filter(supported)
+        if !facts.isEmpty { out["attributes"] = String(facts.joined(separator: ", ").prefix(200)) }
+        return out
+    }
+
+    /// Lower-cased words and numbers.
+    static func words(_ text: String) -> [Substring] {
+        text.lowercased().split { !$0.isLetter && !$0.isNumber }
     }
 
     private func fixedCache() throws -> KVCache {
