@@ -228,17 +228,38 @@ public final class PersonalMemory: Sendable {
                     hits = Array(hits.prefix(max(1, options.retrieveLimit)))
                 }
             }
-            let records = try hits.compactMap { try store.entry(id: $0) }
-            let q = prompt.question(question)
-            let (ids, embeddings): ([Int32], [Float]?)
-            if let image, photos.vision != nil {
-                (ids, embeddings) = try photos.input(Prompt(), views: [image], after: q)
-            } else {
-                (ids, embeddings) = (tokenizer.encode(q), nil)
-            }
-            return try answerer.answer(ids, embeddings: embeddings, entries: records, mode: mode, maxTokens: maxTokens,
-                                       sampling: sampling, start: start, onText: onText, shouldStop: shouldStop)
+            return try answer(question, image: image, entries: hits, mode: mode, maxTokens: maxTokens, sampling: sampling,
+                              start: start, onText: onText, shouldStop: shouldStop)
         }
+    }
+
+    /// Answers `question` from exactly these entries, in this order, whatever retrieval would
+    /// choose (the benchmarks force k this way); `.none` and `.full` ignore them as `ask` does.
+    /// - Throws: as `ask`.
+    public func ask(_ question: String, entries ids: [UInt64], mode: Mode = .kv, maxTokens: Int = 96,
+                    sampling: SamplingParameters = .greedy) throws -> Answer {
+        let start = ContinuousClock.now
+        return try work.withLock { _ in
+            let ids = mode == .none ? [] : mode == .full ? index.withLock { $0.retriever.items.map(\.id) } : ids
+            return try answer(question, image: nil, entries: ids, mode: mode, maxTokens: maxTokens, sampling: sampling,
+                              start: start, onText: { _ in }, shouldStop: { false })
+        }
+    }
+
+    /// The answer over `ids`, with the model held.
+    private func answer(_ question: String, image: RGBImage?, entries ids: [UInt64], mode: Mode, maxTokens: Int,
+                        sampling: SamplingParameters, start: ContinuousClock.Instant,
+                        onText: (String) -> Void, shouldStop: () -> Bool) throws -> Answer {
+        let records = try ids.compactMap { try store.entry(id: $0) }
+        let q = prompt.question(question)
+        let (tokens, embeddings): ([Int32], [Float]?)
+        if let image, photos.vision != nil {
+            (tokens, embeddings) = try photos.input(Prompt(), views: [image], after: q)
+        } else {
+            (tokens, embeddings) = (tokenizer.encode(q), nil)
+        }
+        return try answerer.answer(tokens, embeddings: embeddings, entries: records, mode: mode, maxTokens: maxTokens,
+                                   sampling: sampling, start: start, onText: onText, shouldStop: shouldStop)
     }
 
     /// Photo entries ranked by how well `image` matches them, best first.
