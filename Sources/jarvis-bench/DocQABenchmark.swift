@@ -53,14 +53,8 @@ struct DocQABenchmark: ParsableCommand {
     }
 
     func run() throws {
-        let path = try options.prepare()
-        guard let raw = FileManager.default.contents(atPath: data) else {
-            throw ValidationError("cannot read \(data): run from the repository root or pass --data")
-        }
-        let set = try JSONDecoder().decode(QASet.self, from: raw)
-        let gguf = try GGUFFile(path: path)
-        let model = try Transformer(gguf: gguf), tok = try BPETokenizer(gguf: gguf)
-        let embedder = try TextEmbedder(directory: ModelFiles.directory() + "/" + ModelFiles.defaultTextEmbedder)
+        let set = try readBenchData(QASet.self, from: data)
+        let (path, gguf, model, tok, embedder) = try options.memoryModels()
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("jarvis-docqa-\(getpid())")
         defer { try? FileManager.default.removeItem(at: dir) }
         var o = PersonalMemory.Options()

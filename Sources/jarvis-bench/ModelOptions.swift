@@ -19,6 +19,15 @@ struct ModelOptions: ParsableArguments {
         guard repetitions > 0 else { throw ValidationError("--repetitions must be positive") }
     }
 
+    /// The language model with its tokenizer, and the shipped text embedder: what a memory
+    /// benchmark runs on.
+    func memoryModels() throws -> (path: String, gguf: GGUFFile, model: Transformer, tokenizer: BPETokenizer, embedder: TextEmbedder) {
+        let path = try prepare()
+        let gguf = try GGUFFile(path: path)
+        return (path, gguf, try Transformer(gguf: gguf), try BPETokenizer(gguf: gguf),
+                try TextEmbedder(directory: ModelFiles.directory() + "/" + ModelFiles.defaultTextEmbedder))
+    }
+
     /// Sets the thread count and returns the model path.
     func prepare() throws -> String {
         ComputeThreads.set(threads)

@@ -45,14 +45,8 @@ struct QABenchmark: ParsableCommand {
     }
 
     func run() throws {
-        let path = try options.prepare()
-        guard let raw = FileManager.default.contents(atPath: data) else {
-            throw ValidationError("cannot read \(data): run from the repository root or pass --data")
-        }
-        let set = try JSONDecoder().decode(QASet.self, from: raw)
-        let gguf = try GGUFFile(path: path)
-        let model = try Transformer(gguf: gguf), tok = try BPETokenizer(gguf: gguf)
-        let embedder = try TextEmbedder(directory: ModelFiles.directory() + "/" + ModelFiles.defaultTextEmbedder)
+        let set = try readBenchData(QASet.self, from: data)
+        let (path, gguf, model, tok, embedder) = try options.memoryModels()
         let modes = PersonalMemory.Mode.allCases
         var correct: [PersonalMemory.Mode: Int] = [:], ttft: [PersonalMemory.Mode: [Double]] = [:]
         var questions = 0, recall1 = 0, recall5 = 0
