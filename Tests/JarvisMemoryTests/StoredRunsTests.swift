@@ -147,4 +147,38 @@ final class StoredRunsTests: XCTestCase {
     static func resetPeakResident() {
         try? "5".write(toFile: "/proc/self/clear_refs", atomically: false, encoding: .utf8)
     }
+
+    /// Computing a moved entry's lead again: recomputing all of it gives the one-pass logits
+    /// (it then attends to the entry before it, as text would); recomputing none is the plain
+    /// layout; a part in between lends the rest of the entry from its pages, from the right row.
+    func testLeadRecomputeOfAMovedEntry() throws {
+        let (model, tok) = try Self.shared.get()
+        let store = try PersonalStore(directory: dir.path)
+        let enc = try encoder("<|im_start|>system\nYou are Jarvis. Use the user's notes.<|im_end|>\n")
+        let notes = ["- My sister Ana lives in Lisbon and teaches piano on Thursdays.\n",
+                     "- The spare key is in the left drawer of the hall table, under the maps.\n"]
+        // Small blocks, so that a lead of 11 tokens ends inside the second page.
+        let records = try notes.map { try remember($0, in: store, with: enc, block: 8) }
+        let question = tok.encode("<|im_start|>user\nWhere is the spare key?<|im_end|>\n<|im_start|>assistant\n", specials: .all)
+        let onePass = try model.prefill(enc.prefixTokens + notes.flatMap { tok.encode($0) } + question,
+                                        cache: KVCache(config: model.config, capacity: 256))
+        func logits(lead: Int) throws -> (logits: [Float], recomputed: Int) {
+            try store.read { reader in
+                let recompute = StoredContext.LeadRecompute(tokens: lead, model: model) { tok.encode($0.text) }
+                let context = try StoredContext(prefix: enc.prefix, entries: records, reader: reader, model: model.config, recompute: recompute)
+                XCTAssertEqual(context.runs.reduce(0) { $0 + $1.tokenCount }, enc.prefixTokens.count + records.reduce(0) { $0 + $1.tokenCount })
+                let cache = KVCache(config: model.config, capacity: question.count, basePosition: context.nextPosition)
+                return (try model.prefill(question, cache: cache, context: context.runs), context.recomputedTokens)
+            }
+        }
+        func maxDifference(_ a: [Float], _ b: [Float]) -> Float { zip(a, b).map { abs($0 - $1) }.max() ?? 0 }
+        let all = try logits(lead: records[1].tokenCount)
+        XCTAssertEqual(all.recomputed, records[1].tokenCount, "only the moved entry is computed again")
+        XCTAssertLessThan(maxDifference(all.logits, onePass), 1e-3)
+        let none = try logits(lead: 0), part = try logits(lead: 11)
+        XCTAssertEqual(none.recomputed, 0)
+        XCTAssertEqual(part.recomputed, 11)
+        XCTAssertGreaterThan(maxDifference(none.logits, onePass), 1e-2, "without cross-entry attention the moved entry differs")
+        XCTAssertLessThan(maxDifference(part.logits, onePass), maxDifference(none.logits, onePass), "a lead brings it closer")
+    }
 }
