@@ -109,6 +109,6 @@ final class StoreDamageTests: XCTestCase {
         d.process.waitUntilExit()
         XCTAssertEqual(d.process.terminationStatus, 0)
         let entries = try PersonalStore(directory: d.store).list()
-        XCTAssertEqual(entries.map(\.text), ["- A note that stays.\n"])
+        XCTAssertEqual(entries.map(\.text), ["A note that stays."], "only the note that was acknowledged, verbatim")
     }
 }
