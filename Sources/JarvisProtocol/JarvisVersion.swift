@@ -2,5 +2,5 @@
 /// they give each other in `hello`.
 public enum JarvisVersion {
     /// The release, as `MAJOR.MINOR.PATCH`.
-    public static let current = "0.5.0"
+    public static let current = "0.6.0"
 }
