@@ -9,7 +9,7 @@ import Synchronization
 /// The real request handler: the personal memory (model, embedder, store) behind the
 /// inference queue. Model work (ask, remember, forget) runs on the queue in arrival order;
 /// reads that need no model (list, show, status) are answered at once from the store.
-public final class Assistant: RequestHandler, @unchecked Sendable {
+public final class Assistant: RequestHandler, Sendable {
     public static let serverVersion = "jarvisd \(JarvisVersion.current)"
 
     public let config: DaemonConfig
