@@ -31,6 +31,7 @@ REPLIES = {
                                                                    "model": "SmolLM2-135M-Instruct.Q4_1.gguf", "fingerprint": "gguf:0a1b2c3d:98362432/prefix:1234abcd:19"}}),
     "ask-token": ("ask", {"id": "q-7", "event": "token", "text": " Biscuit"}),
     "ask-done": ("ask", {"id": "q-7", "event": "done", "result_kind": "ask", "result": {"answer": "Your dog's name is Biscuit.", "entries": [12], "ttft_ms": 65.25, "tokens": 8}}),
+    "ask-done-nothing-remembered": ("ask", {"id": "q-8", "event": "done", "result_kind": "ask", "result": {"answer": "I have nothing remembered about that.", "entries": [], "ttft_ms": 4.5, "tokens": 0, "nothing_remembered": True}}),
     "remember-progress": ("remember", {"id": 3, "event": "progress", "done": 1, "total": 4, "stage": "encoding"}),
     "remember-done": ("remember", {"id": 2, "event": "done", "result_kind": "entries", "result": {"entries": [ENTRY]}}),
     "forget-done": ("forget", {"id": 4, "event": "done", "result_kind": "entry", "result": {"entry": ENTRY}}),

@@ -118,7 +118,67 @@ def profile(rng, index):
     for q in questions:
         q["memory"] = new_index[q["memory"]]
     rng.shuffle(questions)
+    extras(random.Random(f"extras-{index}"), memories, questions,
+           sister=sister, pet=pet, friend=friend, instrument=instrument, brother=brother, cat=cat)
     return {"id": index, "memories": memories, "questions": questions}
+
+
+CLINICS = ["Riverside", "Oakwood", "Hillcrest", "Lakeside", "Greenway", "Northgate", "Elmstead"]
+VENUES = ["Blue Lantern", "Old Mill", "Harbour Bar", "Red Door", "Cellar Club", "Fox and Hound"]
+
+
+def extras(rng, memories, questions, sister, pet, friend, instrument, brother, cat):
+    """Questions added to a profile after its first version, drawn from their own generator so
+    that the first version's memories and questions stay exactly as they were: three that need
+    two memories each (a fact about someone, and the memory that says who they are), and two
+    that no memory answers, close to what is remembered. New memories go in at random places."""
+    added = []
+
+    def mem(text):
+        added.append(text)
+        return len(memories) + len(added) - 1
+
+    month, day = rng.choice(MONTHS), rng.randint(1, 28)
+    sister_memory = next(i for i, m in enumerate(memories) if m.startswith(f"My sister {sister} "))
+    b = mem(f"{sister}'s birthday is on {month} {day}.")
+    two = [{"question": "When is my sister's birthday?", "answer": f"{month} {day}", "memories": [sister_memory, b]}]
+    clinic = rng.choice(CLINICS)
+    dog_memory = next(i for i, m in enumerate(memories) if m.startswith(f"My dog is called {pet}."))
+    v = mem(f"{pet} sees the vet at the {clinic} clinic.")
+    two.append({"question": "Which clinic does my dog see the vet at?", "answer": clinic, "memories": [dog_memory, v]})
+    venue = rng.choice(VENUES)
+    friend_memory = next(i for i, m in enumerate(memories) if m.startswith(f"My friend {friend} "))
+    g = mem(f"{friend}'s band plays at the {venue} on Fridays.")
+    two.append({"question": f"Where does the band of my friend who plays the {instrument} play?", "answer": venue,
+                "memories": [friend_memory, g]})
+    mem(f"My passport expires in {rng.choice(MONTHS)} {rng.randint(2027, 2034)}.")
+    mem(f"The car's inspection is due in {rng.choice(MONTHS)}.")
+
+    unanswerable = [
+        f"What is my brother {brother}'s job?" if brother != friend else "What is my brother's phone number?",
+        "What is the code for the front door?",
+        "When is my father's birthday?",
+        "What is my passport number?",
+        "When is my car insurance due?",
+        "What is the name of my goldfish?",
+        "What colour is my car?",
+        f"Which city does my friend {friend} live in?" if friend not in (sister, brother) else "What is my dentist's name?",
+        f"When is {cat}'s birthday?",
+        "What is my sister's phone number?",
+    ]
+    none = [{"question": q, "answer": "", "memories": [], "unanswerable": True} for q in rng.sample(unanswerable, 2)]
+
+    # Insert the new memories at random places and renumber every reference.
+    order = list(range(len(memories) + len(added)))
+    rng.shuffle(order)
+    new_index = {old: new for new, old in enumerate(order)}
+    everything = memories + added
+    memories[:] = [everything[i] for i in order]
+    for q in questions:
+        q["memory"] = new_index[q["memory"]]
+    for q in two:
+        q["memories"] = [new_index[i] for i in q["memories"]]
+    questions.extend(two + none)
 
 
 def main():
@@ -130,7 +190,8 @@ def main():
     profiles = [profile(rng, i) for i in range(args.profiles)]
     n_q = sum(len(p["questions"]) for p in profiles)
     out = {"generator": "tools/make_personal_qa.py", "seed": args.seed,
-           "scoring": "normalized match: lower-case, punctuation removed, the gold answer's words appear in order in the answer",
+           "scoring": "normalized match: lower-case, punctuation removed, the gold answer's words appear in order in the answer; "
+                      "an unanswerable question is right when the answer is the documented nothing-remembered reply",
            "profiles": profiles}
     with open("bench/personal_qa.json", "w") as f:
         json.dump(out, f, indent=1)

@@ -128,7 +128,7 @@ public final class Assistant: RequestHandler, Sendable {
         }
         record(tokens: answer.0.tokens, seconds: answer.1 - answer.0.timeToFirstToken)
         return AskResult(answer: answer.0.text, entries: answer.0.entries, ttftMs: answer.0.timeToFirstToken * 1000,
-                         tokens: answer.0.tokens)
+                         tokens: answer.0.tokens, nothingRemembered: answer.0.nothingRemembered)
     }
 
     func remember(_ r: Request.Remember, token: CancellationToken, emit: @escaping @Sendable (Reply.Event) -> Void) async throws -> [EntryInfo] {

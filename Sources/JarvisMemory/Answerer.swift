@@ -29,9 +29,8 @@ final class Answerer: Sendable {
             var g = try Generator(model: model, cache: cache, context: context, prompt: prompt, embeddings: embeddings,
                                   sampler: Sampler(sampling), stopTokens: tokenizer.endOfGenerationTokens)
             let out = try g.decode(tokenizer, maxTokens: maxTokens, shouldStop: shouldStop, onText: onText)
-            let ttft = start.duration(to: out.firstTokenAt ?? .now)
             return PersonalMemory.Answer(text: out.text.trimmingCharacters(in: .whitespacesAndNewlines), entries: entries.map(\.id),
-                                         timeToFirstToken: Double(ttft.components.seconds) + Double(ttft.components.attoseconds) * 1e-18,
+                                         timeToFirstToken: seconds(start.duration(to: out.firstTokenAt ?? .now)),
                                          tokens: out.tokens)
         }
 
@@ -54,4 +53,9 @@ final class Answerer: Sendable {
             return try generate(context: [prefix.run(0..<prefix.count)], cache: cache, prompt: prompt, embeddings: embeddings)
         }
     }
+}
+
+/// A duration in seconds.
+func seconds(_ d: Duration) -> Double {
+    Double(d.components.seconds) + Double(d.components.attoseconds) * 1e-18
 }

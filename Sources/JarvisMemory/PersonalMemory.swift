@@ -41,6 +41,11 @@ public final class PersonalMemory: Sendable {
         public init() {}
     }
 
+    /// The reply to a question that nothing remembered is about (see `Retriever.answerFloor`):
+    /// streamed as the answer's text, with `Answer.nothingRemembered` set. Clients recognise
+    /// the flag (`nothing_remembered` on the wire), not the words.
+    public static let nothingRemembered = "I have nothing remembered about that."
+
     /// How an answer uses the notes: `kv` reads the retrieved entries' stored caches; the other
     /// modes exist to compare against it.
     public enum Mode: String, Sendable, CaseIterable {
@@ -61,6 +66,9 @@ public final class PersonalMemory: Sendable {
         /// Seconds from the question to the first answer token.
         public let timeToFirstToken: Double
         public let tokens: Int
+        /// True when nothing remembered answers the question: `text` is then
+        /// `PersonalMemory.nothingRemembered`, and no answer was generated.
+        public var nothingRemembered = false
     }
 
     /// What is searched: the retriever over every entry, and every photo entry's regions and
@@ -208,6 +216,8 @@ public final class PersonalMemory: Sendable {
     // MARK: - Ask
 
     /// Answers `question`, streaming the answer's text through `onText` as it is generated.
+    /// When nothing remembered is about the question (kv and text-rag), the answer is
+    /// `nothingRemembered` and no text is generated.
     /// With `image`, the photo entry that matches it best (see `rankPhotos`) comes first, and a
     /// vision-language model also sees the photo.
     /// - Parameter shouldStop: asked before every token; when it turns true the call throws
@@ -231,6 +241,11 @@ public final class PersonalMemory: Sendable {
                     hits = [best.id] + hits.filter { $0 != best.id }
                     hits = Array(hits.prefix(max(1, options.retrieveLimit)))
                 }
+            }
+            if hits.isEmpty, mode == .kv || mode == .textRAG {
+                onText(Self.nothingRemembered)
+                return Answer(text: Self.nothingRemembered, entries: [], timeToFirstToken: seconds(start.duration(to: .now)),
+                              tokens: 0, nothingRemembered: true)
             }
             return try answer(question, image: image, entries: hits, mode: mode, leadRecompute: options.leadRecompute, maxTokens: maxTokens,
                               sampling: sampling, start: start, onText: onText, shouldStop: shouldStop)

@@ -74,9 +74,29 @@ public struct AskResult: Codable, Equatable, Sendable {
     /// Milliseconds from the question to the first token.
     public var ttftMs: Double
     public var tokens: Int
-    enum CodingKeys: String, CodingKey { case answer, entries, ttftMs = "ttft_ms", tokens }
-    public init(answer: String, entries: [UInt64], ttftMs: Double, tokens: Int) {
+    /// True when nothing remembered is about the question: `answer` is then the server's
+    /// fixed reply saying so, and no text was generated. Sent only when true.
+    public var nothingRemembered: Bool
+    enum CodingKeys: String, CodingKey { case answer, entries, ttftMs = "ttft_ms", tokens, nothingRemembered = "nothing_remembered" }
+    public init(answer: String, entries: [UInt64], ttftMs: Double, tokens: Int, nothingRemembered: Bool = false) {
         self.answer = answer; self.entries = entries; self.ttftMs = ttftMs; self.tokens = tokens
+        self.nothingRemembered = nothingRemembered
+    }
+
+    public init(from decoder: Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        self.init(answer: try c.decode(String.self, forKey: .answer), entries: try c.decode([UInt64].self, forKey: .entries),
+                  ttftMs: try c.decode(Double.self, forKey: .ttftMs), tokens: try c.decode(Int.self, forKey: .tokens),
+                  nothingRemembered: try c.decodeIfPresent(Bool.self, forKey: .nothingRemembered) ?? false)
+    }
+
+    public func encode(to encoder: Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(answer, forKey: .answer)
+        try c.encode(entries, forKey: .entries)
+        try c.encode(ttftMs, forKey: .ttftMs)
+        try c.encode(tokens, forKey: .tokens)
+        if nothingRemembered { try c.encode(true, forKey: .nothingRemembered) }
     }
 }
 

@@ -44,6 +44,15 @@ struct DocQABenchmark: ParsableCommand {
     @Flag(help: "Print every question with each answer to standard error.")
     var verbose = false
 
+    @Option(help: "Keep the encoded documents in this store and use it again on the next run with the same settings (the encoding is most of a run's time).")
+    var store: String?
+
+    @Option(help: "Write every answer, with the entries it rests on and their retrieval scores, as JSON lines to this file.")
+    var dump: String?
+
+    @Flag(name: .customLong("best-last"), help: "Also run kv and text-rag with the k entries in reverse order: the best one next to the question.")
+    var bestLast = false
+
     struct QASet: Decodable {
         struct Document: Decodable { let file: String }
         struct Question: Decodable { let id: String; let file: String; let question: String; let answer: String; let evidence: [String]; let type: String }
@@ -60,11 +69,17 @@ struct DocQABenchmark: ParsableCommand {
     func run() throws {
         let set = try readBenchData(QASet.self, from: data)
         let (path, gguf, model, tok, embedder) = try options.memoryModels()
-        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("jarvis-docqa-\(getpid())")
-        defer { try? FileManager.default.removeItem(at: dir) }
+        let dir = store.map { URL(fileURLWithPath: $0) } ?? FileManager.default.temporaryDirectory.appendingPathComponent("jarvis-docqa-\(getpid())")
+        defer { if store == nil { try? FileManager.default.removeItem(at: dir) } }
         var o = PersonalMemory.Options()
         o.draftMetadata = draftMetadata
         o.maxEntryTokens = chunkTokens
+        // A kept store says which settings it was encoded with; another setting means encoding again.
+        let settings = dir.appendingPathComponent("docqa-settings.json")
+        let wanted = Data("{\"chunk_tokens\":\(chunkTokens),\"draft_metadata\":\(draftMetadata),\"documents\":\(set.documents.count)}".utf8)
+        let reuse = store != nil && (try? Data(contentsOf: settings)) == wanted
+        if store != nil && !reuse { try? FileManager.default.removeItem(at: dir) }
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
         let memory = try PersonalMemory(model: model, tokenizer: tok, gguf: gguf, embedder: embedder,
                                         store: PersonalStore(directory: dir.path), options: o)
 
@@ -72,68 +87,116 @@ struct DocQABenchmark: ParsableCommand {
         var spans: [String: [(id: UInt64, range: Range<Int>)]] = [:], texts: [String: [UInt8]] = [:]
         let t0 = Date()
         var entryCount = 0
+        let kept = reuse ? Dictionary(grouping: try memory.store.list(), by: { $0.metadata["file"] ?? "" }) : [:]
         for d in set.documents {
             let file = docs + "/" + d.file
-            let saved = try memory.remember(MemoryItem(.file(path: file)))
+            texts[d.file] = Array(try String(contentsOfFile: file, encoding: .utf8).utf8)
+            let saved = reuse ? (kept[d.file] ?? []).sorted { $0.id < $1.id } : try memory.remember(MemoryItem(.file(path: file)))
+            guard saved.flatMap({ Array($0.text.utf8) }) == texts[d.file] else {
+                throw ValidationError("the kept store at \(dir.path) does not hold \(d.file) as it is now; remove the store")
+            }
             var offset = 0
             spans[d.file] = saved.map { r in
                 defer { offset += r.text.utf8.count }
                 return (r.id, offset..<offset + r.text.utf8.count)
             }
-            texts[d.file] = Array(try String(contentsOfFile: file, encoding: .utf8).utf8)
             entryCount += saved.count
         }
+        if store != nil { try wanted.write(to: settings) }
         let encodeSeconds = Date().timeIntervalSince(t0)
+        let entryText = Dictionary(uniqueKeysWithValues: try memory.store.list().map { ($0.id, $0.text) })
+        let out = try dump.map { path -> FileHandle in
+            FileManager.default.createFile(atPath: path, contents: nil)
+            return try FileHandle(forWritingTo: URL(fileURLWithPath: path))
+        }
 
-        struct Tally { var correct = 0, agree = 0, recalled = 0; var ttft: [Double] = [] }
-        struct Key: Hashable { let k: Int, lead: Int }
-        var kv: [Key: Tally] = [:], rag: [Int: Tally] = [:], recalled: [Int: Int] = [:]
-        let questions = set.questions.enumerated().filter { $0.offset % every == 0 && $0.element.type != "unanswerable" }.map(\.element)
-        for (n, q) in questions.enumerated() {
-            let ranked = memory.retriever.rank(question: q.question, vector: embedder.embed(q.question)).map(\.id)
+        /// One way of answering over the same k entries.
+        struct Method: Hashable {
+            let mode: PersonalMemory.Mode, lead: Int, bestLast: Bool
+            var name: String {
+                (mode == .textRAG ? "text-rag" : lead == 0 ? "kv" : "kv lead \(lead)") + (bestLast ? ", best last" : "")
+            }
+        }
+        var methods: [Method] = []
+        for bestLast in bestLast ? [false, true] : [false] {
+            methods.append(Method(mode: .textRAG, lead: 0, bestLast: bestLast))
+            methods += leads.map { Method(mode: .kv, lead: $0, bestLast: bestLast) }
+        }
+        struct Tally { var correct = 0, agree = 0, lost = 0; var ttft: [Double] = [] }
+        struct Key: Hashable { let k: Int, method: Method }
+        var tally: [Key: Tally] = [:], recalled: [Int: Int] = [:], declined = 0, caught = 0
+        let picked = set.questions.enumerated().filter { $0.offset % every == 0 }.map(\.element)
+        let questions = picked.filter { $0.type != "unanswerable" }, unanswerable = picked.filter { $0.type == "unanswerable" }
+        for (n, q) in picked.enumerated() {
+            let hits = memory.retriever.rank(question: q.question, vector: embedder.embed(q.question))
+            let ranked = hits.map(\.id)
             let evidence = q.evidence.compactMap { e -> Range<Int>? in Self.find(Array(e.utf8), in: texts[q.file] ?? []) }
             let needed = Set((spans[q.file] ?? []).filter { s in evidence.contains { $0.overlaps(s.range) } }.map(\.id))
+            let answerable = q.type != "unanswerable"
+            // What ask would do by itself: nothing remembered is about the question.
+            let nothing = memory.retriever.retrieve(question: q.question, vector: embedder.embed(q.question)).isEmpty
+            if nothing { if answerable { declined += 1 } else { caught += 1 } }
             for k in ks {
                 let chosen = Array(ranked.prefix(k))
-                let b = try memory.ask(q.question, entries: chosen, mode: .textRAG, maxTokens: maxTokens)
-                let okB = QABenchmark.matches(b.text, gold: q.answer)
-                rag[k, default: Tally()].correct += okB ? 1 : 0
-                rag[k, default: Tally()].ttft.append(b.timeToFirstToken)
-                recalled[k, default: 0] += !needed.isEmpty && needed.isSubset(of: chosen) ? 1 : 0
-                var line = "[\(q.id) k=\(k)] gold=\(q.answer)\n  text-rag \(okB ? "ok " : "BAD") \(b.text)\n"
-                for lead in leads {
-                    let a = try memory.ask(q.question, entries: chosen, mode: .kv, leadRecompute: lead, maxTokens: maxTokens)
-                    let okA = QABenchmark.matches(a.text, gold: q.answer)
-                    kv[Key(k: k, lead: lead), default: Tally()].correct += okA ? 1 : 0
-                    kv[Key(k: k, lead: lead), default: Tally()].agree += a.text == b.text ? 1 : 0
-                    kv[Key(k: k, lead: lead), default: Tally()].ttft.append(a.timeToFirstToken)
-                    line += "  kv lead \(lead) \(okA ? "ok " : "BAD") \(a.text)\n"
+                if answerable { recalled[k, default: 0] += !needed.isEmpty && needed.isSubset(of: chosen) ? 1 : 0 }
+                var line = "[\(q.id) k=\(k)] gold=\(q.answer)\n"
+                var reference: [Bool: String] = [:]
+                for m in methods {
+                    let a = try memory.ask(q.question, entries: m.bestLast ? chosen.reversed() : chosen, mode: m.mode,
+                                           leadRecompute: m.lead, maxTokens: maxTokens)
+                    let ok = answerable && QABenchmark.matches(a.text, gold: q.answer)
+                    var t = tally[Key(k: k, method: m)] ?? Tally()
+                    if answerable {
+                        t.correct += ok ? 1 : 0
+                        t.lost += ok && nothing ? 1 : 0
+                        if m.mode == .textRAG { reference[m.bestLast] = a.text } else { t.agree += a.text == reference[m.bestLast] ? 1 : 0 }
+                        t.ttft.append(a.timeToFirstToken)
+                    }
+                    tally[Key(k: k, method: m)] = t
+                    line += "  \(m.name) \(ok ? "ok " : "BAD") \(a.text)\n"
+                    if let out {
+                        let row: [String: Any] = [
+                            "id": q.id, "type": q.type, "question": q.question, "gold": q.answer, "k": k, "method": m.name,
+                            "answer": a.text, "ok": ok, "nothing_remembered": nothing,
+                            "entries": (m.bestLast ? chosen.reversed() : chosen).map { entryText[$0] ?? "" },
+                            "scores": hits.prefix(k).map { ["score": $0.score, "cosine": Double($0.cosine)] },
+                        ]
+                        out.write(try JSONSerialization.data(withJSONObject: row, options: [.sortedKeys]) + Data("\n".utf8))
+                    }
                 }
                 if verbose { FileHandle.standardError.write(Data(line.utf8)) }
             }
             if (n + 1) % 20 == 0 {
-                FileHandle.standardError.write(Data("\(n + 1)/\(questions.count) questions\n".utf8))
+                FileHandle.standardError.write(Data("\(n + 1)/\(picked.count) questions\n".utf8))
             }
         }
+        try out?.close()
         guard !questions.isEmpty else { throw ValidationError("no answerable questions chosen") }
         let count = Double(questions.count)
-        print("model: \(path)   threads: \(options.threads)   documents: \(set.documents.count)   entries: \(entryCount) (≤ \(chunkTokens) tokens)   encoded in \(String(format: "%.0f", encodeSeconds)) s")
-        print("questions: \(questions.count) answerable (every \(every)), answers up to \(maxTokens) tokens, greedy; k entries forced in the retriever's order")
+        print("model: \(path)   threads: \(options.threads)   documents: \(set.documents.count)   entries: \(entryCount) (≤ \(chunkTokens) tokens)   "
+              + (reuse ? "encoding kept from \(dir.path)" : "encoded in \(String(format: "%.0f", encodeSeconds)) s"))
+        print("questions: \(questions.count) answerable and \(unanswerable.count) unanswerable (every \(every)), answers up to \(maxTokens) tokens, greedy; "
+              + "k entries forced in the retriever's order")
         print("")
-        print(pad("k", 4) + pad("recall@k", 10) + pad("method", 16) + pad("accuracy", 10) + pad("agreement", 11) + "median TTFT")
-        func percent(_ n: Int) -> String { String(format: "%.1f%%", 100 * Double(n) / count) }
+        print(pad("k", 4) + pad("recall@k", 10) + pad("method", 24) + pad("accuracy", 10) + pad("agreement", 11) + pad("median TTFT", 13)
+              + "right but declined")
+        func percent(_ n: Int, of d: Double = count) -> String { String(format: "%.1f%%", 100 * Double(n) / max(d, 1)) }
         for k in ks {
-            let b = rag[k] ?? Tally()
-            print(pad("\(k)", 4) + pad(String(format: "%.3f", Double(recalled[k] ?? 0) / count), 10) + pad("text-rag", 16)
-                  + pad(percent(b.correct), 10) + pad("-", 11) + String(format: "%.0f ms", median(b.ttft) * 1000))
-            for lead in leads {
-                let a = kv[Key(k: k, lead: lead)] ?? Tally()
-                print(pad("", 14) + pad(lead == 0 ? "kv" : "kv lead \(lead)", 16) + pad(percent(a.correct), 10)
-                      + pad(percent(a.agree), 11) + String(format: "%.0f ms", median(a.ttft) * 1000))
+            for (i, m) in methods.enumerated() {
+                let t = tally[Key(k: k, method: m)] ?? Tally()
+                print(pad(i == 0 ? "\(k)" : "", 4) + pad(i == 0 ? String(format: "%.3f", Double(recalled[k] ?? 0) / count) : "", 10)
+                      + pad(m.name, 24) + pad(percent(t.correct), 10) + pad(m.mode == .textRAG ? "-" : percent(t.agree), 11)
+                      + pad(String(format: "%.0f ms", median(t.ttft) * 1000), 13)
+                      + percent(t.lost))
             }
         }
         print("\nagreement: the kv answer's text equals text-rag's over the same entries in the same order.")
         print("kv lead N: the first N tokens of each entry placed after others are computed again in place (EPIC-style); the rest is read from its pages.")
+        print("best last: the k entries in reverse order, the retriever's best next to the question.")
+        print("right but declined: answered right over the forced entries, but ask would have said it has nothing remembered (retrieval floor).")
+        print(String(format: "nothing remembered (ask's retrieval floor %.2f): unanswerable caught %d of %d (%.1f%%); answerable declined %d of %d",
+                     memory.retriever.answerFloor, caught, unanswerable.count, 100 * Double(caught) / Double(max(unanswerable.count, 1)),
+                     declined, questions.count))
     }
 
     /// Where `needle` first occurs in `haystack`, as a byte range.

@@ -83,6 +83,17 @@ final class EndToEndTests: XCTestCase {
         XCTAssertTrue(answer.answer.contains("Lisbon"), answer.answer)
         XCTAssertEqual(answer.entries, [2])
         XCTAssertGreaterThan(answer.tokens, 0)
+        XCTAssertFalse(answer.nothingRemembered)
+
+        // Nothing remembered is about this: the documented reply, flagged, and nothing generated.
+        r = try d.ctl("ask", "--json", "What is the boiling point of mercury?")
+        XCTAssertEqual(r.status, 0, r.stderr)
+        let none = try JSONDecoder().decode(AskResult.self, from: Data(r.stdout.utf8))
+        XCTAssertTrue(none.nothingRemembered, r.stdout)
+        XCTAssertEqual(none.entries, [])
+        XCTAssertEqual(none.tokens, 0)
+        r = try d.ctl("ask", "What is the boiling point of mercury?")
+        XCTAssertEqual(r.stdout.trimmingCharacters(in: .whitespacesAndNewlines), "I have nothing remembered about that.")
 
         r = try d.ctl("show", "the dog")
         XCTAssertEqual(r.status, 0, r.stderr)
@@ -199,7 +210,8 @@ final class EndToEndTests: XCTestCase {
         try d.start()
         let c = try JarvisConnection(socketPath: d.socket)
         _ = try c.call(.remember(.init(text: "My favourite number is 7.")))
-        let id = try c.send(.ask(.init(question: "Write the numbers from 1 to 2000, separated by commas.", maxTokens: 4000)))
+        // Mode none: nothing remembered is about this question, and a kv ask would reply so at once.
+        let id = try c.send(.ask(.init(question: "Write the numbers from 1 to 2000, separated by commas.", mode: AskMode.none, maxTokens: 4000)))
         guard case .token = try c.receive().event else { return XCTFail("expected a token") }
         kill(d.process.processIdentifier, SIGTERM)
         var final: Reply?

@@ -45,6 +45,26 @@ final class PersonalMemoryTests: XCTestCase {
         XCTAssertThrowsError(try m.forget("nobody")) { XCTAssertEqual(($0 as? MemoryError)?.code, .notFound) }
     }
 
+    func testAQuestionNothingRememberedIsAboutGetsTheDocumentedReply() throws {
+        let m = try memory()
+        try m.remember(.note("My dog is called Biscuit. He is a beagle."))
+        try m.remember(.note("The garage door code is 4417."))
+        for mode in [PersonalMemory.Mode.kv, .textRAG] {
+            var streamed = ""
+            let a = try m.ask("What is the boiling point of mercury?", mode: mode) { streamed += $0 }
+            XCTAssertTrue(a.nothingRemembered, "\(mode): \(a.text)")
+            XCTAssertEqual(a.text, PersonalMemory.nothingRemembered)
+            XCTAssertEqual(streamed, a.text, "the reply streams like an answer")
+            XCTAssertEqual(a.entries, [])
+            XCTAssertEqual(a.tokens, 0)
+        }
+        // Mode none answers without notes by definition, so it generates.
+        XCTAssertFalse(try m.ask("What is the boiling point of mercury?", mode: .none, maxTokens: 4).nothingRemembered)
+        let code = try m.ask("What is the garage door code?")
+        XCTAssertFalse(code.nothingRemembered)
+        XCTAssertTrue(code.text.contains("4417"), code.text)
+    }
+
     func testKVAnswerEqualsTextAnswerForOneEntryAtItsPlace() throws {
         // One retrieved entry sits exactly where it was computed: reading its pages must give
         // the same tokens as prefilling its text.

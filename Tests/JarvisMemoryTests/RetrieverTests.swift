@@ -39,6 +39,16 @@ final class RetrieverTests: XCTestCase {
         XCTAssertEqual(Set(hits.map(\.id)), [1, 2], "Max's entry (cosine 0.9) is within 0.15 of the best; the others are not")
     }
 
+    func testBelowTheAnswerFloorNothingIsReturnedUnlessAnEntryIsNamed() {
+        var r = index()
+        r.answerFloor = 0.4
+        // Cosine 0.39 with Biscuit's entry at best: nothing remembered is about the question.
+        XCTAssertEqual(r.retrieve(question: "what about the weather", vector: vector(0, 0.39, other: 6), limit: 4).map(\.id), [])
+        XCTAssertEqual(r.retrieve(question: "what about the weather", vector: vector(0, 0.41, other: 6), limit: 4).first?.id, 1)
+        // A name in the question counts however far the vectors are.
+        XCTAssertEqual(r.retrieve(question: "Where is Biscuit?", vector: vector(6), limit: 4).map(\.id), [1])
+    }
+
     func testTokenBudgetLimitsTheSet() {
         var r = index()
         r.absoluteFloor = -1
