@@ -22,5 +22,6 @@ struct Jarvisctl: ParsableCommand {
             """,
         version: JarvisVersion.current,
         subcommands: [AskCommand.self, RememberCommand.self, ForgetCommand.self, ListCommand.self,
-                      ShowCommand.self, StatusCommand.self, ModelsCommand.self])
+                      ShowCommand.self, SearchCommand.self, UpdateCommand.self, EditCommand.self,
+                      StatusCommand.self, ModelsCommand.self])
 }
