@@ -105,8 +105,14 @@ public final class Assistant: RequestHandler, Sendable {
             guard !u.text.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty else {
                 throw DaemonError(.badRequest, "nothing to update to: the text is empty (forget removes an entry)")
             }
+            guard let old = try memory.lookup(u.entry) else { throw notFound(u.entry) }
+            // A photo's entry is its note plus regions, descriptors and visual KV, which a new
+            // text would not carry over.
+            guard old.kind != MemoryItem.Kind.photo.rawValue else {
+                throw DaemonError(.badRequest, "entry \(old.id) is a photo: its text cannot be replaced without losing its regions and visual KV; forget it and remember the photo again with a new note")
+            }
             let memory = self.memory
-            let r = try await queue.run(token) { try memory.update(u.entry, text: u.text) }
+            let r = try await queue.run(token) { try memory.update(String(old.id), text: u.text) }
             return .entry(Self.info(r))
         case .cancel:
             throw DaemonError(.internalError, "cancel is answered by the connection")

@@ -82,6 +82,16 @@ final class SearchEditTests: XCTestCase {
         XCTAssertEqual(empty.status, 1)
         XCTAssertTrue(empty.stderr.contains("[bad_request]"), empty.stderr)
         XCTAssertEqual(try show(d, "Anna").text, after.text)
+
+        // A photo's entry is refused: a new text would drop its regions and visual KV.
+        let photo = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .appendingPathComponent("JarvisEngineTests/Fixtures/photos/mug_badge.png").path
+        XCTAssertEqual(try d.ctl("remember", "--name", "mug", "--note", "a gift from Ana", photo).status, 0)
+        let photoBefore = try show(d, "mug")
+        let refused = try d.ctl("update", "mug", "a plain note now")
+        XCTAssertEqual(refused.status, 1)
+        XCTAssertTrue(refused.stderr.contains("is a photo") && refused.stderr.contains("[bad_request]"), refused.stderr)
+        XCTAssertEqual(try show(d, "mug"), photoBefore)
         XCTAssertEqual(d.stop(), 0, d.logText())
     }
 
