@@ -127,6 +127,10 @@ let package = Package(
             name: "JarvisDaemonTests",
             dependencies: ["JarvisDaemon", "JarvisClient", "JarvisProtocol"]
         ),
+        .testTarget(
+            name: "JarvisMCPTests",
+            dependencies: ["JarvisMCP", "JarvisProtocol", .product(name: "MCP", package: "swift-sdk")]
+        ),
         // Start the real jarvisd and run the real jarvisctl (both built beside the tests).
         .testTarget(
             name: "JarvisEndToEndTests",
