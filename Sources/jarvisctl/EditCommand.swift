@@ -12,8 +12,9 @@ struct EditCommand: ParsableCommand {
             the editor opened on it ($VISUAL, else $EDITOR, else vi; run by /bin/sh, so it may \
             carry options). When the editor exits with status 0 and the text has changed, the \
             entry is updated in one transaction, as `jarvisctl update` does. If the editor fails, \
-            or the text is unchanged, the entry stays as it was. A newline the editor adds at the \
-            end of a text that had none is dropped.
+            or the text is unchanged, or the entry was changed meanwhile by someone else, the \
+            entry stays as it was (and an edited text is kept in its file). A newline the editor \
+            adds at the end of a text that had none is dropped.
             """)
 
     @OptionGroup var connection: ConnectionOptions
@@ -49,6 +50,13 @@ struct EditCommand: ParsableCommand {
             return
         }
         do {
+            // Someone else may have changed the entry while the editor was open: do not
+            // overwrite their change with a text edited from the old one.
+            guard case .entry(let now) = try Failure.exitOnError({ try c.call(.show(.init(entry: String(e.id)))) }),
+                  now.text.utf8.elementsEqual(e.text.utf8) else {
+                Failure.printError("jarvisctl: entry \(e.id) changed while it was being edited; it keeps the other change")
+                throw ExitCode(1)
+            }
             try UpdateCommand.update(String(e.id), to: edited, over: c, json: connection.json)
         } catch {
             // The user's edit is not lost with the temporary directory.

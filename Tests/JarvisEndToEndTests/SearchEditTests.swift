@@ -134,6 +134,19 @@ final class SearchEditTests: XCTestCase {
         XCTAssertTrue(r.stdout.contains("entry \(id) is unchanged"), r.stdout)
         XCTAssertEqual(try show(d, "locker").text, "My gym locker is number 41.")
 
+        // Changed by someone else while the editor was open: that change stays, and the
+        // edited text is kept in its file.
+        r = try edit(d, "locker", with: try editor(d, "race.sh", """
+            JARVIS_SOCKET='\(d.socket)' '\(try Programs.path("jarvisctl"))' update locker 'My gym locker is number 42.' >/dev/null || exit 9
+            printf 'My gym locker is number 43.' > "$1"
+            """))
+        XCTAssertEqual(r.status, 1, r.stderr)
+        XCTAssertTrue(r.stderr.contains("entry \(id) changed while it was being edited"), r.stderr)
+        XCTAssertEqual(try show(d, "locker").text, "My gym locker is number 42.")
+        let kept = try XCTUnwrap(r.stderr.components(separatedBy: "kept in ").last?.trimmingCharacters(in: .whitespacesAndNewlines))
+        XCTAssertEqual(try String(contentsOfFile: kept, encoding: .utf8), "My gym locker is number 43.")
+        try? FileManager.default.removeItem(atPath: (kept as NSString).deletingLastPathComponent)
+
         // An unknown entry: the editor never runs.
         let marker = d.directory + "/ran"
         r = try edit(d, "nothing-by-this-name", with: try editor(d, "mark.sh", "touch '\(marker)'"))
