@@ -17,7 +17,7 @@ public struct JarvisMCPServer: Sendable {
     }
 
     /// Serves until standard input closes. Diagnostics go to standard error (standard output
-    /// carries only protocol messages): warnings and errors, and every message when `verbose`.
+    /// carries only protocol messages): warnings and errors, and the SDK's debug log when `verbose`.
     /// - Throws: if standard input and output cannot be set up for the transport.
     public func run(verbose: Bool = false) async throws {
         var logger = Logger(label: "jarvis.mcp") { StreamLogHandler.standardError(label: $0) }

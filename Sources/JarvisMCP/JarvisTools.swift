@@ -74,19 +74,19 @@ public enum JarvisTools {
                 }
                 return kind
             }
-            let body = Request.Body.remember(.init(text: try args.required("text"), name: try args.string("name"),
+            let body = JarvisProtocol.Request.Body.remember(.init(text: try args.required("text"), name: try args.string("name"),
                                                    aliases: try args.strings("aliases"), kind: kind))
             guard case .entries(let entries) = try await link.call(body) else { return unexpected(name) }
             let text = "Remembered \(entries.count) \(entries.count == 1 ? "entry" : "entries"):\n" + entries.map(ToolText.entryLine).joined(separator: "\n")
             return try success(text, Entries(entries: entries))
         case "ask":
-            let body = Request.Body.ask(.init(question: try args.required("question"), maxTokens: try args.int("max_tokens")))
+            let body = JarvisProtocol.Request.Body.ask(.init(question: try args.required("question"), maxTokens: try args.int("max_tokens")))
             guard case .ask(let a) = try await link.call(body) else { return unexpected(name) }
             let sources = a.entries.isEmpty ? "" : "\n\n(from entries \(a.entries.map(String.init).joined(separator: ", ")))"
             return try success(a.answer.trimmingCharacters(in: .whitespacesAndNewlines) + sources,
                                Answer(answer: a.answer, entries: a.entries, tokens: a.tokens))
         case "search":
-            let body = Request.Body.search(.init(query: try args.required("query"), limit: try args.int("limit")))
+            let body = JarvisProtocol.Request.Body.search(.init(query: try args.required("query"), limit: try args.int("limit")))
             guard case .hits(let hits) = try await link.call(body) else { return unexpected(name) }
             let text = hits.isEmpty ? "No entries." : hits.enumerated().map { ToolText.hit($1, rank: $0 + 1) }.joined(separator: "\n")
             return try success(text, Hits(hits: hits))
