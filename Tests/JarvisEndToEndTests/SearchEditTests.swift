@@ -1,4 +1,5 @@
 import Foundation
+import JarvisClient
 import JarvisProtocol
 import XCTest
 
@@ -50,10 +51,19 @@ final class SearchEditTests: XCTestCase {
         XCTAssertTrue(lines.first?.hasPrefix("ID") == true && lines.first?.contains("SCORE") == true, r.stdout)
         XCTAssertTrue(lines.dropFirst().first?.hasPrefix("\(wifi) ") == true, r.stdout)
 
-        // An empty query is refused by the daemon, with its code.
+        // An empty query is refused by the daemon, with its code; so is a limit out of range,
+        // which jarvisctl itself already refuses as bad usage.
         let empty = try d.ctl("search", "  ")
         XCTAssertEqual(empty.status, 1)
         XCTAssertTrue(empty.stderr.contains("[bad_request]"), empty.stderr)
+        XCTAssertEqual(try d.ctl("search", "--limit", "0", "gym").status, 64)
+        let c = try JarvisConnection(socketPath: d.socket)
+        for limit in [0, 101] {
+            XCTAssertThrowsError(try c.call(.search(.init(query: "gym", limit: limit)))) { error in
+                XCTAssertEqual((error as? ClientError)?.code, .server(.badRequest), "\(error)")
+            }
+        }
+        XCTAssertEqual(try search(d, "gym").count, 3, "the daemon still serves")
         XCTAssertEqual(d.stop(), 0, d.logText())
     }
 
