@@ -27,6 +27,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
+        // The official Model Context Protocol SDK, for `jarvisctl mcp` only (JarvisMCP).
+        .package(url: "https://github.com/modelcontextprotocol/swift-sdk", exact: "0.12.1"),
     ],
     targets: [
         // System libraries, found through pkg-config; scripts/setup installs the Debian packages.
@@ -65,6 +67,13 @@ let package = Package(
         ),
         // A blocking client of the protocol: jarvisctl, the bench and the tests use it.
         .target(name: "JarvisClient", dependencies: ["JarvisProtocol"]),
+        // `jarvisctl mcp`: a Model Context Protocol server over stdio that forwards to jarvisd.
+        // The only target that depends on the MCP SDK.
+        .target(
+            name: "JarvisMCP",
+            dependencies: ["JarvisClient", "JarvisProtocol", .product(name: "MCP", package: "swift-sdk"),
+                           .product(name: "Logging", package: "swift-log")]
+        ),
         // The server: socket, requests, the inference queue, systemd glue, configuration.
         .target(
             name: "JarvisDaemon",
@@ -80,7 +89,7 @@ let package = Package(
         ),
         .executableTarget(
             name: "jarvisctl",
-            dependencies: ["JarvisClient", "JarvisProtocol", "JarvisImage",
+            dependencies: ["JarvisClient", "JarvisProtocol", "JarvisImage", "JarvisMCP",
                            .product(name: "ArgumentParser", package: "swift-argument-parser")]
         ),
         .executableTarget(
@@ -117,6 +126,10 @@ let package = Package(
         .testTarget(
             name: "JarvisDaemonTests",
             dependencies: ["JarvisDaemon", "JarvisClient", "JarvisProtocol"]
+        ),
+        .testTarget(
+            name: "JarvisMCPTests",
+            dependencies: ["JarvisMCP", "JarvisProtocol", .product(name: "MCP", package: "swift-sdk")]
         ),
         // Start the real jarvisd and run the real jarvisctl (both built beside the tests).
         .testTarget(

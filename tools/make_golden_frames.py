@@ -21,6 +21,8 @@ REQUESTS = {
     "show": {"id": 6, "op": "show", "entry": "12"},
     "status": {"id": "s", "op": "status"},
     "cancel": {"id": 10, "op": "cancel", "target": "q-7"},
+    "search": {"id": 11, "op": "search", "query": "dog collar", "limit": 5},
+    "update": {"id": 12, "op": "update", "entry": "Biscuit", "text": "My dog is called Biscuit; her collar is green."},
 }
 
 ENTRY = {"id": 12, "name": "Biscuit", "aliases": ["the dog"], "kind": "note", "created_ms": 1764244800000,
@@ -41,6 +43,10 @@ REPLIES = {
                                                                        "queue_depth": 0, "uptime_s": 12.5, "tokens_per_s": 160.5,
                                                                        "config": {"socket": "/run/user/1000/jarvis/jarvisd.sock", "threads": "2"}}}),
     "cancel-done": ("cancel", {"id": 10, "event": "done", "result_kind": "cancel", "result": {"cancelled": True}}),
+    "search-done": ("search", {"id": 11, "event": "done", "result_kind": "hits", "result": {"hits": [
+        {"id": 12, "name": "Biscuit", "kind": "note", "score": 1.0325, "cosine": 0.6125, "name_match": True, "snippet": "My dog is called Biscuit."},
+        {"id": 13, "name": None, "kind": "file", "score": 0.0161, "cosine": 0.125, "name_match": False, "snippet": "…leaves at 7:40."}]}}),
+    "update-done": ("update", {"id": 12, "event": "done", "result_kind": "entry", "result": {"entry": dict(ENTRY, text="My dog is called Biscuit; her collar is green.", tokens=14)}}),
     "error-not-found": ("forget", {"id": 4, "event": "error", "error": {"code": "not_found", "message": "no entry with id or name \"Biscuit\""}}),
     "error-no-id": ("ask", {"id": None, "event": "error", "error": {"code": "bad_json", "message": "the frame is not a UTF-8 JSON object"}}),
 }
@@ -58,6 +64,8 @@ INVALID = {
     "remember-both": (b"{\"id\":3,\"op\":\"remember\",\"text\":\"x\",\"path\":\"/y\"}", "bad_request", 3),
     "unknown-mode": (b"{\"id\":4,\"op\":\"ask\",\"question\":\"hi\",\"mode\":\"psychic\"}", "bad_request", 4),
     "unknown-kind": (b"{\"id\":5,\"op\":\"remember\",\"text\":\"x\",\"kind\":\"poem\"}", "bad_request", 5),
+    "search-missing-query": (b"{\"id\":6,\"op\":\"search\",\"limit\":3}", "bad_request", 6),
+    "update-missing-text": (b"{\"id\":7,\"op\":\"update\",\"entry\":\"12\"}", "bad_request", 7),
 }
 
 

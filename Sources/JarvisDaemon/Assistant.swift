@@ -99,6 +99,21 @@ public final class Assistant: RequestHandler, Sendable {
             return .ask(try await ask(a, token: token, emit: emit))
         case .remember(let r):
             return .entries(try await remember(r, token: token, emit: emit))
+        case .search(let s):
+            return .hits(try await search(s, token: token))
+        case .update(let u):
+            guard !u.text.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty else {
+                throw DaemonError(.badRequest, "nothing to update to: the text is empty (forget removes an entry)")
+            }
+            guard let old = try memory.lookup(u.entry) else { throw notFound(u.entry) }
+            // A photo's entry is its note plus regions, descriptors and visual KV, which a new
+            // text would not carry over.
+            guard old.kind != MemoryItem.Kind.photo.rawValue else {
+                throw DaemonError(.badRequest, "entry \(old.id) is a photo: its text cannot be replaced without losing its regions and visual KV; forget it and remember the photo again with a new note")
+            }
+            let memory = self.memory
+            let r = try await queue.run(token) { try memory.update(String(old.id), text: u.text) }
+            return .entry(Self.info(r))
         case .cancel:
             throw DaemonError(.internalError, "cancel is answered by the connection")
         }
@@ -149,6 +164,26 @@ public final class Assistant: RequestHandler, Sendable {
             }, shouldStop: { token.isCancelled })
         }
         return records.map(Self.info)
+    }
+
+    /// Entries ranked for the query by the retriever (no floor, no budget), best first, each
+    /// with a snippet. Embedding the query uses the embedder, so it waits its turn on the queue.
+    func search(_ s: Request.Search, token: CancellationToken) async throws -> [SearchHit] {
+        guard !s.query.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty else {
+            throw DaemonError(.badRequest, "the query is empty")
+        }
+        let limit = s.limit ?? 10
+        guard (1...100).contains(limit) else { throw DaemonError(.badRequest, "limit must be in 1...100") }
+        let memory = self.memory
+        let ranked = try await queue.run(token) {
+            memory.retriever.rank(question: s.query, vector: memory.embedder.embed(s.query))
+        }
+        return try ranked.prefix(limit).compactMap { hit -> SearchHit? in
+            // An entry forgotten since the ranking is left out.
+            guard let r = try memory.store.entry(id: hit.id) else { return nil }
+            return SearchHit(id: r.id, name: r.name, kind: r.kind, score: hit.score, cosine: Double(hit.cosine),
+                             nameMatch: hit.nameMatch, snippet: SearchSnippet.make(r.text, query: s.query))
+        }
     }
 
     /// The request as the memory's input: text, or a file or photo by path, with the fields the

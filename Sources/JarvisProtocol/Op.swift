@@ -1,7 +1,7 @@
 /// The operations a request can name: the one list of op names, used by the codec, its
 /// `unknown_op` message and every client.
 public enum Op: String, CaseIterable, Codable, Sendable {
-    case hello, ask, remember, forget, list, show, status, cancel
+    case hello, ask, remember, forget, list, show, status, cancel, search, update
 
     /// The kind of result a successful request with this op ends with.
     public var resultKind: Reply.Result.Kind {
@@ -9,7 +9,8 @@ public enum Op: String, CaseIterable, Codable, Sendable {
         case .hello: .hello
         case .ask: .ask
         case .remember, .list: .entries
-        case .forget, .show: .entry
+        case .forget, .show, .update: .entry
+        case .search: .hits
         case .status: .status
         case .cancel: .cancel
         }

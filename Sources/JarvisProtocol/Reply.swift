@@ -29,14 +29,16 @@ public struct Reply: Equatable, Sendable {
         case ask(AskResult)
         /// remember and list
         case entries([EntryInfo])
-        /// forget and show
+        /// forget, show and update
         case entry(EntryInfo)
         case status(StatusResult)
         case cancel(cancelled: Bool)
+        /// search: best first
+        case hits([SearchHit])
 
         /// The shapes a result can have: the `result_kind` of a `done` reply.
         public enum Kind: String, CaseIterable, Codable, Sendable {
-            case hello, ask, entries, entry, status, cancel
+            case hello, ask, entries, entry, status, cancel, hits
         }
 
         /// This result's shape.
@@ -48,6 +50,7 @@ public struct Reply: Equatable, Sendable {
             case .entry: .entry
             case .status: .status
             case .cancel: .cancel
+            case .hits: .hits
             }
         }
     }

@@ -53,6 +53,10 @@ public struct Request: Encodable, Equatable, Sendable {
         case status
         /// Stop another request of this connection.
         case cancel(Cancel)
+        /// Entries ranked for a query, with scores and snippets; nothing is generated.
+        case search(Search)
+        /// Replace an entry's text (encoded again, in one transaction).
+        case update(Update)
 
         /// The op this body is for.
         public var op: Op {
@@ -65,6 +69,8 @@ public struct Request: Encodable, Equatable, Sendable {
             case .show: .show
             case .status: .status
             case .cancel: .cancel
+            case .search: .search
+            case .update: .update
             }
         }
     }
@@ -115,6 +121,21 @@ public struct Request: Encodable, Equatable, Sendable {
         public init(target: RequestID) { self.target = target }
     }
 
+    public struct Search: Codable, Equatable, Sendable {
+        public var query: String
+        /// Most hits to return; the server's default (10) when absent.
+        public var limit: Int?
+        public init(query: String, limit: Int? = nil) { self.query = query; self.limit = limit }
+    }
+
+    public struct Update: Codable, Equatable, Sendable {
+        /// An entry id (decimal) or name.
+        public var entry: String
+        /// The entry's new text, verbatim.
+        public var text: String
+        public init(entry: String, text: String) { self.entry = entry; self.text = text }
+    }
+
     enum Keys: String, CodingKey { case id, op }
 
     public func encode(to encoder: Encoder) throws {
@@ -127,6 +148,8 @@ public struct Request: Encodable, Equatable, Sendable {
         case .remember(let x): try x.encode(to: encoder)
         case .forget(let x), .show(let x): try x.encode(to: encoder)
         case .cancel(let x): try x.encode(to: encoder)
+        case .search(let x): try x.encode(to: encoder)
+        case .update(let x): try x.encode(to: encoder)
         case .list, .status: break
         }
     }
@@ -155,6 +178,8 @@ extension Request.Body {
         case .show: self = .show(try Request.EntryRef(from: decoder))
         case .status: self = .status
         case .cancel: self = .cancel(try Request.Cancel(from: decoder))
+        case .search: self = .search(try Request.Search(from: decoder))
+        case .update: self = .update(try Request.Update(from: decoder))
         }
     }
 }

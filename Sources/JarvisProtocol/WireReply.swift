@@ -63,6 +63,7 @@ extension Reply.Result {
     struct Entries: Codable { let entries: [EntryInfo] }
     struct Entry: Codable { let entry: EntryInfo }
     struct Cancelled: Codable { let cancelled: Bool }
+    struct Hits: Codable { let hits: [SearchHit] }
 
     /// Writes the result's own fields (the `result` object).
     func encodeFields(to encoder: Encoder) throws {
@@ -73,6 +74,7 @@ extension Reply.Result {
         case .entry(let e): try Entry(entry: e).encode(to: encoder)
         case .status(let s): try s.encode(to: encoder)
         case .cancel(let c): try Cancelled(cancelled: c).encode(to: encoder)
+        case .hits(let h): try Hits(hits: h).encode(to: encoder)
         }
     }
 
@@ -85,6 +87,7 @@ extension Reply.Result {
         case .entry: self = .entry(try Entry(from: decoder).entry)
         case .status: self = .status(try StatusResult(from: decoder))
         case .cancel: self = .cancel(cancelled: try Cancelled(from: decoder).cancelled)
+        case .hits: self = .hits(try Hits(from: decoder).hits)
         }
     }
 }
@@ -93,7 +96,7 @@ extension Reply.Result.Kind {
     /// The field only this shape has, checked in this order (`ask` and `status` results
     /// also hold `entries`).
     static let distinctiveFields: [(field: String, kind: Self)] = [
-        ("answer", .ask), ("config", .status), ("protocol", .hello), ("cancelled", .cancel), ("entry", .entry), ("entries", .entries),
+        ("answer", .ask), ("config", .status), ("protocol", .hello), ("cancelled", .cancel), ("hits", .hits), ("entry", .entry), ("entries", .entries),
     ]
 
     /// The shape of a result from a server older than `result_kind`, by its fields.

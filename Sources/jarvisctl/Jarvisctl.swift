@@ -3,7 +3,7 @@ import JarvisProtocol
 
 /// jarvisctl: the command-line client of jarvisd.
 @main
-struct Jarvisctl: ParsableCommand {
+struct Jarvisctl: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "jarvisctl",
         abstract: "Ask Jarvis, and tell it what to remember.",
@@ -22,5 +22,6 @@ struct Jarvisctl: ParsableCommand {
             """,
         version: JarvisVersion.current,
         subcommands: [AskCommand.self, RememberCommand.self, ForgetCommand.self, ListCommand.self,
-                      ShowCommand.self, StatusCommand.self, ModelsCommand.self])
+                      ShowCommand.self, SearchCommand.self, UpdateCommand.self, EditCommand.self,
+                      StatusCommand.self, ModelsCommand.self, MCPCommand.self])
 }

@@ -16,7 +16,7 @@ final class MessageShapeTests: XCTestCase {
         let kind = try XCTUnwrap(failure(#"{"id":"r","op":"remember","text":"x","kind":"poem"}"#))
         XCTAssertEqual(kind.error.message, #"kind must be one of note, fact, file, photo, not "poem""#)
         let unknown = try XCTUnwrap(failure(#"{"id":1,"op":"dance"}"#))
-        XCTAssertEqual(unknown.error.message, #"unknown op "dance" (known: hello, ask, remember, forget, list, show, status, cancel)"#)
+        XCTAssertEqual(unknown.error.message, #"unknown op "dance" (known: hello, ask, remember, forget, list, show, status, cancel, search, update)"#)
     }
 
     func testEveryResultKindRoundTripsWithoutKnowingTheOp() throws {
@@ -27,6 +27,7 @@ final class MessageShapeTests: XCTestCase {
             .entries([entry]), .entry(entry),
             .status(StatusResult(model: "m", entries: 1, storeBytes: 2, queueDepth: 0, uptimeS: 1, tokensPerS: 0, config: ["a": "b"])),
             .cancel(cancelled: true),
+            .hits([SearchHit(id: 1, name: nil, kind: "note", score: 0.5, cosine: 0.25, nameMatch: false, snippet: "x")]),
         ]
         XCTAssertEqual(Set(results.map(\.kind)), Set(Reply.Result.Kind.allCases))
         for result in results {

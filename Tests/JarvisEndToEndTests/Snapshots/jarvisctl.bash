@@ -173,13 +173,13 @@ _jarvisctl() {
     unset 'unparsed_words[0]'
     unparsed_words=("${unparsed_words[@]}")
     case "${subcommand}" in
-    ask|remember|forget|list|show|status|models|help)
+    ask|remember|forget|list|show|search|update|edit|status|models|mcp|help)
         # Offer subcommand argument completions
         "_jarvisctl_${subcommand}"
         ;;
     *)
         # Offer subcommand completions
-        COMPREPLY+=($(compgen -W 'ask remember forget list show status models help' -- "${cur}"))
+        COMPREPLY+=($(compgen -W 'ask remember forget list show search update edit status models mcp help' -- "${cur}"))
         ;;
     esac
 }
@@ -318,6 +318,73 @@ _jarvisctl_show() {
     esac
 }
 
+_jarvisctl_search() {
+    repeating_flags=()
+    non_repeating_flags=(--json --version -h --help)
+    repeating_options=()
+    non_repeating_options=(--socket --limit)
+    __jarvisctl_offer_flags_options -1
+
+    # Offer option value completions
+    case "${prev}" in
+    '--socket')
+        __jarvisctl_add_completions -f
+        return
+        ;;
+    '--limit')
+        return
+        ;;
+    esac
+}
+
+_jarvisctl_update() {
+    repeating_flags=()
+    non_repeating_flags=(--json --version -h --help)
+    repeating_options=()
+    non_repeating_options=(--socket)
+    __jarvisctl_offer_flags_options -1
+
+    # Offer option value completions
+    case "${prev}" in
+    '--socket')
+        __jarvisctl_add_completions -f
+        return
+        ;;
+    esac
+
+    # Offer positional completions
+    case "${positional_number}" in
+    1)
+        __jarvisctl_add_completions -W "$(__jarvisctl_custom_complete ---completion update -- positional@0 "${COMP_CWORD}" "$(__jarvisctl_cursor_index_in_current_word)")"
+        return
+        ;;
+    esac
+}
+
+_jarvisctl_edit() {
+    repeating_flags=()
+    non_repeating_flags=(--json --version -h --help)
+    repeating_options=()
+    non_repeating_options=(--socket)
+    __jarvisctl_offer_flags_options 1
+
+    # Offer option value completions
+    case "${prev}" in
+    '--socket')
+        __jarvisctl_add_completions -f
+        return
+        ;;
+    esac
+
+    # Offer positional completions
+    case "${positional_number}" in
+    1)
+        __jarvisctl_add_completions -W "$(__jarvisctl_custom_complete ---completion edit -- positional@0 "${COMP_CWORD}" "$(__jarvisctl_cursor_index_in_current_word)")"
+        return
+        ;;
+    esac
+}
+
 _jarvisctl_status() {
     repeating_flags=()
     non_repeating_flags=(--json --version -h --help)
@@ -337,6 +404,22 @@ _jarvisctl_status() {
 _jarvisctl_models() {
     repeating_flags=()
     non_repeating_flags=(--json --version -h --help)
+    repeating_options=()
+    non_repeating_options=(--socket)
+    __jarvisctl_offer_flags_options 0
+
+    # Offer option value completions
+    case "${prev}" in
+    '--socket')
+        __jarvisctl_add_completions -f
+        return
+        ;;
+    esac
+}
+
+_jarvisctl_mcp() {
+    repeating_flags=()
+    non_repeating_flags=(--verbose --version -h --help)
     repeating_options=()
     non_repeating_options=(--socket)
     __jarvisctl_offer_flags_options 0

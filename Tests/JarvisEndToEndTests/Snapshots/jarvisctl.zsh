@@ -55,15 +55,19 @@ _jarvisctl() {
             'forget:Forget an entry, by id or name.'
             'list:List what Jarvis remembers.'
             'show:Show one entry in full.'
+            'search:Find entries: ranked, with scores and a snippet; nothing is generated.'
+            'update:Replace an entry'\''s text; it is encoded again, in one transaction.'
+            'edit:Edit an entry'\''s text in $VISUAL or $EDITOR; it is encoded again on save.'
             'status:Show the daemon'\''s model, store, queue and effective configuration.'
             'models:List the model files in the daemon'\''s models directory, and which one it uses.'
+            'mcp:Serve the Model Context Protocol on standard input and output, for editors and agents.'
             'help:Show subcommand help information.'
         )
         _describe -V subcommand subcommands && ret=0
         ;;
     arg)
         case "${words[1]}" in
-        ask|remember|forget|list|show|status|models|help)
+        ask|remember|forget|list|show|search|update|edit|status|models|mcp|help)
             "_jarvisctl_${words[1]}" && ret=0
             ;;
         esac
@@ -152,6 +156,50 @@ _jarvisctl_show() {
     return "${ret}"
 }
 
+_jarvisctl_search() {
+    local -i ret=1
+    local -ar arg_specs=(
+        '--socket[jarvisd'\''s socket (env JARVIS_SOCKET).]:path:_files'
+        '--json[Print the result as JSON, for scripts.]'
+        '--limit[Show at most this many entries.]:limit:'
+        '*:query:'
+        '--version[Show the version.]'
+        '(-h --help)'{-h,--help}'[Show help information.]'
+    )
+    _arguments -w -s -S : "${arg_specs[@]}" && ret=0
+
+    return "${ret}"
+}
+
+_jarvisctl_update() {
+    local -i ret=1
+    local -ar arg_specs=(
+        '--socket[jarvisd'\''s socket (env JARVIS_SOCKET).]:path:_files'
+        '--json[Print the result as JSON, for scripts.]'
+        ':entry:{__jarvisctl_custom_complete ---completion update -- positional@0 "${current_word_index}" "$(__jarvisctl_cursor_index_in_current_word)"}'
+        '*:text:'
+        '--version[Show the version.]'
+        '(-h --help)'{-h,--help}'[Show help information.]'
+    )
+    _arguments -w -s -S : "${arg_specs[@]}" && ret=0
+
+    return "${ret}"
+}
+
+_jarvisctl_edit() {
+    local -i ret=1
+    local -ar arg_specs=(
+        '--socket[jarvisd'\''s socket (env JARVIS_SOCKET).]:path:_files'
+        '--json[Print the result as JSON, for scripts.]'
+        ':entry:{__jarvisctl_custom_complete ---completion edit -- positional@0 "${current_word_index}" "$(__jarvisctl_cursor_index_in_current_word)"}'
+        '--version[Show the version.]'
+        '(-h --help)'{-h,--help}'[Show help information.]'
+    )
+    _arguments -w -s -S : "${arg_specs[@]}" && ret=0
+
+    return "${ret}"
+}
+
 _jarvisctl_status() {
     local -i ret=1
     local -ar arg_specs=(
@@ -170,6 +218,19 @@ _jarvisctl_models() {
     local -ar arg_specs=(
         '--socket[jarvisd'\''s socket (env JARVIS_SOCKET).]:path:_files'
         '--json[Print the result as JSON, for scripts.]'
+        '--version[Show the version.]'
+        '(-h --help)'{-h,--help}'[Show help information.]'
+    )
+    _arguments -w -s -S : "${arg_specs[@]}" && ret=0
+
+    return "${ret}"
+}
+
+_jarvisctl_mcp() {
+    local -i ret=1
+    local -ar arg_specs=(
+        '--socket[jarvisd'\''s socket (env JARVIS_SOCKET).]:path:_files'
+        '--verbose[Also log the MCP SDK'\''s debug messages to standard error.]'
         '--version[Show the version.]'
         '(-h --help)'{-h,--help}'[Show help information.]'
     )
