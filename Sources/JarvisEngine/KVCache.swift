@@ -174,6 +174,10 @@ public struct KVRun: @unchecked Sendable {
     public let keys: [UnsafeRawPointer]
     public let values: [UnsafeRawPointer]
     public let format: Format
+    /// Applied to this run's attention logits before the softmax: `logit · logitScale +
+    /// logitBias` (APE-style scaling of contexts encoded apart); 1 and 0 leave them as they are.
+    public var logitScale: Float = 1
+    public var logitBias: Float = 0
     /// Keeps the rows' memory alive, when something owns it.
     let owner: AnyObject?
 

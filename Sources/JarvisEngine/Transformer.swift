@@ -525,10 +525,13 @@ struct AttentionJob {
             switch run.format {
             case .fp16:
                 jk_attn_scores_f16(qv, run.keys[slot].assumingMemoryBound(to: UInt16.self), Int32(run.tokenCount), Int32(hd),
-                                   scale, scores.p + offset, order)
+                                   scale * run.logitScale, scores.p + offset, order)
             case .q8(let keyScales, _):
                 jk_attn_scores_q8(qv, run.keys[slot].assumingMemoryBound(to: Int8.self), keyScales[slot], Int32(run.tokenCount),
-                                  Int32(hd), scale, scores.p + offset, order)
+                                  Int32(hd), scale * run.logitScale, scores.p + offset, order)
+            }
+            if run.logitBias != 0 {
+                for i in offset..<offset + run.tokenCount { scores.p[i] += run.logitBias }
             }
             offset += run.tokenCount
         }

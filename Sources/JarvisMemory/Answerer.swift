@@ -19,8 +19,8 @@ final class Answerer: Sendable {
     /// - Parameter start: when the question arrived, for the time to first token.
     /// - Throws: `.cancelled` when `shouldStop` turns true, `.invalidArgument` if the notes'
     ///   text does not fit the context, `StoreError` for a damaged page.
-    /// - Parameter leadRecompute: tokens of each moved entry computed again in place (kv).
-    func answer(_ question: [Int32], embeddings: [Float]?, entries: [EntryRecord], mode: PersonalMemory.Mode, leadRecompute: Int,
+    /// - Parameter composition: how kv puts the entries together.
+    func answer(_ question: [Int32], embeddings: [Float]?, entries: [EntryRecord], mode: PersonalMemory.Mode, composition: Composition,
                 maxTokens: Int, sampling: SamplingParameters, start: ContinuousClock.Instant,
                 onText: (String) -> Void, shouldStop: () -> Bool) throws -> PersonalMemory.Answer {
         let model = encoder.model, tokenizer = encoder.tokenizer, prefix = encoder.prefix
@@ -37,8 +37,9 @@ final class Answerer: Sendable {
         switch mode {
         case .kv:
             return try store.read { reader in
-                let recompute = StoredContext.LeadRecompute(tokens: leadRecompute, model: model) { tokenizer.encode($0.encodedText) }
-                let context = try StoredContext(prefix: prefix, entries: entries, reader: reader, model: model.config, recompute: recompute)
+                let recompute = StoredContext.LeadRecompute(tokens: composition.leadRecompute, model: model) { tokenizer.encode($0.encodedText) }
+                let context = try StoredContext(prefix: prefix, entries: entries, reader: reader, model: model.config, recompute: recompute,
+                                                temperature: composition.temperature, scale: composition.scale)
                 let cache = KVCache(config: model.config, capacity: question.count + maxTokens + 1, basePosition: context.nextPosition)
                 return try generate(context: context.runs, cache: cache, prompt: question, embeddings: embeddings)
             }

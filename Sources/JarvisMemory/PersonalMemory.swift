@@ -28,10 +28,9 @@ public final class PersonalMemory: Sendable {
         /// computed cost SmolLM2-135M accuracy, and one entry is never moved.
         public var retrieveLimit = 1
         public var tokenBudget = 768
-        /// Tokens at the start of each entry placed after others that are computed again at ask
-        /// time, attending to the entries before them (`StoredContext.LeadRecompute`); 0 reads
-        /// every entry's pages as they are.
-        public var leadRecompute = 0
+        /// How kv puts several entries together (`Composition`); plain until a remedy measures
+        /// better (README, "Several memories in one answer").
+        public var composition = Composition.plain
         /// Let the model draft metadata (name, category, attributes) for each entry.
         public var draftMetadata = true
         /// Storage format of new entries' pages.
@@ -247,27 +246,27 @@ public final class PersonalMemory: Sendable {
                 return Answer(text: Self.nothingRemembered, entries: [], timeToFirstToken: seconds(start.duration(to: .now)),
                               tokens: 0, nothingRemembered: true)
             }
-            return try answer(question, image: image, entries: hits, mode: mode, leadRecompute: options.leadRecompute, maxTokens: maxTokens,
+            return try answer(question, image: image, entries: hits, mode: mode, composition: options.composition, maxTokens: maxTokens,
                               sampling: sampling, start: start, onText: onText, shouldStop: shouldStop)
         }
     }
 
     /// Answers `question` from exactly these entries, in this order, whatever retrieval would
     /// choose (the benchmarks force k this way); `.none` and `.full` ignore them as `ask` does.
-    /// `leadRecompute` overrides the option of that name, for comparisons.
+    /// `composition` overrides the option of that name, for comparisons.
     /// - Throws: as `ask`.
-    public func ask(_ question: String, entries ids: [UInt64], mode: Mode = .kv, leadRecompute: Int? = nil, maxTokens: Int = 96,
+    public func ask(_ question: String, entries ids: [UInt64], mode: Mode = .kv, composition: Composition? = nil, maxTokens: Int = 96,
                     sampling: SamplingParameters = .greedy) throws -> Answer {
         let start = ContinuousClock.now
         return try work.withLock { _ in
             let ids = mode == .none ? [] : mode == .full ? index.withLock { $0.retriever.items.map(\.id) } : ids
-            return try answer(question, image: nil, entries: ids, mode: mode, leadRecompute: leadRecompute ?? options.leadRecompute,
+            return try answer(question, image: nil, entries: ids, mode: mode, composition: composition ?? options.composition,
                               maxTokens: maxTokens, sampling: sampling, start: start, onText: { _ in }, shouldStop: { false })
         }
     }
 
     /// The answer over `ids`, with the model held.
-    private func answer(_ question: String, image: RGBImage?, entries ids: [UInt64], mode: Mode, leadRecompute: Int, maxTokens: Int,
+    private func answer(_ question: String, image: RGBImage?, entries ids: [UInt64], mode: Mode, composition: Composition, maxTokens: Int,
                         sampling: SamplingParameters, start: ContinuousClock.Instant,
                         onText: (String) -> Void, shouldStop: () -> Bool) throws -> Answer {
         let records = try ids.compactMap { try store.entry(id: $0) }
@@ -278,7 +277,7 @@ public final class PersonalMemory: Sendable {
         } else {
             (tokens, embeddings) = (tokenizer.encode(q), nil)
         }
-        return try answerer.answer(tokens, embeddings: embeddings, entries: records, mode: mode, leadRecompute: leadRecompute, maxTokens: maxTokens,
+        return try answerer.answer(tokens, embeddings: embeddings, entries: records, mode: mode, composition: composition, maxTokens: maxTokens,
                                    sampling: sampling, start: start, onText: onText, shouldStop: shouldStop)
     }
 

@@ -1,3 +1,4 @@
+import Foundation
 import JarvisEngine
 import JarvisStore
 
@@ -35,8 +36,12 @@ public struct StoredContext {
     /// Lays out `entries` after `prefix`, in order.
     /// - Throws: `StoreError` if a page is missing or damaged or an entry has another shape;
     ///   what the model throws while recomputing.
+    /// - Parameters:
+    ///   - temperature, scale: APE-style scaling of the attention that later tokens pay to the
+    ///     entries' rows (see `Composition`); the prefix and recomputed leads' own computation
+    ///     are not scaled.
     public init(prefix: KVCache, entries: [EntryRecord], reader: StoreReader, model: ModelConfig,
-                recompute: LeadRecompute? = nil) throws {
+                recompute: LeadRecompute? = nil, temperature: Float = 1, scale: Float = 1) throws {
         var runs = [prefix.run(0..<prefix.count)], position = prefix.count, recomputed = 0
         for r in entries {
             if let lead = recompute, lead.tokens > 0, position != r.positionBase, let ids = lead.tokenize(r), ids.count == r.tokenCount {
@@ -50,6 +55,12 @@ public struct StoredContext {
                 runs += try reader.runs(for: r, placedAt: position, model: model)
             }
             position += r.tokenCount
+        }
+        if temperature != 1 || scale != 1 {
+            for i in runs.indices.dropFirst() {
+                runs[i].logitScale = 1 / temperature
+                runs[i].logitBias = Float(log(Double(scale)))
+            }
         }
         self.runs = runs
         nextPosition = position

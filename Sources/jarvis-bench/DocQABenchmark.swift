@@ -29,6 +29,10 @@ struct DocQABenchmark: ParsableCommand {
             help: "kv variants: tokens at the start of each moved entry computed again in place (0: none).")
     var leads: [Int] = [0]
 
+    @Option(name: .customLong("ape"), parsing: .upToNextOption,
+            help: "kv variants with APE-style attention scaling of the entries, each as TEMPERATURE,SCALE (e.g. 0.9,0.5).")
+    var apes: [String] = []
+
     @Option(name: .customLong("questions"), help: "Answer only every n-th question (a quicker, smaller run).")
     var every: Int = 1
 
@@ -64,6 +68,18 @@ struct DocQABenchmark: ParsableCommand {
         guard ks.allSatisfy({ $0 > 0 }), !ks.isEmpty else { throw ValidationError("--k takes positive entry counts") }
         guard every > 0 else { throw ValidationError("--questions must be positive") }
         guard !leads.isEmpty, leads.allSatisfy({ $0 >= 0 }) else { throw ValidationError("--lead takes token counts ≥ 0") }
+        _ = try scalings()
+    }
+
+    /// The `--ape` pairs.
+    func scalings() throws -> [(temperature: Float, scale: Float)] {
+        try apes.map { pair in
+            let parts = pair.split(separator: ",").compactMap { Float($0) }
+            guard parts.count == 2, parts[0] > 0, parts[1] > 0 else {
+                throw ValidationError("--ape takes TEMPERATURE,SCALE pairs of positive numbers, e.g. 0.9,0.5 (got \(pair))")
+            }
+            return (parts[0], parts[1])
+        }
     }
 
     func run() throws {
@@ -112,15 +128,19 @@ struct DocQABenchmark: ParsableCommand {
 
         /// One way of answering over the same k entries.
         struct Method: Hashable {
-            let mode: PersonalMemory.Mode, lead: Int, bestLast: Bool
+            let mode: PersonalMemory.Mode, composition: Composition, bestLast: Bool
             var name: String {
-                (mode == .textRAG ? "text-rag" : lead == 0 ? "kv" : "kv lead \(lead)") + (bestLast ? ", best last" : "")
+                var n = mode == .textRAG ? "text-rag" : "kv"
+                if composition.leadRecompute > 0 { n += " lead \(composition.leadRecompute)" }
+                if composition.temperature != 1 || composition.scale != 1 { n += " ape \(composition.temperature),\(composition.scale)" }
+                return n + (bestLast ? ", best last" : "")
             }
         }
         var methods: [Method] = []
         for bestLast in bestLast ? [false, true] : [false] {
-            methods.append(Method(mode: .textRAG, lead: 0, bestLast: bestLast))
-            methods += leads.map { Method(mode: .kv, lead: $0, bestLast: bestLast) }
+            methods.append(Method(mode: .textRAG, composition: .plain, bestLast: bestLast))
+            methods += leads.map { Method(mode: .kv, composition: Composition(leadRecompute: $0), bestLast: bestLast) }
+            methods += try scalings().map { Method(mode: .kv, composition: Composition(temperature: $0.temperature, scale: $0.scale), bestLast: bestLast) }
         }
         struct Tally { var correct = 0, agree = 0, lost = 0; var ttft: [Double] = [] }
         struct Key: Hashable { let k: Int, method: Method }
@@ -143,7 +163,7 @@ struct DocQABenchmark: ParsableCommand {
                 var reference: [Bool: String] = [:]
                 for m in methods {
                     let a = try memory.ask(q.question, entries: m.bestLast ? chosen.reversed() : chosen, mode: m.mode,
-                                           leadRecompute: m.lead, maxTokens: maxTokens)
+                                           composition: m.composition, maxTokens: maxTokens)
                     let ok = answerable && QABenchmark.matches(a.text, gold: q.answer)
                     var t = tally[Key(k: k, method: m)] ?? Tally()
                     if answerable {
@@ -192,6 +212,7 @@ struct DocQABenchmark: ParsableCommand {
         }
         print("\nagreement: the kv answer's text equals text-rag's over the same entries in the same order.")
         print("kv lead N: the first N tokens of each entry placed after others are computed again in place (EPIC-style); the rest is read from its pages.")
+        print("kv ape T,S: the question's and answer's attention logits to entry rows divided by T, their weights multiplied by S (APE-style).")
         print("best last: the k entries in reverse order, the retriever's best next to the question.")
         print("right but declined: answered right over the forced entries, but ask would have said it has nothing remembered (retrieval floor).")
         print(String(format: "nothing remembered (ask's retrieval floor %.2f): unanswerable caught %d of %d (%.1f%%); answerable declined %d of %d",

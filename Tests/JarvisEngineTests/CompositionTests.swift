@@ -49,6 +49,35 @@ final class CompositionTests: XCTestCase {
         try checkCanonical(model, prefix: prefix, entry: entry, question: question)
     }
 
+    /// APE-style scaling of a run's attention: a scale of 1 and bias of 0 change nothing, bit
+    /// for bit; a bias of log 2 weighs the run as if its rows were there twice (softmax weights
+    /// 2·e^s = e^s + e^s), so it must give the logits of the run lent twice. Tolerance: rounding
+    /// of a different summation order, 1e-3 on logits of magnitude ~10.
+    func testAttentionScalingOfARun() throws {
+        let model = try TinyModel.load(.init(architecture: "llama", weightType: .q8_0), in: dir)
+        let prefix: [Int32] = [1, 5, 9, 2], entry: [Int32] = [40, 41, 42, 43, 44, 45], question: [Int32] = [7, 8, 9, 10, 11]
+        let p = KVCache(config: model.config, capacity: prefix.count)
+        try model.prefill(prefix, cache: p, logits: .none)
+        let e = try entryCache(model, prefix: p, entry)
+        // The question sits right after the entry in every layout (two copies of a run at the
+        // same place see the question from the same distance).
+        func logits(_ context: [KVRun]) throws -> [Float] {
+            try model.prefill(question, cache: KVCache(config: model.config, capacity: question.count,
+                                                       basePosition: prefix.count + entry.count), context: context)
+        }
+        let head = p.run(0..<prefix.count), run = e.run(prefix.count..<e.count)
+        var same = run
+        same.logitScale = 1
+        same.logitBias = 0
+        XCTAssertEqual(try logits([head, same]), try logits([head, run]))
+
+        var doubled = run
+        doubled.logitBias = log(2)
+        let biased = try logits([head, doubled])
+        XCTAssertLessThan(maxDiff(biased, try logits([head, run, run])), 1e-3)
+        XCTAssertGreaterThan(maxDiff(biased, try logits([head, run])), 1e-3, "the bias changes the answer's logits")
+    }
+
     /// (b) An entry computed alone at position p and placed at q, against the same entry
     /// computed at q. Keys differ only by rotation, so the gap is rounding: the keys are fp16
     /// after rotation by different angles. Tolerance: 1e-2 on logits of magnitude ~10.
