@@ -28,6 +28,9 @@ public final class PersonalMemory: Sendable {
         /// computed cost SmolLM2-135M accuracy, and one entry is never moved.
         public var retrieveLimit = 1
         public var tokenBudget = 768
+        /// Below this cosine of the first-ranked entry, a question has nothing remembered
+        /// behind it (`Retriever.answerFloor`); 0 answers every question from its best entries.
+        public var answerFloor: Float = Retriever().answerFloor
         /// How kv puts several entries together (`Composition`); plain until a remedy measures
         /// better (README, "Several memories in one answer").
         public var composition = Composition.plain
@@ -124,6 +127,7 @@ public final class PersonalMemory: Sendable {
         answerer = Answerer(encoder: encoder, store: store)
         try store.bind(fingerprint: encoder.fingerprint)
         var index = Index()
+        index.retriever.answerFloor = options.answerFloor
         let vectors = try store.allVectors(), photoRecords = try store.allPhotos()
         for r in try store.list() { index.add(r, vector: vectors[r.id] ?? [], photo: photoRecords[r.id]) }
         self.index = Mutex(index)

@@ -13,11 +13,11 @@ import JarvisStore
 ///   within `relativeMargin` of the best entry's cosine — a question about one thing is not
 ///   drowned in near-misses;
 /// - budget: entries are taken best-first until `tokenBudget` tokens are used;
-/// - answer floor: when no entry is named and even the best entry's cosine is below
-///   `answerFloor`, nothing remembered is about the question and nothing is returned. 0.40
-///   declined no question answered right on profiles 1–12 of the personal-QA set and caught
-///   9 of its 24 unanswerable questions there; see the README, "Questions with nothing
-///   remembered behind them".
+/// - answer floor: when the first-ranked entry (the one the answer would rest on first) is
+///   not named in the question and its cosine is below `answerFloor`, nothing remembered is
+///   about the question and nothing is returned. 0.40 declined no question answered right on
+///   profiles 1–12 of the personal-QA set and caught 9 of its 24 unanswerable questions there;
+///   see the README, "Questions with nothing remembered behind them".
 public struct Retriever: Sendable {
     public struct Item: Sendable {
         public let id: UInt64
@@ -122,7 +122,9 @@ public struct Retriever: Sendable {
     /// within `tokenBudget` tokens in all.
     public func retrieve(question: String, vector: [Float], limit: Int = 4, tokenBudget: Int = 1024) -> [Hit] {
         let ranked = rank(question: question, vector: vector)
-        guard let best = ranked.map(\.cosine).max(), best >= answerFloor || ranked.contains(where: \.nameMatch) else { return [] }
+        // The entry the answer would rest on first must be close enough in meaning, or named.
+        guard let first = ranked.first, first.cosine >= answerFloor || first.nameMatch,
+              let best = ranked.map(\.cosine).max() else { return [] }
         let floor = max(absoluteFloor, best - relativeMargin)
         var chosen: [Hit] = [], used = 0
         for h in ranked where chosen.count < limit {

@@ -121,10 +121,7 @@ struct DocQABenchmark: ParsableCommand {
         if store != nil { try wanted.write(to: settings) }
         let encodeSeconds = Date().timeIntervalSince(t0)
         let entryText = Dictionary(uniqueKeysWithValues: try memory.store.list().map { ($0.id, $0.text) })
-        let out = try dump.map { path -> FileHandle in
-            FileManager.default.createFile(atPath: path, contents: nil)
-            return try FileHandle(forWritingTo: URL(fileURLWithPath: path))
-        }
+        let out = try dump.map { try JSONLines(path: $0) }
 
         /// One way of answering over the same k entries.
         struct Method: Hashable {
@@ -181,7 +178,7 @@ struct DocQABenchmark: ParsableCommand {
                             "entries": (m.bestLast ? chosen.reversed() : chosen).map { entryText[$0] ?? "" },
                             "scores": hits.prefix(k).map { ["score": $0.score, "cosine": Double($0.cosine)] },
                         ]
-                        out.write(try JSONSerialization.data(withJSONObject: row, options: [.sortedKeys]) + Data("\n".utf8))
+                        try out.write(row)
                     }
                 }
                 if verbose { FileHandle.standardError.write(Data(line.utf8)) }
@@ -190,7 +187,6 @@ struct DocQABenchmark: ParsableCommand {
                 FileHandle.standardError.write(Data("\(n + 1)/\(picked.count) questions\n".utf8))
             }
         }
-        try out?.close()
         guard !questions.isEmpty else { throw ValidationError("no answerable questions chosen") }
         let count = Double(questions.count)
         print("model: \(path)   threads: \(options.threads)   documents: \(set.documents.count)   entries: \(entryCount) (≤ \(chunkTokens) tokens)   "

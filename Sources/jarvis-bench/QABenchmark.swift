@@ -32,6 +32,9 @@ struct QABenchmark: ParsableCommand {
     @Option(name: .customLong("retrieve-limit"), help: "Most entries an answer rests on.")
     var retrieveLimit: Int?
 
+    @Option(name: .customLong("answer-floor"), help: "Cosine of the first-ranked entry below which a question has nothing remembered behind it (0: answer every question).")
+    var answerFloor: Float?
+
     @Option(help: "Override the system text of the answer's prompt.")
     var system: String?
 
@@ -68,10 +71,7 @@ struct QABenchmark: ParsableCommand {
         var correct: [Key: Int] = [:], asked: [String: Int] = [:], ttft: [PersonalMemory.Mode: [Double]] = [:]
         var declinedAnswerable: [PersonalMemory.Mode: Int] = [:]
         var recall1 = 0, recall5 = 0
-        let out = try dump.map { path -> FileHandle in
-            FileManager.default.createFile(atPath: path, contents: nil)
-            return try FileHandle(forWritingTo: URL(fileURLWithPath: path))
-        }
+        let out = try dump.map { try JSONLines(path: $0) }
         let chosen = Array(set.profiles.prefix(profiles ?? set.profiles.count))
         for (pi, profile) in chosen.enumerated() {
             let dir = FileManager.default.temporaryDirectory.appendingPathComponent("jarvis-qa-\(getpid())-\(pi)")
@@ -79,6 +79,7 @@ struct QABenchmark: ParsableCommand {
             var o = PersonalMemory.Options()
             o.draftMetadata = draftMetadata
             if let retrieveLimit { o.retrieveLimit = retrieveLimit }
+            if let answerFloor { o.answerFloor = answerFloor }
             var prompt = AnswerPrompt(format: PersonalMemory.format(tokenizer: tok, vision: nil))
             if let system { prompt.system = system.replacingOccurrences(of: "\\n", with: "\n") }
             if let questionLead { prompt.questionLead = questionLead.replacingOccurrences(of: "\\n", with: "\n") }
@@ -112,14 +113,13 @@ struct QABenchmark: ParsableCommand {
                             "entries": a.entries.map { texts[$0] ?? "" }, "needed": q.needed.map { profile.memories[$0] },
                             "top": top.map { ["text": texts[$0.id] ?? "", "score": $0.score, "cosine": Double($0.cosine)] as [String: Any] },
                         ]
-                        out.write(try JSONSerialization.data(withJSONObject: line, options: [.sortedKeys]) + Data("\n".utf8))
+                        try out.write(line)
                     }
                 }
             }
             let done = asked.values.reduce(0, +)
             FileHandle.standardError.write(Data("profile \(pi + 1)/\(chosen.count): \(done) questions so far\n".utf8))
         }
-        try out?.close()
         let answerable = (asked["single"] ?? 0) + (asked["two"] ?? 0)
         print("model: \(path)   threads: \(options.threads)   profiles: \(chosen.count)   questions: \(asked["single"] ?? 0) single-memory, "
               + "\(asked["two"] ?? 0) two-memory, \(asked["unanswerable"] ?? 0) unanswerable   answers up to \(maxTokens) tokens, greedy")

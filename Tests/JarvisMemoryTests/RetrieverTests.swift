@@ -42,7 +42,7 @@ final class RetrieverTests: XCTestCase {
     func testBelowTheAnswerFloorNothingIsReturnedUnlessAnEntryIsNamed() {
         var r = index()
         r.answerFloor = 0.4
-        // Cosine 0.39 with Biscuit's entry at best: nothing remembered is about the question.
+        // Cosine 0.39 with Biscuit's entry, the first ranked: nothing remembered is about the question.
         XCTAssertEqual(r.retrieve(question: "what about the weather", vector: vector(0, 0.39, other: 6), limit: 4).map(\.id), [])
         XCTAssertEqual(r.retrieve(question: "what about the weather", vector: vector(0, 0.41, other: 6), limit: 4).first?.id, 1)
         // A name in the question counts however far the vectors are.
