@@ -1,4 +1,5 @@
 import Foundation
+import JarvisProtocol
 import XCTest
 
 /// The editor and shell integrations in the real programs (Debian's neovim, bash and zsh
@@ -80,6 +81,18 @@ final class IntegrationTests: XCTestCase {
             guard let last = lines.last, last == "$ " + question || last == "$ \(question)" else { return false }
             return lines.dropLast().contains { $0.lowercased().contains("red") }
         }
+        // The shell's questions are one chat session: a second one joins the same session.
+        _ = try tmux("send-keys", "-t", "0", "C-x", "j")
+        func shellSessions() throws -> [SessionInfo] {
+            let r = try d.ctl("sessions", "--json")
+            XCTAssertEqual(r.status, 0, r.stderr)
+            return try JSONDecoder().decode([SessionInfo].self, from: Data(r.stdout.utf8))
+        }
+        try waitFor("the second question in the shell's session") { _ in (try? shellSessions().first?.turns) == 2 }
+        let sessions = try shellSessions()
+        XCTAssertEqual(sessions.count, 1)
+        XCTAssertTrue(sessions.first?.name.hasPrefix("shell-") == true, "\(sessions)")
+
         // The line is still there: Enter would run it. Clear it instead.
         _ = try tmux("send-keys", "-t", "0", "C-u")
         _ = try tmux("send-keys", "-t", "0", "clear", "Enter")
