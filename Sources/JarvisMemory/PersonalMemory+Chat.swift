@@ -102,10 +102,10 @@ extension PersonalMemory {
         }
     }
 
-    /// Every chat session in the store, most recently used first.
+    /// Every chat session in the store, most recently used first. Does not wait for the model.
     /// - Throws: `StoreError` for a damaged record.
     public func sessions() throws -> [SessionInfo] {
-        let live = Set(work.withLock { _ in conversations.names })
+        let live = Set(conversations.names)
         return try store.allSessions().map {
             SessionInfo(name: $0.name, turns: $0.turns.count, createdMilliseconds: $0.createdMilliseconds,
                         updatedMilliseconds: $0.updatedMilliseconds, live: live.contains($0.name))
