@@ -125,25 +125,9 @@ final class ChatTests: XCTestCase {
         let d = try DaemonProcess(name: "tmuxchat")
         try d.start()
         XCTAssertEqual(try d.ctl("remember", "My dog Rexford is a black labrador with a red collar.").status, 0)
-        let server = "jarvis-chat-\(UUID().uuidString.prefix(8))"
-        func tmux(_ args: String...) throws -> Programs.Run { try Programs.run(tmuxPath, ["-L", server] + args) }
-        defer { _ = try? tmux("kill-server") }
-        let path = Programs.directory + ":" + (ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin")
-        XCTAssertEqual(try Programs.spawnDetached(tmuxPath, ["-L", server, "-f", "/dev/null", "new-session", "-d", "-x", "200", "-y", "50",
-                                                             "-e", "JARVIS_SOCKET=\(d.socket)", "-e", "HOME=\(d.directory)",
-                                                             "/usr/bin/env PATH=\(path) \(bash) --norc --noprofile -i"]), 0)
-        func screen() throws -> String { try tmux("capture-pane", "-p", "-J").stdout }
-        func waitFor(_ what: String, _ predicate: (String) -> Bool) throws {
-            let deadline = Date().addingTimeInterval(120)
-            var last = ""
-            while Date() < deadline {
-                last = try screen()
-                if predicate(last) { return }
-                usleep(50_000)
-            }
-            XCTFail("timed out waiting for \(what); the screen:\n\(last)")
-            throw XCTSkip("gave up")
-        }
+        let session = try TmuxSession(tmux: tmuxPath, command: "\(bash) --norc --noprofile -i", environment: ["JARVIS_SOCKET": d.socket, "HOME": d.directory])
+        func tmux(_ args: String...) throws -> Programs.Run { try Programs.run(tmuxPath, ["-L", session.server] + args) }
+        let waitFor = session.waitFor
         _ = try tmux("send-keys", "-t", "0", "PS1='$ '", "Enter")
         _ = try tmux("send-keys", "-t", "0", "clear", "Enter")
         try waitFor("a clean prompt") { $0.trimmingCharacters(in: .whitespacesAndNewlines) == "$" }
