@@ -35,6 +35,8 @@ let package = Package(
         .systemLibrary(name: "COpenBLAS", pkgConfig: "openblas", providers: [.apt(["libopenblas-dev"])]),
         .systemLibrary(name: "CLMDB", pkgConfig: "lmdb", providers: [.apt(["liblmdb-dev"])]),
         .systemLibrary(name: "CSystemd", pkgConfig: "libsystemd", providers: [.apt(["libsystemd-dev"])]),
+        // Line editing and history for `jarvisctl chat` (BSD libedit, readline-compatible calls).
+        .systemLibrary(name: "CEditLine", pkgConfig: "libedit", providers: [.apt(["libedit-dev"])]),
 
         // Scalar and SIMD kernels that are not matrix products (those go to BLAS).
         .target(name: "CJarvisKernels", cSettings: kernelFlags),
@@ -89,7 +91,7 @@ let package = Package(
         ),
         .executableTarget(
             name: "jarvisctl",
-            dependencies: ["JarvisClient", "JarvisProtocol", "JarvisImage", "JarvisMCP",
+            dependencies: ["JarvisClient", "JarvisProtocol", "JarvisImage", "JarvisMCP", "CEditLine",
                            .product(name: "ArgumentParser", package: "swift-argument-parser")]
         ),
         .executableTarget(

@@ -23,7 +23,12 @@ REQUESTS = {
     "cancel": {"id": 10, "op": "cancel", "target": "q-7"},
     "search": {"id": 11, "op": "search", "query": "dog collar", "limit": 5},
     "update": {"id": 12, "op": "update", "entry": "Biscuit", "text": "My dog is called Biscuit; her collar is green."},
+    "ask-session": {"id": 13, "op": "ask", "question": "And what colour is her collar?", "session": "walks", "resume": True},
+    "sessions": {"id": 14, "op": "sessions"},
+    "forget-session": {"id": 15, "op": "forget_session", "session": "walks"},
 }
+
+SESSION = {"name": "walks", "turns": 2, "created_ms": 1764244800000, "updated_ms": 1764245100000, "live": True}
 
 ENTRY = {"id": 12, "name": "Biscuit", "aliases": ["the dog"], "kind": "note", "created_ms": 1764244800000,
          "tokens": 9, "text": "- My dog is called Biscuit.\n", "metadata": {"category": "pet"}}
@@ -47,6 +52,11 @@ REPLIES = {
         {"id": 12, "name": "Biscuit", "kind": "note", "score": 1.0325, "cosine": 0.6125, "name_match": True, "snippet": "My dog is called Biscuit."},
         {"id": 13, "name": None, "kind": "file", "score": 0.0161, "cosine": 0.125, "name_match": False, "snippet": "…leaves at 7:40."}]}}),
     "update-done": ("update", {"id": 12, "event": "done", "result_kind": "entry", "result": {"entry": dict(ENTRY, text="My dog is called Biscuit; her collar is green.", tokens=14)}}),
+    "ask-done-session": ("ask", {"id": 13, "event": "done", "result_kind": "ask", "result": {"answer": "Her collar is green.", "entries": [12], "ttft_ms": 71.5, "tokens": 6, "session": "walks", "history_tokens": 41}}),
+    "sessions-done": ("sessions", {"id": 14, "event": "done", "result_kind": "sessions", "result": {"sessions": [SESSION, dict(SESSION, name="chat-20261201-093000", turns=5, updated_ms=1764581400000, live=False)]}}),
+    "forget-session-done": ("forget_session", {"id": 15, "event": "done", "result_kind": "session", "result": {"session": dict(SESSION, live=False)}}),
+    "error-unknown-session": ("forget_session", {"id": 15, "event": "error", "error": {"code": "unknown_session", "message": "no chat session named \"walks\" (jarvisctl sessions lists them)"}}),
+    "error-session-full": ("ask", {"id": 13, "event": "error", "error": {"code": "session_full", "message": "session \"walks\" holds 2010 tokens of history and this turn could take it past its cap of 2048: forget it or start another"}}),
     "error-not-found": ("forget", {"id": 4, "event": "error", "error": {"code": "not_found", "message": "no entry with id or name \"Biscuit\""}}),
     "error-no-id": ("ask", {"id": None, "event": "error", "error": {"code": "bad_json", "message": "the frame is not a UTF-8 JSON object"}}),
 }
@@ -66,6 +76,7 @@ INVALID = {
     "unknown-kind": (b"{\"id\":5,\"op\":\"remember\",\"text\":\"x\",\"kind\":\"poem\"}", "bad_request", 5),
     "search-missing-query": (b"{\"id\":6,\"op\":\"search\",\"limit\":3}", "bad_request", 6),
     "update-missing-text": (b"{\"id\":7,\"op\":\"update\",\"entry\":\"12\"}", "bad_request", 7),
+    "forget-session-missing-session": (b"{\"id\":8,\"op\":\"forget_session\"}", "bad_request", 8),
 }
 
 

@@ -114,6 +114,14 @@ public final class Assistant: RequestHandler, Sendable {
             let memory = self.memory
             let r = try await queue.run(token) { try memory.update(String(old.id), text: u.text) }
             return .entry(Self.info(r))
+        case .sessions:
+            return .sessions(try memory.sessions().map(Self.info))
+        case .forgetSession(let ref):
+            try Self.checkSessionName(ref.session)
+            let memory = self.memory
+            let r = try await queue.run(token) { try memory.forgetSession(ref.session) }
+            return .session(SessionInfo(name: r.name, turns: r.turns.count, createdMs: r.createdMilliseconds,
+                                        updatedMs: r.updatedMilliseconds, live: false))
         case .cancel:
             throw DaemonError(.internalError, "cancel is answered by the connection")
         }
@@ -126,6 +134,14 @@ public final class Assistant: RequestHandler, Sendable {
             throw DaemonError(.badRequest, "the question is empty")
         }
         if let image = a.image { try Self.checkReadableFile(image) }
+        if let session = a.session {
+            try Self.checkSessionName(session)
+            guard a.image == nil, (a.mode ?? .default) == .kv else {
+                throw DaemonError(.badRequest, "a question in a session is asked in kv mode and without an image")
+            }
+        } else if a.resume != nil {
+            throw DaemonError(.badRequest, "resume needs a session")
+        }
         let mode = Self.memoryMode(a.mode ?? .default)
         let maxTokens = a.maxTokens ?? config.maxTokens
         guard (1...4096).contains(maxTokens) else { throw DaemonError(.badRequest, "max_tokens must be in 1...4096") }
@@ -136,6 +152,11 @@ public final class Assistant: RequestHandler, Sendable {
             let sampling = SamplingParameters(temperature: Float(temperature), topK: temperature > 0 ? 40 : 0,
                                               seed: UInt64(Date().timeIntervalSince1970 * 1000))
             let start = Date()
+            if let session = a.session {
+                let answer = try memory.chat(a.question, session: session, create: a.resume != true, maxTokens: maxTokens, sampling: sampling,
+                                             onText: { emit(.token($0)) }, shouldStop: { token.isCancelled })
+                return (answer, Date().timeIntervalSince(start))
+            }
             let photo = try a.image.map { try ImageDecoder.load(path: $0) }
             let answer = try memory.ask(a.question, image: photo, mode: mode, maxTokens: maxTokens, sampling: sampling,
                                         onText: { emit(.token($0)) }, shouldStop: { token.isCancelled })
@@ -143,7 +164,8 @@ public final class Assistant: RequestHandler, Sendable {
         }
         record(tokens: answer.0.tokens, seconds: answer.1 - answer.0.timeToFirstToken)
         return AskResult(answer: answer.0.text, entries: answer.0.entries, ttftMs: answer.0.timeToFirstToken * 1000,
-                         tokens: answer.0.tokens, nothingRemembered: answer.0.nothingRemembered)
+                         tokens: answer.0.tokens, nothingRemembered: answer.0.nothingRemembered,
+                         session: a.session, historyTokens: a.session == nil ? nil : answer.0.historyTokens)
     }
 
     func remember(_ r: Request.Remember, token: CancellationToken, emit: @escaping @Sendable (Reply.Event) -> Void) async throws -> [EntryInfo] {
@@ -253,6 +275,19 @@ public final class Assistant: RequestHandler, Sendable {
         case .full: .full
         case .none: .none
         }
+    }
+
+    /// A session name: 1 to 64 letters, digits, `.`, `_` or `-` (it names the session in
+    /// commands and in the store).
+    static func checkSessionName(_ name: String) throws {
+        let allowed = Set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-")
+        guard (1...64).contains(name.count), name.allSatisfy(allowed.contains) else {
+            throw DaemonError(.badRequest, "a session name is 1 to 64 letters, digits, '.', '_' or '-'")
+        }
+    }
+
+    static func info(_ s: PersonalMemory.SessionInfo) -> SessionInfo {
+        SessionInfo(name: s.name, turns: s.turns, createdMs: s.createdMilliseconds, updatedMs: s.updatedMilliseconds, live: s.live)
     }
 
     static func info(_ r: EntryRecord) -> EntryInfo {

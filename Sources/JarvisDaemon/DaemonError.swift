@@ -39,6 +39,8 @@ public struct DaemonError: Error, CustomStringConvertible, Sendable {
             case .cancelled: self.init(.cancelled, e.message)
             case .notFound: self.init(.notFound, e.message)
             case .invalidArgument: self.init(.badRequest, e.message)
+            case .unknownSession: self.init(.unknownSession, e.message)
+            case .sessionFull: self.init(.sessionFull, e.message)
             default: self.init(.modelError, e.message)
             }
         case let e as ImageError:

@@ -51,4 +51,15 @@ public struct AnswerPrompt: Sendable, Equatable {
     public func question(_ question: String) -> Prompt {
         .text(questionLead + question) + format.close(.user) + format.answerPrefix
     }
+
+    /// A chat turn's part before its answer. The first turn is `question(_:)`, closing the
+    /// user's turn that holds the notes; a later one is a user turn of its own, after the
+    /// previous answer, with the same lead (minus its leading newline).
+    public func chatTurn(_ question: String, first: Bool) -> Prompt {
+        first ? self.question(question)
+            : format.open(.user) + .text(String(questionLead.drop { $0 == "\n" }) + question) + format.close(.user) + format.answerPrefix
+    }
+
+    /// What closes an answer in a conversation's history.
+    public var answerEnd: Prompt { format.close(.assistant) }
 }

@@ -26,12 +26,8 @@ final class Answerer: Sendable {
         let model = encoder.model, tokenizer = encoder.tokenizer, prefix = encoder.prefix
 
         func generate(context: [KVRun], cache: KVCache, prompt: [Int32], embeddings: [Float]?) throws -> PersonalMemory.Answer {
-            var g = try Generator(model: model, cache: cache, context: context, prompt: prompt, embeddings: embeddings,
-                                  sampler: Sampler(sampling), stopTokens: tokenizer.endOfGenerationTokens)
-            let out = try g.decode(tokenizer, maxTokens: maxTokens, shouldStop: shouldStop, onText: onText)
-            return PersonalMemory.Answer(text: out.text.trimmingCharacters(in: .whitespacesAndNewlines), entries: entries.map(\.id),
-                                         timeToFirstToken: seconds(start.duration(to: out.firstTokenAt ?? .now)),
-                                         tokens: out.tokens)
+            try self.generate(context: context, cache: cache, prompt: prompt, embeddings: embeddings, entries: entries.map(\.id),
+                              maxTokens: maxTokens, sampling: sampling, start: start, onText: onText, shouldStop: shouldStop).answer
         }
 
         switch mode {
@@ -53,6 +49,24 @@ final class Answerer: Sendable {
             let embeddings = embeddings.map { notes.flatMap { model.embedding(of: $0) } + $0 }
             return try generate(context: [prefix.run(0..<prefix.count)], cache: cache, prompt: prompt, embeddings: embeddings)
         }
+    }
+}
+
+extension Answerer {
+    /// The decode loop every answer goes through: prefills `prompt` into `cache` behind
+    /// `context` and generates up to `maxTokens` tokens, streaming their text through `onText`.
+    /// Also returns the generated tokens (for a conversation's history).
+    /// - Throws: `EngineError(.cancelled)` when `shouldStop` turns true, what the model throws.
+    func generate(context: [KVRun], cache: KVCache, prompt: [Int32], embeddings: [Float]?, entries: [UInt64],
+                  maxTokens: Int, sampling: SamplingParameters, start: ContinuousClock.Instant,
+                  onText: (String) -> Void, shouldStop: () -> Bool) throws -> (answer: PersonalMemory.Answer, generated: [Int32]) {
+        let tokenizer = encoder.tokenizer
+        var g = try Generator(model: encoder.model, cache: cache, context: context, prompt: prompt, embeddings: embeddings,
+                              sampler: Sampler(sampling), stopTokens: tokenizer.endOfGenerationTokens)
+        let out = try g.decode(tokenizer, maxTokens: maxTokens, shouldStop: shouldStop, onText: onText)
+        let answer = PersonalMemory.Answer(text: out.text.trimmingCharacters(in: .whitespacesAndNewlines), entries: entries,
+                                           timeToFirstToken: seconds(start.duration(to: out.firstTokenAt ?? .now)), tokens: out.tokens)
+        return (answer, g.generated)
     }
 }
 

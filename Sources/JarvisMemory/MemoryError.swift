@@ -12,6 +12,10 @@ public struct MemoryError: Error, CustomStringConvertible, Equatable, Sendable {
         case unsupported
         /// The configured models do not belong together.
         case modelMismatch = "model_mismatch"
+        /// No chat session has this name.
+        case unknownSession = "unknown_session"
+        /// A chat session holds as much history as it may (`Options.sessionTokens`).
+        case sessionFull = "session_full"
     }
 
     public let code: Code

@@ -40,6 +40,13 @@ public final class PersonalMemory: Sendable {
         public var dtype: KVPageDType = .fp16
         /// Largest text file `remember` reads, in bytes.
         public var maxFileBytes = 4 << 20
+        /// Chat sessions whose KV is held in memory; past this the least recently used one is
+        /// evicted (its turns stay in the store and are prefilled again when it is next used).
+        public var liveSessions = 8
+        /// Most history a chat session holds, in tokens (its earlier turns' prompts and
+        /// answers); a turn that would take it past this fails with `.sessionFull`. At about
+        /// 23 KiB of KV a token for SmolLM2-135M, 2048 tokens are 46 MiB a live session.
+        public var sessionTokens = 2048
         public init() {}
     }
 
@@ -71,6 +78,8 @@ public final class PersonalMemory: Sendable {
         /// True when nothing remembered answers the question: `text` is then
         /// `PersonalMemory.nothingRemembered`, and no answer was generated.
         public var nothingRemembered = false
+        /// Tokens of a chat session's earlier turns the answer attended to (0 outside a session).
+        public var historyTokens = 0
     }
 
     /// What is searched: the retriever over every entry, and every photo entry's regions and
@@ -100,9 +109,11 @@ public final class PersonalMemory: Sendable {
     let text: TextMemory
     let photos: PhotoMemory
     let answerer: Answerer
-    private let index: Mutex<Index>
+    let index: Mutex<Index>
     /// Held while the model runs.
-    private let work = Mutex(())
+    let work = Mutex(())
+    /// Chat sessions held live; touched only with `work` held.
+    let conversations: ConversationTable
 
     /// Opens the memory over `store`, computing the shared prefix and checking that the store
     /// was written for this model and prompt.
@@ -131,6 +142,7 @@ public final class PersonalMemory: Sendable {
         let vectors = try store.allVectors(), photoRecords = try store.allPhotos()
         for r in try store.list() { index.add(r, vector: vectors[r.id] ?? [], photo: photoRecords[r.id]) }
         self.index = Mutex(index)
+        conversations = ConversationTable(capacity: options.liveSessions)
     }
 
     /// The chat format answers use: SmolVLM's with its vision tower, else the model's own,

@@ -1,7 +1,8 @@
 /// The operations a request can name: the one list of op names, used by the codec, its
 /// `unknown_op` message and every client.
 public enum Op: String, CaseIterable, Codable, Sendable {
-    case hello, ask, remember, forget, list, show, status, cancel, search, update
+    case hello, ask, remember, forget, list, show, status, cancel, search, update, sessions
+    case forgetSession = "forget_session"
 
     /// The kind of result a successful request with this op ends with.
     public var resultKind: Reply.Result.Kind {
@@ -13,6 +14,8 @@ public enum Op: String, CaseIterable, Codable, Sendable {
         case .search: .hits
         case .status: .status
         case .cancel: .cancel
+        case .sessions: .sessions
+        case .forgetSession: .session
         }
     }
 }

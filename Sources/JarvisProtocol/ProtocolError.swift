@@ -29,6 +29,10 @@ public struct ProtocolError: Error, Codable, Equatable, Sendable, CustomStringCo
         case shuttingDown = "shutting_down"
         /// The connecting process runs as another user than the server; the connection closes.
         case permissionDenied = "permission_denied"
+        /// No chat session has that name (`forget_session`, or `ask` with `resume`).
+        case unknownSession = "unknown_session"
+        /// A chat session holds as much history as it may; forget it or start another.
+        case sessionFull = "session_full"
         /// Anything else; the message says what.
         case internalError = "internal"
     }

@@ -35,10 +35,14 @@ public struct Reply: Equatable, Sendable {
         case cancel(cancelled: Bool)
         /// search: best first
         case hits([SearchHit])
+        /// sessions: most recently used first
+        case sessions([SessionInfo])
+        /// forget_session: the session as it was
+        case session(SessionInfo)
 
         /// The shapes a result can have: the `result_kind` of a `done` reply.
         public enum Kind: String, CaseIterable, Codable, Sendable {
-            case hello, ask, entries, entry, status, cancel, hits
+            case hello, ask, entries, entry, status, cancel, hits, sessions, session
         }
 
         /// This result's shape.
@@ -51,6 +55,8 @@ public struct Reply: Equatable, Sendable {
             case .status: .status
             case .cancel: .cancel
             case .hits: .hits
+            case .sessions: .sessions
+            case .session: .session
             }
         }
     }
@@ -80,17 +86,27 @@ public struct AskResult: Codable, Equatable, Sendable {
     /// True when nothing remembered is about the question: `answer` is then the server's
     /// fixed reply saying so, and no text was generated. Sent only when true.
     public var nothingRemembered: Bool
-    enum CodingKeys: String, CodingKey { case answer, entries, ttftMs = "ttft_ms", tokens, nothingRemembered = "nothing_remembered" }
-    public init(answer: String, entries: [UInt64], ttftMs: Double, tokens: Int, nothingRemembered: Bool = false) {
+    /// The chat session the question continued; sent only for a question asked in one.
+    public var session: String?
+    /// Tokens of the session's earlier turns the answer attended to (their KV, kept between
+    /// turns); sent only with `session`.
+    public var historyTokens: Int?
+    enum CodingKeys: String, CodingKey {
+        case answer, entries, ttftMs = "ttft_ms", tokens, nothingRemembered = "nothing_remembered", session, historyTokens = "history_tokens"
+    }
+    public init(answer: String, entries: [UInt64], ttftMs: Double, tokens: Int, nothingRemembered: Bool = false,
+                session: String? = nil, historyTokens: Int? = nil) {
         self.answer = answer; self.entries = entries; self.ttftMs = ttftMs; self.tokens = tokens
-        self.nothingRemembered = nothingRemembered
+        self.nothingRemembered = nothingRemembered; self.session = session; self.historyTokens = historyTokens
     }
 
     public init(from decoder: Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
         self.init(answer: try c.decode(String.self, forKey: .answer), entries: try c.decode([UInt64].self, forKey: .entries),
                   ttftMs: try c.decode(Double.self, forKey: .ttftMs), tokens: try c.decode(Int.self, forKey: .tokens),
-                  nothingRemembered: try c.decodeIfPresent(Bool.self, forKey: .nothingRemembered) ?? false)
+                  nothingRemembered: try c.decodeIfPresent(Bool.self, forKey: .nothingRemembered) ?? false,
+                  session: try c.decodeIfPresent(String.self, forKey: .session),
+                  historyTokens: try c.decodeIfPresent(Int.self, forKey: .historyTokens))
     }
 
     public func encode(to encoder: Encoder) throws {
@@ -100,6 +116,8 @@ public struct AskResult: Codable, Equatable, Sendable {
         try c.encode(ttftMs, forKey: .ttftMs)
         try c.encode(tokens, forKey: .tokens)
         if nothingRemembered { try c.encode(true, forKey: .nothingRemembered) }
+        try c.encodeIfPresent(session, forKey: .session)
+        try c.encodeIfPresent(historyTokens, forKey: .historyTokens)
     }
 }
 

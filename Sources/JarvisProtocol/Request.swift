@@ -57,6 +57,10 @@ public struct Request: Encodable, Equatable, Sendable {
         case search(Search)
         /// Replace an entry's text (encoded again, in one transaction).
         case update(Update)
+        /// Every chat session.
+        case sessions
+        /// Forget a chat session (its turns and KV).
+        case forgetSession(SessionRef)
 
         /// The op this body is for.
         public var op: Op {
@@ -71,6 +75,8 @@ public struct Request: Encodable, Equatable, Sendable {
             case .cancel: .cancel
             case .search: .search
             case .update: .update
+            case .sessions: .sessions
+            case .forgetSession: .forgetSession
             }
         }
     }
@@ -89,9 +95,16 @@ public struct Request: Encodable, Equatable, Sendable {
         public var temperature: Double?
         /// A photo to ask about (a path the daemon can read).
         public var image: String?
-        enum CodingKeys: String, CodingKey { case question, mode, maxTokens = "max_tokens", temperature, image }
-        public init(question: String, mode: AskMode? = nil, maxTokens: Int? = nil, temperature: Double? = nil, image: String? = nil) {
+        /// The chat session this question continues (started if there is none of this name,
+        /// unless `resume`). Its earlier turns are part of the answer's context.
+        public var session: String?
+        /// With `session`: the session must exist already, else `unknown_session`.
+        public var resume: Bool?
+        enum CodingKeys: String, CodingKey { case question, mode, maxTokens = "max_tokens", temperature, image, session, resume }
+        public init(question: String, mode: AskMode? = nil, maxTokens: Int? = nil, temperature: Double? = nil, image: String? = nil,
+                    session: String? = nil, resume: Bool? = nil) {
             self.question = question; self.mode = mode; self.maxTokens = maxTokens; self.temperature = temperature; self.image = image
+            self.session = session; self.resume = resume
         }
     }
 
@@ -136,6 +149,12 @@ public struct Request: Encodable, Equatable, Sendable {
         public init(entry: String, text: String) { self.entry = entry; self.text = text }
     }
 
+    public struct SessionRef: Codable, Equatable, Sendable {
+        /// A chat session's name.
+        public var session: String
+        public init(session: String) { self.session = session }
+    }
+
     enum Keys: String, CodingKey { case id, op }
 
     public func encode(to encoder: Encoder) throws {
@@ -150,7 +169,8 @@ public struct Request: Encodable, Equatable, Sendable {
         case .cancel(let x): try x.encode(to: encoder)
         case .search(let x): try x.encode(to: encoder)
         case .update(let x): try x.encode(to: encoder)
-        case .list, .status: break
+        case .forgetSession(let x): try x.encode(to: encoder)
+        case .list, .status, .sessions: break
         }
     }
 }
@@ -180,6 +200,8 @@ extension Request.Body {
         case .cancel: self = .cancel(try Request.Cancel(from: decoder))
         case .search: self = .search(try Request.Search(from: decoder))
         case .update: self = .update(try Request.Update(from: decoder))
+        case .sessions: self = .sessions
+        case .forgetSession: self = .forgetSession(try Request.SessionRef(from: decoder))
         }
     }
 }

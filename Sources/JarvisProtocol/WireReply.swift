@@ -64,6 +64,8 @@ extension Reply.Result {
     struct Entry: Codable { let entry: EntryInfo }
     struct Cancelled: Codable { let cancelled: Bool }
     struct Hits: Codable { let hits: [SearchHit] }
+    struct Sessions: Codable { let sessions: [SessionInfo] }
+    struct Session: Codable { let session: SessionInfo }
 
     /// Writes the result's own fields (the `result` object).
     func encodeFields(to encoder: Encoder) throws {
@@ -75,6 +77,8 @@ extension Reply.Result {
         case .status(let s): try s.encode(to: encoder)
         case .cancel(let c): try Cancelled(cancelled: c).encode(to: encoder)
         case .hits(let h): try Hits(hits: h).encode(to: encoder)
+        case .sessions(let s): try Sessions(sessions: s).encode(to: encoder)
+        case .session(let s): try Session(session: s).encode(to: encoder)
         }
     }
 
@@ -88,6 +92,8 @@ extension Reply.Result {
         case .status: self = .status(try StatusResult(from: decoder))
         case .cancel: self = .cancel(cancelled: try Cancelled(from: decoder).cancelled)
         case .hits: self = .hits(try Hits(from: decoder).hits)
+        case .sessions: self = .sessions(try Sessions(from: decoder).sessions)
+        case .session: self = .session(try Session(from: decoder).session)
         }
     }
 }
@@ -96,7 +102,7 @@ extension Reply.Result.Kind {
     /// The field only this shape has, checked in this order (`ask` and `status` results
     /// also hold `entries`).
     static let distinctiveFields: [(field: String, kind: Self)] = [
-        ("answer", .ask), ("config", .status), ("protocol", .hello), ("cancelled", .cancel), ("hits", .hits), ("entry", .entry), ("entries", .entries),
+        ("answer", .ask), ("config", .status), ("protocol", .hello), ("cancelled", .cancel), ("hits", .hits), ("sessions", .sessions), ("session", .session), ("entry", .entry), ("entries", .entries),
     ]
 
     /// The shape of a result from a server older than `result_kind`, by its fields.

@@ -8,6 +8,7 @@ import Foundation
 /// - `pages`: (entry id u64, layer u16, block u32), big-endian → one `KVPage`
 /// - `vectors`: entry id → retrieval vectors (little-endian fp32)
 /// - `photos`: entry id → `PhotoRecord` (photo entries only)
+/// - `sessions`: session name (UTF-8) → `SessionRecord` as JSON (chat sessions' turns as text)
 /// - `meta`: "schema" → u32, "fingerprint" → string, "next_id" → u64
 ///
 /// Everything about one entry is written in one transaction, so an entry is either wholly
@@ -18,7 +19,7 @@ public final class PersonalStore: @unchecked Sendable {
 
     public let directory: String
     let env: LMDBEnvironment
-    let entries: MDB_dbi, names: MDB_dbi, pages: MDB_dbi, vectors: MDB_dbi, meta: MDB_dbi, photos: MDB_dbi
+    let entries: MDB_dbi, names: MDB_dbi, pages: MDB_dbi, vectors: MDB_dbi, meta: MDB_dbi, photos: MDB_dbi, sessions: MDB_dbi
 
     /// The default store directory: `$JARVIS_STORE`, else `$XDG_DATA_HOME/jarvis/store`, else
     /// `~/.local/share/jarvis/store`.
@@ -36,8 +37,8 @@ public final class PersonalStore: @unchecked Sendable {
     public init(directory: String, initialMapSize: Int = 64 << 20, maxMapSize: Int = 1 << 36) throws {
         self.directory = directory
         env = try LMDBEnvironment(path: directory, mapSize: initialMapSize, maxMapSize: maxMapSize, maxDatabases: 8)
-        let dbs = try env.openDatabases(["entries", "names", "pages", "vectors", "meta", "photos"])
-        (entries, names, pages, vectors, meta, photos) = (dbs[0], dbs[1], dbs[2], dbs[3], dbs[4], dbs[5])
+        let dbs = try env.openDatabases(["entries", "names", "pages", "vectors", "meta", "photos", "sessions"])
+        (entries, names, pages, vectors, meta, photos, sessions) = (dbs[0], dbs[1], dbs[2], dbs[3], dbs[4], dbs[5], dbs[6])
         try env.write { txn in
             if let v = try txn.get(meta, Array("schema".utf8)) {
                 guard v.count == 4 else { throw StoreError(.corrupt, "\(directory): the schema version record is damaged") }

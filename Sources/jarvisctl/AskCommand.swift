@@ -23,6 +23,10 @@ struct AskCommand: ParsableCommand {
     @Option(help: ArgumentHelp("Ask about this photo.", valueName: "path"), completion: .file(extensions: ["jpg", "jpeg", "png"]))
     var image: String?
 
+    @Option(help: ArgumentHelp("Ask within this chat session (started if there is none of this name), so that the question can refer to its earlier turns.", valueName: "name"),
+            completion: .custom(SessionCompletion.names))
+    var session: String?
+
     @Argument(help: "The question.")
     var question: [String]
 
@@ -45,7 +49,7 @@ struct AskCommand: ParsableCommand {
         let c = try connection.connect()
         let json = connection.json
         let result = try Failure.exitOnError {
-            try c.call(.ask(.init(question: text, mode: askMode, maxTokens: maxTokens, temperature: temperature, image: imagePath))) { event in
+            try c.call(.ask(.init(question: text, mode: askMode, maxTokens: maxTokens, temperature: temperature, image: imagePath, session: session))) { event in
                 if !json, case .token(let piece) = event {
                     FileHandle.standardOutput.write(Data(piece.utf8))
                 }

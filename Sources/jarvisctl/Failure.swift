@@ -8,7 +8,7 @@ import JarvisProtocol
 enum Failure {
     static func exitStatus(for error: ClientError) -> Int32 {
         switch error.code {
-        case .server(.notFound): 2
+        case .server(.notFound), .server(.unknownSession): 2
         case .notRunning, .permissionDenied, .server(.permissionDenied): 3
         case .disconnected, .server(.cancelled), .server(.shuttingDown): 4
         case .server, .io: 1

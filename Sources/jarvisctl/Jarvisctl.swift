@@ -15,13 +15,13 @@ struct Jarvisctl: AsyncParsableCommand {
             Exit status:
               0   success
               1   jarvisd answered with an error (the message says which)
-              2   no such entry
+              2   no such entry or chat session
               3   jarvisd is not running or cannot be reached
               4   the request was cancelled, or jarvisd shut down or hung up
               64  bad usage
             """,
         version: JarvisVersion.current,
-        subcommands: [AskCommand.self, RememberCommand.self, ForgetCommand.self, ListCommand.self,
+        subcommands: [AskCommand.self, ChatCommand.self, SessionsCommand.self, RememberCommand.self, ForgetCommand.self, ListCommand.self,
                       ShowCommand.self, SearchCommand.self, UpdateCommand.self, EditCommand.self,
                       StatusCommand.self, ModelsCommand.self, MCPCommand.self])
 }

@@ -1,4 +1,5 @@
 import Foundation
+import JarvisProtocol
 import XCTest
 
 /// The editor and shell integrations in the real programs (Debian's neovim, bash and zsh
@@ -45,27 +46,9 @@ final class IntegrationTests: XCTestCase {
         let d = try DaemonProcess(name: "shell")
         try d.start()
         XCTAssertEqual(try d.ctl("remember", "--name", "Rexford", "My dog Rexford is a black labrador with a red collar.").status, 0)
-        let server = "jarvis-test-\(UUID().uuidString.prefix(8))"
-        func tmux(_ args: String...) throws -> Programs.Run { try Programs.run(tmuxPath, ["-L", server] + args) }
-        defer { _ = try? tmux("kill-server") }
-        let path = Programs.directory + ":" + (ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin")
-        // The server that new-session starts outlives the command.
-        XCTAssertEqual(try Programs.spawnDetached(tmuxPath, ["-L", server, "-f", "/dev/null", "new-session", "-d", "-x", "200", "-y", "50",
-                                                             "-e", "JARVIS_SOCKET=\(d.socket)", "-e", "HOME=\(d.directory)",
-                                                             // tmux gives a new session its own PATH; env sets ours.
-                                                             "/usr/bin/env PATH=\(path) " + shell.joined(separator: " ")]), 0)
-        func screen() throws -> String { try tmux("capture-pane", "-p", "-J").stdout }
-        func waitFor(_ what: String, _ predicate: (String) -> Bool) throws {
-            let deadline = Date().addingTimeInterval(120)
-            var last = ""
-            while Date() < deadline {
-                last = try screen()
-                if predicate(last) { return }
-                usleep(50_000)
-            }
-            XCTFail("timed out waiting for \(what); the screen:\n\(last)")
-            throw XCTSkip("gave up")
-        }
+        let session = try TmuxSession(tmux: tmuxPath, command: shell.joined(separator: " "), environment: ["JARVIS_SOCKET": d.socket, "HOME": d.directory])
+        func tmux(_ args: String...) throws -> Programs.Run { try Programs.run(tmuxPath, ["-L", session.server] + args) }
+        let waitFor = session.waitFor
         _ = try tmux("send-keys", "-t", "0", prompt, "Enter")
         _ = try tmux("send-keys", "-t", "0", source, "Enter")
         _ = try tmux("send-keys", "-t", "0", "clear", "Enter")
@@ -80,6 +63,18 @@ final class IntegrationTests: XCTestCase {
             guard let last = lines.last, last == "$ " + question || last == "$ \(question)" else { return false }
             return lines.dropLast().contains { $0.lowercased().contains("red") }
         }
+        // The shell's questions are one chat session: a second one joins the same session.
+        _ = try tmux("send-keys", "-t", "0", "C-x", "j")
+        func shellSessions() throws -> [SessionInfo] {
+            let r = try d.ctl("sessions", "--json")
+            XCTAssertEqual(r.status, 0, r.stderr)
+            return try JSONDecoder().decode([SessionInfo].self, from: Data(r.stdout.utf8))
+        }
+        try waitFor("the second question in the shell's session") { _ in (try? shellSessions().first?.turns) == 2 }
+        let sessions = try shellSessions()
+        XCTAssertEqual(sessions.count, 1)
+        XCTAssertTrue(sessions.first?.name.hasPrefix("shell-") == true, "\(sessions)")
+
         // The line is still there: Enter would run it. Clear it instead.
         _ = try tmux("send-keys", "-t", "0", "C-u")
         _ = try tmux("send-keys", "-t", "0", "clear", "Enter")

@@ -16,7 +16,7 @@ final class MessageShapeTests: XCTestCase {
         let kind = try XCTUnwrap(failure(#"{"id":"r","op":"remember","text":"x","kind":"poem"}"#))
         XCTAssertEqual(kind.error.message, #"kind must be one of note, fact, file, photo, not "poem""#)
         let unknown = try XCTUnwrap(failure(#"{"id":1,"op":"dance"}"#))
-        XCTAssertEqual(unknown.error.message, #"unknown op "dance" (known: hello, ask, remember, forget, list, show, status, cancel, search, update)"#)
+        XCTAssertEqual(unknown.error.message, #"unknown op "dance" (known: hello, ask, remember, forget, list, show, status, cancel, search, update, sessions, forget_session)"#)
     }
 
     func testEveryResultKindRoundTripsWithoutKnowingTheOp() throws {
@@ -28,6 +28,9 @@ final class MessageShapeTests: XCTestCase {
             .status(StatusResult(model: "m", entries: 1, storeBytes: 2, queueDepth: 0, uptimeS: 1, tokensPerS: 0, config: ["a": "b"])),
             .cancel(cancelled: true),
             .hits([SearchHit(id: 1, name: nil, kind: "note", score: 0.5, cosine: 0.25, nameMatch: false, snippet: "x")]),
+            .sessions([SessionInfo(name: "s", turns: 2, createdMs: 1, updatedMs: 2, live: true)]),
+            .session(SessionInfo(name: "s", turns: 0, createdMs: 1, updatedMs: 1, live: false)),
+            .ask(AskResult(answer: "a", entries: [], ttftMs: 1, tokens: 2, session: "s", historyTokens: 40)),
         ]
         XCTAssertEqual(Set(results.map(\.kind)), Set(Reply.Result.Kind.allCases))
         for result in results {

@@ -42,6 +42,24 @@ if not text:lower():find("red") then fail("the answer does not say red:\n" .. te
 if not text:find("from entries: 1") then fail("the answer does not name entry 1:\n" .. text) end
 io.stdout:write(text .. "\n")
 
+-- :JarvisChat: two turns of one session, the second attending to the first.
+vim.g.jarvis_session = "nvim-test"
+vim.cmd("JarvisChat What colour is Rex's collar?")
+wait_for("the first chat turn", function() return jarvis.last_chat ~= nil end)
+if jarvis.last_chat.session ~= "nvim-test" or jarvis.last_chat.history_tokens ~= 0 then
+  fail("the first turn is not the session's first: " .. vim.inspect(jarvis.last_chat))
+end
+jarvis.last_chat = nil
+vim.cmd("JarvisChat And what breed is he?")
+wait_for("the second chat turn", function() return jarvis.last_chat ~= nil end)
+if not (jarvis.last_chat.history_tokens > 0) then fail("the second turn has no history: " .. vim.inspect(jarvis.last_chat)) end
+local chat = buffer_text(vim.fn.bufnr("jarvis://chat/nvim-test"))
+if not (chat:find("> What colour is Rex's collar%?") and chat:find("> And what breed is he%?")) then
+  fail("the chat buffer misses a turn:\n" .. chat)
+end
+local sessions = require("jarvis.client").request_sync("sessions", {}, 5000)
+if #sessions.sessions ~= 1 or sessions.sessions[1].turns ~= 2 then fail("sessions: " .. vim.inspect(sessions)) end
+
 -- :JarvisList shows both entries.
 vim.cmd("JarvisList")
 wait_for("the list", function() return vim.api.nvim_buf_get_name(0):find("jarvis://entries") ~= nil end)

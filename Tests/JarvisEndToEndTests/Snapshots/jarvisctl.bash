@@ -173,13 +173,13 @@ _jarvisctl() {
     unset 'unparsed_words[0]'
     unparsed_words=("${unparsed_words[@]}")
     case "${subcommand}" in
-    ask|remember|forget|list|show|search|update|edit|status|models|mcp|help)
+    ask|chat|sessions|remember|forget|list|show|search|update|edit|status|models|mcp|help)
         # Offer subcommand argument completions
         "_jarvisctl_${subcommand}"
         ;;
     *)
         # Offer subcommand completions
-        COMPREPLY+=($(compgen -W 'ask remember forget list show search update edit status models mcp help' -- "${cur}"))
+        COMPREPLY+=($(compgen -W 'ask chat sessions remember forget list show search update edit status models mcp help' -- "${cur}"))
         ;;
     esac
 }
@@ -188,7 +188,7 @@ _jarvisctl_ask() {
     repeating_flags=()
     non_repeating_flags=(--json --version -h --help)
     repeating_options=()
-    non_repeating_options=(--socket --mode --max-tokens --temperature --image)
+    non_repeating_options=(--socket --mode --max-tokens --temperature --image --session)
     __jarvisctl_offer_flags_options -1
 
     # Offer option value completions
@@ -209,6 +209,102 @@ _jarvisctl_ask() {
         ;;
     '--image')
         __jarvisctl_add_completions -o plusdirs -fX '!*.@(jpg|jpeg|png)'
+        return
+        ;;
+    '--session')
+        __jarvisctl_add_completions -W "$(__jarvisctl_custom_complete ---completion ask -- --session "${COMP_CWORD}" "$(__jarvisctl_cursor_index_in_current_word)")"
+        return
+        ;;
+    esac
+}
+
+_jarvisctl_chat() {
+    repeating_flags=()
+    non_repeating_flags=(--json --no-history --version -h --help)
+    repeating_options=()
+    non_repeating_options=(--socket --session --new --max-tokens --temperature)
+    __jarvisctl_offer_flags_options 0
+
+    # Offer option value completions
+    case "${prev}" in
+    '--socket')
+        __jarvisctl_add_completions -f
+        return
+        ;;
+    '--session')
+        __jarvisctl_add_completions -W "$(__jarvisctl_custom_complete ---completion chat -- --session "${COMP_CWORD}" "$(__jarvisctl_cursor_index_in_current_word)")"
+        return
+        ;;
+    '--new')
+        return
+        ;;
+    '--max-tokens')
+        return
+        ;;
+    '--temperature')
+        return
+        ;;
+    esac
+}
+
+_jarvisctl_sessions() {
+    repeating_flags=()
+    non_repeating_flags=(--version -h --help)
+    repeating_options=()
+    non_repeating_options=()
+    __jarvisctl_offer_flags_options 0
+
+    # Offer subcommand / subcommand argument completions
+    local -r subcommand="${unparsed_words[0]}"
+    unset 'unparsed_words[0]'
+    unparsed_words=("${unparsed_words[@]}")
+    case "${subcommand}" in
+    list|forget)
+        # Offer subcommand argument completions
+        "_jarvisctl_sessions_${subcommand}"
+        ;;
+    *)
+        # Offer subcommand completions
+        COMPREPLY+=($(compgen -W 'list forget' -- "${cur}"))
+        ;;
+    esac
+}
+
+_jarvisctl_sessions_list() {
+    repeating_flags=()
+    non_repeating_flags=(--json --version -h --help)
+    repeating_options=()
+    non_repeating_options=(--socket)
+    __jarvisctl_offer_flags_options 0
+
+    # Offer option value completions
+    case "${prev}" in
+    '--socket')
+        __jarvisctl_add_completions -f
+        return
+        ;;
+    esac
+}
+
+_jarvisctl_sessions_forget() {
+    repeating_flags=()
+    non_repeating_flags=(--json --version -h --help)
+    repeating_options=()
+    non_repeating_options=(--socket)
+    __jarvisctl_offer_flags_options 1
+
+    # Offer option value completions
+    case "${prev}" in
+    '--socket')
+        __jarvisctl_add_completions -f
+        return
+        ;;
+    esac
+
+    # Offer positional completions
+    case "${positional_number}" in
+    1)
+        __jarvisctl_add_completions -W "$(__jarvisctl_custom_complete ---completion sessions forget -- positional@0 "${COMP_CWORD}" "$(__jarvisctl_cursor_index_in_current_word)")"
         return
         ;;
     esac

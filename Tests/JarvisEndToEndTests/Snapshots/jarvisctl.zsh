@@ -51,6 +51,8 @@ _jarvisctl() {
     command)
         local -ar subcommands=(
             'ask:Ask a question; the answer streams as it is written.'
+            'chat:Talk with Jarvis: a session that remembers its earlier turns.'
+            'sessions:List or forget chat sessions.'
             'remember:Remember notes, text files, photos or whole directories.'
             'forget:Forget an entry, by id or name.'
             'list:List what Jarvis remembers.'
@@ -67,7 +69,7 @@ _jarvisctl() {
         ;;
     arg)
         case "${words[1]}" in
-        ask|remember|forget|list|show|search|update|edit|status|models|mcp|help)
+        ask|chat|sessions|remember|forget|list|show|search|update|edit|status|models|mcp|help)
             "_jarvisctl_${words[1]}" && ret=0
             ;;
         esac
@@ -87,7 +89,82 @@ _jarvisctl_ask() {
         '--max-tokens[Stop after this many tokens.]:max-tokens:'
         '--temperature[Sampling temperature; 0 (default) answers the same way every time.]:temperature:'
         '--image[Ask about this photo.]:path:_files -g '\''*.jpg *.jpeg *.png'\'''
+        '--session[Ask within this chat session (started if there is none of this name), so that the question can refer to its earlier turns.]:name:{__jarvisctl_custom_complete ---completion ask -- --session "${current_word_index}" "$(__jarvisctl_cursor_index_in_current_word)"}'
         '*:question:'
+        '--version[Show the version.]'
+        '(-h --help)'{-h,--help}'[Show help information.]'
+    )
+    _arguments -w -s -S : "${arg_specs[@]}" && ret=0
+
+    return "${ret}"
+}
+
+_jarvisctl_chat() {
+    local -i ret=1
+    local -ar arg_specs=(
+        '--socket[jarvisd'\''s socket (env JARVIS_SOCKET).]:path:_files'
+        '--json[Print the result as JSON, for scripts.]'
+        '--session[Resume this session (it must exist; `jarvisctl sessions` lists them).]:name:{__jarvisctl_custom_complete ---completion chat -- --session "${current_word_index}" "$(__jarvisctl_cursor_index_in_current_word)"}'
+        '--new[Start a new session with this name.]:name:'
+        '--max-tokens[Stop each answer after this many tokens.]:max-tokens:'
+        '--temperature[Sampling temperature; 0 (default) answers the same way every time.]:temperature:'
+        '--no-history[Keep no line history on disk.]'
+        '--version[Show the version.]'
+        '(-h --help)'{-h,--help}'[Show help information.]'
+    )
+    _arguments -w -s -S : "${arg_specs[@]}" && ret=0
+
+    return "${ret}"
+}
+
+_jarvisctl_sessions() {
+    local -i ret=1
+    local -ar arg_specs=(
+        '--version[Show the version.]'
+        '(-h --help)'{-h,--help}'[Show help information.]'
+        '(-): :->command'
+        '(-)*:: :->arg'
+    )
+    _arguments -w -s -S : "${arg_specs[@]}" && ret=0
+    case "${state}" in
+    command)
+        local -ar subcommands=(
+            'list:List chat sessions, most recently used first.'
+            'forget:Forget a chat session: its turns and its KV. Entries stay.'
+        )
+        _describe -V subcommand subcommands && ret=0
+        ;;
+    arg)
+        case "${words[1]}" in
+        list|forget)
+            "_jarvisctl_sessions_${words[1]}" && ret=0
+            ;;
+        esac
+        ;;
+    esac
+
+    return "${ret}"
+}
+
+_jarvisctl_sessions_list() {
+    local -i ret=1
+    local -ar arg_specs=(
+        '--socket[jarvisd'\''s socket (env JARVIS_SOCKET).]:path:_files'
+        '--json[Print the result as JSON, for scripts.]'
+        '--version[Show the version.]'
+        '(-h --help)'{-h,--help}'[Show help information.]'
+    )
+    _arguments -w -s -S : "${arg_specs[@]}" && ret=0
+
+    return "${ret}"
+}
+
+_jarvisctl_sessions_forget() {
+    local -i ret=1
+    local -ar arg_specs=(
+        '--socket[jarvisd'\''s socket (env JARVIS_SOCKET).]:path:_files'
+        '--json[Print the result as JSON, for scripts.]'
+        ':name:{__jarvisctl_custom_complete ---completion sessions forget -- positional@0 "${current_word_index}" "$(__jarvisctl_cursor_index_in_current_word)"}'
         '--version[Show the version.]'
         '(-h --help)'{-h,--help}'[Show help information.]'
     )

@@ -1,4 +1,4 @@
--- Commands: :JarvisAsk, :JarvisRemember, :JarvisForget, :JarvisList (see integrations/nvim/README.md).
+-- Commands: :JarvisAsk, :JarvisChat, :JarvisRemember, :JarvisForget, :JarvisList (see integrations/nvim/README.md).
 if vim.g.loaded_jarvis then return end
 vim.g.loaded_jarvis = true
 
@@ -18,6 +18,13 @@ vim.api.nvim_create_user_command("JarvisAsk", function(o)
   end
   if o.args ~= "" then go(o.args) else vim.ui.input({ prompt = "Ask Jarvis: " }, go) end
 end, { nargs = "*", range = true, desc = "Ask Jarvis (with the selected lines, if any)" })
+
+vim.api.nvim_create_user_command("JarvisChat", function(o)
+  local function go(q)
+    if q and q ~= "" then require("jarvis").chat(q) end
+  end
+  if o.args ~= "" then go(o.args) else vim.ui.input({ prompt = "Jarvis chat: " }, go) end
+end, { nargs = "*", desc = "Ask the next turn of this Neovim's chat session (g:jarvis_session)" })
 
 vim.api.nvim_create_user_command("JarvisRemember", function(o)
   local text = selection(o) or table.concat(vim.api.nvim_buf_get_lines(0, 0, -1, false), "\n")

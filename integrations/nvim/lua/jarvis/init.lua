@@ -78,6 +78,42 @@ function M.ask(question, opts)
   return buf
 end
 
+--- The chat session `:JarvisChat` continues: `g:jarvis_session`, else one per Neovim process.
+function M.session()
+  return vim.g.jarvis_session or ("nvim-" .. vim.fn.getpid())
+end
+
+--- Asks `question` as the next turn of the chat session (see `M.session`); the turn and its
+--- answer stream into the session's buffer, jarvis://chat/NAME, opened in a split if it is not
+--- shown. Closing the buffer cancels an answer being written.
+function M.chat(question)
+  local session = M.session()
+  local name = "jarvis://chat/" .. session
+  local buf = vim.fn.bufnr(name)
+  if buf == -1 or not vim.api.nvim_buf_is_valid(buf) then
+    buf = scratch(name)
+    vim.bo[buf].bufhidden = "hide"
+    vim.api.nvim_buf_set_lines(buf, 0, -1, false, { "-- session " .. session })
+  elseif vim.fn.bufwinid(buf) == -1 then
+    vim.cmd("botright sbuffer " .. buf)
+  end
+  append(buf, "\n\n> " .. question:gsub("\n", " ") .. "\n")
+  with_connection("ask", { question = question, session = session }, {
+    on_started = function(c, id)
+      vim.api.nvim_create_autocmd("BufWipeout", { buffer = buf, once = true, callback = function() c:cancel(id) end })
+    end,
+    on_event = function(reply)
+      if reply.event == "token" then append(buf, reply.text) end
+    end,
+    on_done = function(r) M.last_chat = r end,
+    on_error = function(e)
+      append(buf, ("\n-- jarvis: %s (%s)"):format(e.message, e.code))
+      M.last_error = e
+    end,
+  })
+  return buf
+end
+
 --- Remembers `text` (with an optional name).
 function M.remember(text, name, on_done)
   with_connection("remember", { text = text, name = name }, {
