@@ -8,7 +8,7 @@
 # Result: $JARVIS_CACHE/llama.cpp-0.3.36/bin/{llama-bench,llama-quantize}, where JARVIS_CACHE
 # defaults to ${XDG_CACHE_HOME:-~/.cache}/jarvis. Idempotent: a second run finds both binaries
 # and returns at once. Release, GGML_NATIVE=ON (tuned for this CPU, as Jarvis's kernels are),
-# CPU only: no CUDA, no BLAS. About 5-8 minutes on 2 cores.
+# CPU only: no CUDA, no BLAS. 23 minutes on a busy 2-core machine.
 set -euo pipefail
 
 VERSION=0.3.36

@@ -81,7 +81,7 @@ struct EngineBenchmark: ParsableCommand {
         else if pythonPeer { peer = .python }
         else if let binary = LlamaBenchPeer.locate() { peer = .llamaBench(binary) }
         else {
-            print("llama-bench is not built: \(LlamaBenchPeer.buildCommand) builds it (~10 min on 2 cores).")
+            print("llama-bench is not built: \(LlamaBenchPeer.buildCommand) builds it (10–25 min on 2 cores).")
             print("Falling back to llama-cpp-python, which measures llama.cpp slower than llama-bench does.\n")
             peer = .python
         }
