@@ -1,11 +1,14 @@
 #!/usr/bin/env python3
-"""The llama.cpp side of `jarvis-bench engine`: times prefill and decode of the same token ids
-with llama-cpp-python (pinned for fixtures: llama-cpp-python==0.3.36) and prints JSON.
+"""The fallback llama.cpp side of `jarvis-bench engine`, used only when llama-bench is not built
+(tools/build_llama_bench.sh builds it): times prefill and decode of the same token ids with
+llama-cpp-python (pinned: llama-cpp-python==0.3.36) and prints JSON.
 
-Wall-clock times around llama-cpp-python's eval (its perf counters read zero in this version);
-the Python overhead per call is tens of microseconds against milliseconds per token. Usage: llama_cpp_bench.py REQUEST.json (written by jarvis-bench: model, tokens,
-gen_tokens, threads, repetitions). Exits non-zero with a one-line reason when llama_cpp is not
-importable.
+Wall-clock times around llama-cpp-python's eval (its perf counters read zero in this version).
+They measure llama.cpp slower than its own llama-bench does on the same file and threads (pp512
+on SmolLM2-135M: ~300 against ~480 tok/s), so a ratio against these figures overstates Jarvis's
+lead. Usage: llama_cpp_bench.py REQUEST.json (written by jarvis-bench: model, tokens,
+prompt_lengths, gen_tokens, threads, repetitions). Exits non-zero with a one-line reason when
+llama_cpp is not importable.
 """
 import json
 import statistics
@@ -21,23 +24,28 @@ except ImportError:
 def main():
     req = json.load(open(sys.argv[1]))
     tokens, gen, threads = req["tokens"], req["gen_tokens"], req["threads"]
-    llm = llama_cpp.Llama(model_path=req["model"], n_ctx=len(tokens) + gen + 8, n_batch=len(tokens),
-                          n_ubatch=len(tokens), n_threads=threads, n_threads_batch=threads, verbose=False)
+    lengths = req.get("prompt_lengths") or [len(tokens)]
+    longest = max(lengths)
+    # Batch and micro-batch as llama-bench's defaults (2048 and 512).
+    llm = llama_cpp.Llama(model_path=req["model"], n_ctx=max(longest, gen) + 8, n_batch=max(longest, 2048),
+                          n_ubatch=512, n_threads=threads, n_threads_batch=threads, verbose=False)
     llm.eval(tokens[:64])  # warm-up
-    pp, tg = [], []
+    pp = {n: [] for n in lengths}
+    tg = []
     for _ in range(req["repetitions"]):
-        llm.reset()
-        t0 = time.perf_counter()
-        llm.eval(tokens)
-        pp.append(len(tokens) / (time.perf_counter() - t0))
+        for n in lengths:
+            llm.reset()
+            t0 = time.perf_counter()
+            llm.eval(tokens[:n])
+            pp[n].append(n / (time.perf_counter() - t0))
 
         llm.reset()
-        llm.eval(tokens[:1])
         t1 = time.perf_counter()
-        for i in range(gen):  # the ids do not change the cost; any valid token will do
-            llm.eval([tokens[1 + i % (len(tokens) - 1)]])
+        for i in range(gen):  # from an empty cache, one token at a time; the ids do not change the cost
+            llm.eval([tokens[i % len(tokens)]])
         tg.append(gen / (time.perf_counter() - t1))
-    print(json.dumps({"pp": statistics.median(pp), "tg": statistics.median(tg), "version": llama_cpp.__version__}))
+    print(json.dumps({"pp": {str(n): statistics.median(v) for n, v in pp.items()},
+                      "tg": statistics.median(tg), "version": llama_cpp.__version__}))
 
 
 if __name__ == "__main__":

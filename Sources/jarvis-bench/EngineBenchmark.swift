@@ -2,17 +2,26 @@ import ArgumentParser
 import Foundation
 import JarvisEngine
 
-/// `jarvis-bench engine`: prefill and decode speed of the engine on a model, and of llama.cpp on
-/// the same model, token ids and thread count when llama-cpp-python is importable.
+/// `jarvis-bench engine`: prefill and decode speed of the engine on a model, beside llama.cpp's
+/// own `llama-bench` on the same file and thread count (built by tools/build_llama_bench.sh), or,
+/// when that is not built, beside llama-cpp-python as a labelled fallback.
+///
+/// The tests are llama-bench's: ppN is a prompt of N tokens from an empty cache, in one call;
+/// tgN is N tokens decoded one at a time from an empty cache. Each figure is the median of
+/// `--repetitions` timed runs after a warm-up. For each thread count Jarvis runs first, then the
+/// peer, so both see the same machine load within a few seconds.
 struct EngineBenchmark: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "engine",
-        abstract: "Prefill (pp) and decode (tg) tokens/s, side by side with llama.cpp.")
+        abstract: "Prefill (pp) and decode (tg) tokens/s, side by side with llama.cpp's llama-bench.")
 
     @OptionGroup var options: ModelOptions
 
     @Option(name: .customLong("prompt-tokens"), help: "Prompt length for the prefill figure.")
     var promptTokens: Int = 512
+
+    @Option(name: .customLong("long-prompt-tokens"), help: "Prompt length for the long prefill figure (0 skips it).")
+    var longPromptTokens: Int = 2048
 
     @Option(name: .customLong("gen-tokens"), help: "Tokens for the decode figure.")
     var genTokens: Int = 128
@@ -20,104 +29,173 @@ struct EngineBenchmark: ParsableCommand {
     @Flag(name: .customLong("no-peer"), help: "Do not run llama.cpp.")
     var noPeer = false
 
+    @Flag(name: .customLong("python-peer"),
+          help: "Time llama.cpp through llama-cpp-python even when llama-bench is built (slower-measuring fallback).")
+    var pythonPeer = false
+
     @Option(name: .customLong("thread-counts"), parsing: .upToNextOption,
-            help: "Thread counts to measure, each for both engines (default: 1 and all cores; --threads sets one).")
+            help: "Thread counts to measure, each for both engines (default: all cores, then 1; --threads sets one).")
     var threadCounts: [Int] = []
 
-    struct Figures { var pp: Double; var tg: Double }
+    func validate() throws {
+        guard promptTokens > 0, genTokens > 0, longPromptTokens >= 0 else {
+            throw ValidationError("--prompt-tokens and --gen-tokens must be positive, --long-prompt-tokens not negative")
+        }
+        guard threadCounts.allSatisfy({ $0 > 0 }) else { throw ValidationError("--thread-counts must be positive") }
+    }
+
+    /// The tests, in the order they are printed.
+    var tests: [String] {
+        ["pp\(promptTokens)", "tg\(genTokens)"] + (longPromptTokens > 0 ? ["pp\(longPromptTokens)"] : [])
+    }
+    var promptLengths: [Int] { [promptTokens] + (longPromptTokens > 0 ? [longPromptTokens] : []) }
+
+    /// Which llama.cpp this run compares against.
+    enum Peer {
+        case none(String)
+        case llamaBench(String)
+        case python
+    }
 
     func run() throws {
         let path = try options.prepare()
         let cores = ProcessInfo.processInfo.activeProcessorCount
         let counts = !threadCounts.isEmpty ? threadCounts
-            : options.threads != cores ? [options.threads] : Array(Set([1, cores])).sorted()
+            : options.threads != cores ? [options.threads] : Array(Set([1, cores])).sorted(by: >)
         let loadStart = Date()
         let gguf = try GGUFFile(path: path)
         let transformer = try Transformer(gguf: gguf)
         let tokenizer = try BPETokenizer(gguf: gguf)
         let loadSeconds = Date().timeIntervalSince(loadStart)
 
-        // The same prompt ids go to both engines: ordinary English text, repeated to length.
+        // The same prompt ids for every length: ordinary English text, repeated to length.
+        // (llama-bench draws random ids; the cost does not depend on which ids.)
         let text = "Jarvis keeps what its user tells it as the model's own attention state, computed once and read back when a question needs it. "
         var ids: [Int32] = []
-        while ids.count < promptTokens { ids += tokenizer.encode(text) }
-        ids = Array(ids.prefix(promptTokens))
+        let longest = promptLengths.max()!
+        while ids.count < longest { ids += tokenizer.encode(text) }
+        ids = Array(ids.prefix(longest))
+
+        let peer: Peer
+        if noPeer { peer = .none("not run (--no-peer)") }
+        else if pythonPeer { peer = .python }
+        else if let binary = LlamaBenchPeer.locate() { peer = .llamaBench(binary) }
+        else {
+            print("llama-bench is not built: \(LlamaBenchPeer.buildCommand) builds it (10–25 min on 2 cores).")
+            print("Falling back to llama-cpp-python, which measures llama.cpp slower than llama-bench does.\n")
+            peer = .python
+        }
 
         print("model: \(path)")
-        print("load: \(String(format: "%.2f", loadSeconds)) s   weights: quantized in place, \(mib(transformer.denseWeightBytes)) MiB dense")
+        print("load: \(String(format: "%.2f", loadSeconds)) s   weights: \(weightTypes(gguf))")
+        print("      quantized in place, \(mib(transformer.denseWeightBytes)) MiB dequantized to fp32 at load")
+        print("machine load before: \(loadAverage())")
         print("")
-        print(pad("threads", 9) + pad("test", 8) + pad("jarvis tok/s", 14) + pad("llama.cpp tok/s", 17) + "ratio")
-        var results: [(threads: Int, ours: Figures, peer: Figures?)] = []
-        var peerNote = noPeer ? "not run (--no-peer)" : ""
-        var peerVersion = ""
+        let peerName: String
+        switch peer {
+        case .llamaBench: peerName = "llama-bench"
+        case .python: peerName = "llama-cpp-python*"
+        case .none: peerName = "llama.cpp"
+        }
+        print(pad("threads", 9) + pad("test", 8) + pad("jarvis tok/s", 14) + pad("\(peerName) tok/s", 24) + "ratio")
+        var results: [(threads: Int, ours: [String: Double])] = []
+        var peerNote = ""
+        if case .none(let why) = peer { peerNote = why }
         for threads in counts {
             ComputeThreads.set(threads)
             let ours = try measure(transformer, ids)
-            var peer: Figures?
-            if !noPeer {
-                do {
-                    let p = try LlamaCppPeer.measure(model: path, tokens: ids, genTokens: genTokens, threads: threads, repetitions: options.repetitions)
-                    peer = Figures(pp: p.pp, tg: p.tg)
-                    peerVersion = p.version
-                } catch {
-                    peerNote = "not available: \(error)"
+            var theirs: [String: Double] = [:]
+            do {
+                switch peer {
+                case .none: break
+                case .llamaBench(let binary):
+                    let r = try LlamaBenchPeer.measure(binary: binary, model: path, promptLengths: promptLengths, genTokens: genTokens,
+                                                       threads: threads, repetitions: options.repetitions)
+                    theirs = r.tokensPerSecond
+                    peerNote = "llama-bench from llama-cpp-python \(LlamaBenchPeer.sourceVersion)'s llama.cpp (build \(r.buildCommit), "
+                        + "GGML_NATIVE, \(r.cpu)); its defaults otherwise; median of \(options.repetitions) runs each"
+                case .python:
+                    let r = try LlamaCppPeer.measure(model: path, tokens: ids, promptLengths: promptLengths, genTokens: genTokens,
+                                                     threads: threads, repetitions: options.repetitions)
+                    theirs = r.tokensPerSecond
+                    peerNote = "* FALLBACK: llama-cpp-python \(r.version) timed around eval, same token ids; it measures llama.cpp "
+                        + "slower than llama-bench does, so these ratios overstate Jarvis's lead. Build llama-bench: \(LlamaBenchPeer.buildCommand)"
                 }
+            } catch {
+                peerNote = "not available: \(error)"
             }
-            results.append((threads, ours, peer))
-            for (name, mine, theirs) in [("pp\(promptTokens)", ours.pp, peer?.pp), ("tg\(genTokens)", ours.tg, peer?.tg)] {
-                let t = theirs.map { String(format: "%.1f", $0) } ?? "-"
-                let r = theirs.map { String(format: "%.2fx", mine / $0) } ?? "-"
-                print(pad("\(threads)", 9) + pad(name, 8) + pad(String(format: "%.1f", mine), 14) + pad(t, 17) + r)
+            results.append((threads, ours))
+            for name in tests {
+                let mine = ours[name]!, other = theirs[name]
+                let t = other.map { String(format: "%.1f", $0) } ?? "-"
+                let r = other.map { String(format: "%.2fx", mine / $0) } ?? "-"
+                print(pad("\(threads)", 9) + pad(name, 8) + pad(String(format: "%.1f", mine), 14) + pad(t, 24) + r)
             }
         }
-        if peerVersion.isEmpty { print("\nllama.cpp: \(peerNote)") }
-        else { print("\nllama.cpp: llama-cpp-python \(peerVersion), same token ids and thread count, median of \(options.repetitions)") }
+        print("\nllama.cpp: \(peerNote)")
+        print("Jarvis: median of \(options.repetitions) runs each, same thread counts")
+        print("machine load after: \(loadAverage())")
 
         // How close decode comes to the memory-bandwidth floor: every token streams the weights.
         let weightBytes = transformer.weightBytesPerToken
         print("\ndecode against memory bandwidth (weights read per token: \(mib(weightBytes)) MiB)")
         print("(memcpy: bytes copied per second; read: bytes summed per second, the access pattern decode has)")
         print(pad("threads", 9) + pad("memcpy GB/s", 13) + pad("floor ms", 10) + pad("read GB/s", 11) + pad("floor ms", 10)
-              + pad("decode ms", 11) + "memcpy floor / decode")
+              + pad("decode ms", 11) + "read floor / decode")
         for r in results {
             let copy = memcpyBandwidth(threads: r.threads), read = readBandwidth(threads: r.threads)
             let copyFloor = Double(weightBytes) / copy * 1000, readFloor = Double(weightBytes) / read * 1000
-            let actual = 1000 / r.ours.tg
+            let actual = 1000 / r.ours["tg\(genTokens)"]!
             print(pad("\(r.threads)", 9) + pad(String(format: "%.1f", copy / 1e9), 13) + pad(String(format: "%.2f", copyFloor), 10)
                   + pad(String(format: "%.1f", read / 1e9), 11) + pad(String(format: "%.2f", readFloor), 10)
-                  + pad(String(format: "%.2f", actual), 11) + String(format: "%.0f%%", 100 * copyFloor / actual))
+                  + pad(String(format: "%.2f", actual), 11) + String(format: "%.0f%%", 100 * readFloor / actual))
         }
 
         // Resident memory against the issue's bound: 1.5 × the GGUF file + KV cache + activations.
         let fileBytes = (try? FileManager.default.attributesOfItem(atPath: path)[.size] as? Int) ?? 0
         let c = transformer.config
-        let kvBytes = 2 * c.layers * c.kvHeads * c.headDim * 2 * (promptTokens + genTokens + 1)
+        let kvBytes = 2 * c.layers * c.kvHeads * c.headDim * 2 * (longest + 1)
         let rss = residentBytes()
         print("\nRSS \(mib(rss)) MiB = \(String(format: "%.2f", Double(rss) / Double(max(fileBytes, 1))))× the GGUF file (\(mib(fileBytes)) MiB); "
               + "bound 1.5 × file + KV cache (\(mib(kvBytes)) MiB) = \(mib(fileBytes * 3 / 2 + kvBytes)) MiB")
     }
 
-    /// Median prefill and decode speed over the repetitions at the current thread count.
-    func measure(_ transformer: Transformer, _ ids: [Int32]) throws -> Figures {
+    /// Median tokens/s of each test over the repetitions, at the current thread count.
+    func measure(_ transformer: Transformer, _ ids: [Int32]) throws -> [String: Double] {
         // Warm up caches and the worker pool.
         try transformer.prefill(Array(ids.prefix(64)), cache: KVCache(config: transformer.config, capacity: 64))
-        var pp: [Double] = [], tg: [Double] = []
+        var samples: [String: [Double]] = [:]
         for _ in 0..<options.repetitions {
-            let cache = KVCache(config: transformer.config, capacity: promptTokens + genTokens + 1)
-            let t0 = Date()
-            try transformer.prefill(ids, cache: cache)
-            pp.append(Double(promptTokens) / Date().timeIntervalSince(t0))
-
-            let dcache = KVCache(config: transformer.config, capacity: genTokens + 2)
-            var logits = try transformer.prefill([ids[0]], cache: dcache)
+            for n in promptLengths {
+                let cache = KVCache(config: transformer.config, capacity: n)
+                let t0 = Date()
+                try transformer.prefill(Array(ids.prefix(n)), cache: cache)
+                samples["pp\(n)", default: []].append(Double(n) / Date().timeIntervalSince(t0))
+            }
+            // tg: from an empty cache, each token the argmax of the one before, one call per token.
+            let cache = KVCache(config: transformer.config, capacity: genTokens)
+            var token = ids[0]
             let t1 = Date()
             for _ in 0..<genTokens {
-                logits = try transformer.prefill([Sampler.argmax(logits)], cache: dcache)
+                token = try Sampler.argmax(transformer.prefill([token], cache: cache))
             }
-            tg.append(Double(genTokens) / Date().timeIntervalSince(t1))
+            samples["tg\(genTokens)", default: []].append(Double(genTokens) / Date().timeIntervalSince(t1))
         }
-        return Figures(pp: median(pp), tg: median(tg))
+        return samples.mapValues(median)
     }
+
+    /// The weight matrices' storage types with their counts, e.g. "Q4_K ×96, Q6_K ×17".
+    func weightTypes(_ gguf: GGUFFile) -> String {
+        var counts: [String: Int] = [:]
+        for t in gguf.tensors where t.shape.count == 2 { counts["\(t.type)".uppercased(), default: 0] += 1 }
+        return counts.sorted { $0.key < $1.key }.map { "\($0.key) ×\($0.value)" }.joined(separator: ", ")
+    }
+}
+
+/// The 1, 5 and 15 minute load averages, from /proc/loadavg.
+func loadAverage() -> String {
+    guard let s = try? String(contentsOfFile: "/proc/loadavg", encoding: .utf8) else { return "?" }
+    return s.split(separator: " ").prefix(3).joined(separator: " ")
 }
 
 /// Bytes per second memcpy moves between two 256 MiB buffers (far beyond any cache), with the
