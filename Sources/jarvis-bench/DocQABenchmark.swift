@@ -144,14 +144,17 @@ struct DocQABenchmark: ParsableCommand {
         var tally: [Key: Tally] = [:], recalled: [Int: Int] = [:], declined = 0, caught = 0
         let picked = set.questions.enumerated().filter { $0.offset % every == 0 }.map(\.element)
         let questions = picked.filter { $0.type != "unanswerable" }, unanswerable = picked.filter { $0.type == "unanswerable" }
+        // The index does not change while questions are asked: one copy, one embedding per question.
+        let retriever = memory.retriever
         for (n, q) in picked.enumerated() {
-            let hits = memory.retriever.rank(question: q.question, vector: embedder.embed(q.question))
+            let vector = embedder.embed(q.question)
+            let hits = retriever.rank(question: q.question, vector: vector)
             let ranked = hits.map(\.id)
             let evidence = q.evidence.compactMap { e -> Range<Int>? in Self.find(Array(e.utf8), in: texts[q.file] ?? []) }
             let needed = Set((spans[q.file] ?? []).filter { s in evidence.contains { $0.overlaps(s.range) } }.map(\.id))
             let answerable = q.type != "unanswerable"
             // What ask would do by itself: nothing remembered is about the question.
-            let nothing = memory.retriever.retrieve(question: q.question, vector: embedder.embed(q.question)).isEmpty
+            let nothing = retriever.retrieve(question: q.question, vector: vector).isEmpty
             if nothing { if answerable { declined += 1 } else { caught += 1 } }
             for k in ks {
                 let chosen = Array(ranked.prefix(k))
@@ -212,7 +215,7 @@ struct DocQABenchmark: ParsableCommand {
         print("best last: the k entries in reverse order, the retriever's best next to the question.")
         print("right but declined: answered right over the forced entries, but ask would have said it has nothing remembered (retrieval floor).")
         print(String(format: "nothing remembered (ask's retrieval floor %.2f): unanswerable caught %d of %d (%.1f%%); answerable declined %d of %d",
-                     memory.retriever.answerFloor, caught, unanswerable.count, 100 * Double(caught) / Double(max(unanswerable.count, 1)),
+                     retriever.answerFloor, caught, unanswerable.count, 100 * Double(caught) / Double(max(unanswerable.count, 1)),
                      declined, questions.count))
     }
 
