@@ -26,6 +26,7 @@ REQUESTS = {
     "ask-session": {"id": 13, "op": "ask", "question": "And what colour is her collar?", "session": "walks", "resume": True},
     "sessions": {"id": 14, "op": "sessions"},
     "forget-session": {"id": 15, "op": "forget_session", "session": "walks"},
+    "propose": {"id": 16, "op": "propose", "text": "Remember that Biscuit's collar is green now."},
 }
 
 SESSION = {"name": "walks", "turns": 2, "created_ms": 1764244800000, "updated_ms": 1764245100000, "live": True}
@@ -55,6 +56,9 @@ REPLIES = {
     "ask-done-session": ("ask", {"id": 13, "event": "done", "result_kind": "ask", "result": {"answer": "Her collar is green.", "entries": [12], "ttft_ms": 71.5, "tokens": 6, "session": "walks", "history_tokens": 41}}),
     "sessions-done": ("sessions", {"id": 14, "event": "done", "result_kind": "sessions", "result": {"sessions": [SESSION, dict(SESSION, name="chat-20261201-093000", turns=5, updated_ms=1764581400000, live=False)]}}),
     "forget-session-done": ("forget_session", {"id": 15, "event": "done", "result_kind": "session", "result": {"session": dict(SESSION, live=False)}}),
+    "propose-done": ("propose", {"id": 16, "event": "done", "result_kind": "proposal", "result": {"proposal": {
+        "action": "update", "text": "Biscuit's collar is green now.", "entry": ENTRY}}}),
+    "propose-done-nothing": ("propose", {"id": 17, "event": "done", "result_kind": "proposal", "result": {"proposal": None}}),
     "error-unknown-session": ("forget_session", {"id": 15, "event": "error", "error": {"code": "unknown_session", "message": "no chat session named \"walks\" (jarvisctl sessions lists them)"}}),
     "error-session-full": ("ask", {"id": 13, "event": "error", "error": {"code": "session_full", "message": "session \"walks\" holds 2010 tokens of history and this turn could take it past its cap of 2048: forget it or start another"}}),
     "error-not-found": ("forget", {"id": 4, "event": "error", "error": {"code": "not_found", "message": "no entry with id or name \"Biscuit\""}}),
@@ -77,6 +81,7 @@ INVALID = {
     "search-missing-query": (b"{\"id\":6,\"op\":\"search\",\"limit\":3}", "bad_request", 6),
     "update-missing-text": (b"{\"id\":7,\"op\":\"update\",\"entry\":\"12\"}", "bad_request", 7),
     "forget-session-missing-session": (b"{\"id\":8,\"op\":\"forget_session\"}", "bad_request", 8),
+    "propose-missing-text": (b"{\"id\":9,\"op\":\"propose\"}", "bad_request", 9),
 }
 
 

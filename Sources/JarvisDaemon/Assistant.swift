@@ -122,6 +122,13 @@ public final class Assistant: RequestHandler, Sendable {
             let r = try await queue.run(token) { try memory.forgetSession(ref.session) }
             return .session(SessionInfo(name: r.name, turns: r.turns.count, createdMs: r.createdMilliseconds,
                                         updatedMs: r.updatedMilliseconds, live: false))
+        case .propose(let p):
+            guard !p.text.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty else {
+                throw DaemonError(.badRequest, "nothing to propose from: the text is empty")
+            }
+            // The embedder is the inference thread's, so the line waits its turn.
+            let memory = self.memory
+            return .proposal(try await queue.run(token) { try memory.propose(p.text) }.map(Self.info))
         case .cancel:
             throw DaemonError(.internalError, "cancel is answered by the connection")
         }
@@ -288,6 +295,15 @@ public final class Assistant: RequestHandler, Sendable {
 
     static func info(_ s: PersonalMemory.SessionInfo) -> SessionInfo {
         SessionInfo(name: s.name, turns: s.turns, createdMs: s.createdMilliseconds, updatedMs: s.updatedMilliseconds, live: s.live)
+    }
+
+    static func info(_ p: MemoryProposal) -> Proposal {
+        let action: Proposal.Action = switch p.action {
+        case .add: .add
+        case .update: .update
+        case .forget: .forget
+        }
+        return Proposal(action: action, text: p.text, entry: p.entry.map(info))
     }
 
     static func info(_ r: EntryRecord) -> EntryInfo {

@@ -3,6 +3,7 @@
 public enum Op: String, CaseIterable, Codable, Sendable {
     case hello, ask, remember, forget, list, show, status, cancel, search, update, sessions
     case forgetSession = "forget_session"
+    case propose
 
     /// The kind of result a successful request with this op ends with.
     public var resultKind: Reply.Result.Kind {
@@ -16,6 +17,7 @@ public enum Op: String, CaseIterable, Codable, Sendable {
         case .cancel: .cancel
         case .sessions: .sessions
         case .forgetSession: .session
+        case .propose: .proposal
         }
     }
 }

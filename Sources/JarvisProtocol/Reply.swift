@@ -39,10 +39,12 @@ public struct Reply: Equatable, Sendable {
         case sessions([SessionInfo])
         /// forget_session: the session as it was
         case session(SessionInfo)
+        /// propose: nil when the line asks nothing of the memory
+        case proposal(Proposal?)
 
         /// The shapes a result can have: the `result_kind` of a `done` reply.
         public enum Kind: String, CaseIterable, Codable, Sendable {
-            case hello, ask, entries, entry, status, cancel, hits, sessions, session
+            case hello, ask, entries, entry, status, cancel, hits, sessions, session, proposal
         }
 
         /// This result's shape.
@@ -57,6 +59,7 @@ public struct Reply: Equatable, Sendable {
             case .hits: .hits
             case .sessions: .sessions
             case .session: .session
+            case .proposal: .proposal
             }
         }
     }

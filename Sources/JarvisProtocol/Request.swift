@@ -61,6 +61,8 @@ public struct Request: Encodable, Equatable, Sendable {
         case sessions
         /// Forget a chat session (its turns and KV).
         case forgetSession(SessionRef)
+        /// The memory change a chat line implies (nothing is changed).
+        case propose(Propose)
 
         /// The op this body is for.
         public var op: Op {
@@ -77,6 +79,7 @@ public struct Request: Encodable, Equatable, Sendable {
             case .update: .update
             case .sessions: .sessions
             case .forgetSession: .forgetSession
+            case .propose: .propose
             }
         }
     }
@@ -155,6 +158,12 @@ public struct Request: Encodable, Equatable, Sendable {
         public init(session: String) { self.session = session }
     }
 
+    public struct Propose: Codable, Equatable, Sendable {
+        /// A line the user said.
+        public var text: String
+        public init(text: String) { self.text = text }
+    }
+
     enum Keys: String, CodingKey { case id, op }
 
     public func encode(to encoder: Encoder) throws {
@@ -170,6 +179,7 @@ public struct Request: Encodable, Equatable, Sendable {
         case .search(let x): try x.encode(to: encoder)
         case .update(let x): try x.encode(to: encoder)
         case .forgetSession(let x): try x.encode(to: encoder)
+        case .propose(let x): try x.encode(to: encoder)
         case .list, .status, .sessions: break
         }
     }
@@ -202,6 +212,7 @@ extension Request.Body {
         case .update: self = .update(try Request.Update(from: decoder))
         case .sessions: self = .sessions
         case .forgetSession: self = .forgetSession(try Request.SessionRef(from: decoder))
+        case .propose: self = .propose(try Request.Propose(from: decoder))
         }
     }
 }

@@ -66,6 +66,16 @@ extension Reply.Result {
     struct Hits: Codable { let hits: [SearchHit] }
     struct Sessions: Codable { let sessions: [SessionInfo] }
     struct Session: Codable { let session: SessionInfo }
+    /// `proposal` is always present, null for none.
+    struct Proposed: Codable {
+        let proposal: Proposal?
+        enum CodingKeys: String, CodingKey { case proposal }
+        init(proposal: Proposal?) { self.proposal = proposal }
+        func encode(to encoder: Encoder) throws {
+            var c = encoder.container(keyedBy: CodingKeys.self)
+            if let proposal { try c.encode(proposal, forKey: .proposal) } else { try c.encodeNil(forKey: .proposal) }
+        }
+    }
 
     /// Writes the result's own fields (the `result` object).
     func encodeFields(to encoder: Encoder) throws {
@@ -79,6 +89,7 @@ extension Reply.Result {
         case .hits(let h): try Hits(hits: h).encode(to: encoder)
         case .sessions(let s): try Sessions(sessions: s).encode(to: encoder)
         case .session(let s): try Session(session: s).encode(to: encoder)
+        case .proposal(let p): try Proposed(proposal: p).encode(to: encoder)
         }
     }
 
@@ -94,6 +105,7 @@ extension Reply.Result {
         case .hits: self = .hits(try Hits(from: decoder).hits)
         case .sessions: self = .sessions(try Sessions(from: decoder).sessions)
         case .session: self = .session(try Session(from: decoder).session)
+        case .proposal: self = .proposal(try Proposed(from: decoder).proposal)
         }
     }
 }
@@ -102,7 +114,7 @@ extension Reply.Result.Kind {
     /// The field only this shape has, checked in this order (`ask` and `status` results
     /// also hold `entries`).
     static let distinctiveFields: [(field: String, kind: Self)] = [
-        ("answer", .ask), ("config", .status), ("protocol", .hello), ("cancelled", .cancel), ("hits", .hits), ("sessions", .sessions), ("session", .session), ("entry", .entry), ("entries", .entries),
+        ("answer", .ask), ("config", .status), ("protocol", .hello), ("cancelled", .cancel), ("hits", .hits), ("sessions", .sessions), ("session", .session), ("proposal", .proposal), ("entry", .entry), ("entries", .entries),
     ]
 
     /// The shape of a result from a server older than `result_kind`, by its fields.

@@ -14,6 +14,12 @@ struct ChatCommand: ParsableCommand {
             Ctrl-A/E, history with the up arrow, kept in $XDG_STATE_HOME/jarvis/chat_history). \
             Ctrl-C stops the answer being written and keeps the session; Ctrl-D ends it.
 
+            A line that tells Jarvis something lasting ("remember that my locker is 40", "my \
+            sister moved to Porto", "forget my locker number") is not answered: Jarvis proposes \
+            the change to the memory it implies (a new memory, an update of the entry it \
+            contradicts, or forgetting an entry) and makes it when you answer y. --yes makes \
+            every proposed change without asking; --no-proposals treats every line as a question.
+
             The session is kept by jarvisd under its name (printed at the start) and can be \
             resumed with --session; `jarvisctl sessions` lists and forgets them.
             """)
@@ -36,7 +42,17 @@ struct ChatCommand: ParsableCommand {
     @Flag(help: "Keep no line history on disk.")
     var noHistory = false
 
+    @Flag(help: "Make the memory changes Jarvis proposes without asking (for scripts).")
+    var yes = false
+
+    @Flag(help: "Propose no memory changes: every line is a question.")
+    var noProposals = false
+
     func validate() throws {
+        if connection.json {
+            throw ValidationError("chat is interactive and prints no JSON: for scripts, `jarvisctl ask --session NAME --json` asks within a session")
+        }
+        if yes, noProposals { throw ValidationError("--yes makes proposed changes and --no-proposals proposes none: give one of them") }
         if session != nil, new != nil { throw ValidationError("--session resumes a session and --new starts one: give one of them") }
         if let maxTokens, maxTokens <= 0 { throw ValidationError("--max-tokens must be positive") }
     }
@@ -62,7 +78,7 @@ struct ChatCommand: ParsableCommand {
             resume = false
         }
 
-        // The id of the answer being written, for Ctrl-C to cancel.
+        // The request in flight (a proposal or an answer), for Ctrl-C to cancel.
         let answering = Mutex<RequestID?>(nil)
         let link = UncheckedConnection(c)
         _ = InterruptRelay {
@@ -77,16 +93,23 @@ struct ChatCommand: ParsableCommand {
         while let line = editor.readLine(prompt: "you> ") {
             let question = line.trimmingCharacters(in: .whitespaces)
             if question.isEmpty { continue }
-            let body = Request.Body.ask(.init(question: question, maxTokens: maxTokens, temperature: temperature,
-                                              session: name, resume: resume || !first ? true : nil))
-            do {
+            /// Sends a request that Ctrl-C can cancel, and reads its replies.
+            func exchange(_ body: Request.Body) throws -> Reply.Result {
                 let id = try answering.withLock { id in
                     let sent = try c.send(body)
                     id = sent
                     return sent
                 }
                 defer { answering.withLock { $0 = nil } }
-                try receiveAnswer(c, id: id)
+                return try receive(c, id: id)
+            }
+            do {
+                if !noProposals, case .proposal(let p?) = try exchange(.propose(.init(text: question))) {
+                    try settle(p, editor: editor, exchange: exchange)
+                    continue
+                }
+                _ = try exchange(.ask(.init(question: question, maxTokens: maxTokens, temperature: temperature,
+                                            session: name, resume: resume || !first ? true : nil)))
                 first = false
             } catch let e as ClientError {
                 if case .server(.cancelled) = e.code {
@@ -105,8 +128,50 @@ struct ChatCommand: ParsableCommand {
         say("\n")
     }
 
-    /// Prints the answer's tokens as they come, until its `done` or `error`.
-    private func receiveAnswer(_ c: JarvisConnection, id: RequestID) throws {
+    /// Shows a proposed memory change, asks for a yes (unless --yes) and makes the change.
+    private func settle(_ p: Proposal, editor: LineEditor, exchange: (Request.Body) throws -> Reply.Result) throws {
+        let question: String, change: Request.Body
+        let old = p.entry.map { "entry \($0.id) (“\(Self.oneLine($0.text))”)" } ?? "?"
+        switch p.action {
+        case .add:
+            question = "remember “\(p.text ?? "")”?"
+            change = .remember(.init(text: p.text ?? ""))
+        case .update:
+            question = "this changes \(old) to “\(p.text ?? "")” — update it?"
+            change = .update(.init(entry: String(p.entry?.id ?? 0), text: p.text ?? ""))
+        case .forget:
+            question = "forget \(old)?"
+            change = .forget(.init(entry: String(p.entry?.id ?? 0)))
+        }
+        if yes {
+            say("jarvis: \(question) yes (--yes)\n")
+        } else {
+            // The question is written before the prompt: libedit's prompt takes only what the
+            // locale's multibyte conversion accepts, and an entry's text can hold anything.
+            say("jarvis: \(question) ")
+            let reply = editor.readLine(prompt: "[y/N] ", keepInHistory: false) ?? ""
+            guard ["y", "yes"].contains(reply.trimmingCharacters(in: .whitespaces).lowercased()) else {
+                say("jarvis: nothing changed.\n")
+                return
+            }
+        }
+        switch try exchange(change) {
+        case .entries(let stored): say("jarvis: remembered as entry \(stored.map { String($0.id) }.joined(separator: ", ")).\n")
+        case .entry(let e) where p.action == .update: say("jarvis: entry \(e.id) updated.\n")
+        case .entry(let e): say("jarvis: entry \(e.id) forgotten.\n")
+        default: break
+        }
+    }
+
+    /// An entry's text on one line, cut at 80 characters, for a question about it.
+    static func oneLine(_ text: String) -> String {
+        let flat = text.split(whereSeparator: \.isNewline).joined(separator: " ")
+        return flat.count > 80 ? String(flat.prefix(79)) + "…" : flat
+    }
+
+    /// Reads a request's replies until its `done` (returning the result) or `error`, printing
+    /// an answer's tokens as they come.
+    private func receive(_ c: JarvisConnection, id: RequestID) throws -> Reply.Result {
         while true {
             let reply = try c.receive()
             if reply.id == nil, case .error(let e) = reply.event {
@@ -116,9 +181,9 @@ struct ChatCommand: ParsableCommand {
             switch reply.event {
             case .token(let piece):
                 say(piece)
-            case .done:
-                say("\n")
-                return
+            case .done(let result):
+                if case .ask = result { say("\n") }
+                return result
             case .error(let e):
                 throw ClientError(.server(e.code), e.message, protocolError: e)
             case .progress:

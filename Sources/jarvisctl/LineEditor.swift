@@ -9,6 +9,8 @@ final class LineEditor {
     /// - Parameter historyFile: where history is kept; nil keeps none across runs.
     init(historyFile: String?) {
         self.historyFile = historyFile
+        // libedit reads and shows multibyte characters (é, emoji) by the locale's LC_CTYPE.
+        setlocale(LC_CTYPE, "")
         jarvis_editline_leave_signals()
         using_history()
         stifle_history(1000)
@@ -16,11 +18,13 @@ final class LineEditor {
     }
 
     /// The next line, without its newline; nil at end of input (Ctrl-D on an empty line).
-    func readLine(prompt: String) -> String? {
+    /// - Parameter keepInHistory: false for answers to a y/n question, which the up arrow
+    ///   should not bring back.
+    func readLine(prompt: String, keepInHistory: Bool = true) -> String? {
         guard let p = readline(prompt) else { return nil }
         defer { free(p) }
         let line = String(cString: p)
-        if !line.trimmingCharacters(in: .whitespaces).isEmpty { add_history(line) }
+        if keepInHistory, !line.trimmingCharacters(in: .whitespaces).isEmpty { add_history(line) }
         return line
     }
 

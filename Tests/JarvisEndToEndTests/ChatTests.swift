@@ -194,4 +194,83 @@ final class ChatTests: XCTestCase {
         XCTAssertEqual(listed.first?.turns, 2, "the stopped answer is not a turn")
         XCTAssertEqual(d.stop(), 0)
     }
+
+    /// Memories from conversation in a terminal: a lasting statement is proposed as a new
+    /// memory, one that contradicts an entry as its update, a request to forget as forgetting;
+    /// each is made only after y, and n changes nothing. Questions are answered as before.
+    func testMemoriesFromConversationInATerminal() throws {
+        let tmuxPath = try Self.require("tmux")
+        let bash = try Self.require("bash")
+        let d = try DaemonProcess(name: "tmuxlearn")
+        try d.start()
+        XCTAssertEqual(try d.ctl("remember", "--name", "locker", "My gym locker is number 17.").status, 0)
+        let session = try TmuxSession(tmux: tmuxPath, command: "\(bash) --norc --noprofile -i", environment: ["JARVIS_SOCKET": d.socket, "HOME": d.directory])
+        func tmux(_ args: String...) throws -> Programs.Run { try Programs.run(tmuxPath, ["-L", session.server] + args) }
+        func type(_ text: String) throws {
+            _ = try tmux("send-keys", "-t", "0", "-l", text)
+            _ = try tmux("send-keys", "-t", "0", "Enter")
+        }
+        func lastLine(_ s: String) -> String {
+            s.split(separator: "\n").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }.last ?? ""
+        }
+        func entries() throws -> [EntryInfo] {
+            try JSONDecoder().decode([EntryInfo].self, from: Data(try d.ctl("list", "--json").stdout.utf8))
+        }
+        let waitFor = session.waitFor
+        _ = try tmux("send-keys", "-t", "0", "PS1='$ '", "Enter")
+        try type("jarvisctl chat --new learn --max-tokens 24")
+        try waitFor("the chat's prompt") { lastLine($0).hasPrefix("you>") }
+
+        // A new memory, verbatim from the line.
+        try type("Remember that my passport expires on 4 June 2029.")
+        try waitFor("the proposal to remember") { lastLine($0) == "jarvis: remember “my passport expires on 4 June 2029.”? [y/N]" }
+        try type("y")
+        try waitFor("the memory stored") { $0.contains("jarvis: remembered as entry") && lastLine($0).hasPrefix("you>") }
+        XCTAssertEqual(try entries().map(\.text).sorted(), ["My gym locker is number 17.", "my passport expires on 4 June 2029."])
+
+        // A line that contradicts an entry: its update, declined, then accepted.
+        try type("my locker is 40 now")
+        let update = "jarvis: this changes entry 1 (“My gym locker is number 17.”) to “my locker is 40 now” — update it? [y/N]"
+        try waitFor("the proposal to update") { lastLine($0) == update }
+        try type("n")
+        try waitFor("nothing changed") { $0.contains("jarvis: nothing changed.") && lastLine($0).hasPrefix("you>") }
+        XCTAssertEqual(try d.ctl("show", "locker", "--json").stdout.contains("number 17"), true)
+        try type("my locker is 40 now")
+        try waitFor("the proposal to update, again") { lastLine($0) == update }
+        try type("y")
+        try waitFor("the entry updated") { $0.contains("jarvis: entry 1 updated.") && lastLine($0).hasPrefix("you>") }
+        let locker = try JSONDecoder().decode(EntryInfo.self, from: Data(try d.ctl("show", "locker", "--json").stdout.utf8))
+        XCTAssertEqual(locker.text, "my locker is 40 now")
+        XCTAssertEqual(locker.id, 1, "updated in place: same id, same name")
+
+        // A question is answered, not proposed: the session gets a turn.
+        try type("What is my locker number?")
+        try waitFor("the answer") { s in
+            let l = s.split(separator: "\n").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+            guard let i = l.lastIndex(of: "you> What is my locker number?") else { return false }
+            return i < l.count - 2 && l.last?.hasPrefix("you>") == true
+        }
+
+        // Forgetting.
+        try type("forget my locker number")
+        try waitFor("the proposal to forget") { lastLine($0) == "jarvis: forget entry 1 (“my locker is 40 now”)? [y/N]" }
+        try type("yes")
+        try waitFor("the entry forgotten") { $0.contains("jarvis: entry 1 forgotten.") && lastLine($0).hasPrefix("you>") }
+        XCTAssertEqual(try entries().map(\.text), ["my passport expires on 4 June 2029."])
+        _ = try tmux("send-keys", "-t", "0", "C-d")
+        try waitFor("the shell") { lastLine($0) == "$" }
+        let listed = try JSONDecoder().decode([SessionInfo].self, from: Data(try d.ctl("sessions", "--json").stdout.utf8))
+        XCTAssertEqual(listed.first?.turns, 1, "only the question was a turn")
+
+        // For scripts: --yes makes the changes without asking; --json is refused.
+        let r = try d.ctl("chat", "--yes", "--new", "script", input: "I now drive a red Mazda 3.\nI sold my car.\n")
+        XCTAssertEqual(r.status, 0, r.stderr)
+        XCTAssertTrue(r.stdout.contains("jarvis: remember “I now drive a red Mazda 3.”? yes (--yes)"), r.stdout)
+        XCTAssertTrue(r.stdout.contains("jarvis: forget entry"), r.stdout)
+        XCTAssertEqual(try entries().map(\.text), ["my passport expires on 4 June 2029."], "remembered, then forgotten")
+        let json = try d.ctl("chat", "--json")
+        XCTAssertEqual(json.status, 64, json.stderr)
+        XCTAssertTrue(json.stderr.contains("ask --session"), json.stderr)
+        XCTAssertEqual(d.stop(), 0)
+    }
 }

@@ -16,7 +16,7 @@ final class MessageShapeTests: XCTestCase {
         let kind = try XCTUnwrap(failure(#"{"id":"r","op":"remember","text":"x","kind":"poem"}"#))
         XCTAssertEqual(kind.error.message, #"kind must be one of note, fact, file, photo, not "poem""#)
         let unknown = try XCTUnwrap(failure(#"{"id":1,"op":"dance"}"#))
-        XCTAssertEqual(unknown.error.message, #"unknown op "dance" (known: hello, ask, remember, forget, list, show, status, cancel, search, update, sessions, forget_session)"#)
+        XCTAssertEqual(unknown.error.message, #"unknown op "dance" (known: hello, ask, remember, forget, list, show, status, cancel, search, update, sessions, forget_session, propose)"#)
     }
 
     func testEveryResultKindRoundTripsWithoutKnowingTheOp() throws {
@@ -31,6 +31,8 @@ final class MessageShapeTests: XCTestCase {
             .sessions([SessionInfo(name: "s", turns: 2, createdMs: 1, updatedMs: 2, live: true)]),
             .session(SessionInfo(name: "s", turns: 0, createdMs: 1, updatedMs: 1, live: false)),
             .ask(AskResult(answer: "a", entries: [], ttftMs: 1, tokens: 2, session: "s", historyTokens: 40)),
+            .proposal(Proposal(action: .update, text: "my locker is 40", entry: entry)),
+            .proposal(nil),
         ]
         XCTAssertEqual(Set(results.map(\.kind)), Set(Reply.Result.Kind.allCases))
         for result in results {

@@ -220,7 +220,7 @@ _jarvisctl_ask() {
 
 _jarvisctl_chat() {
     repeating_flags=()
-    non_repeating_flags=(--json --no-history --version -h --help)
+    non_repeating_flags=(--json --no-history --yes --no-proposals --version -h --help)
     repeating_options=()
     non_repeating_options=(--socket --session --new --max-tokens --temperature)
     __jarvisctl_offer_flags_options 0

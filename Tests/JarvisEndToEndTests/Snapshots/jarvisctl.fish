@@ -25,7 +25,7 @@ function __jarvisctl_parse_tokens -S
         case 'ask'
             __jarvisctl_parse_subcommand -r 1 'socket=' 'json' 'mode=' 'max-tokens=' 'temperature=' 'image=' 'session=' 'version' 'h/help'
         case 'chat'
-            __jarvisctl_parse_subcommand 0 'socket=' 'json' 'session=' 'new=' 'max-tokens=' 'temperature=' 'no-history' 'version' 'h/help'
+            __jarvisctl_parse_subcommand 0 'socket=' 'json' 'session=' 'new=' 'max-tokens=' 'temperature=' 'no-history' 'yes' 'no-proposals' 'version' 'h/help'
         case 'sessions'
             __jarvisctl_parse_subcommand 0 'version' 'h/help'
             switch $unparsed_tokens[1]
@@ -141,6 +141,8 @@ complete -c 'jarvisctl' -n '__jarvisctl_should_offer_completions_for_flags_or_op
 complete -c 'jarvisctl' -n '__jarvisctl_should_offer_completions_for_flags_or_options "jarvisctl chat" max-tokens' -l 'max-tokens' -d 'Stop each answer after this many tokens.' -rfka ''
 complete -c 'jarvisctl' -n '__jarvisctl_should_offer_completions_for_flags_or_options "jarvisctl chat" temperature' -l 'temperature' -d 'Sampling temperature; 0 (default) answers the same way every time.' -rfka ''
 complete -c 'jarvisctl' -n '__jarvisctl_should_offer_completions_for_flags_or_options "jarvisctl chat" no-history' -l 'no-history' -d 'Keep no line history on disk.'
+complete -c 'jarvisctl' -n '__jarvisctl_should_offer_completions_for_flags_or_options "jarvisctl chat" yes' -l 'yes' -d 'Make the memory changes Jarvis proposes without asking (for scripts).'
+complete -c 'jarvisctl' -n '__jarvisctl_should_offer_completions_for_flags_or_options "jarvisctl chat" no-proposals' -l 'no-proposals' -d 'Propose no memory changes: every line is a question.'
 complete -c 'jarvisctl' -n '__jarvisctl_should_offer_completions_for_flags_or_options "jarvisctl chat" version' -l 'version' -d 'Show the version.'
 complete -c 'jarvisctl' -n '__jarvisctl_should_offer_completions_for_flags_or_options "jarvisctl chat" h help' -s 'h' -l 'help' -d 'Show help information.'
 complete -c 'jarvisctl' -n '__jarvisctl_should_offer_completions_for_flags_or_options "jarvisctl sessions" version' -l 'version' -d 'Show the version.'

@@ -109,6 +109,8 @@ _jarvisctl_chat() {
         '--max-tokens[Stop each answer after this many tokens.]:max-tokens:'
         '--temperature[Sampling temperature; 0 (default) answers the same way every time.]:temperature:'
         '--no-history[Keep no line history on disk.]'
+        '--yes[Make the memory changes Jarvis proposes without asking (for scripts).]'
+        '--no-proposals[Propose no memory changes\: every line is a question.]'
         '--version[Show the version.]'
         '(-h --help)'{-h,--help}'[Show help information.]'
     )
