@@ -98,6 +98,10 @@ final class ChatTests: XCTestCase {
         XCTAssertEqual(serverError { _ = try ask(c, "Hello?", session: "nope", resume: true) }, .unknownSession)
         XCTAssertEqual(serverError { _ = try c.call(.forgetSession(.init(session: "nope"))) }, .unknownSession)
         XCTAssertEqual(serverError { _ = try ask(c, "Hello?", session: "no spaces please") }, .badRequest)
+        // A turn that could take a session past its cap of 2048 tokens of history.
+        XCTAssertEqual(serverError { _ = try c.call(.ask(.init(question: "Tell me everything.", maxTokens: 4000, session: "family", resume: true))) },
+                       .sessionFull)
+        XCTAssertEqual(try sessions(c).first { $0.name == "family" }?.turns, 4, "the refused turn changed nothing")
         var r = try d2.ctl("chat", "--session", "nope")
         XCTAssertEqual(r.status, 2, r.stdout + r.stderr)
         XCTAssertTrue(r.stderr.contains("unknown_session"), r.stderr)
