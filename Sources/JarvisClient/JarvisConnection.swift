@@ -125,6 +125,20 @@ public final class JarvisConnection {
         }
     }
 
+    /// Every entry, in id order, read a page of `pageSize` at a time (so that no one reply,
+    /// and no one pause of the daemon, grows with the store).
+    public func allEntries(pageSize: Int = 1000) throws -> [EntryInfo] {
+        var all: [EntryInfo] = [], after: UInt64?
+        repeat {
+            guard case .entries(let page, let next) = try call(.list(.init(limit: pageSize, after: after))) else {
+                throw ClientError(.io, "jarvisd answered list with something other than entries")
+            }
+            all += page
+            after = next
+        } while after != nil
+        return all
+    }
+
     private static func failure(_ e: ProtocolError) -> ClientError { ClientError(.server(e.code), e.message, protocolError: e) }
 
     /// `hello`: checks the protocol version and returns the daemon's identity.

@@ -64,7 +64,7 @@ public struct MixedLoad: Sendable {
                     let op = weights.first { pick -= $0.1; return pick < 0 }!.0
                     let body: Request.Body
                     switch op {
-                    case .list: body = .list
+                    case .list: body = .list(.all)
                     case .remember: body = .remember(.init(text: "Load note \(client)-\(i): parcel \(i) waits at desk \(client % 7)."))
                     case .ask: body = .ask(.init(question: Self.questions[Int.random(in: 0..<Self.questions.count, using: &rng)], maxTokens: askTokens))
                     default: body = .status

@@ -86,8 +86,12 @@ public final class Assistant: RequestHandler, Sendable {
                                       fingerprint: memory.encoder.fingerprint))
         case .status:
             return .status(try status())
-        case .list:
-            return .entries(try memory.store.list().map(Self.info))
+        case .list(let range):
+            if let limit = range.limit, !(1...10_000).contains(limit) {
+                throw DaemonError(.badRequest, "limit must be in 1...10000")
+            }
+            let page = try memory.store.list(after: range.after, limit: range.limit)
+            return .entries(page.entries.map(Self.info), next: page.next)
         case .show(let ref):
             guard let r = try memory.lookup(ref.entry) else { throw notFound(ref.entry) }
             return .entry(Self.info(r))
@@ -98,7 +102,7 @@ public final class Assistant: RequestHandler, Sendable {
         case .ask(let a):
             return .ask(try await ask(a, token: token, emit: emit))
         case .remember(let r):
-            return .entries(try await remember(r, token: token, emit: emit))
+            return .entries(try await remember(r, token: token, emit: emit), next: nil)
         case .search(let s):
             return .hits(try await search(s, token: token))
         case .update(let u):

@@ -249,7 +249,7 @@ public final class PersonalMemory: Sendable {
             var hits: [UInt64]
             switch mode {
             case .none: hits = []
-            case .full: hits = index.retriever.items.map(\.id)
+            case .full: hits = index.retriever.entryIDs
             case .textRAG, .kv:
                 hits = index.retriever.retrieve(question: question, vector: embedder.embed(question),
                                                 limit: options.retrieveLimit, tokenBudget: options.tokenBudget).map(\.id)
@@ -285,7 +285,7 @@ public final class PersonalMemory: Sendable {
                     sampling: SamplingParameters = .greedy) throws -> Answer {
         let start = ContinuousClock.now
         return try work.withLock { _ in
-            let ids = mode == .none ? [] : mode == .full ? index.withLock { $0.retriever.items.map(\.id) } : ids
+            let ids = mode == .none ? [] : mode == .full ? index.withLock { $0.retriever.entryIDs } : ids
             return try answer(question, image: nil, entries: ids, mode: mode, composition: composition ?? options.composition,
                               maxTokens: maxTokens, sampling: sampling, start: start, onText: { _ in }, shouldStop: { false })
         }

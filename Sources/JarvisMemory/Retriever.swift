@@ -50,14 +50,38 @@ public struct Retriever: Sendable {
     public var answerFloor: Float = 0.35
     public var relativeMargin: Float = 0.25
     public var rrfConstant: Double = 60
+    /// How deep each ranking is taken into the fusion: an entry past the `depth` best by cosine
+    /// (or by BM25) counts as ranked `depth` there. Exact for stores of up to `depth` entries;
+    /// beyond, a fused score moves by less than 1/(rrfConstant + depth), and ranking 100,000
+    /// entries costs one matrix-vector product and a selection, not two full sorts.
+    public var depth = 1000
 
-    public private(set) var items: [Item] = []
-    private var matrix: [Float] = []       // items × dim, row-major
+    // Entries live in slots; a removed entry's slot is reused. Rows of `matrix` are slots.
+    private var ids: [UInt64] = []
+    private var tokenCounts: [Int32] = []
+    private var lengths: [Int32] = []
+    private var slotTerms: [[Int32]] = []
+    private var slotNames: [[String]] = []
+    private var matrix: [Float] = []
     private var dim = 0
-    private var documentTerms: [[String: Int]] = []
-    private var documentFrequency: [String: Int] = [:]
+    private var slotOf: [UInt64: Int32] = [:]
+    private var freeSlots: [Int32] = []
+    // BM25: an inverted index over term numbers.
+    private var termNumbers: [String: Int32] = [:]
+    private var postings: [Postings] = []
     private var totalLength = 0
-    private var averageLength: Double { Double(totalLength) / Double(max(items.count, 1)) }
+    private var averageLength: Double { Double(totalLength) / Double(max(count, 1)) }
+    // Names and aliases, as their terms joined by spaces.
+    private var named: [String: [UInt64]] = [:]
+    private var longestName = 0
+
+    /// The slots holding one term, with its count in each.
+    private struct Postings: Sendable {
+        var slots: [Int32] = []
+        var counts: [Int32] = []
+    }
+
+    private static let freeSlot = UInt64.max
 
     public init() {}
 
@@ -66,57 +90,156 @@ public struct Retriever: Sendable {
         for item in items { add(item) }
     }
 
-    /// Adds one entry: its row, its terms, the collection's statistics. Items are kept in id
-    /// order, which breaks ties between equal scores.
+    /// Entries indexed.
+    public var count: Int { slotOf.count }
+
+    /// Every indexed entry's id, in id order.
+    public var entryIDs: [UInt64] { slotOf.keys.sorted() }
+
+    /// Adds one entry: its row, its terms, its names, the collection's statistics. Adding an
+    /// id that is indexed already replaces it.
     public mutating func add(_ item: Item) {
-        if items.isEmpty { dim = item.vector.count }
-        let i = items.firstIndex { $0.id > item.id } ?? items.count
-        items.insert(item, at: i)
-        matrix.insert(contentsOf: item.vector.count == dim ? item.vector : [Float](repeating: 0, count: dim), at: i * dim)
-        var tf: [String: Int] = [:]
+        if slotOf[item.id] != nil { remove(id: item.id) }
+        if count == 0 { dim = item.vector.count; matrix = []; ids = []; tokenCounts = []; lengths = []; slotTerms = []; slotNames = []; freeSlots = [] }
+        let row = item.vector.count == dim ? item.vector : [Float](repeating: 0, count: dim)
+        var tf: [String: Int32] = [:]
         for t in Self.terms(item.text + " " + item.names.joined(separator: " ")) { tf[t, default: 0] += 1 }
-        documentTerms.insert(tf, at: i)
-        for t in tf.keys { documentFrequency[t, default: 0] += 1 }
-        totalLength += tf.values.reduce(0, +)
+        let nameKeys = item.names.map { Self.terms($0).joined(separator: " ") }.filter { !$0.isEmpty }
+        let slot: Int32
+        if let s = freeSlots.popLast() {
+            slot = s
+            let i = Int(s)
+            ids[i] = item.id; tokenCounts[i] = Int32(item.tokenCount)
+            matrix.replaceSubrange(i * dim..<(i + 1) * dim, with: row)
+        } else {
+            slot = Int32(ids.count)
+            ids.append(item.id); tokenCounts.append(Int32(item.tokenCount)); lengths.append(0); slotTerms.append([]); slotNames.append([])
+            matrix.append(contentsOf: row)
+        }
+        let i = Int(slot)
+        var numbers: [Int32] = []
+        for (t, f) in tf {
+            let n: Int32
+            if let known = termNumbers[t] { n = known } else {
+                n = Int32(postings.count)
+                termNumbers[t] = n
+                postings.append(Postings())
+            }
+            postings[Int(n)].slots.append(slot)
+            postings[Int(n)].counts.append(f)
+            numbers.append(n)
+        }
+        let length = tf.values.reduce(0, +)
+        lengths[i] = length
+        totalLength += Int(length)
+        slotTerms[i] = numbers
+        slotNames[i] = nameKeys
+        for key in nameKeys {
+            named[key, default: []].append(item.id)
+            longestName = max(longestName, key.split(separator: " ").count)
+        }
+        slotOf[item.id] = slot
     }
 
     /// Removes the entry with this id, if it is indexed.
     public mutating func remove(id: UInt64) {
-        guard let i = items.firstIndex(where: { $0.id == id }) else { return }
-        items.remove(at: i)
-        matrix.removeSubrange(i * dim..<(i + 1) * dim)
-        let tf = documentTerms.remove(at: i)
-        for t in tf.keys {
-            documentFrequency[t, default: 1] -= 1
-            if documentFrequency[t] == 0 { documentFrequency[t] = nil }
+        guard let slot = slotOf.removeValue(forKey: id) else { return }
+        let i = Int(slot)
+        for n in slotTerms[i] {
+            var p = postings[Int(n)]
+            if let k = p.slots.firstIndex(of: slot) {
+                p.slots.swapAt(k, p.slots.count - 1); p.slots.removeLast()
+                p.counts.swapAt(k, p.counts.count - 1); p.counts.removeLast()
+            }
+            postings[Int(n)] = p
         }
-        totalLength -= tf.values.reduce(0, +)
-        if items.isEmpty { dim = 0 }
+        for key in slotNames[i] {
+            named[key]?.removeAll { $0 == id }
+            if named[key]?.isEmpty == true { named[key] = nil }
+        }
+        totalLength -= Int(lengths[i])
+        ids[i] = Self.freeSlot
+        lengths[i] = 0; slotTerms[i] = []; slotNames[i] = []
+        for k in i * dim..<(i + 1) * dim { matrix[k] = 0 }
+        freeSlots.append(slot)
     }
 
-    /// Ranked hits for a question, best first, before the floor and budget.
+    /// Ranked hits for a question, best first, before the floor and budget: every entry among
+    /// the `depth` best by cosine or by BM25, or named in the question.
     public func rank(question: String, vector: [Float]) -> [Hit] {
-        guard !items.isEmpty else { return [] }
+        guard count > 0 else { return [] }
         // Dense: cosine of unit vectors is their dot product; one matrix-vector product.
-        var cosines = [Float](repeating: 0, count: items.count)
+        var cosines = [Float](repeating: 0, count: ids.count)
         if vector.count == dim && dim > 0 {
-            cblas_sgemv(CblasRowMajor, CblasNoTrans, Int32(items.count), Int32(dim), 1, matrix, Int32(dim), vector, 1, 0, &cosines, 1)
+            cblas_sgemv(CblasRowMajor, CblasNoTrans, Int32(ids.count), Int32(dim), 1, matrix, Int32(dim), vector, 1, 0, &cosines, 1)
         }
-        let bm25 = self.bm25(question)
-        let denseRank = rankPositions(cosines.map(Double.init))
-        let lexicalRank = rankPositions(bm25)
-        let q = " " + Self.terms(question).joined(separator: " ") + " "
+        let lexical = bm25Scores(question)
+        let denseTop = best(slotOf.values.map { $0 }, by: { cosines[Int($0)] })
+        let lexicalTop = best(lexical.keys.map { $0 }, by: { Float(lexical[$0]!) }, exact: lexical)
+        var denseRank: [Int32: Int] = [:], lexicalRank: [Int32: Int] = [:]
+        for (r, s) in denseTop.enumerated() { denseRank[s] = r }
+        for (r, s) in lexicalTop.enumerated() { lexicalRank[s] = r }
+        let namedSlots = Set(namedIDs(in: question).compactMap { slotOf[$0] })
+        var candidates = Set(denseTop)
+        candidates.formUnion(lexicalTop)
+        candidates.formUnion(namedSlots)
         var hits: [Hit] = []
-        for i in items.indices {
-            var score = 1 / (rrfConstant + Double(denseRank[i] + 1))
-            if bm25[i] > 0 { score += 1 / (rrfConstant + Double(lexicalRank[i] + 1)) }
-            let named = items[i].names.contains { name in
-                let n = Self.terms(name).joined(separator: " ")
-                return !n.isEmpty && q.contains(" " + n + " ")
-            }
-            hits.append(Hit(id: items[i].id, score: score + (named ? 1 : 0), cosine: cosines[i], nameMatch: named))
+        hits.reserveCapacity(candidates.count)
+        for s in candidates {
+            var score = 1 / (rrfConstant + Double((denseRank[s] ?? depth) + 1))
+            if let r = lexicalRank[s] ?? (lexical[s] != nil ? depth : nil) { score += 1 / (rrfConstant + Double(r + 1)) }
+            let isNamed = namedSlots.contains(s)
+            hits.append(Hit(id: ids[Int(s)], score: score + (isNamed ? 1 : 0), cosine: cosines[Int(s)], nameMatch: isNamed))
         }
         return hits.sorted { $0.score > $1.score || ($0.score == $1.score && $0.id < $1.id) }
+    }
+
+    /// The `depth` best of `slots` by `value` (ties by id), best first. `exact` holds the
+    /// Double scores when `value` rounds them.
+    private func best(_ slots: [Int32], by value: (Int32) -> Float, exact: [Int32: Double]? = nil) -> [Int32] {
+        func before(_ a: Int32, _ b: Int32) -> Bool {
+            if let exact {
+                let x = exact[a]!, y = exact[b]!
+                return x > y || (x == y && ids[Int(a)] < ids[Int(b)])
+            }
+            let x = value(a), y = value(b)
+            return x > y || (x == y && ids[Int(a)] < ids[Int(b)])
+        }
+        var slots = slots
+        if slots.count > depth {
+            Self.select(&slots, count: depth, by: before)
+            slots.removeSubrange(depth...)
+        }
+        return slots.sorted(by: before)
+    }
+
+    /// Moves the `count` first elements by `before` to the front, in no order (quickselect).
+    static func select(_ a: inout [Int32], count k: Int, by before: (Int32, Int32) -> Bool) {
+        var lo = 0, hi = a.count - 1
+        var rng = SystemRandomNumberGenerator()
+        while lo < hi {
+            let pivot = a[Int.random(in: lo...hi, using: &rng)]
+            var i = lo, j = hi
+            while i <= j {
+                while before(a[i], pivot) { i += 1 }
+                while before(pivot, a[j]) { j -= 1 }
+                if i <= j { a.swapAt(i, j); i += 1; j -= 1 }
+            }
+            if k - 1 <= j { hi = j } else if k - 1 >= i { lo = i } else { return }
+        }
+    }
+
+    /// Ids of the entries whose name or alias occurs in the question, as a run of its terms.
+    func namedIDs(in question: String) -> [UInt64] {
+        guard !named.isEmpty else { return [] }
+        let q = Self.terms(question)
+        var found: [UInt64] = []
+        for i in q.indices {
+            for n in 1...max(1, min(longestName, q.count - i)) where i + n <= q.count {
+                if let hit = named[q[i..<i + n].joined(separator: " ")] { found += hit }
+            }
+        }
+        return found
     }
 
     /// The entries to answer from: ranked, cut by the relevance floor, at most `limit`, and
@@ -130,7 +253,7 @@ public struct Retriever: Sendable {
         var chosen: [Hit] = [], used = 0
         for h in ranked where chosen.count < limit {
             guard h.nameMatch || h.cosine >= floor else { continue }
-            let tokens = items.first { $0.id == h.id }?.tokenCount ?? 0
+            let tokens = slotOf[h.id].map { Int(tokenCounts[Int($0)]) } ?? 0
             if used + tokens > tokenBudget { continue }
             used += tokens
             chosen.append(h)
@@ -140,28 +263,28 @@ public struct Retriever: Sendable {
 
     // MARK: - BM25
 
-    func bm25(_ question: String, k1: Double = 1.2, b: Double = 0.75) -> [Double] {
-        let n = Double(items.count)
-        let qterms = Set(Self.terms(question))
-        return documentTerms.map { tf in
-            let length = Double(tf.values.reduce(0, +))
-            var s = 0.0
-            for t in qterms {
-                guard let f = tf[t] else { continue }
-                let df = Double(documentFrequency[t] ?? 0)
-                let idf = log(1 + (n - df + 0.5) / (df + 0.5))
-                s += idf * Double(f) * (k1 + 1) / (Double(f) + k1 * (1 - b + b * length / max(averageLength, 1)))
+    /// BM25 scores of the entries holding any of the question's terms, by slot.
+    private func bm25Scores(_ question: String, k1: Double = 1.2, b: Double = 0.75) -> [Int32: Double] {
+        let n = Double(count)
+        var scores: [Int32: Double] = [:]
+        for t in Set(Self.terms(question)) {
+            guard let number = termNumbers[t] else { continue }
+            let p = postings[Int(number)]
+            let df = Double(p.slots.count)
+            guard df > 0 else { continue }
+            let idf = log(1 + (n - df + 0.5) / (df + 0.5))
+            for (s, f) in zip(p.slots, p.counts) {
+                let f = Double(f), length = Double(lengths[Int(s)])
+                scores[s, default: 0] += idf * f * (k1 + 1) / (f + k1 * (1 - b + b * length / max(averageLength, 1)))
             }
-            return s
         }
+        return scores
     }
 
-    /// Position of each element when sorted by value, descending (0 = best).
-    private func rankPositions(_ values: [Double]) -> [Int] {
-        let order = values.indices.sorted { values[$0] > values[$1] || (values[$0] == values[$1] && $0 < $1) }
-        var pos = [Int](repeating: 0, count: values.count)
-        for (r, i) in order.enumerated() { pos[i] = r }
-        return pos
+    /// BM25 score of every entry, in id order (0 for entries without the question's terms).
+    func bm25(_ question: String) -> [Double] {
+        let scores = bm25Scores(question)
+        return entryIDs.map { scores[slotOf[$0]!] ?? 0 }
     }
 
     static let stopwords: Set<String> = ["a", "an", "the", "is", "are", "was", "were", "of", "to", "in", "on", "at", "and", "or",

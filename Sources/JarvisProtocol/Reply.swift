@@ -27,8 +27,9 @@ public struct Reply: Equatable, Sendable {
     public enum Result: Equatable, Sendable {
         case hello(HelloResult)
         case ask(AskResult)
-        /// remember and list
-        case entries([EntryInfo])
+        /// remember and list; for a page of a list, `next` is the `after` of the next page
+        /// (nil when there are no more)
+        case entries([EntryInfo], next: UInt64?)
         /// forget, show and update
         case entry(EntryInfo)
         case status(StatusResult)

@@ -45,8 +45,8 @@ public struct Request: Encodable, Equatable, Sendable {
         case remember(Remember)
         /// Forget an entry by id or name.
         case forget(EntryRef)
-        /// Every entry.
-        case list
+        /// Entries in id order: every one, or a page of them.
+        case list(ListRange)
         /// One entry.
         case show(EntryRef)
         /// Model, store, queue and configuration.
@@ -158,6 +158,16 @@ public struct Request: Encodable, Equatable, Sendable {
         public init(session: String) { self.session = session }
     }
 
+    public struct ListRange: Codable, Equatable, Sendable {
+        /// Most entries to return; every one when absent.
+        public var limit: Int?
+        /// Start after the entry with this id (the `next` of the page before).
+        public var after: UInt64?
+        public init(limit: Int? = nil, after: UInt64? = nil) { self.limit = limit; self.after = after }
+        /// Every entry, in one reply.
+        public static let all = ListRange()
+    }
+
     public struct Propose: Codable, Equatable, Sendable {
         /// A line the user said.
         public var text: String
@@ -180,7 +190,8 @@ public struct Request: Encodable, Equatable, Sendable {
         case .update(let x): try x.encode(to: encoder)
         case .forgetSession(let x): try x.encode(to: encoder)
         case .propose(let x): try x.encode(to: encoder)
-        case .list, .status, .sessions: break
+        case .list(let x): try x.encode(to: encoder)
+        case .status, .sessions: break
         }
     }
 }
@@ -204,7 +215,7 @@ extension Request.Body {
             }
             self = .remember(r)
         case .forget: self = .forget(try Request.EntryRef(from: decoder))
-        case .list: self = .list
+        case .list: self = .list(try Request.ListRange(from: decoder))
         case .show: self = .show(try Request.EntryRef(from: decoder))
         case .status: self = .status
         case .cancel: self = .cancel(try Request.Cancel(from: decoder))

@@ -60,7 +60,10 @@ struct WireReply: Codable {
 }
 
 extension Reply.Result {
-    struct Entries: Codable { let entries: [EntryInfo] }
+    struct Entries: Codable {
+        let entries: [EntryInfo]
+        let next: UInt64?
+    }
     struct Entry: Codable { let entry: EntryInfo }
     struct Cancelled: Codable { let cancelled: Bool }
     struct Hits: Codable { let hits: [SearchHit] }
@@ -82,7 +85,7 @@ extension Reply.Result {
         switch self {
         case .hello(let h): try h.encode(to: encoder)
         case .ask(let a): try a.encode(to: encoder)
-        case .entries(let e): try Entries(entries: e).encode(to: encoder)
+        case .entries(let e, let next): try Entries(entries: e, next: next).encode(to: encoder)
         case .entry(let e): try Entry(entry: e).encode(to: encoder)
         case .status(let s): try s.encode(to: encoder)
         case .cancel(let c): try Cancelled(cancelled: c).encode(to: encoder)
@@ -98,7 +101,9 @@ extension Reply.Result {
         switch kind {
         case .hello: self = .hello(try HelloResult(from: decoder))
         case .ask: self = .ask(try AskResult(from: decoder))
-        case .entries: self = .entries(try Entries(from: decoder).entries)
+        case .entries:
+            let e = try Entries(from: decoder)
+            self = .entries(e.entries, next: e.next)
         case .entry: self = .entry(try Entry(from: decoder).entry)
         case .status: self = .status(try StatusResult(from: decoder))
         case .cancel: self = .cancel(cancelled: try Cancelled(from: decoder).cancelled)

@@ -194,15 +194,18 @@ struct LMDBTransaction {
         }
     }
 
-    /// Calls `body` for every key starting with `prefix`, in key order, until it returns false.
-    func scan(_ db: MDB_dbi, prefix: [UInt8] = [], _ body: (UnsafeRawBufferPointer, UnsafeRawBufferPointer) throws -> Bool) throws {
+    /// Calls `body` for every key starting with `prefix` (and not before `from`), in key order,
+    /// until it returns false.
+    func scan(_ db: MDB_dbi, prefix: [UInt8] = [], from: [UInt8]? = nil,
+              _ body: (UnsafeRawBufferPointer, UnsafeRawBufferPointer) throws -> Bool) throws {
         var cursor: OpaquePointer?
         try LMDBEnvironment.check(mdb_cursor_open(txn, db, &cursor), "opening a cursor")
         defer { mdb_cursor_close(cursor) }
-        try prefix.withUnsafeBytes { p in
+        let start = from.map { prefix.lexicographicallyPrecedes($0) ? $0 : prefix } ?? prefix
+        try start.withUnsafeBytes { p in
             var kv = MDB_val(mv_size: p.count, mv_data: UnsafeMutableRawPointer(mutating: p.baseAddress))
             var dv = MDB_val()
-            var rc = prefix.isEmpty ? mdb_cursor_get(cursor, &kv, &dv, MDB_FIRST) : mdb_cursor_get(cursor, &kv, &dv, MDB_SET_RANGE)
+            var rc = start.isEmpty ? mdb_cursor_get(cursor, &kv, &dv, MDB_FIRST) : mdb_cursor_get(cursor, &kv, &dv, MDB_SET_RANGE)
             while rc == 0 {
                 let key = UnsafeRawBufferPointer(start: kv.mv_data, count: kv.mv_size)
                 guard key.starts(with: prefix) else { return }

@@ -170,6 +170,22 @@ public final class PersonalStore: @unchecked Sendable {
         }
     }
 
+    /// Entries in id order after the entry `after` (from the first when nil), at most `limit`
+    /// (all when nil), read in one transaction; `next` is the id to continue after, nil at the end.
+    public func list(after: UInt64?, limit: Int?) throws -> (entries: [EntryRecord], next: UInt64?) {
+        try env.read { txn in
+            var out: [EntryRecord] = [], more = false
+            let from = after.map { $0 == .max ? nil : Self.idKey($0 + 1) } ?? []
+            guard let from else { return ([], nil) }
+            try txn.scan(entries, from: from) { _, value in
+                if let limit, out.count == limit { more = true; return false }
+                out.append(try Self.decodeRecord(value))
+                return true
+            }
+            return (out, more ? out.last?.id : nil)
+        }
+    }
+
     /// The retrieval vectors of an entry.
     public func vectors(id: UInt64) throws -> [Float]? {
         try env.read { txn in try txn.get(vectors, Self.idKey(id)).map(Self.decodeVector) }

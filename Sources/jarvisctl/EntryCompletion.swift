@@ -10,7 +10,7 @@ enum EntryCompletion {
         var socket = SocketLocation.defaultPath()
         if let i = words.firstIndex(of: "--socket"), i + 1 < words.count { socket = words[i + 1] }
         guard let c = try? JarvisConnection(socketPath: socket),
-              case .entries(let entries)? = try? c.call(.list) else { return [] }
+              let entries = try? c.allEntries() else { return [] }
         let candidates = entries.flatMap { e in [e.name].compactMap { $0 } + e.aliases + [String(e.id)] }
         return candidates.filter { $0.hasPrefix(prefix) }
     }

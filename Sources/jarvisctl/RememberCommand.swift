@@ -91,7 +91,7 @@ struct RememberCommand: ParsableCommand {
                 let result = try c.call(.remember(request)) { event in
                     if case .progress(let done, let total, _) = event { bar.draw(i, "\(label) (\(done)/\(total))") }
                 }
-                if case .entries(let e) = result { stored += e }
+                if case .entries(let e, _) = result { stored += e }
             } catch let e as ClientError {
                 bar.finish()
                 Failure.printError(Failure.message(for: e).replacingOccurrences(of: "jarvisctl: ", with: "jarvisctl: \(label): "))

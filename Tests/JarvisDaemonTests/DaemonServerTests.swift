@@ -40,7 +40,7 @@ final class ScriptedHandler: RequestHandler {
         case .remember(let r):
             remembered.withLock { $0.append(r) }
             return .entries([EntryInfo(id: 1, name: r.name, aliases: r.aliases ?? [], kind: r.kind?.rawValue ?? "note", createdMs: 0,
-                                       tokens: 1, text: r.text ?? "", metadata: r.metadata ?? [:])])
+                                       tokens: 1, text: r.text ?? "", metadata: r.metadata ?? [:])], next: nil)
         default:
             throw DaemonError(.internalError, "not scripted")
         }

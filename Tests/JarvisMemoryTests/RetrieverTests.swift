@@ -10,13 +10,15 @@ final class RetrieverTests: XCTestCase {
         return v
     }
 
-    func index() -> Retriever {
-        Retriever(items: [
+    func index() -> Retriever { Retriever(items: items()) }
+
+    func items() -> [Retriever.Item] {
+        [
             .init(id: 1, names: ["Biscuit"], text: "My dog Biscuit has a red collar", tokenCount: 10, vector: vector(0)),
             .init(id: 2, names: ["Max"], text: "The neighbour's dog Max has a blue collar", tokenCount: 10, vector: vector(0, 0.9, other: 1)),
             .init(id: 3, names: [], text: "The garage code is 4417", tokenCount: 8, vector: vector(2)),
             .init(id: 4, names: [], text: "Ana lives in Lisbon", tokenCount: 6, vector: vector(3)),
-        ])
+        ]
     }
 
     func testDenseAndLexicalAgreeOnTheObviousEntry() {
@@ -67,7 +69,7 @@ final class RetrieverTests: XCTestCase {
     /// Adding and removing entries one at a time gives the index a rebuild would: the same
     /// ranks and scores, BM25 statistics included.
     func testIncrementalChangesEqualARebuild() {
-        let all = index().items
+        let all = items()
         var grown = Retriever()
         for item in all.reversed() { grown.add(item) }       // out of order: kept in id order
         grown.add(.init(id: 9, names: ["Tom"], text: "Tom collects red garage signs", tokenCount: 7, vector: vector(4)))
@@ -75,7 +77,7 @@ final class RetrieverTests: XCTestCase {
         grown.remove(id: 2)
         grown.remove(id: 42)                                  // not there: nothing happens
         let rebuilt = Retriever(items: all.filter { $0.id != 2 })
-        XCTAssertEqual(grown.items.map(\.id), [1, 3, 4])
+        XCTAssertEqual(grown.entryIDs, [1, 3, 4])
         for (q, v) in [("what is the garage code", vector(2)), ("red collar of my dog", vector(0)), ("Lisbon", vector(3))] {
             XCTAssertEqual(grown.rank(question: q, vector: v), rebuilt.rank(question: q, vector: v), q)
             XCTAssertEqual(grown.bm25(q), rebuilt.bm25(q), q)
@@ -85,5 +87,37 @@ final class RetrieverTests: XCTestCase {
         XCTAssertTrue(empty.rank(question: "garage", vector: vector(2)).isEmpty)
         empty.add(.init(id: 5, names: [], text: "a note with a vector of another size", tokenCount: 5, vector: [1, 0]))
         XCTAssertEqual(empty.rank(question: "note", vector: [1, 0]).first?.id, 5, "an emptied index takes the next item's dimension")
+    }
+
+    /// Ranking takes each list only `depth` deep: the selection keeps exactly the best, and the
+    /// best hits of a large index are those of a ranking taken all the way down.
+    func testRankingTakenToADepthKeepsTheBestHits() {
+        var seed: UInt64 = 42
+        func next() -> Float {
+            seed = seed &* 6364136223846793005 &+ 1442695040888963407
+            return Float(seed >> 40) / Float(1 << 24) - 0.5
+        }
+        func unit(_ v: [Float]) -> [Float] { let n = v.reduce(0) { $0 + $1 * $1 }.squareRoot(); return v.map { $0 / n } }
+        let words = ["garage", "code", "dog", "collar", "lisbon", "sister", "passport", "bike", "locker", "wifi"]
+        var full = Retriever(), shallow = Retriever()
+        shallow.depth = 100
+        for id in 1...400 as ClosedRange<UInt64> {
+            let text = (0..<4).map { _ in words[Int((next() + 0.5) * 9.99)] }.joined(separator: " ")
+            let item = Retriever.Item(id: id, names: id == 377 ? ["Rexford"] : [], text: text, tokenCount: 4, vector: unit((0..<16).map { _ in next() }))
+            full.add(item)
+            shallow.add(item)
+        }
+        for q in ["garage code", "dog collar", "where does my sister live", "Rexford"] {
+            let v = unit((0..<16).map { _ in next() })
+            let a = full.rank(question: q, vector: v), b = shallow.rank(question: q, vector: v)
+            XCTAssertEqual(a.count, 400, "taken all the way down, every entry is ranked")
+            XCTAssertEqual(Array(a.prefix(3)).map(\.id), Array(b.prefix(3)).map(\.id), q)
+            XCTAssertEqual(a.map(\.cosine).max(), b.map(\.cosine).max(), "the closest entry is always a candidate")
+        }
+        XCTAssertEqual(shallow.rank(question: "Rexford", vector: [Float](repeating: 0, count: 16)).first?.id, 377, "a named entry is always a candidate")
+
+        var values: [Int32] = (0..<1000).map { Int32(($0 * 7919) % 1000) }
+        Retriever.select(&values, count: 10, by: { $0 > $1 })
+        XCTAssertEqual(Set(values.prefix(10)), Set((990..<1000).map(Int32.init)))
     }
 }

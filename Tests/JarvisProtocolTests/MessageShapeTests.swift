@@ -24,7 +24,7 @@ final class MessageShapeTests: XCTestCase {
         let results: [Reply.Result] = [
             .hello(HelloResult(protocol: 1, server: "s", model: "m", fingerprint: "f")),
             .ask(AskResult(answer: "a", entries: [1], ttftMs: 1, tokens: 2)),
-            .entries([entry]), .entry(entry),
+            .entries([entry], next: nil), .entries([entry], next: 7), .entry(entry),
             .status(StatusResult(model: "m", entries: 1, storeBytes: 2, queueDepth: 0, uptimeS: 1, tokensPerS: 0, config: ["a": "b"])),
             .cancel(cancelled: true),
             .hits([SearchHit(id: 1, name: nil, kind: "note", score: 0.5, cosine: 0.25, nameMatch: false, snippet: "x")]),

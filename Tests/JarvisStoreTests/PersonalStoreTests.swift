@@ -104,6 +104,27 @@ final class PersonalStoreTests: XCTestCase {
         XCTAssertEqual(try store.count(), 2)
     }
 
+    /// Pages of a listing cover every entry once, in id order, across a forgotten one.
+    func testListingInPages() throws {
+        let store = try open()
+        var ids: [UInt64] = []
+        for _ in 0..<7 { ids.append(try store.add(Self.sample(tokens: 3).0, kv: Self.sample(tokens: 3).1, vectors: []).id) }
+        try store.delete(id: ids[3])
+        var seen: [UInt64] = [], after: UInt64?, pages = 0
+        repeat {
+            let page = try store.list(after: after, limit: 2)
+            XCTAssertLessThanOrEqual(page.entries.count, 2)
+            seen += page.entries.map(\.id)
+            after = page.next
+            pages += 1
+        } while after != nil
+        XCTAssertEqual(seen, ids.filter { $0 != ids[3] })
+        XCTAssertEqual(pages, 3)
+        XCTAssertEqual(try store.list(after: nil, limit: nil).entries.map(\.id), seen)
+        XCTAssertEqual(try store.list(after: ids[6], limit: 5).entries, [])
+        XCTAssertNil(try store.list(after: ids[4], limit: 2).next, "the last page says so")
+    }
+
     func testTakenNameIsRefusedAndNothingIsWritten() throws {
         let store = try open()
         try store.add(Self.sample(tokens: 5, name: "Biscuit").0, kv: Self.sample(tokens: 5).1, vectors: [])
