@@ -130,7 +130,7 @@ public final class JarvisConnection {
     public func allEntries(pageSize: Int = 1000) throws -> [EntryInfo] {
         var all: [EntryInfo] = [], after: UInt64?
         repeat {
-            guard case .entries(let page, let next) = try call(.list(.init(limit: pageSize, after: after))) else {
+            guard case .entries(let page, let next, _) = try call(.list(.init(limit: pageSize, after: after))) else {
                 throw ClientError(.io, "jarvisd answered list with something other than entries")
             }
             all += page

@@ -102,7 +102,8 @@ public final class Assistant: RequestHandler, Sendable {
         case .ask(let a):
             return .ask(try await ask(a, token: token, emit: emit))
         case .remember(let r):
-            return .entries(try await remember(r, token: token, emit: emit), next: nil)
+            let (entries, known) = try await remember(r, token: token, emit: emit)
+            return .entries(entries, known: known)
         case .search(let s):
             return .hits(try await search(s, token: token))
         case .update(let u):
@@ -116,7 +117,7 @@ public final class Assistant: RequestHandler, Sendable {
                 throw DaemonError(.badRequest, "entry \(old.id) is a photo: its text cannot be replaced without losing its regions and visual KV; forget it and remember the photo again with a new note")
             }
             let memory = self.memory
-            let r = try await queue.run(token) { try memory.update(String(old.id), text: u.text) }
+            let r = try await queue.run(token, priority: .bulk) { try memory.update(String(old.id), text: u.text) }
             return .entry(Self.info(r))
         case .sessions:
             return .sessions(try memory.sessions().map(Self.info))
@@ -179,7 +180,10 @@ public final class Assistant: RequestHandler, Sendable {
                          session: a.session, historyTokens: a.session == nil ? nil : answer.0.historyTokens)
     }
 
-    func remember(_ r: Request.Remember, token: CancellationToken, emit: @escaping @Sendable (Reply.Event) -> Void) async throws -> [EntryInfo] {
+    /// Remembers what the request gives; with `skip_known`, an item whose source is stored
+    /// already is not stored again, and the entries holding it come back with `known` true.
+    func remember(_ r: Request.Remember, token: CancellationToken,
+                  emit: @escaping @Sendable (Reply.Event) -> Void) async throws -> (entries: [EntryInfo], known: Bool) {
         let item = try Self.memoryItem(r)
         switch item.source {
         case .text(let text):
@@ -190,13 +194,19 @@ public final class Assistant: RequestHandler, Sendable {
             try Self.checkReadableFile(path)
         }
         let stages = item.kind == .photo ? ["decoding", "looking at the photo", "mining its details", "stored"] : nil
-        let memory = self.memory
-        let records = try await queue.run(token) {
-            try memory.remember(item, progress: { done, total in
+        let memory = self.memory, skipKnown = r.skipKnown == true
+        return try await queue.run(token, priority: .bulk) {
+            // Checked in the same job as the remember, after every remember queued before it:
+            // a remember still running for a client that went away cannot slip in between.
+            if skipKnown {
+                let known = try memory.known(item)
+                if !known.isEmpty { return (known.map(Self.info), true) }
+            }
+            let records = try memory.remember(item, progress: { done, total in
                 emit(.progress(done: done, total: total, stage: stages.map { $0[min(done, 3)] } ?? "encoding"))
             }, shouldStop: { token.isCancelled })
+            return (records.map(Self.info), false)
         }
-        return records.map(Self.info)
     }
 
     /// Entries ranked for the query by the retriever (no floor, no budget), best first, each

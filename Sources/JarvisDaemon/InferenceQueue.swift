@@ -1,14 +1,26 @@
 import Foundation
 import Synchronization
 
-/// One thread that runs model work in arrival order. The model, its scratch buffers and the
-/// compute thread pool are used by one job at a time, and never from Swift's shared
-/// concurrency pool, whose threads must not block for seconds. Call `stop()` when done.
+/// One thread that runs model work, interactive jobs (asks, searches) before bulk ones
+/// (remembering), each class in arrival order. The model, its scratch buffers and the compute
+/// thread pool are used by one job at a time, and never from Swift's shared concurrency pool,
+/// whose threads must not block for seconds. A running job is never interrupted: a question
+/// that comes during an import waits for at most the one remember being encoded. Call `stop()`
+/// when done.
 public final class InferenceQueue: @unchecked Sendable {
+    /// Which jobs go first.
+    public enum Priority: Sendable {
+        /// Someone is waiting for it: ask, search, propose, forget.
+        case interactive
+        /// Remember and update: encoding that a bulk import queues by the thousand.
+        case bulk
+    }
+
     private let condition = NSCondition()
     /// Each job runs its work and returns how to hand the result back, which the loop calls once
     /// the job no longer counts in `depth`: a caller that resumes sees its job gone.
     private var jobs: [() -> () -> Void] = []
+    private var bulkJobs: [() -> () -> Void] = []
     private var running = 0
     private var stopped = false
 
@@ -24,12 +36,14 @@ public final class InferenceQueue: @unchecked Sendable {
     public var depth: Int {
         condition.lock()
         defer { condition.unlock() }
-        return jobs.count + running
+        return jobs.count + bulkJobs.count + running
     }
 
-    /// Runs `work` on the inference thread after everything queued before it, unless `token`
-    /// is cancelled by the time its turn comes (then it throws `.cancelled` without running).
-    public func run<T: Sendable>(_ token: CancellationToken, _ work: @escaping @Sendable () throws -> T) async throws -> T {
+    /// Runs `work` on the inference thread after the jobs of its priority queued before it
+    /// (and, for bulk work, after every interactive job), unless `token` is cancelled by the
+    /// time its turn comes (then it throws `.cancelled` without running).
+    public func run<T: Sendable>(_ token: CancellationToken, priority: Priority = .interactive,
+                                 _ work: @escaping @Sendable () throws -> T) async throws -> T {
         try await withCheckedThrowingContinuation { (c: CheckedContinuation<T, Error>) in
             condition.lock()
             defer { condition.unlock() }
@@ -37,12 +51,16 @@ public final class InferenceQueue: @unchecked Sendable {
                 c.resume(throwing: DaemonError(.shuttingDown, "jarvisd is shutting down and takes no new work"))
                 return
             }
-            jobs.append {
+            let job: () -> () -> Void = {
                 if let reason = token.reason {
                     return { c.resume(throwing: DaemonError(.cancelled, reason.rawValue)) }
                 }
                 let result = Result { try work() }
                 return { c.resume(with: result) }
+            }
+            switch priority {
+            case .interactive: jobs.append(job)
+            case .bulk: bulkJobs.append(job)
             }
             condition.signal()
         }
@@ -59,9 +77,9 @@ public final class InferenceQueue: @unchecked Sendable {
     private func loop() {
         while true {
             condition.lock()
-            while jobs.isEmpty && !stopped { condition.wait() }
-            if jobs.isEmpty && stopped { condition.unlock(); return }
-            let job = jobs.removeFirst()
+            while jobs.isEmpty && bulkJobs.isEmpty && !stopped { condition.wait() }
+            if jobs.isEmpty && bulkJobs.isEmpty && stopped { condition.unlock(); return }
+            let job = jobs.isEmpty ? bulkJobs.removeFirst() : jobs.removeFirst()
             running = 1
             condition.unlock()
             let resume = job()

@@ -40,7 +40,7 @@ public struct JarvisMCPServer: Sendable {
             try await JarvisTools.call(params.name, params.arguments ?? [:], link: link)
         }
         await server.withMethodHandler(ListResources.self) { _ in
-            guard case .entries(let entries, _) = try await Self.resourceCall(.list(.all), link) else { return .init(resources: []) }
+            guard case .entries(let entries, _, _) = try await Self.resourceCall(.list(.all), link) else { return .init(resources: []) }
             return .init(resources: entries.map(EntryResource.resource))
         }
         await server.withMethodHandler(ListResourceTemplates.self) { _ in .init(templates: [EntryResource.template]) }

@@ -76,7 +76,7 @@ public enum JarvisTools {
             }
             let body = JarvisProtocol.Request.Body.remember(.init(text: try args.required("text"), name: try args.string("name"),
                                                    aliases: try args.strings("aliases"), kind: kind))
-            guard case .entries(let entries, _) = try await link.call(body) else { return unexpected(name) }
+            guard case .entries(let entries, _, _) = try await link.call(body) else { return unexpected(name) }
             let text = "Remembered \(entries.count) \(entries.count == 1 ? "entry" : "entries"):\n" + entries.map(ToolText.entryLine).joined(separator: "\n")
             return try success(text, Entries(entries: entries))
         case "ask":
@@ -91,7 +91,7 @@ public enum JarvisTools {
             let text = hits.isEmpty ? "No entries." : hits.enumerated().map { ToolText.hit($1, rank: $0 + 1) }.joined(separator: "\n")
             return try success(text, Hits(hits: hits))
         case "list":
-            guard case .entries(let entries, _) = try await link.call(.list(.all)) else { return unexpected(name) }
+            guard case .entries(let entries, _, _) = try await link.call(.list(.all)) else { return unexpected(name) }
             let text = entries.isEmpty ? "Nothing remembered yet." : entries.map(ToolText.entryLine).joined(separator: "\n")
             return try success(text, Entries(entries: entries))
         case "show":

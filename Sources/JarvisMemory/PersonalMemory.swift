@@ -87,15 +87,26 @@ public final class PersonalMemory: Sendable {
     struct Index: Sendable {
         var retriever = Retriever()
         var photos: [UInt64: PhotoRecord] = [:]
+        /// Entries by the digest of the source they came from (`EntryRecord.sourceDigest`).
+        var sources: [String: [UInt64]] = [:]
+        var digests: [UInt64: String] = [:]
 
         mutating func add(_ record: EntryRecord, vector: [Float], photo: PhotoRecord? = nil) {
             retriever.add(Retriever.Item(record: record, vector: vector))
             if let photo { photos[record.id] = photo }
+            if !record.sourceDigest.isEmpty {
+                sources[record.sourceDigest, default: []].append(record.id)
+                digests[record.id] = record.sourceDigest
+            }
         }
 
         mutating func remove(_ id: UInt64) {
             retriever.remove(id: id)
             photos[id] = nil
+            if let d = digests.removeValue(forKey: id) {
+                sources[d]?.removeAll { $0 == id }
+                if sources[d]?.isEmpty == true { sources[d] = nil }
+            }
         }
     }
 
@@ -192,6 +203,21 @@ public final class PersonalMemory: Sendable {
                                       metadata: metadata, progress: progress, shouldStop: shouldStop)
         index.withLock { index in for (r, v) in saved { index.add(r, vector: v) } }
         return saved.map(\.record)
+    }
+
+    /// The entries that already hold exactly `item`'s source — the same text, the same file
+    /// contents, the same photo — as `remember` would store it; empty when there are none.
+    /// Does not wait for the model.
+    /// - Throws: as `remember` for a file or photo that cannot be read.
+    public func known(_ item: MemoryItem) throws -> [EntryRecord] {
+        let digest: String
+        switch item.source {
+        case .text(let s): digest = TextMemory.digest(s)
+        case .file(let path): digest = TextMemory.digest(try text.readTextFile(path))
+        case .photo(let path): digest = PhotoMemory.digest(path: path, image: try ImageDecoder.load(path: path))
+        }
+        let ids = index.withLock { $0.sources[digest] ?? [] }
+        return try ids.sorted().compactMap { try store.entry(id: $0) }
     }
 
     /// Replaces an entry's text (re-encoded, re-embedded) in one transaction; its name stays.

@@ -93,7 +93,7 @@ final class PhotoMemory: Sendable {
             meta["visual_kv"] = "not stored: no vision-language model is configured (the note, regions and descriptors are)"
         }
         let record = encoder.record(text: text, promptText: body, tokenCount: tokenCount, kind: MemoryItem.Kind.photo.rawValue, name: name, aliases: aliases,
-                                    sourceDigest: TextMemory.digest(path + String(image.pixels.count)), metadata: meta, dtype: options.dtype)
+                                    sourceDigest: Self.digest(path: path, image: image), metadata: meta, dtype: options.dtype)
         let photo = PhotoRecord(width: image.width, height: image.height,
                                 regions: result.regions.map { .init(x: $0.rect.x, y: $0.rect.y, width: $0.rect.width, height: $0.rect.height, score: $0.score) },
                                 dimension: miner.model.dim, descriptors: result.descriptors.flatMap { $0 },
@@ -162,5 +162,11 @@ final class PhotoMemory: Sendable {
             loaded = miner
             return miner
         }
+    }
+
+    /// A photo's source digest: its path and decoded size (the same file remembered again
+    /// matches it).
+    static func digest(path: String, image: RGBImage) -> String {
+        TextMemory.digest(path + String(image.pixels.count))
     }
 }

@@ -27,9 +27,10 @@ public struct Reply: Equatable, Sendable {
     public enum Result: Equatable, Sendable {
         case hello(HelloResult)
         case ask(AskResult)
-        /// remember and list; for a page of a list, `next` is the `after` of the next page
-        /// (nil when there are no more)
-        case entries([EntryInfo], next: UInt64?)
+        /// remember and list. For a page of a list, `next` is the `after` of the next page (nil
+        /// when there are no more); for a remember with `skip_known`, `known` says the source
+        /// was stored already and `entries` are the entries that hold it.
+        case entries([EntryInfo], next: UInt64? = nil, known: Bool = false)
         /// forget, show and update
         case entry(EntryInfo)
         case status(StatusResult)

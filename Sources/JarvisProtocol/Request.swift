@@ -120,9 +120,14 @@ public struct Request: Encodable, Equatable, Sendable {
         /// Inferred when absent.
         public var kind: EntryKind?
         public var metadata: [String: String]?
+        /// When entries already hold exactly this source (the same text, or the same photo),
+        /// store nothing and return them, with `known` (a bulk import that resumes).
+        public var skipKnown: Bool?
+        enum CodingKeys: String, CodingKey { case text, path, name, aliases, kind, metadata, skipKnown = "skip_known" }
         public init(text: String? = nil, path: String? = nil, name: String? = nil, aliases: [String]? = nil,
-                    kind: EntryKind? = nil, metadata: [String: String]? = nil) {
+                    kind: EntryKind? = nil, metadata: [String: String]? = nil, skipKnown: Bool? = nil) {
             self.text = text; self.path = path; self.name = name; self.aliases = aliases; self.kind = kind; self.metadata = metadata
+            self.skipKnown = skipKnown
         }
     }
 

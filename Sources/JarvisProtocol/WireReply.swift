@@ -63,6 +63,7 @@ extension Reply.Result {
     struct Entries: Codable {
         let entries: [EntryInfo]
         let next: UInt64?
+        let known: Bool?
     }
     struct Entry: Codable { let entry: EntryInfo }
     struct Cancelled: Codable { let cancelled: Bool }
@@ -85,7 +86,7 @@ extension Reply.Result {
         switch self {
         case .hello(let h): try h.encode(to: encoder)
         case .ask(let a): try a.encode(to: encoder)
-        case .entries(let e, let next): try Entries(entries: e, next: next).encode(to: encoder)
+        case .entries(let e, let next, let known): try Entries(entries: e, next: next, known: known ? true : nil).encode(to: encoder)
         case .entry(let e): try Entry(entry: e).encode(to: encoder)
         case .status(let s): try s.encode(to: encoder)
         case .cancel(let c): try Cancelled(cancelled: c).encode(to: encoder)
@@ -103,7 +104,7 @@ extension Reply.Result {
         case .ask: self = .ask(try AskResult(from: decoder))
         case .entries:
             let e = try Entries(from: decoder)
-            self = .entries(e.entries, next: e.next)
+            self = .entries(e.entries, next: e.next, known: e.known ?? false)
         case .entry: self = .entry(try Entry(from: decoder).entry)
         case .status: self = .status(try StatusResult(from: decoder))
         case .cancel: self = .cancel(cancelled: try Cancelled(from: decoder).cancelled)

@@ -101,6 +101,22 @@ public final class PersonalStore: @unchecked Sendable {
         }
     }
 
+    /// Stores several new entries in one transaction, all of them or none (a bulk load), and
+    /// returns their records with the ids assigned, in order.
+    /// - Throws: as `add`.
+    @discardableResult
+    public func addAll(_ items: [(record: EntryRecord, kv: EntryKV, vectors: [Float])]) throws -> [EntryRecord] {
+        for item in items { try validate(item.record, item.kv) }
+        return try env.write { txn in
+            try items.map { item in
+                var r = item.record
+                r.id = try nextID(txn)
+                try putEntry(txn, r, kv: item.kv, vector: item.vectors)
+                return r
+            }
+        }
+    }
+
     /// Replaces entry `id` (record, pages, vectors) in one transaction: readers see the old
     /// entry or the new one, never a mix. A photo record stays with the entry.
     @discardableResult

@@ -156,7 +156,7 @@ struct ChatCommand: ParsableCommand {
             }
         }
         switch try exchange(change) {
-        case .entries(let stored, _): say("jarvis: remembered as entry \(stored.map { String($0.id) }.joined(separator: ", ")).\n")
+        case .entries(let stored, _, _): say("jarvis: remembered as entry \(stored.map { String($0.id) }.joined(separator: ", ")).\n")
         case .entry(let e) where p.action == .update: say("jarvis: entry \(e.id) updated.\n")
         case .entry(let e): say("jarvis: entry \(e.id) forgotten.\n")
         default: break

@@ -23,7 +23,7 @@ struct ListCommand: ParsableCommand {
             entries = try Failure.exitOnError { try c.allEntries() }
         } else {
             let result = try Failure.exitOnError { try c.call(.list(.init(limit: limit, after: after))) }
-            guard case .entries(let page, let n) = result else { return }
+            guard case .entries(let page, let n, _) = result else { return }
             (entries, next) = (page, n)
         }
         if connection.json, limit != nil || after != nil {

@@ -59,12 +59,22 @@ enum Output {
 struct ProgressBar {
     let total: Int
     let enabled = Output.standardErrorIsTerminal
+    let started = Date()
 
+    /// Draws `done` of `total`, with the rate so far and the time left at that rate once a
+    /// few items are done.
     func draw(_ done: Int, _ label: String) {
         guard enabled, total > 0 else { return }
         let width = 24, filled = min(width, done * width / total)
         let bar = String(repeating: "#", count: filled) + String(repeating: " ", count: width - filled)
-        FileHandle.standardError.write(Data("\r\u{1B}[K[\(bar)] \(done)/\(total) \(label)".utf8))
+        var pace = ""
+        let elapsed = Date().timeIntervalSince(started)
+        if done > 0, elapsed > 1 {
+            let rate = Double(done) / elapsed
+            let left = Int(Double(total - done) / rate)
+            pace = String(format: " %.1f/s ETA %d:%02d", rate, left / 60, left % 60)
+        }
+        FileHandle.standardError.write(Data("\r\u{1B}[K[\(bar)] \(done)/\(total)\(pace) \(label)".utf8))
     }
 
     func finish() {

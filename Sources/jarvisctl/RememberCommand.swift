@@ -11,6 +11,12 @@ struct RememberCommand: ParsableCommand {
             Each argument is a file, a directory (its .txt, .md, .jpg and .png files, recursively), \
             - for standard input, or, if no such file exists and it contains a space, a note itself. \
             Text files are read here and sent as text; photos are sent by path.
+
+            What is stored already — the same text, the same file contents, the same photo — is \
+            not stored again (--again stores it anyway), so an import that was stopped (Ctrl-C, \
+            a crash) resumes when run again. With --sync, a file whose contents changed since it \
+            was remembered replaces its old entries, and entries of files no longer in the \
+            directory are listed.
             """)
 
     @OptionGroup var connection: ConnectionOptions
@@ -27,6 +33,12 @@ struct RememberCommand: ParsableCommand {
     @Option(help: "A note: remembered by itself, or attached to the files given.")
     var note: String?
 
+    @Flag(help: "Store items again even when their exact contents are stored already.")
+    var again = false
+
+    @Flag(help: "For directories: files changed since they were remembered replace their old entries; entries of files no longer there are listed.")
+    var sync = false
+
     @Argument(help: ArgumentHelp("Files, directories, - or a note.", valueName: "item"), completion: .file())
     var items: [String] = []
 
@@ -38,6 +50,7 @@ struct RememberCommand: ParsableCommand {
             throw ValidationError("remember what? Give files, directories, - for standard input, or --note TEXT")
         }
         if let name, name.trimmingCharacters(in: .whitespaces).isEmpty { throw ValidationError("--name is empty") }
+        if sync, again { throw ValidationError("--sync replaces changed files and --again stores everything anew: give one of them") }
     }
 
     /// One thing to send: a note, or a file with its text when it was read here.
@@ -60,8 +73,11 @@ struct RememberCommand: ParsableCommand {
         guard !work.isEmpty else { throw ExitCode(1) }
 
         let c = try connection.connect()
+        // For --sync: what each file path holds now, by the metadata remember gives files.
+        let before = sync ? try Failure.exitOnError { try c.allEntries() } : []
+        let byPath = Dictionary(grouping: before.filter { $0.metadata["path"] != nil }, by: { $0.metadata["path"]! })
         let bar = ProgressBar(total: work.count)
-        var stored: [EntryInfo] = []
+        var stored: [EntryInfo] = [], known = 0, replaced: [UInt64] = []
         var failed = problems.count, lastStatus: Int32 = 1
         for (i, item) in work.enumerated() {
             let label: String
@@ -77,10 +93,12 @@ struct RememberCommand: ParsableCommand {
                 request.text = text
                 request.kind = kind
                 if kind == .file { metadata["file"] = (path as NSString).lastPathComponent }
+                metadata["path"] = path
                 if let note { metadata["note"] = note }
                 label = path
             }
             request.metadata = metadata.isEmpty ? nil : metadata
+            request.skipKnown = again ? nil : true
             // A file whose text does not fit in one request frame is read by the daemon instead.
             if case .file(let path, _, _) = item, request.text == nil || !c.fitsInFrame(.remember(request)) {
                 request.text = nil
@@ -91,7 +109,19 @@ struct RememberCommand: ParsableCommand {
                 let result = try c.call(.remember(request)) { event in
                     if case .progress(let done, let total, _) = event { bar.draw(i, "\(label) (\(done)/\(total))") }
                 }
-                if case .entries(let e, _) = result { stored += e }
+                guard case .entries(let e, _, let wasKnown) = result else { continue }
+                if wasKnown {
+                    known += 1
+                } else {
+                    stored += e
+                    // --sync: the file's earlier entries give way, once its new ones are stored.
+                    if case .file(let path, _, _) = item {
+                        for old in byPath[path] ?? [] where !e.contains(where: { $0.id == old.id }) {
+                            _ = try c.call(.forget(.init(entry: String(old.id))))
+                            replaced.append(old.id)
+                        }
+                    }
+                }
             } catch let e as ClientError {
                 bar.finish()
                 Failure.printError(Failure.message(for: e).replacingOccurrences(of: "jarvisctl: ", with: "jarvisctl: \(label): "))
@@ -102,11 +132,21 @@ struct RememberCommand: ParsableCommand {
             }
         }
         bar.finish()
+        // --sync: entries of files under the directories given that are no longer there.
+        let roots = items.map { URL(fileURLWithPath: $0).standardizedFileURL.path + "/" }
+        let gone = byPath.filter { path, _ in
+            roots.contains { path.hasPrefix($0) } && !FileManager.default.fileExists(atPath: path)
+        }.sorted { $0.key < $1.key }
         if connection.json {
             print(Output.json(stored))
         } else {
             for e in stored {
                 print("remembered \(e.id)\(e.name.map { " \"\($0)\"" } ?? ""): \(Output.oneLine(e.text, max: 70))")
+            }
+            if known > 0 { print("\(known) item\(known == 1 ? " was" : "s were") remembered already (--again stores them anew)") }
+            if !replaced.isEmpty { print("forgot \(replaced.count) entr\(replaced.count == 1 ? "y" : "ies") of changed files: \(replaced.map(String.init).joined(separator: ", "))") }
+            for (path, entries) in gone {
+                print("\(path) is gone; its entries stay: \(entries.map { String($0.id) }.joined(separator: " ")) (jarvisctl forget ID drops one)")
             }
         }
         if failed > 0 { throw ExitCode(lastStatus) }

@@ -35,6 +35,32 @@ final class InferenceQueueTests: XCTestCase {
         queue.stop()
     }
 
+    /// An interactive job queued behind bulk ones runs as soon as the running job ends, before
+    /// them; each class keeps its own order.
+    func testInteractiveJobsGoBeforeQueuedBulkOnes() async throws {
+        let queue = InferenceQueue()
+        let log = Locked<[String]>([])
+        let gate = DispatchSemaphore(value: 0), started = Locked(false)
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask {
+                try await queue.run(CancellationToken(), priority: .bulk) {
+                    started.withLock { $0 = true }
+                    gate.wait()
+                    log.withLock { $0.append("b0") }
+                }
+            }
+            while !started.withLock({ $0 }) { await Task.yield() }
+            for (n, (name, priority)) in [("b1", InferenceQueue.Priority.bulk), ("b2", .bulk), ("i1", .interactive), ("b3", .bulk), ("i2", .interactive)].enumerated() {
+                group.addTask { try await queue.run(CancellationToken(), priority: priority) { log.withLock { $0.append(name) } } }
+                while queue.depth < n + 2 { await Task.yield() }
+            }
+            gate.signal()
+            try await group.waitForAll()
+        }
+        XCTAssertEqual(log.withLock { $0 }, ["b0", "i1", "i2", "b1", "b2", "b3"])
+        queue.stop()
+    }
+
     func testAJobCancelledWhileWaitingNeverRuns() async throws {
         let queue = InferenceQueue()
         let gate = DispatchSemaphore(value: 0)

@@ -23,7 +23,7 @@ final class CrashTests: XCTestCase {
                 kill(d.process.processIdentifier, SIGKILL)
                 break
             }
-            guard case .entries(let e, _) = try c.call(.remember(.init(text: text))) else { return XCTFail("remember") }
+            guard case .entries(let e, _, _) = try c.call(.remember(.init(text: text))) else { return XCTFail("remember") }
             for entry in e { acknowledged[entry.id] = text }
         }
         d.process.waitUntilExit()
@@ -34,7 +34,7 @@ final class CrashTests: XCTestCase {
         let again = try DaemonProcess(name: "kill9-restart", reusing: d)
         try again.start()
         let c2 = try JarvisConnection(socketPath: again.socket)
-        guard case .entries(let listed, _) = try c2.call(.list(.all)) else { return XCTFail("list") }
+        guard case .entries(let listed, _, _) = try c2.call(.list(.all)) else { return XCTFail("list") }
         for (id, text) in acknowledged {
             XCTAssertEqual(listed.first { $0.id == id }.map { $0.text.contains(text) }, true, "entry \(id) lost or changed")
         }

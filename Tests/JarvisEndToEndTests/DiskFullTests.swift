@@ -25,7 +25,7 @@ final class DiskFullTests: XCTestCase {
         var failure: ClientError?
         for i in 0..<200 {
             do {
-                guard case .entries(let e, _) = try c.call(.remember(.init(text: "Note \(i): the parcel for flat \(i) is at the front desk, shelf \(i % 9).")))
+                guard case .entries(let e, _, _) = try c.call(.remember(.init(text: "Note \(i): the parcel for flat \(i) is at the front desk, shelf \(i % 9).")))
                 else { return XCTFail("remember") }
                 stored += e.map(\.id)
             } catch let e as ClientError {
@@ -39,13 +39,13 @@ final class DiskFullTests: XCTestCase {
         XCTAssertGreaterThan(stored.count, 0)
 
         // Still serving, and everything acknowledged is there and readable.
-        guard case .entries(let listed, _) = try c.call(.list(.all)) else { return XCTFail("list") }
+        guard case .entries(let listed, _, _) = try c.call(.list(.all)) else { return XCTFail("list") }
         XCTAssertEqual(listed.map(\.id), stored)
         guard case .ask(let a) = try c.call(.ask(.init(question: "Where is the parcel for flat 0?", maxTokens: 16))) else { return XCTFail("ask") }
         XCTAssertFalse(a.entries.isEmpty)
         // Forgetting frees pages inside the store for the next entry to reuse.
         for id in stored.prefix(3) { _ = try c.call(.forget(.init(entry: String(id)))) }
-        guard case .entries(let again, _) = try c.call(.remember(.init(text: "Room made: a short note."))) else { return XCTFail("remember after forgetting") }
+        guard case .entries(let again, _, _) = try c.call(.remember(.init(text: "Room made: a short note."))) else { return XCTFail("remember after forgetting") }
         XCTAssertEqual(again.count, 1)
         XCTAssertEqual(d.stop(), 0)
 

@@ -37,7 +37,7 @@ final class EndToEndTests: XCTestCase {
         let c = try JarvisConnection(socketPath: d.socket)
         let result = try c.call(.remember(Request.Remember(path: notes, name: "ferry", aliases: ["the boat"], kind: .file,
                                                            metadata: ["category": "travel", "note": "summer"])))
-        guard case .entries(let entries, _) = result, let e = entries.first else { return XCTFail("\(result)") }
+        guard case .entries(let entries, _, _) = result, let e = entries.first else { return XCTFail("\(result)") }
         XCTAssertEqual(e.name, "ferry")
         XCTAssertEqual(e.aliases, ["the boat"])
         XCTAssertEqual(e.kind, "file")
@@ -200,7 +200,7 @@ final class EndToEndTests: XCTestCase {
                 XCTAssertTrue((e as? ClientError)?.message.contains(fragment) == true, "\(e)")
             }
         }
-        guard case .entries(let all, _) = try c.call(.list(.all)) else { return XCTFail("list") }
+        guard case .entries(let all, _, _) = try c.call(.list(.all)) else { return XCTFail("list") }
         XCTAssertEqual(all, [])
         XCTAssertEqual(d.stop(), 0)
     }

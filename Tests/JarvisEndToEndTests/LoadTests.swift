@@ -18,7 +18,7 @@ final class LoadTests: XCTestCase {
         XCTAssertEqual(r.total, 64 * 20)
         // Every acknowledged remember is in the store.
         let c = try JarvisConnection(socketPath: d.socket)
-        guard case .entries(let all, _) = try c.call(.list(.all)) else { return XCTFail("list") }
+        guard case .entries(let all, _, _) = try c.call(.list(.all)) else { return XCTFail("list") }
         XCTAssertEqual(all.count, 1 + (r.latencies["remember"]?.count ?? 0))
         XCTAssertEqual(d.stop(), 0)
     }

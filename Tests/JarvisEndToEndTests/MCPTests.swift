@@ -36,7 +36,7 @@ final class MCPTests: XCTestCase {
 
         // What the MCP session did is what jarvisd now holds: the locker kept, Anna forgotten.
         let c = try JarvisConnection(socketPath: d.socket)
-        guard case .entries(let entries, _) = try c.call(.list(.all)) else { return XCTFail("list") }
+        guard case .entries(let entries, _, _) = try c.call(.list(.all)) else { return XCTFail("list") }
         XCTAssertEqual(entries.map(\.name), ["locker"])
         XCTAssertEqual(d.stop(), 0, d.logText())
     }

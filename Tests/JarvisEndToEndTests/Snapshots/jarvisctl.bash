@@ -312,7 +312,7 @@ _jarvisctl_sessions_forget() {
 
 _jarvisctl_remember() {
     repeating_flags=()
-    non_repeating_flags=(--json --version -h --help)
+    non_repeating_flags=(--json --again --sync --version -h --help)
     repeating_options=(--alias)
     non_repeating_options=(--socket --name --category --note)
     __jarvisctl_offer_flags_options -1
@@ -374,13 +374,19 @@ _jarvisctl_list() {
     repeating_flags=()
     non_repeating_flags=(--json --version -h --help)
     repeating_options=()
-    non_repeating_options=(--socket)
+    non_repeating_options=(--socket --limit --after)
     __jarvisctl_offer_flags_options 0
 
     # Offer option value completions
     case "${prev}" in
     '--socket')
         __jarvisctl_add_completions -f
+        return
+        ;;
+    '--limit')
+        return
+        ;;
+    '--after')
         return
         ;;
     esac

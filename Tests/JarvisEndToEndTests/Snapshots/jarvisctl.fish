@@ -35,11 +35,11 @@ function __jarvisctl_parse_tokens -S
                 __jarvisctl_parse_subcommand 1 'socket=' 'json' 'version' 'h/help'
             end
         case 'remember'
-            __jarvisctl_parse_subcommand -r 1 'socket=' 'json' 'name=' 'alias=+' 'category=' 'note=' 'version' 'h/help'
+            __jarvisctl_parse_subcommand -r 1 'socket=' 'json' 'name=' 'alias=+' 'category=' 'note=' 'again' 'sync' 'version' 'h/help'
         case 'forget'
             __jarvisctl_parse_subcommand 1 'socket=' 'json' 'version' 'h/help'
         case 'list'
-            __jarvisctl_parse_subcommand 0 'socket=' 'json' 'version' 'h/help'
+            __jarvisctl_parse_subcommand 0 'socket=' 'json' 'limit=' 'after=' 'version' 'h/help'
         case 'show'
             __jarvisctl_parse_subcommand 1 'socket=' 'json' 'image=' 'version' 'h/help'
         case 'search'
@@ -164,6 +164,8 @@ complete -c 'jarvisctl' -n '__jarvisctl_should_offer_completions_for_flags_or_op
 complete -c 'jarvisctl' -n '__jarvisctl_should_offer_completions_for_flags_or_options "jarvisctl remember"' -l 'alias' -d 'Another name for it (repeatable).' -rfka ''
 complete -c 'jarvisctl' -n '__jarvisctl_should_offer_completions_for_flags_or_options "jarvisctl remember" category' -l 'category' -d 'A category, such as person, pet, place or thing.' -rfka ''
 complete -c 'jarvisctl' -n '__jarvisctl_should_offer_completions_for_flags_or_options "jarvisctl remember" note' -l 'note' -d 'A note: remembered by itself, or attached to the files given.' -rfka ''
+complete -c 'jarvisctl' -n '__jarvisctl_should_offer_completions_for_flags_or_options "jarvisctl remember" again' -l 'again' -d 'Store items again even when their exact contents are stored already.'
+complete -c 'jarvisctl' -n '__jarvisctl_should_offer_completions_for_flags_or_options "jarvisctl remember" sync' -l 'sync' -d 'For directories: files changed since they were remembered replace their old entries; entries of files no longer there are listed.'
 complete -c 'jarvisctl' -n '__jarvisctl_should_offer_completions_for_positional "jarvisctl remember" -ge 1' -F
 complete -c 'jarvisctl' -n '__jarvisctl_should_offer_completions_for_flags_or_options "jarvisctl remember" version' -l 'version' -d 'Show the version.'
 complete -c 'jarvisctl' -n '__jarvisctl_should_offer_completions_for_flags_or_options "jarvisctl remember" h help' -s 'h' -l 'help' -d 'Show help information.'
@@ -174,6 +176,8 @@ complete -c 'jarvisctl' -n '__jarvisctl_should_offer_completions_for_flags_or_op
 complete -c 'jarvisctl' -n '__jarvisctl_should_offer_completions_for_flags_or_options "jarvisctl forget" h help' -s 'h' -l 'help' -d 'Show help information.'
 complete -c 'jarvisctl' -n '__jarvisctl_should_offer_completions_for_flags_or_options "jarvisctl list" socket' -l 'socket' -d 'jarvisd\'s socket (env JARVIS_SOCKET).' -rF
 complete -c 'jarvisctl' -n '__jarvisctl_should_offer_completions_for_flags_or_options "jarvisctl list" json' -l 'json' -d 'Print the result as JSON, for scripts.'
+complete -c 'jarvisctl' -n '__jarvisctl_should_offer_completions_for_flags_or_options "jarvisctl list" limit' -l 'limit' -d 'Show at most this many entries (a page; the last line, or `next` in --json, says where the next starts).' -rfka ''
+complete -c 'jarvisctl' -n '__jarvisctl_should_offer_completions_for_flags_or_options "jarvisctl list" after' -l 'after' -d 'Start after the entry with this id.' -rfka ''
 complete -c 'jarvisctl' -n '__jarvisctl_should_offer_completions_for_flags_or_options "jarvisctl list" version' -l 'version' -d 'Show the version.'
 complete -c 'jarvisctl' -n '__jarvisctl_should_offer_completions_for_flags_or_options "jarvisctl list" h help' -s 'h' -l 'help' -d 'Show help information.'
 complete -c 'jarvisctl' -n '__jarvisctl_should_offer_completions_for_flags_or_options "jarvisctl show" socket' -l 'socket' -d 'jarvisd\'s socket (env JARVIS_SOCKET).' -rF

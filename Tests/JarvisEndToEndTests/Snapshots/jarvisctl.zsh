@@ -184,6 +184,8 @@ _jarvisctl_remember() {
         '*--alias[Another name for it (repeatable).]:alias:'
         '--category[A category, such as person, pet, place or thing.]:category:'
         '--note[A note\: remembered by itself, or attached to the files given.]:note:'
+        '--again[Store items again even when their exact contents are stored already.]'
+        '--sync[For directories\: files changed since they were remembered replace their old entries; entries of files no longer there are listed.]'
         '*:item:_files'
         '--version[Show the version.]'
         '(-h --help)'{-h,--help}'[Show help information.]'
@@ -212,6 +214,8 @@ _jarvisctl_list() {
     local -ar arg_specs=(
         '--socket[jarvisd'\''s socket (env JARVIS_SOCKET).]:path:_files'
         '--json[Print the result as JSON, for scripts.]'
+        '--limit[Show at most this many entries (a page; the last line, or `next` in --json, says where the next starts).]:limit:'
+        '--after[Start after the entry with this id.]:id:'
         '--version[Show the version.]'
         '(-h --help)'{-h,--help}'[Show help information.]'
     )
