@@ -22,6 +22,9 @@ public struct ModelConfig: Sendable, Codable, Equatable {
     /// Number of leading dimensions of each head that are rotated.
     public var ropeDims: Int
     public var normEpsilon: Float
+    /// Divisors of each rotary pair's frequency (`ropeDims / 2` values): Llama 3's long-context
+    /// scaling, stored in GGUF as `rope_freqs.weight`. Nil when the frequencies are unscaled.
+    public var ropeFrequencyFactors: [Float]?
 
     /// Adjacent-pair rotary (llama in GGUF, whose Q/K weights the converter permuted) versus
     /// half-split (qwen2, NeoX).
@@ -66,6 +69,15 @@ public struct ModelConfig: Sendable, Codable, Equatable {
         guard ropeDims <= headDim, ropeDims % 2 == 0 else {
             throw EngineError(.modelMismatch, "\(gguf.path): rope dimension count \(ropeDims) does not fit head size \(headDim)")
         }
+        if let scaling = gguf["\(arch).rope.scaling.type"]?.string, scaling != "none" {
+            throw EngineError(.unsupported, "\(gguf.path): RoPE scaling '\(scaling)' is not supported (none, or Llama 3's rope_freqs, is)")
+        }
+        if let t = gguf.tensorsByName["rope_freqs.weight"] {
+            guard t.elementCount == ropeDims / 2 else {
+                throw EngineError(.modelMismatch, "\(gguf.path): rope_freqs has \(t.elementCount) values, the model rotates \(ropeDims / 2) pairs")
+            }
+            ropeFrequencyFactors = try gguf.dequantize(t)
+        }
     }
 
     /// Reads a llama config from a Hugging Face `config.json` object (for a vision-language
@@ -95,5 +107,18 @@ public struct ModelConfig: Sendable, Codable, Equatable {
         ropeDims = headDim
         normEpsilon = (c["rms_norm_eps"] as? NSNumber)?.floatValue ?? 1e-5
         vocabularySize = try int("vocab_size")
+        // transformers 4.x writes `rope_scaling`; 5.x `rope_parameters` (which also holds the base).
+        if let scaling = (c["rope_scaling"] ?? c["rope_parameters"]) as? [String: Any] {
+            if let theta = (scaling["rope_theta"] as? NSNumber)?.floatValue { ropeBase = theta }
+            let type = scaling["rope_type"] as? String ?? scaling["type"] as? String ?? "default"
+            switch type {
+            case "default": break
+            case "llama3":
+                ropeFrequencyFactors = try Llama3RopeScaling(huggingFace: scaling, source: source)
+                    .frequencyFactors(base: ropeBase, dims: ropeDims)
+            default:
+                throw EngineError(.unsupported, "\(source): RoPE scaling '\(type)' is not supported (default and llama3 are)")
+            }
+        }
     }
 }

@@ -42,8 +42,14 @@ public final class Transformer: @unchecked Sendable {
     /// Loads the model in `gguf`.
     /// - Throws: `EngineError` if the architecture is unsupported, a tensor is missing or has the
     ///   wrong shape, or a tensor type cannot be loaded.
-    public init(gguf: GGUFFile) throws {
-        config = try ModelConfig(gguf: gguf)
+    public convenience init(gguf: GGUFFile) throws {
+        try self.init(gguf: gguf, config: ModelConfig(gguf: gguf))
+    }
+
+    /// Loads the weights of `gguf` under `config` as given (tests change a config to show
+    /// what a field does).
+    init(gguf: GGUFFile, config: ModelConfig) throws {
+        self.config = config
         guard config.headDim % 16 == 0, config.headDim <= 256 else {
             throw EngineError(.unsupported, "\(gguf.path): head size \(config.headDim) is not supported (a multiple of 16 up to 256 is)")
         }
@@ -408,8 +414,7 @@ extension Transformer {
         case .embeddings(let e): x.p.update(from: e, count: n * c.dim)
         }
         for t in 0..<n {
-            jk_rope_table(Float(cache.basePosition + p0 + t), Int32(c.ropeDims), c.ropeBase,
-                          cosT.p + t * c.ropeDims / 2, sinT.p + t * c.ropeDims / 2)
+            c.ropeTable(position: cache.basePosition + p0 + t, cos: cosT.p + t * c.ropeDims / 2, sin: sinT.p + t * c.ropeDims / 2)
         }
 
         for (li, layer) in weights.layers.enumerated() {
@@ -514,7 +519,7 @@ struct AttentionJob {
                 if rotatedDelta != run.positionDelta {
                     let position = cache.basePosition + p0 + t - run.positionDelta
                     let cosT = rotated.p + hd, sinT = rotated.p + hd + c.ropeDims / 2
-                    jk_rope_table(Float(position), Int32(c.ropeDims), c.ropeBase, cosT, sinT)
+                    c.ropeTable(position: position, cos: cosT, sin: sinT)
                     rotated.p.update(from: qRaw + t * qDim + h * hd, count: hd)
                     jk_rope_apply(rotated.p, 1, Int32(hd), Int32(c.ropeDims), cosT, sinT, c.ropeIsNeox ? 1 : 0)
                     jk_round_fp16(rotated.p, Int64(hd))
@@ -555,6 +560,21 @@ struct AttentionJob {
         }
         jk_attn_mix_rows(state.p, scores.p + offset, cache.values(layer: layer, head: kvh), Int32(own), Int32(hd), Int32(offset), order)
         jk_attn_mix_end(state.p, Int32(hd), out + t * qDim + h * hd, order)
+    }
+}
+
+extension ModelConfig {
+    /// Fills the cos/sin tables (`ropeDims / 2` floats each) of rotary position `position`,
+    /// with the frequency factors applied when the model has them. Every rotation the engine
+    /// makes, of new rows and of queries turned to a relocated run, goes through here.
+    func ropeTable(position: Int, cos: UnsafeMutablePointer<Float>, sin: UnsafeMutablePointer<Float>) {
+        if let factors = ropeFrequencyFactors {
+            factors.withUnsafeBufferPointer { f in
+                jk_rope_table(Float(position), Int32(ropeDims), ropeBase, f.baseAddress, cos, sin)
+            }
+        } else {
+            jk_rope_table(Float(position), Int32(ropeDims), ropeBase, nil, cos, sin)
+        }
     }
 }
 
