@@ -2,9 +2,10 @@ import Foundation
 
 /// Hyper-parameters of a decoder-only transformer, read from GGUF metadata.
 public struct ModelConfig: Sendable, Codable, Equatable {
-    /// Supported architectures. They share one forward pass; they differ in the rotary layout
-    /// and in qwen2's bias on the Q/K/V projections.
-    public enum Architecture: String, Sendable, Codable { case llama, qwen2 }
+    /// Supported architectures. They share one forward pass; they differ in the rotary layout,
+    /// in qwen2's bias on the Q/K/V projections, and in qwen3's RMSNorm of each query and key
+    /// head before the rotation.
+    public enum Architecture: String, Sendable, Codable, CaseIterable { case llama, qwen2, qwen3 }
 
     public var architecture: Architecture
     public var layers: Int
@@ -28,7 +29,10 @@ public struct ModelConfig: Sendable, Codable, Equatable {
 
     /// Adjacent-pair rotary (llama in GGUF, whose Q/K weights the converter permuted) versus
     /// half-split (qwen2, NeoX).
-    public var ropeIsNeox: Bool { architecture == .qwen2 }
+    public var ropeIsNeox: Bool { architecture != .llama }
+
+    /// Whether each query and key head is RMS-normalized (with its own weight) before RoPE.
+    public var normalizesQueryAndKeyHeads: Bool { architecture == .qwen3 }
 
     /// Reads the config of `gguf`.
     /// - Throws: `.unsupported` for another architecture, `.modelMismatch` for missing keys.
@@ -37,7 +41,8 @@ public struct ModelConfig: Sendable, Codable, Equatable {
             throw EngineError(.modelMismatch, "\(gguf.path): no general.architecture key")
         }
         guard let a = Architecture(rawValue: arch) else {
-            throw EngineError(.unsupported, "\(gguf.path): architecture '\(arch)' is not supported (llama and qwen2 are)")
+            let supported = Architecture.allCases.map(\.rawValue).joined(separator: ", ")
+            throw EngineError(.unsupported, "\(gguf.path): architecture '\(arch)' is not supported (\(supported) are)")
         }
         func int(_ key: String) throws -> Int {
             guard let v = gguf["\(arch).\(key)"]?.int, v > 0 else {
@@ -51,10 +56,15 @@ public struct ModelConfig: Sendable, Codable, Equatable {
         ffnDim = try int("feed_forward_length")
         heads = try int("attention.head_count")
         kvHeads = gguf["\(arch).attention.head_count_kv"]?.int ?? heads
-        guard dim % heads == 0, kvHeads > 0, heads % kvHeads == 0 else {
+        // Qwen3 states its head size, which need not be width / heads.
+        let keyLength = gguf["\(arch).attention.key_length"]?.int
+        guard keyLength != nil || dim % heads == 0, kvHeads > 0, heads % kvHeads == 0 else {
             throw EngineError(.modelMismatch, "\(gguf.path): \(heads) heads / \(kvHeads) KV heads do not divide width \(dim)")
         }
-        headDim = gguf["\(arch).attention.key_length"]?.int ?? dim / heads
+        headDim = keyLength ?? dim / heads
+        if let valueLength = gguf["\(arch).attention.value_length"]?.int, valueLength != headDim {
+            throw EngineError(.unsupported, "\(gguf.path): value heads of \(valueLength) beside key heads of \(headDim) are not supported")
+        }
         contextLength = try int("context_length")
         ropeBase = gguf["\(arch).rope.freq_base"]?.float ?? 10000
         ropeDims = gguf["\(arch).rope.dimension_count"]?.int ?? headDim

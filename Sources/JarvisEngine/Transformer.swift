@@ -1,7 +1,7 @@
 import COpenBLAS
 import CJarvisKernels
 
-/// A decoder-only transformer (llama and qwen2 architectures) loaded from GGUF, or a llama
+/// A decoder-only transformer (llama, qwen2 and qwen3 architectures) loaded from GGUF, or a llama
 /// decoder from Hugging Face safetensors (`init(safetensors:config:prefix:output:)`).
 ///
 /// Weights in Q4_0, Q4_1, Q8_0, Q4_K and Q6_K stay in their quantized blocks, read in place from
@@ -12,8 +12,9 @@ import CJarvisKernels
 /// and multiplied with OpenBLAS.
 ///
 /// The forward pass is written out in one place, top to bottom: embed → for each layer
-/// (RMSNorm → Q/K/V → RoPE → store K/V in the cache → attention → output projection → residual
-/// → RMSNorm → SwiGLU feed-forward → residual) → final RMSNorm → logits.
+/// (RMSNorm → Q/K/V → [qwen3: RMSNorm of each Q and K head] → RoPE → store K/V in the cache →
+/// attention → output projection → residual → RMSNorm → SwiGLU feed-forward → residual) →
+/// final RMSNorm → logits.
 public final class Transformer: @unchecked Sendable {
     public let config: ModelConfig
     /// Where the weights came from, for messages and fingerprints.
@@ -189,6 +190,8 @@ extension Transformer {
         let attnNorm: [Float], ffnNorm: [Float]
         let wq: Matrix, wk: Matrix, wv: Matrix, wo: Matrix
         let bq: [Float]?, bk: [Float]?, bv: [Float]?
+        /// Per-head RMSNorm weights of queries and keys (`headDim` each), qwen3 only.
+        let qNorm: [Float]?, kNorm: [Float]?
         let wGate: Matrix, wUp: Matrix, wDown: Matrix
     }
 
@@ -262,6 +265,8 @@ extension Transformer {
                     bq: try bias("attn_q.bias", qDim),
                     bk: try bias("attn_k.bias", kvDim),
                     bv: try bias("attn_v.bias", kvDim),
+                    qNorm: c.normalizesQueryAndKeyHeads ? try vector(p + "attn_q_norm.weight", c.headDim) : nil,
+                    kNorm: c.normalizesQueryAndKeyHeads ? try vector(p + "attn_k_norm.weight", c.headDim) : nil,
                     wGate: try matrix(p + "ffn_gate.weight", [c.dim, c.ffnDim]),
                     wUp: try matrix(p + "ffn_up.weight", [c.dim, c.ffnDim]),
                     wDown: try matrix(p + "ffn_down.weight", [c.ffnDim, c.dim])))
@@ -307,7 +312,7 @@ extension Transformer {
                     wk: try matrix(l + "self_attn.k_proj.weight", rows: kvDim, cols: c.dim, permuteHeads: c.kvHeads),
                     wv: try matrix(l + "self_attn.v_proj.weight", rows: kvDim, cols: c.dim),
                     wo: try matrix(l + "self_attn.o_proj.weight", rows: c.dim, cols: qDim),
-                    bq: nil, bk: nil, bv: nil,
+                    bq: nil, bk: nil, bv: nil, qNorm: nil, kNorm: nil,
                     wGate: try matrix(l + "mlp.gate_proj.weight", rows: c.ffnDim, cols: c.dim),
                     wUp: try matrix(l + "mlp.up_proj.weight", rows: c.ffnDim, cols: c.dim),
                     wDown: try matrix(l + "mlp.down_proj.weight", rows: c.dim, cols: c.ffnDim)))
@@ -389,6 +394,14 @@ extension Transformer {
         }
     }
 
+    /// RMS-normalizes `rows` consecutive heads of `headDim` floats in place, each with `weight`.
+    func normalizeHeads(_ x: UnsafeMutablePointer<Float>, rows: Int, weight: [Float]) {
+        let hd = config.headDim
+        weight.withUnsafeBufferPointer { w in
+            for r in 0..<rows { jk_rmsnorm(x + r * hd, x + r * hd, w.baseAddress!, Int32(hd), config.normEpsilon) }
+        }
+    }
+
     func forwardBatch(_ input: Input, cache: KVCache, context: [KVRun], logits: Logits) -> [Float] {
         let c = config
         let n: Int
@@ -425,6 +438,10 @@ extension Transformer {
             project(normed, layer.wq, bias: layer.bq, into: q.p)
             project(normed, layer.wk, bias: layer.bk, into: k.p)
             project(normed, layer.wv, bias: layer.bv, into: v.p)
+            if let qNorm = layer.qNorm, let kNorm = layer.kNorm {
+                normalizeHeads(q.p, rows: n * c.heads, weight: qNorm)
+                normalizeHeads(k.p, rows: n * c.kvHeads, weight: kNorm)
+            }
             let neox: Int32 = c.ropeIsNeox ? 1 : 0
             if relocated { qRaw.p.update(from: q.p, count: n * qDim) }
             for t in 0..<n {
