@@ -79,7 +79,9 @@ public struct ModelConfig: Sendable, Codable, Equatable {
         guard ropeDims <= headDim, ropeDims % 2 == 0 else {
             throw EngineError(.modelMismatch, "\(gguf.path): rope dimension count \(ropeDims) does not fit head size \(headDim)")
         }
-        if let scaling = gguf["\(arch).rope.scaling.type"]?.string, scaling != "none" {
+        // Linear scaling by 1 is how some converters say "none".
+        if let scaling = gguf["\(arch).rope.scaling.type"]?.string, scaling != "none",
+           !(scaling == "linear" && (gguf["\(arch).rope.scaling.factor"]?.float ?? 1) == 1) {
             throw EngineError(.unsupported, "\(gguf.path): RoPE scaling '\(scaling)' is not supported (none, or Llama 3's rope_freqs, is)")
         }
         if let t = gguf.tensorsByName["rope_freqs.weight"] {

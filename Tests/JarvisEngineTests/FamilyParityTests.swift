@@ -124,6 +124,37 @@ final class FamilyParityTests: XCTestCase {
         }
     }
 
+    /// RoPE scalings the engine does not apply, and factors of the wrong length, are refused
+    /// with an error that names them, rather than loaded and answered wrong.
+    func testUnsupportedRopeScalingIsRefused() throws {
+        let dir = try makeTempDir("rope-scaling")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let url = dir.appendingPathComponent("m.gguf")
+        try TinyModel.writer(.init()).add(key: "llama.rope.scaling.type", value: .string("yarn")).write(to: url)
+        XCTAssertThrowsError(try Transformer(path: url.path)) { XCTAssertTrue("\($0)".contains("'yarn'"), "\($0)") }
+
+        try TinyModel.writer(.init()).add(key: "llama.rope.scaling.type", value: .string("linear"))
+            .add(key: "llama.rope.scaling.factor", value: .float32(1)).write(to: url)
+        XCTAssertNil(try Transformer(path: url.path).config.ropeFrequencyFactors, "linear scaling by 1 changes nothing")
+
+        let w = TinyModel.writer(.init())
+        w.addTensor(name: "rope_freqs.weight", shape: [3], floats: [1, 2, 4])
+        try w.write(to: url)
+        XCTAssertThrowsError(try Transformer(path: url.path)) { XCTAssertTrue("\($0)".contains("rope_freqs"), "\($0)") }
+    }
+
+    /// An architecture the engine does not have is refused with its name and the list of those
+    /// it has.
+    func testUnsupportedArchitectureIsNamed() throws {
+        let dir = try makeTempDir("architecture")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let url = dir.appendingPathComponent("m.gguf")
+        try TinyModel.writer(.init(architecture: "gemma3")).write(to: url)
+        XCTAssertThrowsError(try Transformer(path: url.path)) {
+            XCTAssertTrue("\($0)".contains("'gemma3'") && "\($0)".contains("llama, qwen2, qwen3"), "\($0)")
+        }
+    }
+
     /// A stored entry relocated under scaled frequencies: the entry computed at p and placed at
     /// q (the query turned back by q − p) against the same entry computed at q, and against the
     /// reference that rewrites its keys to q. The query's turn goes through the same scaled
