@@ -25,6 +25,8 @@ Families and what each one exercises:
 
 Written per family (all deterministic; a second run gives identical bytes):
   FAMILY.gguf         the model in F32, as convert_hf_to_gguf.py writes it (tied output).
+  FAMILY.safetensors  the same model as transformers saves it (F32, tied: no lm_head), for the
+                      Hugging Face loading path; its config is the one in FAMILY.json.
   FAMILY.logits.bin   transformers' fp32 logits of every position of `ids` (little-endian f32,
                       len(ids) x vocab, row-major).
   FAMILY.json         ids; llama.cpp's argmax at every position of ids (one batch) and how far
@@ -49,6 +51,7 @@ without its weight (or not at all) changes the logits.
 import json
 import os
 import runpy
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -243,6 +246,7 @@ def main():
             model = spec["cls"](config).float().eval()
             randomize(model, spec["seed"])
             model.save_pretrained(hf, safe_serialization=True)
+            shutil.copyfile(hf / "model.safetensors", OUT / f"{family}.safetensors")
 
             rng = np.random.default_rng(spec["seed"])
             ids = [vocab - 2] + [int(i) for i in rng.integers(0, vocab - 2, SEQUENCE_LENGTH - 1)]

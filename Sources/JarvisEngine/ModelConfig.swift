@@ -92,7 +92,7 @@ public struct ModelConfig: Sendable, Codable, Equatable {
         }
     }
 
-    /// Reads a llama config from a Hugging Face `config.json` object (for a vision-language
+    /// Reads a llama, qwen2 or qwen3 config from a Hugging Face `config.json` object (for a vision-language
     /// model, its `text_config`); `source` names it in errors.
     /// - Throws: `.unsupported` for another model type, `.modelMismatch` for missing fields.
     public init(huggingFace c: [String: Any], source: String) throws {
@@ -103,22 +103,29 @@ public struct ModelConfig: Sendable, Codable, Equatable {
             return v
         }
         let type = c["model_type"] as? String ?? "llama"
-        guard type == "llama" else { throw EngineError(.unsupported, "\(source): text model type '\(type)' is not supported (llama is)") }
-        architecture = .llama
+        guard let a = Architecture(rawValue: type) else {
+            let supported = Architecture.allCases.map(\.rawValue).joined(separator: ", ")
+            throw EngineError(.unsupported, "\(source): text model type '\(type)' is not supported (\(supported) are)")
+        }
+        architecture = a
         layers = try int("num_hidden_layers")
         dim = try int("hidden_size")
         ffnDim = try int("intermediate_size")
         heads = try int("num_attention_heads")
         kvHeads = (c["num_key_value_heads"] as? NSNumber)?.intValue ?? heads
-        guard dim % heads == 0, kvHeads > 0, heads % kvHeads == 0 else {
+        let statedHeadDim = (c["head_dim"] as? NSNumber)?.intValue
+        guard statedHeadDim != nil || dim % heads == 0, kvHeads > 0, heads % kvHeads == 0 else {
             throw EngineError(.modelMismatch, "\(source): \(heads) heads / \(kvHeads) KV heads do not divide width \(dim)")
         }
-        headDim = (c["head_dim"] as? NSNumber)?.intValue ?? dim / heads
+        headDim = statedHeadDim ?? dim / heads
         contextLength = try int("max_position_embeddings")
         ropeBase = (c["rope_theta"] as? NSNumber)?.floatValue ?? 10000
         ropeDims = headDim
         normEpsilon = (c["rms_norm_eps"] as? NSNumber)?.floatValue ?? 1e-5
         vocabularySize = try int("vocab_size")
+        if (c["use_sliding_window"] as? Bool) == true {
+            throw EngineError(.unsupported, "\(source): sliding-window attention is not supported")
+        }
         // transformers 4.x writes `rope_scaling`; 5.x `rope_parameters` (which also holds the base).
         if let scaling = (c["rope_scaling"] ?? c["rope_parameters"]) as? [String: Any] {
             if let theta = (scaling["rope_theta"] as? NSNumber)?.floatValue { ropeBase = theta }

@@ -64,7 +64,7 @@ public final class Transformer: @unchecked Sendable {
         try self.init(gguf: GGUFFile(path: path))
     }
 
-    /// Loads a llama decoder from Hugging Face safetensors with `config` (see
+    /// Loads a decoder from Hugging Face safetensors with `config` (see
     /// `ModelConfig(huggingFace:)`); `prefix` is where its tensors live (`model.` for a plain
     /// LlamaForCausalLM, `model.text_model.` inside Idefics3), `output` the name of the output
     /// matrix (nil when it is tied to the embeddings).
@@ -273,10 +273,10 @@ extension Transformer {
             }
         }
 
-        /// Loads a llama decoder from Hugging Face safetensors (`{prefix}embed_tokens`,
-        /// `{prefix}layers.N.self_attn.q_proj` …, `lm_head` or tied). Q and K rows are permuted
-        /// into the adjacent-pair rotary layout GGUF uses, as llama.cpp's converter does, so one
-        /// forward pass serves both formats.
+        /// Loads a decoder from Hugging Face safetensors (`{prefix}embed_tokens`,
+        /// `{prefix}layers.N.self_attn.q_proj` …, `lm_head` or tied). For llama, Q and K rows are
+        /// permuted into the adjacent-pair rotary layout GGUF uses, as llama.cpp's converter does,
+        /// so one forward pass serves both formats; qwen2 and qwen3 rotate halves as stored.
         init(safetensors st: SafetensorsFile, config c: ModelConfig, prefix p: String, output: String?) throws {
             gguf = nil
             let qDim = c.heads * c.headDim, kvDim = c.kvHeads * c.headDim
@@ -303,16 +303,23 @@ extension Transformer {
             embedding = .dense(table)
             outputNorm = try st.floats(p + "norm.weight", shape: [c.dim])
             self.output = try output.map { try matrix($0, rows: c.vocabularySize, cols: c.dim) } ?? dense(table, rows: c.vocabularySize, cols: c.dim)
+            func bias(_ name: String, _ n: Int) throws -> [Float]? {
+                st.tensors[name] == nil ? nil : try st.floats(name, shape: [n])
+            }
             for i in 0..<c.layers {
                 let l = p + "layers.\(i)."
                 layers.append(Layer(
                     attnNorm: try st.floats(l + "input_layernorm.weight", shape: [c.dim]),
                     ffnNorm: try st.floats(l + "post_attention_layernorm.weight", shape: [c.dim]),
-                    wq: try matrix(l + "self_attn.q_proj.weight", rows: qDim, cols: c.dim, permuteHeads: c.heads),
-                    wk: try matrix(l + "self_attn.k_proj.weight", rows: kvDim, cols: c.dim, permuteHeads: c.kvHeads),
+                    wq: try matrix(l + "self_attn.q_proj.weight", rows: qDim, cols: c.dim, permuteHeads: c.ropeIsNeox ? nil : c.heads),
+                    wk: try matrix(l + "self_attn.k_proj.weight", rows: kvDim, cols: c.dim, permuteHeads: c.ropeIsNeox ? nil : c.kvHeads),
                     wv: try matrix(l + "self_attn.v_proj.weight", rows: kvDim, cols: c.dim),
                     wo: try matrix(l + "self_attn.o_proj.weight", rows: c.dim, cols: qDim),
-                    bq: nil, bk: nil, bv: nil, qNorm: nil, kNorm: nil,
+                    bq: try bias(l + "self_attn.q_proj.bias", qDim),
+                    bk: try bias(l + "self_attn.k_proj.bias", kvDim),
+                    bv: try bias(l + "self_attn.v_proj.bias", kvDim),
+                    qNorm: c.normalizesQueryAndKeyHeads ? try st.floats(l + "self_attn.q_norm.weight", shape: [c.headDim]) : nil,
+                    kNorm: c.normalizesQueryAndKeyHeads ? try st.floats(l + "self_attn.k_norm.weight", shape: [c.headDim]) : nil,
                     wGate: try matrix(l + "mlp.gate_proj.weight", rows: c.ffnDim, cols: c.dim),
                     wUp: try matrix(l + "mlp.up_proj.weight", rows: c.ffnDim, cols: c.dim),
                     wDown: try matrix(l + "mlp.down_proj.weight", rows: c.dim, cols: c.ffnDim)))

@@ -80,6 +80,22 @@ final class FamilyParityTests: XCTestCase {
         return d
     }
 
+    /// The same model loaded from the safetensors transformers saved, with its config.json:
+    /// logits against transformers' within `tolerance`. Returns the measured deviation.
+    @discardableResult
+    func checkHuggingFace(_ family: String, tolerance: Float) throws -> Float {
+        let f = try fixture(family)
+        let url = try XCTUnwrap(Bundle.module.url(forResource: family, withExtension: "safetensors", subdirectory: "Fixtures/families"))
+        let config = try ModelConfig(huggingFace: f.hfConfig, source: family + " config.json")
+        XCTAssertEqual(config.architecture, f.model.config.architecture)
+        XCTAssertEqual(config.headDim, f.model.config.headDim)
+        let model = try Transformer(safetensors: SafetensorsFile(path: url.path), config: config, prefix: "model.", output: nil)
+        let d = maxDiff(try allLogits(model, f.ids), f.reference)
+        print("\(family) from safetensors: max |Jarvis − transformers| = \(d)")
+        XCTAssertLessThan(d, tolerance, family)
+        return d
+    }
+
     // MARK: - llama with Llama 3 RoPE scaling
 
     /// Tolerance 1e-2 on logits within ±9. Measured: 5.49e-3, and llama.cpp's own logits are
@@ -89,6 +105,12 @@ final class FamilyParityTests: XCTestCase {
         let f = try fixture("llama3")
         XCTAssertEqual(f.model.config.ropeFrequencyFactors?.count, f.model.config.ropeDims / 2)
         try checkParity("llama3", tolerance: 1e-2)
+    }
+
+    /// From safetensors, the factors come from `rope_scaling` in config.json. Tolerance as above;
+    /// measured: 5.48e-3.
+    func testLlama3FromSafetensorsMatchesTransformers() throws {
+        try checkHuggingFace("llama3", tolerance: 1e-2)
     }
 
     /// With the frequency factors dropped, the same weights give logits far outside the
@@ -204,6 +226,12 @@ final class FamilyParityTests: XCTestCase {
         XCTAssertNotEqual(c.headDim, c.dim / c.heads)
         XCTAssertTrue(c.ropeIsNeox)
         try checkParity("qwen3", tolerance: 1e-2)
+    }
+
+    /// qwen3 from safetensors: no permutation of Q/K rows (NeoX), the head norms from
+    /// `self_attn.q_norm` / `k_norm`. Tolerance as above; measured: 6.17e-3.
+    func testQwen3FromSafetensorsMatchesTransformers() throws {
+        try checkHuggingFace("qwen3", tolerance: 1e-2)
     }
 
     /// Without the per-head norms of queries and keys (the same weights read as qwen2) the
