@@ -20,12 +20,15 @@ Families and what each one exercises:
           pair 0 (wavelength 6.3 tokens) is in the high-frequency band and kept, pairs 1-2
           (19.9, 62.8) are smoothed, pairs 3-7 (199 and up) are divided by 4. The converter
           writes these as `rope_freqs.weight`. The 96-token sequence runs past the original 64.
+  qwen2   Qwen2: QKV biases, NeoX RoPE, rope_theta 1e6; written in F16 (the weights rounded to fp16
+          first, so transformers' fp32 reference runs on exactly the stored weights), which also
+          exercises llama.cpp's F16 products (activations rounded to fp16).
   qwen3   Qwen3: per-head RMSNorm of q and k before RoPE, no QKV bias, NeoX RoPE, and an
           explicit head_dim of 32 where hidden_size / heads is 16 (q is 128 wide, the model 64).
 
 Written per family (all deterministic; a second run gives identical bytes):
-  FAMILY.gguf         the model in F32, as convert_hf_to_gguf.py writes it (tied output).
-  FAMILY.safetensors  the same model as transformers saves it (F32, tied: no lm_head), for the
+  FAMILY.gguf         the model in F32 (qwen2: F16), as convert_hf_to_gguf.py writes it (tied output).
+  FAMILY.safetensors  the same model as transformers saves it (F32, qwen2 F16; tied: no lm_head), for the
                       Hugging Face loading path; its config is the one in FAMILY.json.
   FAMILY.logits.bin   transformers' fp32 logits of every position of `ids` (little-endian f32,
                       len(ids) x vocab, row-major).
@@ -67,7 +70,8 @@ for name, pin in PINS.items():
 import numpy as np
 import torch
 from tokenizers import Tokenizer, decoders, models, pre_tokenizers
-from transformers import LlamaConfig, LlamaForCausalLM, PreTrainedTokenizerFast, Qwen3Config, Qwen3ForCausalLM
+from transformers import (LlamaConfig, LlamaForCausalLM, PreTrainedTokenizerFast, Qwen2Config, Qwen2ForCausalLM,
+                          Qwen3Config, Qwen3ForCausalLM)
 
 LLAMA_CPP_VERSION = "0.3.36"
 CACHE = Path(os.environ.get("JARVIS_CACHE") or Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "jarvis")
@@ -89,6 +93,10 @@ FAMILIES = {
                            rope_scaling=dict(rope_type="llama3", factor=4.0, low_freq_factor=1.0,
                                              high_freq_factor=4.0, original_max_position_embeddings=64)),
         specials=["<|begin_of_text|>", "<|end_of_text|>"]),
+    "qwen2": dict(
+        cls=Qwen2ForCausalLM, pre="qwen2", seed=41, f16=True,
+        config=Qwen2Config(**{**COMMON, "rope_theta": 1000000.0}, rms_norm_eps=1e-6, use_sliding_window=False),
+        specials=["<|endoftext|>", "<|im_start|>"]),
     "qwen3": dict(
         cls=Qwen3ForCausalLM, pre="qwen2", seed=37,
         config=Qwen3Config(**COMMON, rms_norm_eps=1e-6, head_dim=32, use_sliding_window=False),
@@ -140,7 +148,7 @@ def randomize(model, seed):
                 p.copy_(torch.randn(p.shape, generator=g) / p.shape[-1] ** 0.5)
 
 
-def convert(hf_dir, out_file, pre):
+def convert(hf_dir, out_file, pre, outtype):
     """Runs llama.cpp's convert_hf_to_gguf.py in this process, naming the pre-tokenizer (see the
     module docstring for why)."""
     src = LLAMA_CPP / "src"
@@ -150,7 +158,7 @@ def convert(hf_dir, out_file, pre):
     import conversion.base
     conversion.base.TextModel.get_vocab_base_pre = lambda self, tokenizer: pre
     argv = sys.argv
-    sys.argv = ["convert_hf_to_gguf.py", str(hf_dir), "--outfile", str(out_file), "--outtype", "f32"]
+    sys.argv = ["convert_hf_to_gguf.py", str(hf_dir), "--outfile", str(out_file), "--outtype", outtype]
     try:
         runpy.run_path(str(src / "convert_hf_to_gguf.py"), run_name="__main__")
     finally:
@@ -245,7 +253,15 @@ def main():
             torch.manual_seed(spec["seed"])
             model = spec["cls"](config).float().eval()
             randomize(model, spec["seed"])
-            model.save_pretrained(hf, safe_serialization=True)
+            f16 = spec.get("f16", False)
+            if f16:
+                # Weights rounded to fp16 once, so the F16 files hold exactly the weights the fp32
+                # reference below runs with.
+                with torch.no_grad():
+                    for _, p in model.named_parameters():
+                        p.copy_(p.half().float())
+            (model.half() if f16 else model).save_pretrained(hf, safe_serialization=True)
+            model.float()
             shutil.copyfile(hf / "model.safetensors", OUT / f"{family}.safetensors")
 
             rng = np.random.default_rng(spec["seed"])
@@ -256,7 +272,7 @@ def main():
             (OUT / f"{family}.logits.bin").write_bytes(logits.astype("<f4").tobytes())
 
             gguf = OUT / f"{family}.gguf"
-            convert(hf, gguf, spec["pre"])
+            convert(hf, gguf, spec["pre"], "f16" if f16 else "f32")
             prompt = ids[:PROMPT_LENGTH]
             run = subprocess.run([str(greedy), str(gguf), str(GREEDY_TOKENS), str(PROMPT_LENGTH), *map(str, ids)],
                                  check=True, capture_output=True, text=True)
@@ -266,11 +282,13 @@ def main():
             llama_deviation = float(np.abs(llama_logits - logits).max())
             agree = int((logits.argmax(axis=1) == np.array(argmax_ids)).sum())
 
-            # transformers' own greedy continuation, for the record: where it differs from
-            # llama.cpp's, a near tie decided by rounding (llama.cpp keeps K/V in fp16).
+            # transformers' own greedy continuation, for the record: plain argmax over all logits,
+            # end-of-text included (generate() would hold that back under min_new_tokens).
+            hf_greedy, context = [], list(prompt)
             with torch.no_grad():
-                hf_greedy = model.generate(torch.tensor([prompt]), max_new_tokens=GREEDY_TOKENS, do_sample=False,
-                                           min_new_tokens=GREEDY_TOKENS)[0][PROMPT_LENGTH:].tolist()
+                for _ in range(GREEDY_TOKENS):
+                    hf_greedy.append(int(model(torch.tensor([context])).logits[0, -1].argmax()))
+                    context.append(hf_greedy[-1])
             hf_config = json.loads((hf / "config.json").read_text())
             record = {"generator": "tools/make_family_fixtures.py",
                       "reference": f"transformers {PINS['transformers']}, torch {PINS['torch']}, llama.cpp of llama-cpp-python {LLAMA_CPP_VERSION}",
