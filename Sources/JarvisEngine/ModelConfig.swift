@@ -1,6 +1,7 @@
 import Foundation
 
-/// Hyper-parameters of a decoder-only transformer, read from GGUF metadata.
+/// Hyper-parameters of a decoder-only transformer, read from GGUF metadata or a Hugging Face
+/// config.
 public struct ModelConfig: Sendable, Codable, Equatable {
     /// Supported architectures. They share one forward pass; they differ in the rotary layout,
     /// in qwen2's bias on the Q/K/V projections, and in qwen3's RMSNorm of each query and key
@@ -28,7 +29,7 @@ public struct ModelConfig: Sendable, Codable, Equatable {
     public var ropeFrequencyFactors: [Float]?
 
     /// Adjacent-pair rotary (llama in GGUF, whose Q/K weights the converter permuted) versus
-    /// half-split (qwen2, NeoX).
+    /// half-split (qwen2, qwen3: NeoX).
     public var ropeIsNeox: Bool { architecture != .llama }
 
     /// Whether each query and key head is RMS-normalized (with its own weight) before RoPE.
@@ -92,8 +93,8 @@ public struct ModelConfig: Sendable, Codable, Equatable {
         }
     }
 
-    /// Reads a llama, qwen2 or qwen3 config from a Hugging Face `config.json` object (for a vision-language
-    /// model, its `text_config`); `source` names it in errors.
+    /// Reads a llama, qwen2 or qwen3 config from a Hugging Face `config.json` object (for a
+    /// vision-language model, its `text_config`); `source` names it in errors.
     /// - Throws: `.unsupported` for another model type, `.modelMismatch` for missing fields.
     public init(huggingFace c: [String: Any], source: String) throws {
         func int(_ key: String) throws -> Int {

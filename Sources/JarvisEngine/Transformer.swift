@@ -1,8 +1,8 @@
 import COpenBLAS
 import CJarvisKernels
 
-/// A decoder-only transformer (llama, qwen2 and qwen3 architectures) loaded from GGUF, or a llama
-/// decoder from Hugging Face safetensors (`init(safetensors:config:prefix:output:)`).
+/// A decoder-only transformer (llama, qwen2 and qwen3 architectures) loaded from GGUF, or from
+/// Hugging Face safetensors (`init(safetensors:config:prefix:output:)`).
 ///
 /// Weights in Q4_0, Q4_1, Q8_0, Q4_K and Q6_K stay in their quantized blocks, read in place from
 /// the memory-mapped file; products with them quantize the activations to 8 bits. For Q4_0,
