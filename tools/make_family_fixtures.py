@@ -26,6 +26,10 @@ Families and what each one exercises:
   qwen3   Qwen3: per-head RMSNorm of q and k before RoPE, no QKV bias, NeoX RoPE, and an
           explicit head_dim of 32 where hidden_size / heads is 16 (q is 128 wide, the model 64).
 
+Also written: llama3_factors.json, transformers' llama3 frequency divisors for the real Llama 3.1
+and 3.2 settings (head size 128, base 500000, factor 8 and 32), to check the factors computed
+from a config.json against.
+
 Written per family (all deterministic; a second run gives identical bytes):
   FAMILY.gguf         the model in F32 (qwen2: F16), as convert_hf_to_gguf.py writes it (tied output).
   FAMILY.safetensors  the same model as transformers saves it (F32, qwen2 F16; tied: no lm_head), for the
@@ -240,8 +244,33 @@ def greedy_helper(work):
     return exe
 
 
+# The published Llama 3.1 (8B) and 3.2 (1B) RoPE settings: head size 128, base 500000.
+LLAMA3_SETTINGS = {
+    "llama-3.1": dict(factor=8.0, low_freq_factor=1.0, high_freq_factor=4.0, original_max_position_embeddings=8192),
+    "llama-3.2": dict(factor=32.0, low_freq_factor=1.0, high_freq_factor=4.0, original_max_position_embeddings=8192),
+}
+
+
+def llama3_factors():
+    """transformers' llama3 frequencies, as divisors of the default ones, for the real models'
+    settings: what a real Llama 3.1/3.2 file's rope_freqs holds, from an independent source."""
+    from transformers.modeling_rope_utils import ROPE_INIT_FUNCTIONS
+    out = {}
+    for name, scaling in LLAMA3_SETTINGS.items():
+        config = LlamaConfig(hidden_size=4096, num_attention_heads=32, rope_theta=500000.0, max_position_embeddings=131072,
+                             rope_scaling=dict(rope_type="llama3", **scaling))
+        scaled, _ = ROPE_INIT_FUNCTIONS["llama3"](config, "cpu")
+        plain, _ = ROPE_INIT_FUNCTIONS["default"](config, "cpu")
+        out[name] = {"rope_theta": 500000.0, "head_dim": 128, "rope_scaling": dict(rope_type="llama3", **scaling),
+                     "factors": [float(f) for f in (plain / scaled)]}
+    return out
+
+
 def main():
     OUT.mkdir(parents=True, exist_ok=True)
+    (OUT / "llama3_factors.json").write_text(json.dumps({"generator": "tools/make_family_fixtures.py",
+                                                         "reference": f"transformers {PINS['transformers']}",
+                                                         "models": llama3_factors()}, indent=1) + "\n")
     with tempfile.TemporaryDirectory() as work:
         greedy = greedy_helper(work)
         for family, spec in FAMILIES.items():

@@ -177,6 +177,26 @@ final class FamilyParityTests: XCTestCase {
         }
     }
 
+    /// The real Llama 3.1 and 3.2 settings (head size 128, base 500000, factor 8 and 32): the
+    /// factors computed from `rope_scaling` against transformers' own llama3 frequencies.
+    /// Tolerance 1e-5 relative (measured 1.9e-7 and 3.0e-7); all three bands occur in both.
+    func testLlama3FactorsOfTheRealModels() throws {
+        let url = try XCTUnwrap(Bundle.module.url(forResource: "llama3_factors", withExtension: "json", subdirectory: "Fixtures/families"))
+        let o = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(contentsOf: url)) as? [String: Any])
+        let models = try XCTUnwrap(o["models"] as? [String: [String: Any]])
+        XCTAssertEqual(Set(models.keys), ["llama-3.1", "llama-3.2"])
+        for (name, m) in models {
+            let expected = try XCTUnwrap(m["factors"] as? [Double]).map(Float.init)
+            let scaling = try Llama3RopeScaling(huggingFace: try XCTUnwrap(m["rope_scaling"] as? [String: Any]), source: name)
+            let factors = scaling.frequencyFactors(base: 500000, dims: 128)
+            XCTAssertEqual(factors.count, 64)
+            let worst = zip(factors, expected).map { abs($0 - $1) / $1 }.max() ?? .infinity
+            print("\(name): max relative |Jarvis − transformers| of the frequency factors = \(worst)")
+            XCTAssertLessThan(worst, 1e-5, "\(name): \(factors) vs \(expected)")
+            XCTAssertTrue(factors.contains(1) && factors.contains(scaling.factor) && factors.contains { $0 > 1 && $0 < scaling.factor }, name)
+        }
+    }
+
     /// A stored entry relocated under scaled frequencies: the entry computed at p and placed at
     /// q (the query turned back by q − p) against the same entry computed at q, and against the
     /// reference that rewrites its keys to q. The query's turn goes through the same scaled
