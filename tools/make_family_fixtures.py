@@ -6,9 +6,10 @@ convert_hf_to_gguf.py, with transformers' fp32 logits and llama.cpp's greedy ids
 Pinned reference (nothing is fetched from a model hub):
     python3 -m venv ~/.cache/jarvis/family-venv
     ~/.cache/jarvis/family-venv/bin/pip install torch==2.13.0 transformers==4.57.6 \\
-        tokenizers==0.22.2 safetensors==0.8.0 numpy==2.4.6
+        tokenizers==0.22.2 safetensors==0.8.0 numpy==2.4.6 sentencepiece==0.2.3
     (torch 2.13.0+cpu is the CPU wheel the machines carry in /opt/wheels; the CUDA build from
-    PyPI gives the same fp32 results on a CPU.)
+    PyPI gives the same fp32 results on a CPU. The converter imports sentencepiece even for a
+    BPE vocabulary.)
     tools/build_llama_bench.sh        # unpacks the llama-cpp-python==0.3.36 sdist's llama.cpp and
                                       # builds its static libraries, which the greedy helper links
 Usage:
@@ -31,9 +32,10 @@ and 3.2 settings (head size 128, base 500000, factor 8 and 32), to check the fac
 from a config.json against.
 
 Written per family (all deterministic; a second run gives identical bytes):
-  FAMILY.gguf         the model in F32 (qwen2: F16), as convert_hf_to_gguf.py writes it (tied output).
-  FAMILY.safetensors  the same model as transformers saves it (F32, qwen2 F16; tied: no lm_head), for the
-                      Hugging Face loading path; its config is the one in FAMILY.json.
+  FAMILY.gguf         the model in F32 (qwen2: F16), as convert_hf_to_gguf.py writes it (tied
+                      output).
+  FAMILY.safetensors  the same model as transformers saves it (F32, qwen2 F16; tied: no
+                      lm_head), for the Hugging Face loading path; its config is in FAMILY.json.
   FAMILY.logits.bin   transformers' fp32 logits of every position of `ids` (little-endian f32,
                       len(ids) x vocab, row-major).
   FAMILY.json         ids; llama.cpp's argmax at every position of ids (one batch) and how far
@@ -46,14 +48,14 @@ Written per family (all deterministic; a second run gives identical bytes):
 The tokenizer: a byte-level BPE of 256 byte symbols, a few merges and two specials, made here
 with `tokenizers`. The converter identifies a BPE pre-tokenizer by hashing the ids its tokenizer
 gives for a check text, and a made-up vocabulary matches no known hash, so the converter stops.
-This script tells it the pre-tokenizer by name instead (llama-bpe for llama3, qwen2 for qwen3:
-the real models' own) by replacing `get_vocab_base_pre` before the converter runs; nothing else
+This script tells it the pre-tokenizer by name instead (llama-bpe for llama3, qwen2 for qwen2
+and qwen3: the real models' own) by replacing `get_vocab_base_pre` before the converter runs; nothing else
 in the converter is changed. The tests feed token ids directly, so the vocabulary's text plays
 no part in them.
 
-Weights: every matrix is normal with sd 1/sqrt(fan_in) (embeddings sd 0.25, so tied logits spread a few units), every norm weight
-1 + N(0, 0.2), so activations stay O(1), logits spread over several units, and a norm applied
-without its weight (or not at all) changes the logits.
+Weights: every matrix and bias is normal with sd 1/sqrt(fan_in), embeddings sd 0.25 (tied
+logits then spread over several units), every norm weight 1 + N(0, 0.2): activations stay
+O(1), and a norm applied without its weight (or not at all) changes the logits.
 """
 import json
 import os
@@ -65,7 +67,8 @@ import tempfile
 from importlib.metadata import version
 from pathlib import Path
 
-PINS = {"torch": "2.13.0", "transformers": "4.57.6", "tokenizers": "0.22.2", "safetensors": "0.8.0", "numpy": "2.4.6"}
+PINS = {"torch": "2.13.0", "transformers": "4.57.6", "tokenizers": "0.22.2", "safetensors": "0.8.0", "numpy": "2.4.6",
+        "sentencepiece": "0.2.3"}
 for name, pin in PINS.items():
     found = version(name).split("+")[0]
     if found != pin:
