@@ -13,12 +13,14 @@ void jk_add(float *y, const float *b, int n) {
     for (int i = 0; i < n; i++) y[i] += b[i];
 }
 
-void jk_rope_table(float pos, int dims, float base, float *cos_out, float *sin_out) {
+void jk_rope_table(float pos, int dims, float base, const float *freq_factors, float *cos_out, float *sin_out) {
     const float theta_scale = powf(base, -2.0f / (float)dims);
     float theta = pos;
     for (int i = 0; i < dims / 2; i++) {
-        cos_out[i] = cosf(theta);
-        sin_out[i] = sinf(theta);
+        // ggml divides the accumulated angle by the factor, then takes cos and sin of that.
+        const float t = freq_factors ? theta / freq_factors[i] : theta;
+        cos_out[i] = cosf(t);
+        sin_out[i] = sinf(t);
         theta *= theta_scale;
     }
 }

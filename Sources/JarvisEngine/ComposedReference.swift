@@ -18,7 +18,7 @@ extension Transformer {
             guard run.placedPosition == row, run.keys.count == c.layers * c.kvHeads, case .fp16 = run.format else {
                 throw EngineError(.invalidArgument, "reference composition needs fp16 runs placed one after another from 0 and shaped for this model")
             }
-            jk_rope_table(Float(run.positionDelta), Int32(c.ropeDims), c.ropeBase, cosT.p, sinT.p)
+            c.ropeTable(position: run.positionDelta, cos: cosT.p, sin: sinT.p)
             for l in 0..<c.layers {
                 for h in 0..<c.kvHeads {
                     let slot = l * c.kvHeads + h

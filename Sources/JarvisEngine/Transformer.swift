@@ -1,8 +1,8 @@
 import COpenBLAS
 import CJarvisKernels
 
-/// A decoder-only transformer (llama and qwen2 architectures) loaded from GGUF, or a llama
-/// decoder from Hugging Face safetensors (`init(safetensors:config:prefix:output:)`).
+/// A decoder-only transformer (llama, qwen2 and qwen3 architectures) loaded from GGUF, or from
+/// Hugging Face safetensors (`init(safetensors:config:prefix:output:)`).
 ///
 /// Weights in Q4_0, Q4_1, Q8_0, Q4_K and Q6_K stay in their quantized blocks, read in place from
 /// the memory-mapped file; products with them quantize the activations to 8 bits. For Q4_0,
@@ -12,8 +12,9 @@ import CJarvisKernels
 /// and multiplied with OpenBLAS.
 ///
 /// The forward pass is written out in one place, top to bottom: embed → for each layer
-/// (RMSNorm → Q/K/V → RoPE → store K/V in the cache → attention → output projection → residual
-/// → RMSNorm → SwiGLU feed-forward → residual) → final RMSNorm → logits.
+/// (RMSNorm → Q/K/V → [qwen3: RMSNorm of each Q and K head] → RoPE → store K/V in the cache →
+/// attention → output projection → residual → RMSNorm → SwiGLU feed-forward → residual) →
+/// final RMSNorm → logits.
 public final class Transformer: @unchecked Sendable {
     public let config: ModelConfig
     /// Where the weights came from, for messages and fingerprints.
@@ -42,8 +43,14 @@ public final class Transformer: @unchecked Sendable {
     /// Loads the model in `gguf`.
     /// - Throws: `EngineError` if the architecture is unsupported, a tensor is missing or has the
     ///   wrong shape, or a tensor type cannot be loaded.
-    public init(gguf: GGUFFile) throws {
-        config = try ModelConfig(gguf: gguf)
+    public convenience init(gguf: GGUFFile) throws {
+        try self.init(gguf: gguf, config: ModelConfig(gguf: gguf))
+    }
+
+    /// Loads the weights of `gguf` under `config` as given (tests change a config to show
+    /// what a field does).
+    init(gguf: GGUFFile, config: ModelConfig) throws {
+        self.config = config
         guard config.headDim % 16 == 0, config.headDim <= 256 else {
             throw EngineError(.unsupported, "\(gguf.path): head size \(config.headDim) is not supported (a multiple of 16 up to 256 is)")
         }
@@ -57,7 +64,7 @@ public final class Transformer: @unchecked Sendable {
         try self.init(gguf: GGUFFile(path: path))
     }
 
-    /// Loads a llama decoder from Hugging Face safetensors with `config` (see
+    /// Loads a decoder from Hugging Face safetensors with `config` (see
     /// `ModelConfig(huggingFace:)`); `prefix` is where its tensors live (`model.` for a plain
     /// LlamaForCausalLM, `model.text_model.` inside Idefics3), `output` the name of the output
     /// matrix (nil when it is tied to the embeddings).
@@ -183,6 +190,8 @@ extension Transformer {
         let attnNorm: [Float], ffnNorm: [Float]
         let wq: Matrix, wk: Matrix, wv: Matrix, wo: Matrix
         let bq: [Float]?, bk: [Float]?, bv: [Float]?
+        /// Per-head RMSNorm weights of queries and keys (`headDim` each), qwen3 only.
+        let qNorm: [Float]?, kNorm: [Float]?
         let wGate: Matrix, wUp: Matrix, wDown: Matrix
     }
 
@@ -256,16 +265,18 @@ extension Transformer {
                     bq: try bias("attn_q.bias", qDim),
                     bk: try bias("attn_k.bias", kvDim),
                     bv: try bias("attn_v.bias", kvDim),
+                    qNorm: c.normalizesQueryAndKeyHeads ? try vector(p + "attn_q_norm.weight", c.headDim) : nil,
+                    kNorm: c.normalizesQueryAndKeyHeads ? try vector(p + "attn_k_norm.weight", c.headDim) : nil,
                     wGate: try matrix(p + "ffn_gate.weight", [c.dim, c.ffnDim]),
                     wUp: try matrix(p + "ffn_up.weight", [c.dim, c.ffnDim]),
                     wDown: try matrix(p + "ffn_down.weight", [c.ffnDim, c.dim])))
             }
         }
 
-        /// Loads a llama decoder from Hugging Face safetensors (`{prefix}embed_tokens`,
-        /// `{prefix}layers.N.self_attn.q_proj` …, `lm_head` or tied). Q and K rows are permuted
-        /// into the adjacent-pair rotary layout GGUF uses, as llama.cpp's converter does, so one
-        /// forward pass serves both formats.
+        /// Loads a decoder from Hugging Face safetensors (`{prefix}embed_tokens`,
+        /// `{prefix}layers.N.self_attn.q_proj` …, `lm_head` or tied). For llama, Q and K rows are
+        /// permuted into the adjacent-pair rotary layout GGUF uses, as llama.cpp's converter does,
+        /// so one forward pass serves both formats; qwen2 and qwen3 rotate halves as stored.
         init(safetensors st: SafetensorsFile, config c: ModelConfig, prefix p: String, output: String?) throws {
             gguf = nil
             let qDim = c.heads * c.headDim, kvDim = c.kvHeads * c.headDim
@@ -292,16 +303,23 @@ extension Transformer {
             embedding = .dense(table)
             outputNorm = try st.floats(p + "norm.weight", shape: [c.dim])
             self.output = try output.map { try matrix($0, rows: c.vocabularySize, cols: c.dim) } ?? dense(table, rows: c.vocabularySize, cols: c.dim)
+            func bias(_ name: String, _ n: Int) throws -> [Float]? {
+                st.tensors[name] == nil ? nil : try st.floats(name, shape: [n])
+            }
             for i in 0..<c.layers {
                 let l = p + "layers.\(i)."
                 layers.append(Layer(
                     attnNorm: try st.floats(l + "input_layernorm.weight", shape: [c.dim]),
                     ffnNorm: try st.floats(l + "post_attention_layernorm.weight", shape: [c.dim]),
-                    wq: try matrix(l + "self_attn.q_proj.weight", rows: qDim, cols: c.dim, permuteHeads: c.heads),
-                    wk: try matrix(l + "self_attn.k_proj.weight", rows: kvDim, cols: c.dim, permuteHeads: c.kvHeads),
+                    wq: try matrix(l + "self_attn.q_proj.weight", rows: qDim, cols: c.dim, permuteHeads: c.ropeIsNeox ? nil : c.heads),
+                    wk: try matrix(l + "self_attn.k_proj.weight", rows: kvDim, cols: c.dim, permuteHeads: c.ropeIsNeox ? nil : c.kvHeads),
                     wv: try matrix(l + "self_attn.v_proj.weight", rows: kvDim, cols: c.dim),
                     wo: try matrix(l + "self_attn.o_proj.weight", rows: c.dim, cols: qDim),
-                    bq: nil, bk: nil, bv: nil,
+                    bq: try bias(l + "self_attn.q_proj.bias", qDim),
+                    bk: try bias(l + "self_attn.k_proj.bias", kvDim),
+                    bv: try bias(l + "self_attn.v_proj.bias", kvDim),
+                    qNorm: c.normalizesQueryAndKeyHeads ? try st.floats(l + "self_attn.q_norm.weight", shape: [c.headDim]) : nil,
+                    kNorm: c.normalizesQueryAndKeyHeads ? try st.floats(l + "self_attn.k_norm.weight", shape: [c.headDim]) : nil,
                     wGate: try matrix(l + "mlp.gate_proj.weight", rows: c.ffnDim, cols: c.dim),
                     wUp: try matrix(l + "mlp.up_proj.weight", rows: c.ffnDim, cols: c.dim),
                     wDown: try matrix(l + "mlp.down_proj.weight", rows: c.dim, cols: c.ffnDim)))
@@ -383,6 +401,14 @@ extension Transformer {
         }
     }
 
+    /// RMS-normalizes `rows` consecutive heads of `headDim` floats in place, each with `weight`.
+    func normalizeHeads(_ x: UnsafeMutablePointer<Float>, rows: Int, weight: [Float]) {
+        let hd = config.headDim
+        weight.withUnsafeBufferPointer { w in
+            for r in 0..<rows { jk_rmsnorm(x + r * hd, x + r * hd, w.baseAddress!, Int32(hd), config.normEpsilon) }
+        }
+    }
+
     func forwardBatch(_ input: Input, cache: KVCache, context: [KVRun], logits: Logits) -> [Float] {
         let c = config
         let n: Int
@@ -408,8 +434,7 @@ extension Transformer {
         case .embeddings(let e): x.p.update(from: e, count: n * c.dim)
         }
         for t in 0..<n {
-            jk_rope_table(Float(cache.basePosition + p0 + t), Int32(c.ropeDims), c.ropeBase,
-                          cosT.p + t * c.ropeDims / 2, sinT.p + t * c.ropeDims / 2)
+            c.ropeTable(position: cache.basePosition + p0 + t, cos: cosT.p + t * c.ropeDims / 2, sin: sinT.p + t * c.ropeDims / 2)
         }
 
         for (li, layer) in weights.layers.enumerated() {
@@ -420,6 +445,10 @@ extension Transformer {
             project(normed, layer.wq, bias: layer.bq, into: q.p)
             project(normed, layer.wk, bias: layer.bk, into: k.p)
             project(normed, layer.wv, bias: layer.bv, into: v.p)
+            if let qNorm = layer.qNorm, let kNorm = layer.kNorm {
+                normalizeHeads(q.p, rows: n * c.heads, weight: qNorm)
+                normalizeHeads(k.p, rows: n * c.kvHeads, weight: kNorm)
+            }
             let neox: Int32 = c.ropeIsNeox ? 1 : 0
             if relocated { qRaw.p.update(from: q.p, count: n * qDim) }
             for t in 0..<n {
@@ -514,7 +543,7 @@ struct AttentionJob {
                 if rotatedDelta != run.positionDelta {
                     let position = cache.basePosition + p0 + t - run.positionDelta
                     let cosT = rotated.p + hd, sinT = rotated.p + hd + c.ropeDims / 2
-                    jk_rope_table(Float(position), Int32(c.ropeDims), c.ropeBase, cosT, sinT)
+                    c.ropeTable(position: position, cos: cosT, sin: sinT)
                     rotated.p.update(from: qRaw + t * qDim + h * hd, count: hd)
                     jk_rope_apply(rotated.p, 1, Int32(hd), Int32(c.ropeDims), cosT, sinT, c.ropeIsNeox ? 1 : 0)
                     jk_round_fp16(rotated.p, Int64(hd))
@@ -555,6 +584,21 @@ struct AttentionJob {
         }
         jk_attn_mix_rows(state.p, scores.p + offset, cache.values(layer: layer, head: kvh), Int32(own), Int32(hd), Int32(offset), order)
         jk_attn_mix_end(state.p, Int32(hd), out + t * qDim + h * hd, order)
+    }
+}
+
+extension ModelConfig {
+    /// Fills the cos/sin tables (`ropeDims / 2` floats each) of rotary position `position`,
+    /// with the frequency factors applied when the model has them. Every rotation the engine
+    /// makes, of new rows and of queries turned to a relocated run, goes through here.
+    func ropeTable(position: Int, cos: UnsafeMutablePointer<Float>, sin: UnsafeMutablePointer<Float>) {
+        if let factors = ropeFrequencyFactors {
+            factors.withUnsafeBufferPointer { f in
+                jk_rope_table(Float(position), Int32(ropeDims), ropeBase, f.baseAddress, cos, sin)
+            }
+        } else {
+            jk_rope_table(Float(position), Int32(ropeDims), ropeBase, nil, cos, sin)
+        }
     }
 }
 

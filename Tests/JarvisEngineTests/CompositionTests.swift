@@ -11,6 +11,14 @@ final class CompositionTests: XCTestCase {
 
     func maxDiff(_ a: [Float], _ b: [Float]) -> Float { zip(a, b).map { abs($0 - $1) }.max() ?? 0 }
 
+    /// One tiny model per rotary variant: adjacent pairs, NeoX halves with biases, NeoX after
+    /// qwen3's head norms (head size 32, not 64 / 4), and Llama 3's scaled frequencies.
+    static let families: [TinyModel.Config] = [
+        .init(architecture: "llama"), .init(architecture: "qwen2"), .init(architecture: "qwen3", statedHeadDim: 32),
+        .init(architecture: "llama", ropeFactors: TinyModel.llama3Factors),
+    ]
+    func name(_ c: TinyModel.Config) -> String { c.architecture + (c.ropeFactors == nil ? "" : " + rope_freqs") }
+
     /// Computes `entry` alone behind `prefix` (at the canonical position right after it).
     func entryCache(_ model: Transformer, prefix: KVCache, _ entry: [Int32]) throws -> KVCache {
         let cache = KVCache(config: model.config, capacity: prefix.count + entry.count)
@@ -34,8 +42,9 @@ final class CompositionTests: XCTestCase {
     func testCanonicalPlacementIsExactOnTinyModels() throws {
         // Quantized weights: their products are computed row by row, so a row's result does
         // not depend on which batch it came in (OpenBLAS's fp32 GEMM does not promise that).
-        for arch in ["llama", "qwen2"] {
-            let model = try TinyModel.load(.init(architecture: arch, weightType: .q8_0), in: dir)
+        for var c in Self.families {
+            c.weightType = .q8_0
+            let model = try TinyModel.load(c, in: dir)
             try checkCanonical(model, prefix: [1, 5, 9, 2], entry: [40, 41, 42, 43, 44, 45], question: [7, 8, 9, 10, 11])
         }
     }
@@ -80,10 +89,13 @@ final class CompositionTests: XCTestCase {
 
     /// (b) An entry computed alone at position p and placed at q, against the same entry
     /// computed at q. Keys differ only by rotation, so the gap is rounding: the keys are fp16
-    /// after rotation by different angles. Tolerance: 1e-2 on logits of magnitude ~10.
+    /// after rotation by different angles. Tolerance: 2e-2 on logits of magnitude ~10. Measured
+    /// here 7.0e-3 to 1.6e-2 across the four rotary variants (llama + rope_freqs the widest), and
+    /// 4e-3 to 1.3e-2 over other factors and moves; the gap wanders with the rounding, not with
+    /// the factors. A query turned without the factors is off by 1.9 (FamilyParityTests).
     func testEntryMovedFromPToQMatchesEntryComputedAtQ() throws {
-        for arch in ["llama", "qwen2"] {
-            let model = try TinyModel.load(.init(architecture: arch), in: dir)
+        for c in Self.families {
+            let model = try TinyModel.load(c, in: dir), arch = name(c)
             let entry: [Int32] = [30, 31, 32, 33, 34, 35, 36], question: [Int32] = [3, 4, 5, 6]
             let p = 0, q = 57
             let atP = KVCache(config: model.config, capacity: entry.count, basePosition: p)
@@ -96,7 +108,7 @@ final class CompositionTests: XCTestCase {
             let native = try model.prefill(question, cache: KVCache(config: model.config, capacity: 8, basePosition: q + entry.count),
                                            context: [atQ.run(0..<entry.count)])
             let d = maxDiff(moved, native)
-            XCTAssertLessThan(d, 1e-2, "\(arch): max |Δlogit| = \(d)")
+            XCTAssertLessThan(d, 2e-2, "\(arch): max |Δlogit| = \(d)")
             XCTAssertEqual(Sampler.argmax(moved), Sampler.argmax(native))
         }
     }
@@ -106,8 +118,8 @@ final class CompositionTests: XCTestCase {
     /// about ±12, i.e. ~1e-3 of the range: both paths round keys to fp16 (relative 2^-11), after
     /// rotations by different routes.
     func testThreeEntriesMatchTheKeyRewritingReference() throws {
-        for arch in ["llama", "qwen2"] {
-            let model = try TinyModel.load(.init(architecture: arch), in: dir)
+        for c in Self.families {
+            let model = try TinyModel.load(c, in: dir), arch = name(c)
             let prefix: [Int32] = [1, 2, 3]
             let entries: [[Int32]] = [[10, 11, 12, 13, 14], [20, 21, 22, 23, 24, 25, 26, 27], [30, 31, 32, 33]]
             let question: [Int32] = [50, 51, 52, 53, 54, 55]

@@ -2,17 +2,27 @@ import Foundation
 @testable import JarvisEngine
 
 /// A tiny decoder with random weights, written in the real GGUF format, and a plain reference
-/// forward pass to check the engine against (shapes, both rotary layouts, GQA, qwen2's biases).
+/// forward pass to check the engine against (shapes, both rotary layouts, GQA, qwen2's biases,
+/// qwen3's head norms and stated head size, Llama 3's RoPE frequency factors).
 enum TinyModel {
     struct Config {
         var architecture = "llama"
         var layers = 2, dim = 64, heads = 4, kvHeads = 2, ffnDim = 96, vocab = 80, context = 256
         var ropeBase: Float = 10000
+        /// Written as `rope_freqs.weight` (headDim / 2 divisors of the rotary frequencies).
+        var ropeFactors: [Float]? = nil
+        /// Written as `attention.key_length`; nil: dim / heads, not written.
+        var statedHeadDim: Int? = nil
         var tiedOutput = true
         /// Type of the 2-D weight matrices (norms stay F32).
         var weightType: GGMLType = .f32
-        var headDim: Int { dim / heads }
+        var headDim: Int { statedHeadDim ?? dim / heads }
+        var neox: Bool { architecture != "llama" }
     }
+
+    /// Llama 3 frequency factors for head size 16 (8 rotary pairs): one kept, two smoothed, five
+    /// slowed by 4, as `Llama3RopeScaling(factor: 4, low: 1, high: 4, original: 64)` gives.
+    static let llama3Factors: [Float] = [1, 1.2418236, 3.9269907, 4, 4, 4, 4, 4]
 
     /// Deterministic weights: name → values (row-major, GGUF ne0 fastest).
     static func weights(_ c: Config) -> [(name: String, shape: [Int], values: [Float])] {
@@ -36,12 +46,17 @@ enum TinyModel {
                 out.append((p + "attn_k.bias", [kvDim], random(kvDim, scale: 0.5)))
                 out.append((p + "attn_v.bias", [kvDim], random(kvDim, scale: 0.5)))
             }
+            if c.architecture == "qwen3" {
+                out.append((p + "attn_q_norm.weight", [c.headDim], random(c.headDim, scale: 0.3).map { 1 + $0 }))
+                out.append((p + "attn_k_norm.weight", [c.headDim], random(c.headDim, scale: 0.3).map { 1 + $0 }))
+            }
             out.append((p + "attn_output.weight", [qDim, c.dim], random(qDim * c.dim, scale: 0.3)))
             out.append((p + "ffn_norm.weight", [c.dim], random(c.dim, scale: 0.2).map { 1 + $0 }))
             out.append((p + "ffn_gate.weight", [c.dim, c.ffnDim], random(c.dim * c.ffnDim, scale: 0.3)))
             out.append((p + "ffn_up.weight", [c.dim, c.ffnDim], random(c.dim * c.ffnDim, scale: 0.3)))
             out.append((p + "ffn_down.weight", [c.ffnDim, c.dim], random(c.ffnDim * c.dim, scale: 0.3)))
         }
+        if let f = c.ropeFactors { out.append(("rope_freqs.weight", [f.count], f)) }
         return out
     }
 
@@ -58,8 +73,9 @@ enum TinyModel {
             .add(key: "\(a).rope.freq_base", value: .float32(c.ropeBase))
             .add(key: "\(a).attention.layer_norm_rms_epsilon", value: .float32(1e-5))
             .add(key: "\(a).vocab_size", value: .uint32(UInt32(c.vocab)))
+        if let hd = c.statedHeadDim { w.add(key: "\(a).attention.key_length", value: .uint32(UInt32(hd))) }
         for (name, shape, values) in weights(c) where name != skipped {
-            if shape.count == 2 && c.weightType != .f32 {
+            if shape.count == 2 && c.weightType != .f32 && name != "rope_freqs.weight" {
                 w.addTensor(name: name, shape: shape, type: c.weightType, data: quantize(values, to: c.weightType))
             } else {
                 w.addTensor(name: name, shape: shape, floats: values)
@@ -70,7 +86,7 @@ enum TinyModel {
 
     /// Writes the model to a temporary file and loads it.
     static func load(_ c: Config, in dir: URL) throws -> Transformer {
-        let url = dir.appendingPathComponent("tiny-\(c.architecture)-\(c.weightType).gguf")
+        let url = dir.appendingPathComponent("tiny-\(c.architecture)-\(c.weightType)-\(c.ropeFactors == nil ? "" : "scaled").gguf")
         try writer(c).write(to: url)
         return try Transformer(path: url.path)
     }
@@ -165,7 +181,7 @@ enum TinyModel {
     /// engine's attention does; nothing else is.
     static func referenceLogits(_ c: Config, tokens: [Int32], weights given: [String: [Float]]) -> [[Float]] {
         let hd = c.headDim, qDim = c.heads * hd, kvDim = c.kvHeads * hd
-        let neox = c.architecture == "qwen2"
+        let neox = c.neox
         func W(_ n: String) -> [Float] { given[n]! }
         func h16(_ x: Double) -> Double { Double(Float16(Float(x))) }
         func matvec(_ w: [Float], rows: Int, cols: Int, _ x: [Double]) -> [Double] {
@@ -178,7 +194,7 @@ enum TinyModel {
         func rope(_ v: inout [Double], heads: Int, pos: Int) {
             for h in 0..<heads {
                 for i in 0..<hd / 2 {
-                    let theta = Double(pos) * pow(Double(c.ropeBase), -2 * Double(i) / Double(hd))
+                    let theta = Double(pos) * pow(Double(c.ropeBase), -2 * Double(i) / Double(hd)) / Double(c.ropeFactors?[i] ?? 1)
                     let (a, b) = neox ? (h * hd + i, h * hd + i + hd / 2) : (h * hd + 2 * i, h * hd + 2 * i + 1)
                     let x0 = v[a], x1 = v[b]
                     v[a] = x0 * cos(theta) - x1 * sin(theta)
@@ -200,6 +216,10 @@ enum TinyModel {
                 if let bq = given[p + "attn_q.bias"], let bk = given[p + "attn_k.bias"], let bv = given[p + "attn_v.bias"] {
                     for i in 0..<qDim { q[i] += Double(bq[i]) }
                     for i in 0..<kvDim { k[i] += Double(bk[i]); v[i] += Double(bv[i]) }
+                }
+                if let qn = given[p + "attn_q_norm.weight"], let kn = given[p + "attn_k_norm.weight"] {
+                    for h in 0..<c.heads { q.replaceSubrange(h * hd..<(h + 1) * hd, with: rms(Array(q[h * hd..<(h + 1) * hd]), qn)) }
+                    for h in 0..<c.kvHeads { k.replaceSubrange(h * hd..<(h + 1) * hd, with: rms(Array(k[h * hd..<(h + 1) * hd]), kn)) }
                 }
                 rope(&q, heads: c.heads, pos: pos)
                 rope(&k, heads: c.kvHeads, pos: pos)

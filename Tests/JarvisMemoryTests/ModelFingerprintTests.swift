@@ -30,4 +30,17 @@ final class ModelFingerprintTests: XCTestCase {
             XCTAssertTrue("\(error)".contains("re-encode"), "\(error)")
         }
     }
+
+    /// Entries stored under a Llama 3 model before the engine applied its frequency factors
+    /// carry the bare file fingerprint; the model's fingerprint now differs, so they are
+    /// re-encoded rather than read with keys rotated the old way. Other models keep theirs.
+    func testFrequencyFactorsMarkTheFingerprint() throws {
+        let fixtures = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .appendingPathComponent("JarvisEngineTests/Fixtures/families")
+        let llama3 = try GGUFFile(path: fixtures.appendingPathComponent("llama3.gguf").path)
+        let marked = ModelFingerprint.compute(model: llama3, prefix: [1])
+        XCTAssertTrue(marked.hasPrefix("gguf:") && marked.hasSuffix(":1/rope_freqs"), marked)
+        let qwen3 = try GGUFFile(path: fixtures.appendingPathComponent("qwen3.gguf").path)
+        XCTAssertFalse(ModelFingerprint.compute(model: qwen3, prefix: [1]).contains("rope_freqs"))
+    }
 }

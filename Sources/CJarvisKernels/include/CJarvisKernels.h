@@ -60,11 +60,12 @@ float jk_expf_ggml(float x);
 void jk_add(float *y, const float *b, int n);
 
 /// Fills cos/sin tables for one position: for pair i in [0, dims/2), theta = pos * base^(-2i/dims),
-/// accumulated the way ggml does (repeated multiplication in float).
-void jk_rope_table(float pos, int dims, float base, float *cos_out, float *sin_out);
+/// accumulated the way ggml does (repeated multiplication in float), then divided by
+/// freq_factors[i] when freq_factors is not NULL (Llama 3's `rope_freqs`, dims/2 floats).
+void jk_rope_table(float pos, int dims, float base, const float *freq_factors, float *cos_out, float *sin_out);
 /// Rotates `heads` vectors of `head_dim` floats (stride head_dim) with a table from jk_rope_table.
 /// neox == 0: adjacent pairs (x[2i], x[2i+1]) — llama in GGUF (Q/K permuted by the converter).
-/// neox != 0: halves (x[i], x[i + dims/2]) — qwen2 and GPT-NeoX.
+/// neox != 0: halves (x[i], x[i + dims/2]) — qwen2, qwen3 and GPT-NeoX.
 void jk_rope_apply(float *x, int heads, int head_dim, int dims, const float *cos_t, const float *sin_t, int neox);
 
 // ---- attention over fp16 K/V rows ---------------------------------------------------------------
