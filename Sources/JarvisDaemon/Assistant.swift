@@ -255,6 +255,7 @@ public final class Assistant: RequestHandler, Sendable {
             return s > 0 ? Double(t) / s : 0
         }
         return StatusResult(model: modelName, entries: try memory.store.count(), storeBytes: memory.store.fileSize,
+                            storeTokens: memory.storedTokens,
                             queueDepth: queue.depth, uptimeS: Date().timeIntervalSince(started),
                             tokensPerS: tokensPerSecond, config: config.effective)
     }

@@ -90,10 +90,15 @@ public final class PersonalMemory: Sendable {
         /// Entries by the digest of the source they came from (`EntryRecord.sourceDigest`).
         var sources: [String: [UInt64]] = [:]
         var digests: [UInt64: String] = [:]
+        /// Tokens whose K/V the entries hold, and each entry's count.
+        var tokens = 0
+        var tokenCounts: [UInt64: Int] = [:]
 
         mutating func add(_ record: EntryRecord, vector: [Float], photo: PhotoRecord? = nil) {
             retriever.add(Retriever.Item(record: record, vector: vector))
             if let photo { photos[record.id] = photo }
+            tokens += record.tokenCount
+            tokenCounts[record.id] = record.tokenCount
             if !record.sourceDigest.isEmpty {
                 sources[record.sourceDigest, default: []].append(record.id)
                 digests[record.id] = record.sourceDigest
@@ -103,6 +108,7 @@ public final class PersonalMemory: Sendable {
         mutating func remove(_ id: UInt64) {
             retriever.remove(id: id)
             photos[id] = nil
+            tokens -= tokenCounts.removeValue(forKey: id) ?? 0
             if let d = digests.removeValue(forKey: id) {
                 sources[d]?.removeAll { $0 == id }
                 if sources[d]?.isEmpty == true { sources[d] = nil }
@@ -161,6 +167,9 @@ public final class PersonalMemory: Sendable {
     public static func format(tokenizer: BPETokenizer, vision: Idefics3Vision?) -> PromptFormat {
         vision != nil ? .smolVLM : tokenizer.promptFormat ?? .chatML
     }
+
+    /// Tokens whose K/V the entries hold, in all.
+    public var storedTokens: Int { index.withLock { $0.tokens } }
 
     /// The retrieval index as it is now (a copy).
     public var retriever: Retriever { index.withLock { $0.retriever } }

@@ -161,6 +161,10 @@ public struct StatusResult: Codable, Equatable, Sendable {
     public var model: String
     public var entries: Int
     public var storeBytes: Int
+    /// Tokens whose K/V the entries hold.
+    public var storeTokens: Int
+    /// `storeBytes` / `storeTokens`: what remembering costs on disk, per token (0 when empty).
+    public var bytesPerToken: Double
     public var queueDepth: Int
     public var uptimeS: Double
     /// Decode speed over the last answers.
@@ -168,11 +172,27 @@ public struct StatusResult: Codable, Equatable, Sendable {
     /// The effective configuration, as key → value.
     public var config: [String: String]
     enum CodingKeys: String, CodingKey {
-        case model, entries, storeBytes = "store_bytes", queueDepth = "queue_depth", uptimeS = "uptime_s",
-             tokensPerS = "tokens_per_s", config
+        case model, entries, storeBytes = "store_bytes", storeTokens = "store_tokens", bytesPerToken = "bytes_per_token",
+             queueDepth = "queue_depth", uptimeS = "uptime_s", tokensPerS = "tokens_per_s", config
     }
-    public init(model: String, entries: Int, storeBytes: Int, queueDepth: Int, uptimeS: Double, tokensPerS: Double, config: [String: String]) {
-        self.model = model; self.entries = entries; self.storeBytes = storeBytes; self.queueDepth = queueDepth
-        self.uptimeS = uptimeS; self.tokensPerS = tokensPerS; self.config = config
+    public init(model: String, entries: Int, storeBytes: Int, storeTokens: Int = 0, queueDepth: Int, uptimeS: Double,
+                tokensPerS: Double, config: [String: String]) {
+        self.model = model; self.entries = entries; self.storeBytes = storeBytes; self.storeTokens = storeTokens
+        self.bytesPerToken = storeTokens > 0 ? Double(storeBytes) / Double(storeTokens) : 0
+        self.queueDepth = queueDepth; self.uptimeS = uptimeS; self.tokensPerS = tokensPerS; self.config = config
+    }
+
+    // `store_tokens` and `bytes_per_token` came within version 1: 0 from an older server.
+    public init(from decoder: Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        model = try c.decode(String.self, forKey: .model)
+        entries = try c.decode(Int.self, forKey: .entries)
+        storeBytes = try c.decode(Int.self, forKey: .storeBytes)
+        storeTokens = try c.decodeIfPresent(Int.self, forKey: .storeTokens) ?? 0
+        bytesPerToken = try c.decodeIfPresent(Double.self, forKey: .bytesPerToken) ?? 0
+        queueDepth = try c.decode(Int.self, forKey: .queueDepth)
+        uptimeS = try c.decode(Double.self, forKey: .uptimeS)
+        tokensPerS = try c.decode(Double.self, forKey: .tokensPerS)
+        config = try c.decode([String: String].self, forKey: .config)
     }
 }

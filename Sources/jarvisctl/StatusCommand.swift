@@ -16,7 +16,7 @@ struct StatusCommand: ParsableCommand {
         print("""
             model:       \(s.model)
             entries:     \(s.entries)
-            store:       \(Output.bytes(s.storeBytes))
+            store:       \(Output.bytes(s.storeBytes)) for \(s.storeTokens) tokens\(s.storeTokens > 0 ? String(format: " (%.1f KiB a token)", s.bytesPerToken / 1024) : "")
             queue:       \(s.queueDepth)
             uptime:      \(String(format: "%.0f", s.uptimeS)) s
             decode:      \(s.tokensPerS > 0 ? String(format: "%.1f tokens/s", s.tokensPerS) : "no answers yet")

@@ -77,6 +77,11 @@ final class BulkImportTests: XCTestCase {
             after = page.next.map(String.init)
         } while after != nil
         XCTAssertEqual(paged, stored.map(\.id))
+
+        // status: what the store costs per token, over the tokens the entries hold.
+        let status = try JSONDecoder().decode(StatusResult.self, from: Data(try d.ctl("status", "--json").stdout.utf8))
+        XCTAssertEqual(status.storeTokens, stored.reduce(0) { $0 + $1.tokens })
+        XCTAssertEqual(status.bytesPerToken, Double(status.storeBytes) / Double(status.storeTokens), accuracy: 1e-6)
         XCTAssertEqual(d.stop(), 0)
     }
 }
