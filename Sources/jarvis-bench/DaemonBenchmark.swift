@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import JarvisClient
 import JarvisProtocol
+import Synchronization
 
 /// `jarvis-bench daemon`: the real jarvisd (built beside this binary) on a private socket and a
 /// fresh store, measured from outside through real sockets: requests per second for cheap
@@ -108,6 +109,30 @@ struct DaemonBenchmark: ParsableCommand {
                   + pad(ms(percentile(total, 0.5)), 11) + ms(percentile(total, 0.99)))
         }
 
+        // A bulk import on another connection (one remember after another, as `jarvisctl
+        // remember DIR` sends them), and the same questions asked meanwhile.
+        let state = ImportState()
+        let importer = Thread {
+            guard let ic = try? JarvisConnection(socketPath: socket), (try? ic.hello(client: "jarvis-bench import")) != nil else { return }
+            var i = 0
+            while state.running.load(ordering: .relaxed) {
+                let note = Self.notes[i % Self.notes.count] + " (imported copy \(i), with a longer tail so that it takes a realistic time to encode: it was filed in the drawer of the blue desk.)"
+                _ = try? ic.call(.remember(.init(text: note)))
+                state.imported.add(1, ordering: .relaxed)
+                i += 1
+            }
+        }
+        importer.start()
+        while state.imported.load(ordering: .relaxed) < 2 { usleep(10_000) }
+        var during = MixedLoad(status: 0, list: 0, remember: 0, ask: 1, clients: 1, requestsPerClient: questions)
+        during.askTokens = 32
+        let d = try checked(during.run(socket: socket))
+        state.running.store(false, ordering: .relaxed)
+        let f = d.latencies["ask.ttft"] ?? [], total = d.latencies["ask"] ?? []
+        print(pad("during a bulk import", 22) + pad("\(total.count)", 9) + pad(ms(percentile(f, 0.5)), 10) + pad(ms(percentile(f, 0.99)), 10)
+              + pad(ms(percentile(total, 0.5)), 11) + ms(percentile(total, 0.99)) + "   (\(state.imported.load(ordering: .relaxed)) notes imported meanwhile)")
+        while importer.isExecuting { usleep(10_000) }
+
         let mixed = MixedLoad(clients: mixedClients, requestsPerClient: mixedRequests)
         let rssMixed = rss(daemon.processIdentifier)
         let r = mixed.run(socket: socket)
@@ -147,4 +172,10 @@ struct DaemonBenchmark: ParsableCommand {
               let kb = Int(line.split(separator: " ").dropFirst().first ?? "") else { return 0 }
         return kb * 1024
     }
+}
+
+/// The bulk import's thread and the measuring one share these.
+final class ImportState: Sendable {
+    let running = Atomic<Bool>(true)
+    let imported = Atomic<Int>(0)
 }
