@@ -80,6 +80,9 @@ from tokenizers import Tokenizer, decoders, models, pre_tokenizers
 from transformers import (LlamaConfig, LlamaForCausalLM, PreTrainedTokenizerFast, Qwen2Config, Qwen2ForCausalLM,
                           Qwen3Config, Qwen3ForCausalLM)
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from byte_bpe import byte_alphabet  # noqa: E402
+
 LLAMA_CPP_VERSION = "0.3.36"
 CACHE = Path(os.environ.get("JARVIS_CACHE") or Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "jarvis")
 LLAMA_CPP = CACHE / f"llama.cpp-{LLAMA_CPP_VERSION}"
@@ -109,19 +112,6 @@ FAMILIES = {
         config=Qwen3Config(**COMMON, rms_norm_eps=1e-6, head_dim=32, use_sliding_window=False),
         specials=["<|endoftext|>", "<|im_start|>"]),
 }
-
-
-def byte_alphabet():
-    """GPT-2's byte-to-unicode table: the 256 symbols byte-level BPE spells bytes with."""
-    printable = list(range(ord("!"), ord("~") + 1)) + list(range(ord("¡"), ord("¬") + 1)) + list(range(ord("®"), ord("ÿ") + 1))
-    table, extra = {}, 0
-    for b in range(256):
-        if b in printable:
-            table[b] = chr(b)
-        else:
-            table[b] = chr(256 + extra)
-            extra += 1
-    return [table[b] for b in range(256)]
 
 
 def write_tokenizer(directory, specials):

@@ -32,6 +32,9 @@ from pathlib import Path
 
 import numpy as np
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from byte_bpe import byte_alphabet  # noqa: E402
+
 GGUF_VERSION = "0.19.0"
 try:
     import gguf
@@ -59,19 +62,6 @@ SHAPES = {
         specials={151643: "<|endoftext|>", 151644: "<|im_start|>", 151645: "<|im_end|>"},
         bos=151643, eos=151645, add_bos=False),
 }
-
-
-def byte_alphabet():
-    """GPT-2's byte-to-unicode table: the 256 symbols byte-level BPE spells bytes with."""
-    printable = list(range(ord("!"), ord("~") + 1)) + list(range(ord("¡"), ord("¬") + 1)) + list(range(ord("®"), ord("ÿ") + 1))
-    table, extra = {}, 0
-    for b in range(256):
-        if b in printable:
-            table[b] = chr(b)
-        else:
-            table[b] = chr(256 + extra)
-            extra += 1
-    return [table[b] for b in range(256)]
 
 
 def synthetic_vocab(shape):
