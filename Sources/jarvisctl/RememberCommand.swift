@@ -63,7 +63,7 @@ struct RememberCommand: ParsableCommand {
         var work: [Item] = []
         var problems: [String] = []
         for arg in items {
-            do { work += try expand(arg) } catch { problems.append("\(error)") }
+            do { work += try expand(arg, problems: &problems) } catch { problems.append("\(error)") }
         }
         if work.isEmpty, let note { work = [.note(note)] }
         if name != nil && work.count > 1 {
@@ -152,8 +152,9 @@ struct RememberCommand: ParsableCommand {
         if failed > 0 { throw ExitCode(lastStatus) }
     }
 
-    /// The items one argument stands for.
-    func expand(_ arg: String) throws -> [Item] {
+    /// The items one argument stands for. A file in a directory that cannot be used is added
+    /// to `problems` and the others go on.
+    func expand(_ arg: String, problems: inout [String]) throws -> [Item] {
         if arg == "-" {
             let text = String(decoding: FileHandle.standardInput.readDataToEndOfFile(), as: UTF8.self)
             return [.note(text)]
@@ -171,7 +172,9 @@ struct RememberCommand: ParsableCommand {
         for case let f as URL in walker where (try? f.resourceValues(forKeys: [.isRegularFileKey]).isRegularFile) == true {
             files.append(f)
         }
-        return try files.sorted { $0.path < $1.path }.compactMap { try item(for: $0, explicit: false) }
+        return files.sorted { $0.path < $1.path }.compactMap { file in
+            do { return try item(for: file, explicit: false) } catch { problems.append("\(error)"); return nil }
+        }
     }
 
     /// A file as an item: a text file is read here unless it is larger than a frame can be

@@ -82,6 +82,20 @@ final class BulkImportTests: XCTestCase {
         let status = try JSONDecoder().decode(StatusResult.self, from: Data(try d.ctl("status", "--json").stdout.utf8))
         XCTAssertEqual(status.storeTokens, stored.reduce(0) { $0 + $1.tokens })
         XCTAssertEqual(status.bytesPerToken, Double(status.storeBytes) / Double(status.storeTokens), accuracy: 1e-6)
+
+        // Bad input: a directory that is not there; a file that is not UTF-8 among good ones,
+        // which are still stored.
+        let missing = try d.ctl("remember", d.directory + "/no-such-folder")
+        XCTAssertEqual(missing.status, 1)
+        XCTAssertTrue(missing.stderr.contains("no-such-folder: no such file or directory"), missing.stderr)
+        let mixed = d.directory + "/mixed"
+        try FileManager.default.createDirectory(atPath: mixed, withIntermediateDirectories: true)
+        try Data([0x4e, 0x6f, 0x74, 0x65, 0xff, 0xfe, 0x0a]).write(to: URL(fileURLWithPath: mixed + "/latin1.md"))
+        try "A good note in a mixed folder.".write(toFile: mixed + "/good.md", atomically: true, encoding: .utf8)
+        let bad = try d.ctl("remember", mixed)
+        XCTAssertEqual(bad.status, 1, bad.stdout)
+        XCTAssertTrue(bad.stderr.contains("latin1.md: not UTF-8 text"), bad.stderr)
+        XCTAssertTrue(try entries(d).contains { $0.text == "A good note in a mixed folder." }, "the readable file is stored")
         XCTAssertEqual(d.stop(), 0)
     }
 }
