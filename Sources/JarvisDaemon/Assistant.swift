@@ -129,6 +129,8 @@ public final class Assistant: RequestHandler, Sendable {
             // The embedder is the inference thread's, so the line waits its turn.
             let memory = self.memory
             return .proposal(try await queue.run(token) { try memory.propose(p.text) }.map(Self.info))
+        case .backup(let b):
+            return .backup(try await backup(b))
         case .cancel:
             throw DaemonError(.internalError, "cancel is answered by the connection")
         }
@@ -193,6 +195,18 @@ public final class Assistant: RequestHandler, Sendable {
             }, shouldStop: { token.isCancelled })
         }
         return records.map(Self.info)
+    }
+
+    /// A compacted copy of the store in `b.directory`. LMDB copies in a read transaction, so
+    /// asks and remembers go on meanwhile; the copy runs on a thread of its own, off the
+    /// inference thread and off the shared pool. It cannot be cancelled once begun.
+    func backup(_ b: Request.Backup) async throws -> BackupResult {
+        guard b.directory.hasPrefix("/") else {
+            throw DaemonError(.badPath, "\(b.directory) is not an absolute path")
+        }
+        let store = memory.store
+        let bytes = try await DedicatedThread.run(name: "jarvis-backup") { try store.backup(into: b.directory) }
+        return BackupResult(directory: b.directory, bytes: bytes)
     }
 
     /// Entries ranked for the query by the retriever (no floor, no budget), best first, each

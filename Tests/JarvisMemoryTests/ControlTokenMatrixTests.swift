@@ -1,0 +1,102 @@
+import Foundation
+import XCTest
+import JarvisEngine
+import JarvisStore
+@testable import JarvisMemory
+
+/// The control-token matrix at the memory layer, with the shipped model and a real store: every
+/// special token of the shipped vocabulary (batched into one string) in every field a user
+/// fills — note, name, alias, metadata key and value, file contents and file name, photo name
+/// and note, updated text, question, chat question — is stored byte for byte, and the tokens
+/// the memory feeds the model for it hold no special token but the prompt format's own markup.
+///
+/// Which tokens reach the model is read from the records (an entry's KV covers exactly
+/// `tokenCount` tokens of its `encodedText`) and from the prompt builders the memory feeds the
+/// model with (`AnswerPrompt.question`, `chatTurn`); the daemon-level round trip is
+/// `JarvisEndToEndTests.ControlTokenTests`.
+final class ControlTokenMatrixTests: XCTestCase {
+    var dir: URL!
+    override func setUpWithError() throws {
+        dir = FileManager.default.temporaryDirectory.appendingPathComponent("jarvis-ctm-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+    }
+    override func tearDown() { try? FileManager.default.removeItem(at: dir) }
+
+    func testEverySpecialTokenInEveryFieldStaysText() throws {
+        let (model, tok) = try StoredRunsTests.shared.get()
+        let specials = tok.specialTokenTexts
+        XCTAssertGreaterThan(specials.count, 10)
+        let specialIDs = Set(specials.compactMap { tok.token(forText: $0) })
+        XCTAssertEqual(specialIDs.count, specials.count)
+        let all = specials.joined(separator: " ")
+
+        var options = PersonalMemory.Options()
+        options.draftMetadata = false
+        let m = try PersonalMemory(model: model, tokenizer: tok, gguf: GGUFFile(path: model.path), embedder: PersonalMemoryTests.embedder.get(),
+                                   store: PersonalStore(directory: dir.path + "/store"),
+                                   imageFocusPath: ModelFiles.path(of: ModelFiles.defaultImageFocus), options: options)
+
+        /// The entry's KV is that of its encoded text read as plain text: no special id, and
+        /// more tokens than had its specials been parsed.
+        func assertPlain(_ r: EntryRecord, _ field: String, file: StaticString = #filePath, line: UInt = #line) {
+            let ids = tok.encode(r.encodedText)
+            XCTAssertEqual(r.tokenCount, ids.count, "\(field): the stored KV covers the plain tokens", file: file, line: line)
+            XCTAssertTrue(ids.allSatisfy { !specialIDs.contains($0) }, "\(field): a special token reached the model", file: file, line: line)
+            XCTAssertGreaterThan(ids.count, tok.encode(r.encodedText, specials: .all).count, "\(field): holds specials to parse", file: file, line: line)
+        }
+        func bytes(_ s: String?) -> [UInt8]? { s.map { Array($0.utf8) } }
+
+        // Note text, name, alias, metadata key and value.
+        let note = "My locker code is 40 " + all + " and that is all."
+        let name = "locker " + all, alias = "the locker " + all, key = "where " + all, value = "basement " + all
+        let r = try XCTUnwrap(m.remember(.note(note, name: name, aliases: [alias], metadata: [key: value])).first)
+        let stored = try XCTUnwrap(m.lookup(String(r.id)))
+        XCTAssertEqual(bytes(stored.text), bytes(note))
+        XCTAssertEqual(bytes(stored.name), bytes(name))
+        XCTAssertEqual(stored.aliases.map(bytes), [bytes(alias)])
+        XCTAssertEqual(bytes(stored.metadata[key]), bytes(value))
+        XCTAssertEqual(try m.lookup(alias)?.id, r.id, "found by its alias, specials and all")
+        assertPlain(stored, "note")
+
+        // A file: its contents, its headings and its name (which goes into the entry's text).
+        // As many specials as a file name holds (255 bytes; no "/").
+        var fileName = "specials "
+        for t in specials where !t.contains("/") && fileName.utf8.count + t.utf8.count < 240 { fileName += t }
+        fileName += ".md"
+        let filePath = dir.appendingPathComponent(fileName).path
+        let contents = "# Tokens " + all + "\n\nThe markers are " + all + ".\n"
+        try contents.write(toFile: filePath, atomically: true, encoding: .utf8)
+        let fromFile = try m.remember(MemoryItem(.file(path: filePath)))
+        XCTAssertEqual(bytes(fromFile.map(\.text).joined()), bytes(contents))
+        XCTAssertEqual(bytes(fromFile.first?.metadata["file"]), bytes(fileName))
+        for e in fromFile { assertPlain(e, "file"); XCTAssertTrue(e.encodedText.contains(fileName)) }
+
+        // A photo's name and note.
+        let photo = PhotoMemoryTests.photos.appendingPathComponent("mug_badge.png").path
+        let p = try XCTUnwrap(m.remember(MemoryItem(.photo(path: photo), name: "mug " + all, metadata: ["note": "a gift " + all])).first)
+        XCTAssertEqual(bytes(p.text), bytes("Photo mug_badge.png: mug \(all): a gift \(all)"))
+        XCTAssertEqual(bytes(p.metadata["note"]), bytes("a gift " + all))
+        assertPlain(p, "photo")
+
+        // An updated text.
+        let updated = try m.update(String(r.id), text: "Moved: locker 41 " + all)
+        XCTAssertEqual(bytes(updated.text), bytes("Moved: locker 41 " + all))
+        assertPlain(updated, "update")
+
+        // A question, a later chat turn and a chat history's answer: only the format's markup is
+        // special, the same ids as for a plain question.
+        let question = "What is my locker code? " + all
+        let markup = tok.encode(m.prompt.question("What is my locker code?")).filter(specialIDs.contains)
+        XCTAssertFalse(markup.isEmpty)
+        XCTAssertEqual(tok.encode(m.prompt.question(question)).filter(specialIDs.contains), markup)
+        XCTAssertEqual(tok.encode(m.prompt.chatTurn(question, first: false)).filter(specialIDs.contains),
+                       tok.encode(m.prompt.chatTurn("What is my locker code?", first: false)).filter(specialIDs.contains))
+        let history = m.prompt.chatTurn(question, first: false) + .text("An answer that says " + all) + m.prompt.answerEnd
+        XCTAssertEqual(tok.encode(history).filter(specialIDs.contains),
+                       tok.encode(m.prompt.chatTurn("q", first: false) + .text("a") + m.prompt.answerEnd).filter(specialIDs.contains))
+        _ = try m.ask(question, maxTokens: 2)
+        _ = try m.chat(question, session: "tokens", maxTokens: 2)
+        let turn = try m.chat("And again? " + all, session: "tokens", maxTokens: 2)
+        XCTAssertGreaterThan(turn.historyTokens, 0)
+    }
+}
