@@ -58,18 +58,25 @@ final class ControlTokenMatrixTests: XCTestCase {
         XCTAssertEqual(try m.lookup(alias)?.id, r.id, "found by its alias, specials and all")
         assertPlain(stored, "note")
 
-        // A file: its contents, its headings and its name (which goes into the entry's text).
-        // As many specials as a file name holds (255 bytes; no "/").
-        var fileName = "specials "
-        for t in specials where !t.contains("/") && fileName.utf8.count + t.utf8.count < 240 { fileName += t }
-        fileName += ".md"
-        let filePath = dir.appendingPathComponent(fileName).path
-        let contents = "# Tokens " + all + "\n\nThe markers are " + all + ".\n"
-        try contents.write(toFile: filePath, atomically: true, encoding: .utf8)
-        let fromFile = try m.remember(MemoryItem(.file(path: filePath)))
-        XCTAssertEqual(bytes(fromFile.map(\.text).joined()), bytes(contents))
-        XCTAssertEqual(bytes(fromFile.first?.metadata["file"]), bytes(fileName))
-        for e in fromFile { assertPlain(e, "file"); XCTAssertTrue(e.encodedText.contains(fileName)) }
+        // A file: its contents, its headings and its name (which go into the entry's text).
+        // Names are short batches of specials: a file name and heading path longer than the
+        // entry limit (160 tokens) on their own split the file into hundreds of pieces.
+        var batches: [String] = [""]
+        for t in specials where !t.contains("/") {
+            if batches[batches.count - 1].utf8.count + t.utf8.count > 48 { batches.append("") }
+            batches[batches.count - 1] += t
+        }
+        XCTAssertEqual(batches.joined().utf8.count, specials.filter { !$0.contains("/") }.joined().utf8.count)
+        for (i, batch) in (batches + [""]).enumerated() {
+            let fileName = "specials \(batch) \(i).md"
+            let filePath = dir.appendingPathComponent(fileName).path
+            let contents = batch.isEmpty ? "The markers are " + all + ".\n" : "# Tokens " + batch + "\n\nThe markers are " + batch + ".\n"
+            try contents.write(toFile: filePath, atomically: true, encoding: .utf8)
+            let fromFile = try m.remember(MemoryItem(.file(path: filePath)))
+            XCTAssertEqual(bytes(fromFile.map(\.text).joined()), bytes(contents))
+            XCTAssertEqual(bytes(fromFile.first?.metadata["file"]), bytes(fileName))
+            for e in fromFile { assertPlain(e, "file"); XCTAssertTrue(e.encodedText.contains(fileName)) }
+        }
 
         // A photo's name and note.
         let photo = PhotoMemoryTests.photos.appendingPathComponent("mug_badge.png").path
