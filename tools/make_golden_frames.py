@@ -28,6 +28,7 @@ REQUESTS = {
     "forget-session": {"id": 15, "op": "forget_session", "session": "walks"},
     "propose": {"id": 16, "op": "propose", "text": "Remember that Biscuit's collar is green now."},
     "backup": {"id": 18, "op": "backup", "directory": "/home/user/backups/jarvis-2026-12-01"},
+    "backup-beside-store": {"id": 19, "op": "backup"},
 }
 
 SESSION = {"name": "walks", "turns": 2, "created_ms": 1764244800000, "updated_ms": 1764245100000, "live": True}
@@ -85,7 +86,7 @@ INVALID = {
     "update-missing-text": (b"{\"id\":7,\"op\":\"update\",\"entry\":\"12\"}", "bad_request", 7),
     "forget-session-missing-session": (b"{\"id\":8,\"op\":\"forget_session\"}", "bad_request", 8),
     "propose-missing-text": (b"{\"id\":9,\"op\":\"propose\"}", "bad_request", 9),
-    "backup-missing-directory": (b"{\"id\":10,\"op\":\"backup\"}", "bad_request", 10),
+    "backup-wrong-type": (b"{\"id\":10,\"op\":\"backup\",\"directory\":42}", "bad_request", 10),
 }
 
 

@@ -169,9 +169,10 @@ public struct Request: Encodable, Equatable, Sendable {
 
     public struct Backup: Codable, Equatable, Sendable {
         /// An absolute path: a directory that does not exist yet (it is created) or one that
-        /// holds no store; the copy is written into it as `data.mdb`.
-        public var directory: String
-        public init(directory: String) { self.directory = directory }
+        /// holds no store; the copy is written into it as `data.mdb`. When absent, the server
+        /// picks a new one beside its store (`backups/YYYYMMDD-HHMMSS`), which it can always write.
+        public var directory: String?
+        public init(directory: String? = nil) { self.directory = directory }
     }
 
     enum Keys: String, CodingKey { case id, op }

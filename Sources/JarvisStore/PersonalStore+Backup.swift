@@ -75,8 +75,10 @@ extension PersonalStore {
         switch code {
         case ENOSPC, EDQUOT, EFBIG:
             return StoreError(.noSpace, "the disk holding the backup is full (\(reason) while \(what)); nothing was left there, and the store is unchanged: free some space or choose another disk", lmdbCode: code)
-        case EACCES, EPERM, EROFS:
+        case EACCES, EPERM:
             return StoreError(.badPath, "cannot write the backup (\(reason) while \(what))", lmdbCode: code)
+        case EROFS:
+            return StoreError(.badPath, "cannot write the backup (\(reason) while \(what)); under its systemd unit jarvisd writes only beside its store: leave the directory out for one there (then copy it anywhere), or allow this one with ReadWritePaths= (systemctl --user edit jarvisd.service)", lmdbCode: code)
         case ENOENT, ENOTDIR:
             return StoreError(.badPath, "cannot write the backup (\(reason) while \(what)): the directory it goes in must exist", lmdbCode: code)
         default:

@@ -8,7 +8,10 @@ struct BackupCommand: ParsableCommand {
         abstract: "Copy the store, compacted, into a directory while jarvisd serves.",
         discussion: """
             jarvisd writes the copy (LMDB's compacting copy) into DIR as data.mdb; DIR must not \
-            exist yet or must hold no store. A backup that fails leaves nothing in DIR. To \
+            exist yet or must hold no store. Without DIR it goes beside the store, in \
+            backups/YYYYMMDD-HHMMSS: under jarvisd's systemd unit, the one place besides the \
+            store where jarvisd may write (copy it anywhere from there, even while jarvisd \
+            runs). A backup that fails leaves nothing in DIR. To \
             restore, start jarvisd with --store DIR (or JARVIS_STORE=DIR). The copy holds the \
             model's KV pages, so it serves as it is under the same model; another model \
             re-encodes it when it opens it.
@@ -16,11 +19,12 @@ struct BackupCommand: ParsableCommand {
 
     @OptionGroup var connection: ConnectionOptions
 
-    @Argument(help: ArgumentHelp("Where the copy goes.", valueName: "dir"), completion: .directory)
-    var directory: String
+    @Argument(help: ArgumentHelp("Where the copy goes; by default a new directory backups/YYYYMMDD-HHMMSS beside the store.", valueName: "dir"),
+              completion: .directory)
+    var directory: String?
 
     func run() throws {
-        let path = URL(fileURLWithPath: directory).standardizedFileURL.path
+        let path = directory.map { URL(fileURLWithPath: $0).standardizedFileURL.path }
         let c = try connection.connect()
         let result = try Failure.exitOnError { try c.call(.backup(.init(directory: path))) }
         guard case .backup(let b) = result else { return }

@@ -143,8 +143,15 @@ final class BackupTests: XCTestCase {
         guard case .ask(let a) = try c.call(.ask(.init(question: "Where is the parcel for flat 3?", maxTokens: 8))) else { return XCTFail("ask") }
         XCTAssertFalse(a.entries.isEmpty)
         _ = try c.call(.remember(.init(text: "After the failed backup: the bins go out on Tuesday.")))
-        guard case .backup(let b) = try c.call(.backup(.init(directory: d.directory + "/roomy"))) else { return XCTFail("backup") }
+        // Without a directory: a new one beside the store, which the daemon can always write.
+        let r2 = try d.ctl("backup", "--json")
+        XCTAssertEqual(r2.status, 0, r2.stderr)
+        let b = try JSONDecoder().decode(BackupResult.self, from: Data(r2.stdout.utf8))
+        XCTAssertTrue(b.directory.hasPrefix(d.directory + "/backups/2"), b.directory)
         XCTAssertGreaterThan(b.bytes, 2 << 20)
+        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: b.directory), ["data.mdb"])
+        guard case .backup(let again) = try c.call(.backup(.init())) else { return XCTFail("backup") }
+        XCTAssertNotEqual(again.directory, b.directory, "a second backup gets a directory of its own")
         XCTAssertEqual(d.stop(), 0, d.logText())
     }
 }
