@@ -13,7 +13,7 @@ import JarvisStore
 /// Which tokens reach the model is read from the records (an entry's KV covers exactly
 /// `tokenCount` tokens of its `encodedText`) and from the prompt builders the memory feeds the
 /// model with (`AnswerPrompt.question`, `chatTurn`); the daemon-level round trip is
-/// `JarvisEndToEndTests.ControlTokenTests`.
+/// `JarvisEndToEndTests.ControlTokenSocketTests`.
 final class ControlTokenMatrixTests: XCTestCase {
     var dir: URL!
     override func setUpWithError() throws {

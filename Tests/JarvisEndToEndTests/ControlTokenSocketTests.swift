@@ -8,9 +8,10 @@ import XCTest
 /// from the model's tokenizer, batched into one string) in every field a request carries comes
 /// back byte for byte from `show` and `list`, and an entry's stored KV covers the plain
 /// tokenization of its text: as many tokens as its characters make, more than had a special
-/// been parsed. (Which ids the prompts hold is checked in-process, where the prompt builders
-/// can be read: `JarvisMemoryTests.ControlTokenMatrixTests`.)
-final class ControlTokenTests: XCTestCase {
+/// been parsed. The daemon drafts metadata (its default), so the drafter reads the specials too.
+/// (Which ids the prompts hold is checked in-process, where the prompt builders can be read:
+/// `JarvisMemoryTests.ControlTokenMatrixTests`.)
+final class ControlTokenSocketTests: XCTestCase {
     func testSpecialTokensInEveryFieldStayText() throws {
         let tok = try BPETokenizer(gguf: GGUFFile(path: ModelFiles.path(of: ModelFiles.defaultLanguageModel)))
         let specials = tok.specialTokenTexts
