@@ -1,6 +1,7 @@
 import Foundation
 import XCTest
 import JarvisEngine
+import JarvisImage
 import JarvisStore
 @testable import JarvisMemory
 
@@ -105,5 +106,75 @@ final class ControlTokenMatrixTests: XCTestCase {
         _ = try m.chat(question, session: "tokens", maxTokens: 2)
         let turn = try m.chat("And again? " + all, session: "tokens", maxTokens: 2)
         XCTAssertGreaterThan(turn.historyTokens, 0)
+    }
+
+    /// The other supported vocabulary: SmolVLM's (the tiny random Idefics3 fixture carries its
+    /// tokenizer), with its prompt format, visual tokens and a drafted caption. Its specials in a
+    /// note, name, alias, metadata, photo name and note and a question asked with a photo stay
+    /// text; the ids the photo entry and the question are computed from hold exactly the image
+    /// markup's and the format's specials.
+    func testTheVisionLanguageVocabularyToo() throws {
+        let vlm = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .appendingPathComponent("JarvisEngineTests/Fixtures/vlm")
+        let gguf = try GGUFFile(path: vlm.appendingPathComponent("tiny-idefics3-F32.gguf").path)
+        let model = try Transformer(gguf: gguf), tok = try BPETokenizer(gguf: gguf)
+        let vision = try Idefics3Vision(mmproj: GGUFFile(path: vlm.appendingPathComponent("mmproj-tiny-idefics3-F32.gguf").path))
+        let specials = tok.specialTokenTexts
+        let specialIDs = Set(specials.compactMap { tok.token(forText: $0) })
+        XCTAssertEqual(specialIDs.count, specials.count)
+        XCTAssertTrue(specials.contains("<end_of_utterance>") && specials.contains("<image>"), "\(specials)")
+        let all = specials.joined(separator: " ")
+        func bytes(_ s: String?) -> [UInt8]? { s.map { Array($0.utf8) } }
+
+        var options = PersonalMemory.Options()
+        options.draftMetadata = true
+        let m = try PersonalMemory(model: model, tokenizer: tok, gguf: gguf, embedder: PersonalMemoryTests.embedder.get(),
+                                   store: PersonalStore(directory: dir.path + "/vlm-store"),
+                                   imageFocusPath: ModelFiles.path(of: ModelFiles.defaultImageFocus), vision: vision, options: options)
+
+        // Names and aliases are keys, at most 511 bytes: they take the specials in batches.
+        var batches: [String] = [""]
+        for t in specials {
+            if batches[batches.count - 1].utf8.count + t.utf8.count > 400 { batches.append("") }
+            batches[batches.count - 1] += t + " "
+        }
+        let image = try ImageDecoder.load(path: PhotoMemoryTests.photos.appendingPathComponent("mug_badge.png").path)
+        let markup = try m.photos.input(.text("- Photo mug.png: a mug\n"), views: [image]).ids.filter(specialIDs.contains)
+        XCTAssertFalse(markup.isEmpty)
+        for (i, batch) in batches.enumerated() {
+            // A note with a name, an alias and metadata (split into entries if it is long).
+            let note = i == 0 ? "My locker code is 40 " + all + " and that is all." : "Locker \(i) is by the door."
+            let name = "locker \(i) " + batch, alias = "the locker \(i) " + batch, key = "where " + all, value = "basement " + all
+            let saved = try m.remember(.note(note, name: name, aliases: [alias], metadata: [key: value]))
+            XCTAssertEqual(bytes(saved.map(\.text).joined()), bytes(note))
+            XCTAssertEqual(bytes(saved[0].name), bytes(name))
+            XCTAssertEqual(saved[0].aliases.map(bytes), [bytes(alias)])
+            XCTAssertEqual(bytes(saved[0].metadata[key]), bytes(value))
+            for r in saved {
+                let ids = tok.encode(r.encodedText)
+                XCTAssertEqual(r.tokenCount, ids.count)
+                XCTAssertTrue(ids.allSatisfy { !specialIDs.contains($0) })
+            }
+
+            // A photo's name and note: its KV is the note's plain tokens, then each view's image
+            // block; the ids it was computed from hold only the image markup's specials. (One
+            // photo: mining takes seconds in a debug build. Its note holds every special, its
+            // name the first batch; the names above hold the rest.)
+            guard i == 0 else { continue }
+            let copy = dir.appendingPathComponent("mug\(i).png").path
+            try FileManager.default.copyItem(atPath: PhotoMemoryTests.photos.appendingPathComponent("mug_badge.png").path, toPath: copy)
+            let p = try XCTUnwrap(m.remember(MemoryItem(.photo(path: copy), name: "mug \(i) " + batch, metadata: ["note": "a gift " + all])).first)
+            XCTAssertEqual(bytes(p.text), bytes("Photo mug\(i).png: mug \(i) \(batch): a gift \(all)"))
+            XCTAssertNotNil(p.metadata["caption"], "the model drafted a caption")
+            let regions = try XCTUnwrap(m.store.photo(id: p.id)).regions.count
+            XCTAssertEqual(p.tokenCount, tok.encode(p.encodedText).count + (1 + regions) * (vision.config.tokensPerFrame + 3))
+            XCTAssertEqual(try m.photos.input(.text(p.encodedText), views: [image]).ids.filter(specialIDs.contains), markup)
+        }
+
+        // A question asked with a photo: the ids `ask` feeds the model (not asked here: encoding
+        // the photo again takes seconds in a debug build).
+        let question = "What is this? " + all
+        XCTAssertEqual(try m.photos.input(Prompt(), views: [image], after: m.prompt.question(question)).ids.filter(specialIDs.contains),
+                       try m.photos.input(Prompt(), views: [image], after: m.prompt.question("What is this?")).ids.filter(specialIDs.contains))
     }
 }
