@@ -33,14 +33,13 @@ struct ExportCommand: ParsableCommand {
         }
         // A temporary file beside the target, renamed over it once complete.
         let temporary = file + ".partial-\(getpid())"
-        do {
-            try Data(text.utf8).write(to: URL(fileURLWithPath: temporary))
-            guard rename(temporary, file) == 0 else { throw CocoaError(.fileWriteUnknown, userInfo: [NSLocalizedDescriptionKey: String(cString: strerror(errno))]) }
-        } catch {
+        func fail(_ reason: String) throws -> Never {
             unlink(temporary)
-            Failure.printError("jarvisctl: cannot write \(file): \(error.localizedDescription)")
+            Failure.printError("jarvisctl: cannot write \(file): \(reason)")
             throw ExitCode(1)
         }
+        do { try Data(text.utf8).write(to: URL(fileURLWithPath: temporary)) } catch { try fail(error.localizedDescription) }
+        guard rename(temporary, file) == 0 else { try fail(String(cString: strerror(errno))) }
         Failure.printError("exported \(entries.count) entries to \(file)")
     }
 }
