@@ -136,7 +136,7 @@ let package = Package(
         // Start the real jarvisd and run the real jarvisctl (both built beside the tests).
         .testTarget(
             name: "JarvisEndToEndTests",
-            dependencies: ["JarvisClient", "JarvisImage", "JarvisProtocol", "JarvisStore"],
+            dependencies: ["JarvisClient", "JarvisEngine", "JarvisImage", "JarvisProtocol", "JarvisStore"],
             exclude: ["Snapshots", "Integrations"]
         ),
     ]

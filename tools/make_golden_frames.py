@@ -29,6 +29,8 @@ REQUESTS = {
     "sessions": {"id": 14, "op": "sessions"},
     "forget-session": {"id": 15, "op": "forget_session", "session": "walks"},
     "propose": {"id": 16, "op": "propose", "text": "Remember that Biscuit's collar is green now."},
+    "backup": {"id": 18, "op": "backup", "directory": "/home/user/backups/jarvis-2026-12-01"},
+    "backup-beside-store": {"id": 19, "op": "backup"},
 }
 
 SESSION = {"name": "walks", "turns": 2, "created_ms": 1764244800000, "updated_ms": 1764245100000, "live": True}
@@ -65,6 +67,8 @@ REPLIES = {
     "propose-done-nothing": ("propose", {"id": 17, "event": "done", "result_kind": "proposal", "result": {"proposal": None}}),
     "error-unknown-session": ("forget_session", {"id": 15, "event": "error", "error": {"code": "unknown_session", "message": "no chat session named \"walks\" (jarvisctl sessions lists them)"}}),
     "error-session-full": ("ask", {"id": 13, "event": "error", "error": {"code": "session_full", "message": "session \"walks\" holds 2010 tokens of history and this turn could take it past its cap of 2048: forget it or start another"}}),
+    "backup-done": ("backup", {"id": 18, "event": "done", "result_kind": "backup", "result": {"directory": "/home/user/backups/jarvis-2026-12-01", "bytes": 9437184}}),
+    "error-no-space": ("backup", {"id": 18, "event": "error", "error": {"code": "no_space", "message": "the disk holding the backup is full (No space left on device while writing /media/usb/jarvis/.data.mdb.partial-4242-17); nothing was left there, and the store is unchanged: free some space or choose another disk"}}),
     "error-not-found": ("forget", {"id": 4, "event": "error", "error": {"code": "not_found", "message": "no entry with id or name \"Biscuit\""}}),
     "error-no-id": ("ask", {"id": None, "event": "error", "error": {"code": "bad_json", "message": "the frame is not a UTF-8 JSON object"}}),
 }
@@ -86,6 +90,7 @@ INVALID = {
     "update-missing-text": (b"{\"id\":7,\"op\":\"update\",\"entry\":\"12\"}", "bad_request", 7),
     "forget-session-missing-session": (b"{\"id\":8,\"op\":\"forget_session\"}", "bad_request", 8),
     "propose-missing-text": (b"{\"id\":9,\"op\":\"propose\"}", "bad_request", 9),
+    "backup-wrong-type": (b"{\"id\":10,\"op\":\"backup\",\"directory\":42}", "bad_request", 10),
 }
 
 

@@ -134,6 +134,8 @@ public final class Assistant: RequestHandler, Sendable {
             // The embedder is the inference thread's, so the line waits its turn.
             let memory = self.memory
             return .proposal(try await queue.run(token) { try memory.propose(p.text) }.map(Self.info))
+        case .backup(let b):
+            return .backup(try await backup(b))
         case .cancel:
             throw DaemonError(.internalError, "cancel is answered by the connection")
         }
@@ -207,6 +209,43 @@ public final class Assistant: RequestHandler, Sendable {
             }, shouldStop: { token.isCancelled })
             return (records.map(Self.info), false)
         }
+    }
+
+    /// A compacted copy of the store in `b.directory`, or in a new directory beside the store
+    /// (`backups/YYYYMMDD-HHMMSS` next to it: under the systemd unit's sandbox the one place
+    /// besides the store the daemon may write). LMDB copies in a read transaction, so asks and
+    /// remembers go on meanwhile; the copy runs on a thread of its own, off the inference
+    /// thread and off the shared pool. It cannot be cancelled once begun.
+    func backup(_ b: Request.Backup) async throws -> BackupResult {
+        let directory: String
+        if let given = b.directory {
+            guard given.hasPrefix("/") else { throw DaemonError(.badPath, "\(given) is not an absolute path") }
+            directory = given
+        } else {
+            directory = try Self.newBackupDirectory(besides: memory.store.directory)
+        }
+        let store = memory.store
+        let bytes = try await DedicatedThread.run(name: "jarvis-backup") { try store.backup(into: directory) }
+        return BackupResult(directory: directory, bytes: bytes)
+    }
+
+    /// `backups/YYYYMMDD-HHMMSS` (UTC; `-2`, `-3`, … for more than one a second) in the store's
+    /// parent directory, whose `backups` is created if need be; the directory itself is not.
+    static func newBackupDirectory(besides store: String) throws -> String {
+        let parent = (store as NSString).deletingLastPathComponent + "/backups"
+        do {
+            try FileManager.default.createDirectory(atPath: parent, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+        } catch {
+            throw DaemonError(.badPath, "cannot create \(parent) for backups: \(error.localizedDescription)")
+        }
+        let f = DateFormatter()
+        f.locale = Locale(identifier: "en_US_POSIX")
+        f.timeZone = TimeZone(identifier: "UTC")
+        f.dateFormat = "yyyyMMdd-HHmmss"
+        let stem = parent + "/" + f.string(from: Date())
+        var candidate = stem, n = 1
+        while FileManager.default.fileExists(atPath: candidate) { n += 1; candidate = stem + "-\(n)" }
+        return candidate
     }
 
     /// Entries ranked for the query by the retriever (no floor, no budget), best first, each

@@ -32,6 +32,8 @@ public struct DaemonError: Error, CustomStringConvertible, Sendable {
             case .notFound: self.init(.notFound, e.message)
             case .nameTaken: self.init(.nameTaken, e.message)
             case .invalidArgument: self.init(.badRequest, e.message)
+            case .badPath: self.init(.badPath, e.message)
+            case .noSpace: self.init(.noSpace, e.message)
             default: self.init(.storeError, e.message)
             }
         case let e as MemoryError:

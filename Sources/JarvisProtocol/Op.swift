@@ -3,7 +3,7 @@
 public enum Op: String, CaseIterable, Codable, Sendable {
     case hello, ask, remember, forget, list, show, status, cancel, search, update, sessions
     case forgetSession = "forget_session"
-    case propose
+    case propose, backup
 
     /// The kind of result a successful request with this op ends with.
     public var resultKind: Reply.Result.Kind {
@@ -18,6 +18,7 @@ public enum Op: String, CaseIterable, Codable, Sendable {
         case .sessions: .sessions
         case .forgetSession: .session
         case .propose: .proposal
+        case .backup: .backup
         }
     }
 }

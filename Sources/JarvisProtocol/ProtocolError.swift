@@ -33,6 +33,8 @@ public struct ProtocolError: Error, Codable, Equatable, Sendable, CustomStringCo
         case unknownSession = "unknown_session"
         /// A chat session holds as much history as it may; forget it or start another.
         case sessionFull = "session_full"
+        /// The disk a copy was being written to (a backup's directory) is full; nothing was left there.
+        case noSpace = "no_space"
         /// Anything else; the message says what.
         case internalError = "internal"
     }

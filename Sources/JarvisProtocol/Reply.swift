@@ -43,10 +43,12 @@ public struct Reply: Equatable, Sendable {
         case session(SessionInfo)
         /// propose: nil when the line asks nothing of the memory
         case proposal(Proposal?)
+        /// backup: where the copy went and how large it is
+        case backup(BackupResult)
 
         /// The shapes a result can have: the `result_kind` of a `done` reply.
         public enum Kind: String, CaseIterable, Codable, Sendable {
-            case hello, ask, entries, entry, status, cancel, hits, sessions, session, proposal
+            case hello, ask, entries, entry, status, cancel, hits, sessions, session, proposal, backup
         }
 
         /// This result's shape.
@@ -62,6 +64,7 @@ public struct Reply: Equatable, Sendable {
             case .sessions: .sessions
             case .session: .session
             case .proposal: .proposal
+            case .backup: .backup
             }
         }
     }
@@ -195,4 +198,12 @@ public struct StatusResult: Codable, Equatable, Sendable {
         tokensPerS = try c.decode(Double.self, forKey: .tokensPerS)
         config = try c.decode([String: String].self, forKey: .config)
     }
+}
+
+public struct BackupResult: Codable, Equatable, Sendable {
+    /// The directory holding the copy (`data.mdb`); a server pointed at it (`--store`) serves it.
+    public var directory: String
+    /// Size of the copy, in bytes.
+    public var bytes: Int
+    public init(directory: String, bytes: Int) { self.directory = directory; self.bytes = bytes }
 }

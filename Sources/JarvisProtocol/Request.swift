@@ -63,6 +63,8 @@ public struct Request: Encodable, Equatable, Sendable {
         case forgetSession(SessionRef)
         /// The memory change a chat line implies (nothing is changed).
         case propose(Propose)
+        /// A compacted copy of the store, written into a directory while the server serves.
+        case backup(Backup)
 
         /// The op this body is for.
         public var op: Op {
@@ -80,6 +82,7 @@ public struct Request: Encodable, Equatable, Sendable {
             case .sessions: .sessions
             case .forgetSession: .forgetSession
             case .propose: .propose
+            case .backup: .backup
             }
         }
     }
@@ -179,6 +182,14 @@ public struct Request: Encodable, Equatable, Sendable {
         public init(text: String) { self.text = text }
     }
 
+    public struct Backup: Codable, Equatable, Sendable {
+        /// An absolute path: a directory that does not exist yet (it is created) or one that
+        /// holds no store; the copy is written into it as `data.mdb`. When absent, the server
+        /// picks a new one beside its store (`backups/YYYYMMDD-HHMMSS`), which it can always write.
+        public var directory: String?
+        public init(directory: String? = nil) { self.directory = directory }
+    }
+
     enum Keys: String, CodingKey { case id, op }
 
     public func encode(to encoder: Encoder) throws {
@@ -195,6 +206,7 @@ public struct Request: Encodable, Equatable, Sendable {
         case .update(let x): try x.encode(to: encoder)
         case .forgetSession(let x): try x.encode(to: encoder)
         case .propose(let x): try x.encode(to: encoder)
+        case .backup(let x): try x.encode(to: encoder)
         case .list(let x): try x.encode(to: encoder)
         case .status, .sessions: break
         }
@@ -229,6 +241,7 @@ extension Request.Body {
         case .sessions: self = .sessions
         case .forgetSession: self = .forgetSession(try Request.SessionRef(from: decoder))
         case .propose: self = .propose(try Request.Propose(from: decoder))
+        case .backup: self = .backup(try Request.Backup(from: decoder))
         }
     }
 }

@@ -94,6 +94,7 @@ extension Reply.Result {
         case .sessions(let s): try Sessions(sessions: s).encode(to: encoder)
         case .session(let s): try Session(session: s).encode(to: encoder)
         case .proposal(let p): try Proposed(proposal: p).encode(to: encoder)
+        case .backup(let b): try b.encode(to: encoder)
         }
     }
 
@@ -112,6 +113,7 @@ extension Reply.Result {
         case .sessions: self = .sessions(try Sessions(from: decoder).sessions)
         case .session: self = .session(try Session(from: decoder).session)
         case .proposal: self = .proposal(try Proposed(from: decoder).proposal)
+        case .backup: self = .backup(try BackupResult(from: decoder))
         }
     }
 }
@@ -120,7 +122,7 @@ extension Reply.Result.Kind {
     /// The field only this shape has, checked in this order (`ask` and `status` results
     /// also hold `entries`).
     static let distinctiveFields: [(field: String, kind: Self)] = [
-        ("answer", .ask), ("config", .status), ("protocol", .hello), ("cancelled", .cancel), ("hits", .hits), ("sessions", .sessions), ("session", .session), ("proposal", .proposal), ("entry", .entry), ("entries", .entries),
+        ("answer", .ask), ("config", .status), ("protocol", .hello), ("cancelled", .cancel), ("hits", .hits), ("sessions", .sessions), ("session", .session), ("proposal", .proposal), ("directory", .backup), ("entry", .entry), ("entries", .entries),
     ]
 
     /// The shape of a result from a server older than `result_kind`, by its fields.

@@ -110,6 +110,18 @@ final class LMDBEnvironment: @unchecked Sendable {
         mapSize = next
     }
 
+    /// Writes a compacted copy of the environment (free pages left out) to `fd`, with LMDB's own
+    /// copy (`mdb_env_copyfd2`, `MDB_CP_COMPACT`). It runs in a read transaction of its own, so
+    /// writers go on meanwhile; the map cannot grow until it ends.
+    /// - Throws: `StoreError` with LMDB's (or the system's) error, e.g. `ENOSPC`.
+    func copy(compactingTo fd: Int32) throws {
+        pthread_rwlock_rdlock(&gate)
+        defer { pthread_rwlock_unlock(&gate) }
+        let rc = mdb_env_copyfd2(env, fd, UInt32(MDB_CP_COMPACT))
+        guard rc != 0 else { return }
+        throw StoreError(.lmdb, "LMDB error while copying the store: \(String(cString: mdb_strerror(rc)))", lmdbCode: rc)
+    }
+
     /// Bytes the data file takes on disk.
     var fileSize: Int {
         (try? FileManager.default.attributesOfItem(atPath: path + "/data.mdb")[.size] as? Int) ?? 0

@@ -258,6 +258,9 @@ public final class PersonalStore: @unchecked Sendable {
 
     // MARK: - Internals
 
+    /// The longest name or alias, in bytes of its lower-cased UTF-8 (LMDB's default key limit).
+    public static let maxNameBytes = 511
+
     static func idKey(_ id: UInt64) -> [UInt8] { withUnsafeBytes(of: id.bigEndian) { Array($0) } }
     static func nameKey(_ name: String) -> [UInt8] { Array(name.lowercased().utf8) }
     static func pageKey(_ id: UInt64, layer: Int, block: Int) -> [UInt8] {
@@ -285,6 +288,10 @@ public final class PersonalStore: @unchecked Sendable {
     }
 
     private func validate(_ r: EntryRecord, _ kv: EntryKV) throws {
+        // A name is a key of `names`, and LMDB keys are at most 511 bytes.
+        for name in [r.name].compactMap({ $0 }) + r.aliases where Self.nameKey(name).count > Self.maxNameBytes {
+            throw StoreError(.invalidArgument, "a name or alias may be at most \(Self.maxNameBytes) bytes of UTF-8; \"\(name.prefix(24))…\" is \(Self.nameKey(name).count)")
+        }
         let n = r.layers * r.kvHeads * r.tokenCount * r.headDim
         guard r.dtype != .q8 || r.headDim % 32 == 0 else {
             throw StoreError(.invalidArgument, "8-bit pages need a head dimension that is a multiple of 32 (this model's is \(r.headDim))")

@@ -20,6 +20,10 @@ public struct StoreError: Error, CustomStringConvertible, Equatable, Sendable {
         public static let unsupportedVersion = Code("unsupported_version")
         /// A request to the store was malformed.
         public static let invalidArgument = Code("invalid_argument")
+        /// A path given to the store (a backup's directory) cannot be used.
+        public static let badPath = Code("bad_path")
+        /// The disk a copy goes to is full (the store itself is untouched).
+        public static let noSpace = Code("no_space")
         public var description: String { name }
     }
 

@@ -23,5 +23,6 @@ struct Jarvisctl: AsyncParsableCommand {
         version: JarvisVersion.current,
         subcommands: [AskCommand.self, ChatCommand.self, SessionsCommand.self, RememberCommand.self, ForgetCommand.self, ListCommand.self,
                       ShowCommand.self, SearchCommand.self, UpdateCommand.self, EditCommand.self,
-                      StatusCommand.self, ModelsCommand.self, MCPCommand.self])
+                      StatusCommand.self, BackupCommand.self, ExportCommand.self, ImportCommand.self,
+                      ModelsCommand.self, MCPCommand.self])
 }

@@ -29,7 +29,7 @@ final class SnapshotTests: XCTestCase {
 
     func testHelpTexts() throws {
         try check("jarvisctl", ["--help"], snapshot: "jarvisctl-help.txt")
-        for sub in ["ask", "chat", "sessions", "remember", "forget", "list", "show", "search", "update", "edit", "status", "models", "mcp"] {
+        for sub in ["ask", "chat", "sessions", "remember", "forget", "list", "show", "search", "update", "edit", "status", "backup", "export", "import", "models", "mcp"] {
             try check("jarvisctl", ["help", sub], snapshot: "jarvisctl-\(sub)-help.txt")
         }
         try check("jarvisd", ["--help"], snapshot: "jarvisd-help.txt")

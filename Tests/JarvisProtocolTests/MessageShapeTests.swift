@@ -16,7 +16,7 @@ final class MessageShapeTests: XCTestCase {
         let kind = try XCTUnwrap(failure(#"{"id":"r","op":"remember","text":"x","kind":"poem"}"#))
         XCTAssertEqual(kind.error.message, #"kind must be one of note, fact, file, photo, not "poem""#)
         let unknown = try XCTUnwrap(failure(#"{"id":1,"op":"dance"}"#))
-        XCTAssertEqual(unknown.error.message, #"unknown op "dance" (known: hello, ask, remember, forget, list, show, status, cancel, search, update, sessions, forget_session, propose)"#)
+        XCTAssertEqual(unknown.error.message, #"unknown op "dance" (known: hello, ask, remember, forget, list, show, status, cancel, search, update, sessions, forget_session, propose, backup)"#)
     }
 
     func testEveryResultKindRoundTripsWithoutKnowingTheOp() throws {
@@ -33,6 +33,7 @@ final class MessageShapeTests: XCTestCase {
             .ask(AskResult(answer: "a", entries: [], ttftMs: 1, tokens: 2, session: "s", historyTokens: 40)),
             .proposal(Proposal(action: .update, text: "my locker is 40", entry: entry)),
             .proposal(nil),
+            .backup(BackupResult(directory: "/backups/jarvis-2026-12-01", bytes: 4096)),
         ]
         XCTAssertEqual(Set(results.map(\.kind)), Set(Reply.Result.Kind.allCases))
         for result in results {

@@ -136,6 +136,22 @@ final class PersonalStoreTests: XCTestCase {
         XCTAssertThrowsError(try store.read { try $0.page(entry: 2, layer: 0, block: 0) })
     }
 
+    /// Names are LMDB keys: one past 511 bytes is refused by name, not with LMDB's MDB_BAD_VALSIZE.
+    func testANameTooLongForAKeyIsRefusedClearly() throws {
+        let store = try open()
+        let longest = String(repeating: "é", count: PersonalStore.maxNameBytes / 2) + "x"
+        try store.add(Self.sample(tokens: 5, name: longest).0, kv: Self.sample(tokens: 5).1, vectors: [])
+        XCTAssertEqual(try store.entry(named: longest)?.name, longest)
+        for (name, aliases) in [(longest + "y", [String]()), ("Max", [longest + "z"])] {
+            let (r, kv) = Self.sample(tokens: 5, name: name, aliases: aliases)
+            XCTAssertThrowsError(try store.add(r, kv: kv, vectors: [])) { e in
+                XCTAssertEqual((e as? StoreError)?.code, .invalidArgument)
+                XCTAssertTrue("\(e)".contains("at most 511 bytes"), "\(e)")
+            }
+        }
+        XCTAssertEqual(try store.count(), 1)
+    }
+
     func testDeleteRemovesEverything() throws {
         let store = try open()
         let a = try store.add(Self.sample(tokens: 50, name: "Biscuit").0, kv: Self.sample(tokens: 50).1, vectors: [3])

@@ -173,13 +173,13 @@ _jarvisctl() {
     unset 'unparsed_words[0]'
     unparsed_words=("${unparsed_words[@]}")
     case "${subcommand}" in
-    ask|chat|sessions|remember|forget|list|show|search|update|edit|status|models|mcp|help)
+    ask|chat|sessions|remember|forget|list|show|search|update|edit|status|backup|export|import|models|mcp|help)
         # Offer subcommand argument completions
         "_jarvisctl_${subcommand}"
         ;;
     *)
         # Offer subcommand completions
-        COMPREPLY+=($(compgen -W 'ask chat sessions remember forget list show search update edit status models mcp help' -- "${cur}"))
+        COMPREPLY+=($(compgen -W 'ask chat sessions remember forget list show search update edit status backup export import models mcp help' -- "${cur}"))
         ;;
     esac
 }
@@ -498,6 +498,78 @@ _jarvisctl_status() {
     case "${prev}" in
     '--socket')
         __jarvisctl_add_completions -f
+        return
+        ;;
+    esac
+}
+
+_jarvisctl_backup() {
+    repeating_flags=()
+    non_repeating_flags=(--json --version -h --help)
+    repeating_options=()
+    non_repeating_options=(--socket)
+    __jarvisctl_offer_flags_options 1
+
+    # Offer option value completions
+    case "${prev}" in
+    '--socket')
+        __jarvisctl_add_completions -f
+        return
+        ;;
+    esac
+
+    # Offer positional completions
+    case "${positional_number}" in
+    1)
+        __jarvisctl_add_completions -d
+        return
+        ;;
+    esac
+}
+
+_jarvisctl_export() {
+    repeating_flags=()
+    non_repeating_flags=(--json --version -h --help)
+    repeating_options=()
+    non_repeating_options=(--socket)
+    __jarvisctl_offer_flags_options 1
+
+    # Offer option value completions
+    case "${prev}" in
+    '--socket')
+        __jarvisctl_add_completions -f
+        return
+        ;;
+    esac
+
+    # Offer positional completions
+    case "${positional_number}" in
+    1)
+        __jarvisctl_add_completions -o plusdirs -fX '!*.@(jsonl)'
+        return
+        ;;
+    esac
+}
+
+_jarvisctl_import() {
+    repeating_flags=()
+    non_repeating_flags=(--json --version -h --help)
+    repeating_options=()
+    non_repeating_options=(--socket)
+    __jarvisctl_offer_flags_options 1
+
+    # Offer option value completions
+    case "${prev}" in
+    '--socket')
+        __jarvisctl_add_completions -f
+        return
+        ;;
+    esac
+
+    # Offer positional completions
+    case "${positional_number}" in
+    1)
+        __jarvisctl_add_completions -o plusdirs -fX '!*.@(jsonl)'
         return
         ;;
     esac

@@ -61,6 +61,9 @@ _jarvisctl() {
             'update:Replace an entry'\''s text; it is encoded again, in one transaction.'
             'edit:Edit an entry'\''s text in $VISUAL or $EDITOR; it is encoded again on save.'
             'status:Show the daemon'\''s model, store, queue and effective configuration.'
+            'backup:Copy the store, compacted, into a directory while jarvisd serves.'
+            'export:Write every entry as JSON Lines, for any model to read back.'
+            'import:Remember again what `jarvisctl export` wrote, encoded for the current model.'
             'models:List the model files in the daemon'\''s models directory, and which one it uses.'
             'mcp:Serve the Model Context Protocol on standard input and output, for editors and agents.'
             'help:Show subcommand help information.'
@@ -69,7 +72,7 @@ _jarvisctl() {
         ;;
     arg)
         case "${words[1]}" in
-        ask|chat|sessions|remember|forget|list|show|search|update|edit|status|models|mcp|help)
+        ask|chat|sessions|remember|forget|list|show|search|update|edit|status|backup|export|import|models|mcp|help)
             "_jarvisctl_${words[1]}" && ret=0
             ;;
         esac
@@ -288,6 +291,48 @@ _jarvisctl_status() {
     local -ar arg_specs=(
         '--socket[jarvisd'\''s socket (env JARVIS_SOCKET).]:path:_files'
         '--json[Print the result as JSON, for scripts.]'
+        '--version[Show the version.]'
+        '(-h --help)'{-h,--help}'[Show help information.]'
+    )
+    _arguments -w -s -S : "${arg_specs[@]}" && ret=0
+
+    return "${ret}"
+}
+
+_jarvisctl_backup() {
+    local -i ret=1
+    local -ar arg_specs=(
+        '--socket[jarvisd'\''s socket (env JARVIS_SOCKET).]:path:_files'
+        '--json[Print the result as JSON, for scripts.]'
+        ':dir:_files -/'
+        '--version[Show the version.]'
+        '(-h --help)'{-h,--help}'[Show help information.]'
+    )
+    _arguments -w -s -S : "${arg_specs[@]}" && ret=0
+
+    return "${ret}"
+}
+
+_jarvisctl_export() {
+    local -i ret=1
+    local -ar arg_specs=(
+        '--socket[jarvisd'\''s socket (env JARVIS_SOCKET).]:path:_files'
+        '--json[Print the result as JSON, for scripts.]'
+        ':file:_files -g '\''*.jsonl'\'''
+        '--version[Show the version.]'
+        '(-h --help)'{-h,--help}'[Show help information.]'
+    )
+    _arguments -w -s -S : "${arg_specs[@]}" && ret=0
+
+    return "${ret}"
+}
+
+_jarvisctl_import() {
+    local -i ret=1
+    local -ar arg_specs=(
+        '--socket[jarvisd'\''s socket (env JARVIS_SOCKET).]:path:_files'
+        '--json[Print the result as JSON, for scripts.]'
+        ':file:_files -g '\''*.jsonl'\'''
         '--version[Show the version.]'
         '(-h --help)'{-h,--help}'[Show help information.]'
     )
