@@ -169,17 +169,21 @@ public struct Retriever: Sendable {
     /// the `depth` best by cosine or by BM25, or named in the question.
     public func rank(question: String, vector: [Float]) -> [Hit] {
         guard count > 0 else { return [] }
+        let n = ids.count
         // Dense: cosine of unit vectors is their dot product; one matrix-vector product.
-        var cosines = [Float](repeating: 0, count: ids.count)
+        var cosines = [Float](repeating: 0, count: n)
         if vector.count == dim && dim > 0 {
-            cblas_sgemv(CblasRowMajor, CblasNoTrans, Int32(ids.count), Int32(dim), 1, matrix, Int32(dim), vector, 1, 0, &cosines, 1)
+            cblas_sgemv(CblasRowMajor, CblasNoTrans, Int32(n), Int32(dim), 1, matrix, Int32(dim), vector, 1, 0, &cosines, 1)
         }
-        let lexical = bm25Scores(question)
-        let denseTop = best(slotOf.values.map { $0 }, by: { cosines[Int($0)] })
-        let lexicalTop = best(lexical.keys.map { $0 }, by: { Float(lexical[$0]!) }, exact: lexical)
-        var denseRank: [Int32: Int] = [:], lexicalRank: [Int32: Int] = [:]
-        for (r, s) in denseTop.enumerated() { denseRank[s] = r }
-        for (r, s) in lexicalTop.enumerated() { lexicalRank[s] = r }
+        let (lexical, touched) = bm25Scores(question)
+        let occupied = freeSlots.isEmpty ? Array(0..<Int32(n)) : (0..<Int32(n)).filter { ids[Int($0)] != Self.freeSlot }
+        let denseTop = best(occupied, by: cosines)
+        let lexicalTop = best(touched, by: lexical)
+        // Rank in each list; `depth` for an entry past it (dense), -1 for none (lexical).
+        var denseRank = [Int32](repeating: Int32(depth), count: n), lexicalRank = [Int32](repeating: -1, count: n)
+        for s in touched { lexicalRank[Int(s)] = Int32(depth) }
+        for (r, s) in denseTop.enumerated() { denseRank[Int(s)] = Int32(r) }
+        for (r, s) in lexicalTop.enumerated() { lexicalRank[Int(s)] = Int32(r) }
         let namedSlots = Set(namedIDs(in: question).compactMap { slotOf[$0] })
         var candidates = Set(denseTop)
         candidates.formUnion(lexicalTop)
@@ -187,31 +191,31 @@ public struct Retriever: Sendable {
         var hits: [Hit] = []
         hits.reserveCapacity(candidates.count)
         for s in candidates {
-            var score = 1 / (rrfConstant + Double((denseRank[s] ?? depth) + 1))
-            if let r = lexicalRank[s] ?? (lexical[s] != nil ? depth : nil) { score += 1 / (rrfConstant + Double(r + 1)) }
+            let i = Int(s)
+            var score = 1 / (rrfConstant + Double(denseRank[i] + 1))
+            if lexicalRank[i] >= 0 { score += 1 / (rrfConstant + Double(lexicalRank[i] + 1)) }
             let isNamed = namedSlots.contains(s)
-            hits.append(Hit(id: ids[Int(s)], score: score + (isNamed ? 1 : 0), cosine: cosines[Int(s)], nameMatch: isNamed))
+            hits.append(Hit(id: ids[i], score: score + (isNamed ? 1 : 0), cosine: cosines[i], nameMatch: isNamed))
         }
         return hits.sorted { $0.score > $1.score || ($0.score == $1.score && $0.id < $1.id) }
     }
 
-    /// The `depth` best of `slots` by `value` (ties by id), best first. `exact` holds the
-    /// Double scores when `value` rounds them.
-    private func best(_ slots: [Int32], by value: (Int32) -> Float, exact: [Int32: Double]? = nil) -> [Int32] {
-        func before(_ a: Int32, _ b: Int32) -> Bool {
-            if let exact {
-                let x = exact[a]!, y = exact[b]!
-                return x > y || (x == y && ids[Int(a)] < ids[Int(b)])
+    /// The `depth` best of `slots` by `keys[slot]` (ties by id), best first.
+    private func best<K: BinaryFloatingPoint>(_ slots: [Int32], by keys: [K]) -> [Int32] {
+        keys.withUnsafeBufferPointer { k in
+            ids.withUnsafeBufferPointer { id in
+                let before = { (a: Int32, b: Int32) -> Bool in
+                    let x = k[Int(a)], y = k[Int(b)]
+                    return x > y || (x == y && id[Int(a)] < id[Int(b)])
+                }
+                var slots = slots
+                if slots.count > depth {
+                    Self.select(&slots, count: depth, by: before)
+                    slots.removeSubrange(depth...)
+                }
+                return slots.sorted(by: before)
             }
-            let x = value(a), y = value(b)
-            return x > y || (x == y && ids[Int(a)] < ids[Int(b)])
         }
-        var slots = slots
-        if slots.count > depth {
-            Self.select(&slots, count: depth, by: before)
-            slots.removeSubrange(depth...)
-        }
-        return slots.sorted(by: before)
     }
 
     /// Moves the `count` first elements by `before` to the front, in no order (quickselect).
@@ -264,10 +268,13 @@ public struct Retriever: Sendable {
 
     // MARK: - BM25
 
-    /// BM25 scores of the entries holding any of the question's terms, by slot.
-    private func bm25Scores(_ question: String, k1: Double = 1.2, b: Double = 0.75) -> [Int32: Double] {
+    /// BM25 scores by slot (0 for entries without the question's terms), and the slots that
+    /// hold any of them.
+    private func bm25Scores(_ question: String, k1: Double = 1.2, b: Double = 0.75) -> (scores: [Double], touched: [Int32]) {
         let n = Double(count)
-        var scores: [Int32: Double] = [:]
+        var scores = [Double](repeating: 0, count: ids.count), touched: [Int32] = []
+        var seen = [Bool](repeating: false, count: ids.count)
+        let average = max(averageLength, 1)
         for t in Set(Self.terms(question)) {
             guard let number = termNumbers[t] else { continue }
             let p = postings[Int(number)]
@@ -275,17 +282,18 @@ public struct Retriever: Sendable {
             guard df > 0 else { continue }
             let idf = log(1 + (n - df + 0.5) / (df + 0.5))
             for (s, f) in zip(p.slots, p.counts) {
-                let f = Double(f), length = Double(lengths[Int(s)])
-                scores[s, default: 0] += idf * f * (k1 + 1) / (f + k1 * (1 - b + b * length / max(averageLength, 1)))
+                let i = Int(s), f = Double(f)
+                if !seen[i] { seen[i] = true; touched.append(s) }
+                scores[i] += idf * f * (k1 + 1) / (f + k1 * (1 - b + b * Double(lengths[i]) / average))
             }
         }
-        return scores
+        return (scores, touched)
     }
 
     /// BM25 score of every entry, in id order (0 for entries without the question's terms).
     func bm25(_ question: String) -> [Double] {
-        let scores = bm25Scores(question)
-        return entryIDs.map { scores[slotOf[$0]!] ?? 0 }
+        let scores = bm25Scores(question).scores
+        return entryIDs.map { scores[Int(slotOf[$0]!)] }
     }
 
     static let stopwords: Set<String> = ["a", "an", "the", "is", "are", "was", "were", "of", "to", "in", "on", "at", "and", "or",
