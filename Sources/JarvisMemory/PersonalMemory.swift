@@ -156,8 +156,7 @@ public final class PersonalMemory: Sendable {
         try store.bind(fingerprint: encoder.fingerprint)
         var index = Index()
         index.retriever.answerFloor = options.answerFloor
-        let vectors = try store.allVectors(), photoRecords = try store.allPhotos()
-        for r in try store.list() { index.add(r, vector: vectors[r.id] ?? [], photo: photoRecords[r.id]) }
+        try store.forEachEntry { r, vector, photo in index.add(r, vector: vector, photo: photo) }
         self.index = Mutex(index)
         conversations = ConversationTable(capacity: options.liveSessions)
     }

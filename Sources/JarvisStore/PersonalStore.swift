@@ -202,6 +202,21 @@ public final class PersonalStore: @unchecked Sendable {
         }
     }
 
+    /// Calls `body` with every entry, its retrieval vectors and its photo record, in id order,
+    /// in one read transaction, holding one entry at a time (building an index over a large
+    /// store without all of it in memory at once).
+    public func forEachEntry(_ body: (EntryRecord, [Float], PhotoRecord?) throws -> Void) throws {
+        try env.read { txn in
+            try txn.scan(entries) { key, value in
+                let r = try Self.decodeRecord(value)
+                let vector = try txn.get(vectors, Array(key)).map(Self.decodeVector) ?? []
+                let photo = r.kind == "photo" ? try txn.get(photos, Array(key)).flatMap { try? PhotoRecord.decode($0) } : nil
+                try body(r, vector, photo)
+                return true
+            }
+        }
+    }
+
     /// The retrieval vectors of an entry.
     public func vectors(id: UInt64) throws -> [Float]? {
         try env.read { txn in try txn.get(vectors, Self.idKey(id)).map(Self.decodeVector) }
