@@ -32,6 +32,14 @@ public final class InferenceQueue: @unchecked Sendable {
         t.start()
     }
 
+    /// Whether an interactive job is waiting: bulk work given to `runYielding` checks it,
+    /// stops part-way, and is run again after it.
+    public var interactiveWaiting: Bool {
+        condition.lock()
+        defer { condition.unlock() }
+        return !jobs.isEmpty
+    }
+
     /// Jobs waiting plus the one running.
     public var depth: Int {
         condition.lock()
@@ -66,6 +74,39 @@ public final class InferenceQueue: @unchecked Sendable {
         }
     }
 
+    /// Runs bulk `work` that gives way to interactive jobs: when it returns nil (it stopped
+    /// because `interactiveWaiting` turned true), it goes back to the head of the bulk jobs and
+    /// runs again once the interactive ones are done, before any other bulk job.
+    public func runYielding<T: Sendable>(_ token: CancellationToken, _ work: @escaping @Sendable () throws -> T?) async throws -> T {
+        try await withCheckedThrowingContinuation { (c: CheckedContinuation<T, Error>) in
+            condition.lock()
+            defer { condition.unlock() }
+            guard !stopped else {
+                c.resume(throwing: DaemonError(.shuttingDown, "jarvisd is shutting down and takes no new work"))
+                return
+            }
+            // Runs on the inference thread; puts itself back when the work gave way.
+            let attempt = YieldingJob()
+            attempt.run = { [unowned self] in
+                if let reason = token.reason {
+                    attempt.run = nil
+                    return { c.resume(throwing: DaemonError(.cancelled, reason.rawValue)) }
+                }
+                let result = Result { try work() }
+                if case .success(nil) = result, let again = attempt.run {
+                    self.condition.lock()
+                    self.bulkJobs.insert(again, at: 0)
+                    self.condition.unlock()
+                    return {}
+                }
+                attempt.run = nil
+                return { c.resume(with: result.map { $0! }) }
+            }
+            bulkJobs.append(attempt.run!)
+            condition.signal()
+        }
+    }
+
     /// Lets the jobs already queued finish, then ends the thread; later `run` calls fail.
     public func stop() {
         condition.lock()
@@ -89,4 +130,10 @@ public final class InferenceQueue: @unchecked Sendable {
             resume()
         }
     }
+}
+
+/// A job of `runYielding`, which refers to itself to go back in the queue; touched only on the
+/// inference thread once queued (the reference is dropped when it finishes).
+private final class YieldingJob: @unchecked Sendable {
+    var run: (() -> () -> Void)?
 }

@@ -41,13 +41,16 @@ final class MetadataDrafter: Sendable {
     }
 
     /// The card's fields as metadata (`drafted_name`, `category`, `attributes`), or none.
-    func draft(_ text: String) throws -> [String: String] {
+    /// - Parameter shouldStop: asked before every token; when it turns true the call throws
+    ///   `EngineError(.cancelled)`.
+    func draft(_ text: String, shouldStop: () -> Bool = { false }) throws -> [String: String] {
         let fixed = try fixedCache()
         let tokens = tokenizer.encode(.text(text) + format.close(.user) + format.answerPrefix)
         let cache = KVCache(config: model.config, capacity: tokens.count + Self.maxCardTokens + 1, basePosition: fixed.count)
         var g = try Generator(model: model, cache: cache, context: [fixed.run(0..<fixed.count)], prompt: tokens,
                               stopTokens: tokenizer.endOfGenerationTokens)
-        let card = try g.decode(tokenizer, maxTokens: Self.maxCardTokens, stopBefore: { self.tokenizer.piece($0).contains(0x0A) })
+        let card = try g.decode(tokenizer, maxTokens: Self.maxCardTokens, stopBefore: { self.tokenizer.piece($0).contains(0x0A) },
+                                shouldStop: shouldStop)
         return Self.parse(card.text, note: text)
     }
 

@@ -37,7 +37,7 @@ final class TextMemory: Sendable {
                 if shouldStop() {
                     throw MemoryError(.cancelled, "remember was cancelled after \(i) of \(chunks.count) parts; nothing was kept")
                 }
-                var meta = options.draftMetadata ? try drafter.draft(chunk.text) : [:]
+                var meta = options.draftMetadata ? try drafter.draft(chunk.text, shouldStop: shouldStop) : [:]
                 meta.merge(metadata) { _, given in given }
                 if let name { meta["name"] = name }
                 let (tokens, kv) = try encoder.encode(body)

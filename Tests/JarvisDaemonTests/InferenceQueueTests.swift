@@ -61,6 +61,39 @@ final class InferenceQueueTests: XCTestCase {
         queue.stop()
     }
 
+    /// Yielding bulk work sees an interactive job waiting and gives way: it runs again after
+    /// the interactive job and before the bulk jobs queued meanwhile.
+    func testABulkJobSeesQuestionsWaitingAndRunsAgainAhead() async throws {
+        let queue = InferenceQueue()
+        let log = Locked<[String]>([])
+        let gate = DispatchSemaphore(value: 0), started = Locked(false), saw = Locked(false)
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask {
+                let attempts = Locked(0)
+                let done: String = try await queue.runYielding(CancellationToken()) {
+                    if attempts.withLock({ $0 += 1; return $0 }) > 1 { log.withLock { $0.append("b0 again") }; return "done" }
+                    started.withLock { $0 = true }
+                    gate.wait()
+                    saw.withLock { $0 = queue.interactiveWaiting }
+                    log.withLock { $0.append("b0 stopped") }
+                    return nil
+                }
+                XCTAssertEqual(done, "done")
+            }
+            while !started.withLock({ $0 }) { await Task.yield() }
+            XCTAssertFalse(queue.interactiveWaiting)
+            group.addTask { try await queue.run(CancellationToken(), priority: .bulk) { log.withLock { $0.append("b1") } } }
+            while queue.depth < 2 { await Task.yield() }
+            group.addTask { try await queue.run(CancellationToken()) { log.withLock { $0.append("ask") } } }
+            while queue.depth < 3 { await Task.yield() }
+            gate.signal()
+            try await group.waitForAll()
+        }
+        XCTAssertTrue(saw.withLock { $0 })
+        XCTAssertEqual(log.withLock { $0 }, ["b0 stopped", "ask", "b0 again", "b1"])
+        queue.stop()
+    }
+
     func testAJobCancelledWhileWaitingNeverRuns() async throws {
         let queue = InferenceQueue()
         let gate = DispatchSemaphore(value: 0)
