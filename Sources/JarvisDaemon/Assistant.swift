@@ -199,8 +199,8 @@ public final class Assistant: RequestHandler, Sendable {
         let memory = self.memory, skipKnown = r.skipKnown == true, queue = self.queue
         // A remember gives way to questions: when one is waiting, the remember stops (while
         // drafting, or between parts), keeps nothing, and runs again from the start right after.
-        // After `yieldsPerRemember` such starts it keeps going, so a long file is not starved.
-        let attempts = Mutex(0)
+        // An attempt that has run for `yieldWindow` keeps going, so a long file is not starved
+        // (a question then waits for it).
         return try await queue.runYielding(token) { () throws -> (entries: [EntryInfo], known: Bool)? in
             // Checked in the same job as the remember, after every remember queued before it:
             // a remember still running for a client that went away cannot slip in between.
@@ -208,11 +208,11 @@ public final class Assistant: RequestHandler, Sendable {
                 let known = try memory.known(item)
                 if !known.isEmpty { return (known.map(Self.info), true) }
             }
-            let mayYield = attempts.withLock { $0 += 1; return $0 <= Self.yieldsPerRemember }
+            let began = ContinuousClock.now
             do {
                 let records = try memory.remember(item, progress: { done, total in
                     emit(.progress(done: done, total: total, stage: stages.map { $0[min(done, 3)] } ?? "encoding"))
-                }, shouldStop: { token.isCancelled || (mayYield && queue.interactiveWaiting) })
+                }, shouldStop: { token.isCancelled || (queue.interactiveWaiting && began.duration(to: .now) < Self.yieldWindow) })
                 return (records.map(Self.info), false)
             } catch where !token.isCancelled && Self.isCancellation(error) {
                 return nil
@@ -220,8 +220,8 @@ public final class Assistant: RequestHandler, Sendable {
         }
     }
 
-    /// How many times one remember starts over to let questions pass.
-    static let yieldsPerRemember = 3
+    /// How long a remember may have run and still start over to let a question pass.
+    static let yieldWindow = Duration.seconds(2)
 
     /// A compacted copy of the store in `b.directory`, or in a new directory beside the store
     /// (`backups/YYYYMMDD-HHMMSS` next to it: under the systemd unit's sandbox the one place
