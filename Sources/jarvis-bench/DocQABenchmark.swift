@@ -16,6 +16,9 @@ struct DocQABenchmark: ParsableCommand {
 
     @OptionGroup var options: ModelOptions
 
+    @Option(help: "Page format the entries are stored in: fp16, q8 or q4.")
+    var dtype: KVPageDType = PersonalMemory.Options().dtype
+
     @Option(help: "The question set.")
     var data: String = "bench/docqa/questions.json"
 
@@ -89,10 +92,11 @@ struct DocQABenchmark: ParsableCommand {
         defer { if store == nil { try? FileManager.default.removeItem(at: dir) } }
         var o = PersonalMemory.Options()
         o.draftMetadata = draftMetadata
+        o.dtype = dtype
         o.maxEntryTokens = chunkTokens
         // A kept store says which settings it was encoded with; another setting means encoding again.
         let settings = dir.appendingPathComponent("docqa-settings.json")
-        let wanted = Data("{\"chunk_tokens\":\(chunkTokens),\"draft_metadata\":\(draftMetadata),\"documents\":\(set.documents.count)}".utf8)
+        let wanted = Data("{\"chunk_tokens\":\(chunkTokens),\"draft_metadata\":\(draftMetadata),\"documents\":\(set.documents.count),\"dtype\":\"\(dtype)\"}".utf8)
         let reuse = store != nil && (try? Data(contentsOf: settings)) == wanted
         if store != nil && !reuse { try? FileManager.default.removeItem(at: dir) }
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
@@ -192,7 +196,7 @@ struct DocQABenchmark: ParsableCommand {
         }
         guard !questions.isEmpty else { throw ValidationError("no answerable questions chosen") }
         let count = Double(questions.count)
-        print("model: \(path)   threads: \(options.threads)   documents: \(set.documents.count)   entries: \(entryCount) (≤ \(chunkTokens) tokens)   "
+        print("model: \(path)   threads: \(options.threads)   pages: \(dtype)   documents: \(set.documents.count)   entries: \(entryCount) (≤ \(chunkTokens) tokens)   "
               + (reuse ? "encoding kept from \(dir.path)" : "encoded in \(String(format: "%.0f", encodeSeconds)) s"))
         print("questions: \(questions.count) answerable and \(unanswerable.count) unanswerable (every \(every)), answers up to \(maxTokens) tokens, greedy; "
               + "k entries forced in the retriever's order")
