@@ -14,6 +14,15 @@ public enum KVPageDType: UInt8, Sendable, Codable, CaseIterable {
     /// dimension must be a multiple of 32.
     case q4 = 3
 
+    /// The format's name: "fp16", "q8" or "q4".
+    public var name: String { "\(self)" }
+
+    /// The format called `name`, if there is one.
+    public init?(name: String) {
+        guard let match = Self.allCases.first(where: { $0.name == name }) else { return nil }
+        self = match
+    }
+
     /// Bytes of one stored row of `dim` values, without scales.
     public func rowBytes(dim: Int) -> Int {
         switch self {
