@@ -104,28 +104,33 @@ final class StoredRunsTests: XCTestCase {
         var rng = SystemRandomNumberGenerator()
         let hd = c.headDim
         var q = [Float](repeating: 0, count: hd), p = [Float](repeating: 0, count: 64)
-        try store.read { reader in
-            // The whole entry, and from tokens inside a page (rows skipped, the page's channels kept).
-            for first in [0, 3, 11] {
-                let a = try reader.runs(for: fp16, placedAt: 100, model: c, from: first)
-                let b = try reader.runs(for: q4, placedAt: 100, model: c, from: first)
-                XCTAssertEqual(a.map(\.tokenCount), b.map(\.tokenCount))
-                XCTAssertEqual(a.map(\.placedPosition), b.map(\.placedPosition))
-                for (x, y) in zip(a, b) {
-                    guard case .q4(let channels, let groups) = y.format else { return XCTFail("a q4 entry gave \(y.format) runs") }
-                    for slot in 0..<c.layers * c.kvHeads {
-                        for i in 0..<hd { q[i] = Float.random(in: -2...2, using: &rng) }
-                        for i in 0..<x.tokenCount { p[i] = Float.random(in: 0...1, using: &rng) }
-                        var s1 = [Float](repeating: 0, count: x.tokenCount), s2 = s1
-                        jk_attn_scores_f16(q, x.keys[slot].assumingMemoryBound(to: UInt16.self), Int32(x.tokenCount), Int32(hd), 0.125, &s1, 0)
-                        jk_attn_scores_q4(q, y.keys[slot].assumingMemoryBound(to: UInt8.self), channels[slot], Int32(y.tokenCount), Int32(hd), 0.125, &s2, 0)
-                        for (u, v) in zip(s1, s2) { XCTAssertEqual(u, v, accuracy: 1e-4 * max(1, abs(u)), "first \(first), slot \(slot)") }
-                        var m1 = [Float](repeating: 0, count: 64 * hd), m2 = m1, o1 = q, o2 = q
-                        jk_attn_mix_begin(&m1, Int32(hd)); jk_attn_mix_begin(&m2, Int32(hd))
-                        jk_attn_mix_rows(&m1, p, x.values[slot].assumingMemoryBound(to: UInt16.self), Int32(x.tokenCount), Int32(hd), 0, 0)
-                        jk_attn_mix_rows_q4(&m2, p, y.values[slot].assumingMemoryBound(to: UInt8.self), groups[slot], Int32(y.tokenCount), Int32(hd), 0, 0)
-                        jk_attn_mix_end(m1, Int32(hd), &o1, 0); jk_attn_mix_end(m2, Int32(hd), &o2, 0)
-                        for (u, v) in zip(o1, o2) { XCTAssertEqual(u, v, accuracy: 1e-4 * max(1, abs(u)), "first \(first), slot \(slot)") }
+        // Both kernel levels: the portable loops and AVX2.
+        defer { jk_select_attention_q4_kernels(1) }
+        for level in [0, 1] {
+            jk_select_attention_q4_kernels(Int32(level))
+            try store.read { reader in
+                // The whole entry, and from tokens inside a page (rows skipped, the page's channels kept).
+                for first in [0, 3, 11] {
+                    let a = try reader.runs(for: fp16, placedAt: 100, model: c, from: first)
+                    let b = try reader.runs(for: q4, placedAt: 100, model: c, from: first)
+                    XCTAssertEqual(a.map(\.tokenCount), b.map(\.tokenCount))
+                    XCTAssertEqual(a.map(\.placedPosition), b.map(\.placedPosition))
+                    for (x, y) in zip(a, b) {
+                        guard case .q4(let channels, let groups) = y.format else { return XCTFail("a q4 entry gave \(y.format) runs") }
+                        for slot in 0..<c.layers * c.kvHeads {
+                            for i in 0..<hd { q[i] = Float.random(in: -2...2, using: &rng) }
+                            for i in 0..<x.tokenCount { p[i] = Float.random(in: 0...1, using: &rng) }
+                            var s1 = [Float](repeating: 0, count: x.tokenCount), s2 = s1
+                            jk_attn_scores_f16(q, x.keys[slot].assumingMemoryBound(to: UInt16.self), Int32(x.tokenCount), Int32(hd), 0.125, &s1, 0)
+                            jk_attn_scores_q4(q, y.keys[slot].assumingMemoryBound(to: UInt8.self), channels[slot], Int32(y.tokenCount), Int32(hd), 0.125, &s2, 0)
+                            for (u, v) in zip(s1, s2) { XCTAssertEqual(u, v, accuracy: 1e-4 * max(1, abs(u)), "level \(level), first \(first), slot \(slot)") }
+                            var m1 = [Float](repeating: 0, count: 64 * hd), m2 = m1, o1 = q, o2 = q
+                            jk_attn_mix_begin(&m1, Int32(hd)); jk_attn_mix_begin(&m2, Int32(hd))
+                            jk_attn_mix_rows(&m1, p, x.values[slot].assumingMemoryBound(to: UInt16.self), Int32(x.tokenCount), Int32(hd), 0, 0)
+                            jk_attn_mix_rows_q4(&m2, p, y.values[slot].assumingMemoryBound(to: UInt8.self), groups[slot], Int32(y.tokenCount), Int32(hd), 0, 0)
+                            jk_attn_mix_end(m1, Int32(hd), &o1, 0); jk_attn_mix_end(m2, Int32(hd), &o2, 0)
+                            for (u, v) in zip(o1, o2) { XCTAssertEqual(u, v, accuracy: 1e-4 * max(1, abs(u)), "level \(level), first \(first), slot \(slot)") }
+                        }
                     }
                 }
             }

@@ -97,6 +97,8 @@ void jk_select_attention_q8_kernels(int level);
 /// head_dim/32 pairs (fp16 scale, fp16 minimum), one pair per 32 values. head_dim a multiple of 32.
 void jk_attn_scores_q4(const float *q, const uint8_t *k, const uint16_t *channels, int n, int head_dim, float scale, float *scores, int order);
 void jk_attn_mix_rows_q4(float *state, const float *p, const uint8_t *v, const uint16_t *groups, int n, int head_dim, int start, int order);
+/// Level 0 forces the portable 4-bit attention loops (for tests); 1 picks the best.
+void jk_select_attention_q4_kernels(int level);
 
 // ---- quantized matrix products ---------------------------------------------------------------------
 
