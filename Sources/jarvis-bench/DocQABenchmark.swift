@@ -16,6 +16,9 @@ struct DocQABenchmark: ParsableCommand {
 
     @OptionGroup var options: ModelOptions
 
+    @Option(help: "Use only the first n documents and their questions (a quicker, smaller run).")
+    var documents: Int?
+
     @Option(help: "Page format the entries are stored in: fp16, q8 or q4.")
     var dtype: KVPageDType = PersonalMemory.Options().dtype
 
@@ -70,6 +73,7 @@ struct DocQABenchmark: ParsableCommand {
     func validate() throws {
         guard ks.allSatisfy({ $0 > 0 }), !ks.isEmpty else { throw ValidationError("--k takes positive entry counts") }
         guard every > 0 else { throw ValidationError("--questions must be positive") }
+        guard (documents ?? 1) > 0 else { throw ValidationError("--documents must be positive") }
         guard !leads.isEmpty, leads.allSatisfy({ $0 >= 0 }) else { throw ValidationError("--lead takes token counts ≥ 0") }
         _ = try scalings()
     }
@@ -86,7 +90,9 @@ struct DocQABenchmark: ParsableCommand {
     }
 
     func run() throws {
-        let set = try readBenchData(QASet.self, from: data)
+        let full = try readBenchData(QASet.self, from: data)
+        let chosenDocuments = Array(full.documents.prefix(documents ?? full.documents.count))
+        let set = QASet(documents: chosenDocuments, questions: full.questions.filter { q in chosenDocuments.contains { $0.file == q.file } })
         let (path, gguf, model, tok, embedder) = try options.memoryModels()
         let dir = store.map { URL(fileURLWithPath: $0) } ?? FileManager.default.temporaryDirectory.appendingPathComponent("jarvis-docqa-\(getpid())")
         defer { if store == nil { try? FileManager.default.removeItem(at: dir) } }
