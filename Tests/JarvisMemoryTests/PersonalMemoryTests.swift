@@ -16,10 +16,11 @@ final class PersonalMemoryTests: XCTestCase {
         try TextEmbedder(directory: ModelFiles.directory() + "/" + ModelFiles.defaultTextEmbedder)
     }
 
-    func memory(draft: Bool = false) throws -> PersonalMemory {
+    func memory(draft: Bool = false, dtype: KVPageDType? = nil) throws -> PersonalMemory {
         let (model, tok) = try StoredRunsTests.shared.get()
         var options = PersonalMemory.Options()
         options.draftMetadata = draft
+        if let dtype { options.dtype = dtype }
         return try PersonalMemory(model: model, tokenizer: tok, gguf: GGUFFile(path: model.path), embedder: Self.embedder.get(),
                                   store: PersonalStore(directory: dir.path), options: options)
     }
@@ -66,9 +67,9 @@ final class PersonalMemoryTests: XCTestCase {
     }
 
     func testKVAnswerEqualsTextAnswerForOneEntryAtItsPlace() throws {
-        // One retrieved entry sits exactly where it was computed: reading its pages must give
-        // the same tokens as prefilling its text.
-        let m = try memory()
+        // One retrieved entry sits exactly where it was computed: reading its fp16 pages must
+        // give the same tokens as prefilling its text.
+        let m = try memory(dtype: .fp16)
         try m.remember(.note("The spare key is in the left drawer of the hall table."))
         let kv = try m.ask("Where is the spare key?", mode: .kv, maxTokens: 24)
         let text = try m.ask("Where is the spare key?", mode: .textRAG, maxTokens: 24)
