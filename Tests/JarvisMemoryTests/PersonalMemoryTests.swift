@@ -77,6 +77,23 @@ final class PersonalMemoryTests: XCTestCase {
         XCTAssertEqual(kv.text, text.text)
     }
 
+    func testEntriesKeepTheirPageFormatWhenTheDefaultChanges() throws {
+        // A store written with fp16 pages, opened again under the default (q8): old entries
+        // still answer from their fp16 pages, new ones are stored in the new format.
+        let old = try memory(dtype: .fp16).remember(.note("The spare key is in the left drawer of the hall table."))[0]
+        XCTAssertEqual(old.dtype, .fp16)
+        let m = try memory()
+        XCTAssertEqual(m.options.dtype, PersonalMemory.Options().dtype)
+        XCTAssertNotEqual(m.options.dtype, .fp16)
+        let new = try m.remember(.note("The garage door code is 4417."))[0]
+        XCTAssertEqual(new.dtype, m.options.dtype)
+        XCTAssertEqual(try m.lookup(String(old.id))?.dtype, .fp16)
+        let a = try m.ask("Where is the spare key?", maxTokens: 24)
+        XCTAssertEqual(a.entries, [old.id])
+        XCTAssertTrue(a.text.lowercased().contains("drawer"), a.text)
+        XCTAssertTrue(try m.ask("What is the garage door code?", maxTokens: 16).text.contains("4417"))
+    }
+
     func testNamedFactsUpdatesAndUserFieldsWin() throws {
         let m = try memory(draft: true)
         let r = try m.remember(.fact(name: "Luna", aliases: ["the cat"], category: "pet", attributes: ["colour": "black", "eyes": "green"]))[0]
