@@ -45,6 +45,7 @@ public final class Assistant: RequestHandler, Sendable {
             let store = try PersonalStore(directory: config.store)
             var options = PersonalMemory.Options()
             options.retrieveLimit = config.retrieveLimit
+            options.dtype = config.pageDType
             let imageFocus = config.models + "/" + ModelFiles.defaultImageFocus
             var vision: Idefics3Vision?
             if let mmproj = config.mmprojPath {

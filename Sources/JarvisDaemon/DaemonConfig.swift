@@ -1,4 +1,5 @@
 import Foundation
+import JarvisStore
 
 /// jarvisd's settings (declared in `DaemonSetting`). Each comes from, in order of precedence:
 /// a command-line flag, an environment variable, the config file, the default.
@@ -33,6 +34,8 @@ public struct DaemonConfig: Sendable, Equatable {
     public var maxTokens: Int { Int(values[.maxTokens]!)! }
     /// How many entries an answer rests on at most.
     public var retrieveLimit: Int { Int(values[.retrieveLimit]!)! }
+    /// The page format newly remembered entries are stored in.
+    public var pageDType: KVPageDType { KVPageDType(name: values[.pageDType]!)! }
 
     /// Resolves the settings.
     /// - Parameters:

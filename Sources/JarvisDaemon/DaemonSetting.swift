@@ -1,5 +1,6 @@
 import Foundation
 import JarvisEngine
+import JarvisMemory
 import JarvisProtocol
 import JarvisStore
 
@@ -11,6 +12,7 @@ public enum DaemonSetting: String, CaseIterable, Sendable {
     case logLevel = "log-level"
     case maxTokens = "max-tokens"
     case retrieveLimit = "retrieve-limit"
+    case pageDType = "page-dtype"
     /// The config file itself: a flag and a variable, not a key of the file.
     case config
 
@@ -81,6 +83,9 @@ public enum DaemonSetting: String, CaseIterable, Sendable {
             Declaration("JARVIS_MAX_TOKENS", nil, "Default cap on an answer's tokens", .integer(1...4096), default: .value("96"))
         case .retrieveLimit:
             Declaration("JARVIS_RETRIEVE_LIMIT", nil, "Entries an answer rests on at most", .integer(1...16), default: .value("1"))
+        case .pageDType:
+            Declaration("JARVIS_PAGE_DTYPE", "dtype", "Page format of entries remembered from now on: \(Self.orList(KVPageDType.allCases.map(\.name))) (stored entries keep theirs)",
+                        .oneOf(KVPageDType.allCases.map(\.name)), default: .value(PersonalMemory.Options().dtype.name))
         case .config:
             Declaration("JARVIS_CONFIG", "path", "The config file", .file(extensions: []),
                         default: .computed(text: "`$XDG_CONFIG_HOME/jarvis/jarvisd.conf`") { DaemonConfig.defaultConfigPath(environment: $0) })

@@ -161,6 +161,12 @@ public struct KVRun: @unchecked Sendable {
         /// `headDim` int8 values per row, and per row `headDim / 32` fp16 scales, one per 32
         /// values, at `keyScales` / `valueScales` (per `layer * kvHeads + head`).
         case q8(keyScales: [UnsafePointer<UInt16>], valueScales: [UnsafePointer<UInt16>])
+        /// `headDim / 2` bytes per row, two 4-bit codes each (dimension 2i in the low nibble of
+        /// byte i); a value is min + scale · code. Keys per channel: `keyChannels` (per
+        /// `layer * kvHeads + head`) holds `headDim` fp16 scales then `headDim` fp16 minimums
+        /// shared by the run's rows. Values per token: `valueGroups` holds per row `headDim / 32`
+        /// pairs (fp16 scale, fp16 minimum).
+        case q4(keyChannels: [UnsafePointer<UInt16>], valueGroups: [UnsafePointer<UInt16>])
     }
 
     public let tokenCount: Int
@@ -188,6 +194,7 @@ public struct KVRun: @unchecked Sendable {
                 keys: [UnsafeRawPointer], values: [UnsafeRawPointer], format: Format = .fp16, owner: AnyObject? = nil) {
         precondition(keys.count == values.count)
         if case .q8(let ks, let vs) = format { precondition(ks.count == keys.count && vs.count == keys.count) }
+        if case .q4(let ks, let vs) = format { precondition(ks.count == keys.count && vs.count == keys.count) }
         self.tokenCount = tokenCount
         self.computedPosition = computedPosition
         self.placedPosition = placedPosition

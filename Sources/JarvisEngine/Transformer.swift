@@ -558,6 +558,9 @@ struct AttentionJob {
             case .q8(let keyScales, _):
                 jk_attn_scores_q8(qv, run.keys[slot].assumingMemoryBound(to: Int8.self), keyScales[slot], Int32(run.tokenCount),
                                   Int32(hd), scale * run.logitScale, scores.p + offset, order)
+            case .q4(let keyChannels, _):
+                jk_attn_scores_q4(qv, run.keys[slot].assumingMemoryBound(to: UInt8.self), keyChannels[slot], Int32(run.tokenCount),
+                                  Int32(hd), scale * run.logitScale, scores.p + offset, order)
             }
             if run.logitBias != 0 {
                 for i in offset..<offset + run.tokenCount { scores.p[i] += run.logitBias }
@@ -578,6 +581,9 @@ struct AttentionJob {
                                  Int32(run.tokenCount), Int32(hd), Int32(offset), order)
             case .q8(_, let valueScales):
                 jk_attn_mix_rows_q8(state.p, scores.p + offset, run.values[slot].assumingMemoryBound(to: Int8.self), valueScales[slot],
+                                    Int32(run.tokenCount), Int32(hd), Int32(offset), order)
+            case .q4(_, let valueGroups):
+                jk_attn_mix_rows_q4(state.p, scores.p + offset, run.values[slot].assumingMemoryBound(to: UInt8.self), valueGroups[slot],
                                     Int32(run.tokenCount), Int32(hd), Int32(offset), order)
             }
             offset += run.tokenCount

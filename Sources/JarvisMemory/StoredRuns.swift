@@ -27,17 +27,27 @@ extension StoreReader {
                 }
                 computed = page.firstPosition + skip
                 count = page.tokenCount - skip
-                let rowBytes = record.headDim * (page.dtype == .fp16 ? 2 : 1), scalesPerRow = record.headDim / 32
+                let rowBytes = page.dtype.rowBytes(dim: record.headDim), scalesPerRow = record.headDim / 32
                 for h in 0..<record.kvHeads {
                     keys.append(page.rows(head: h, values: false) + skip * rowBytes)
                     values.append(page.rows(head: h, values: true) + skip * rowBytes)
-                    if page.dtype == .q8 {
+                    switch page.dtype {
+                    case .fp16: break
+                    case .q8:
                         keyScales.append(page.scales(head: h, values: false) + skip * scalesPerRow)
                         valueScales.append(page.scales(head: h, values: true) + skip * scalesPerRow)
+                    case .q4:
+                        // Key parameters belong to the page's channels, not to rows: none are skipped.
+                        keyScales.append(page.keyChannels(head: h))
+                        valueScales.append(page.valueGroups(head: h) + skip * scalesPerRow * 2)
                     }
                 }
             }
-            let format: KVRun.Format = record.dtype == .q8 ? .q8(keyScales: keyScales, valueScales: valueScales) : .fp16
+            let format: KVRun.Format = switch record.dtype {
+            case .fp16: .fp16
+            case .q8: .q8(keyScales: keyScales, valueScales: valueScales)
+            case .q4: .q4(keyChannels: keyScales, valueGroups: valueScales)
+            }
             runs.append(KVRun(tokenCount: count, computedPosition: computed, placedPosition: position + block * record.blockTokens + skip,
                               keys: keys, values: values, format: format))
         }

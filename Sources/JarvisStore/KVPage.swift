@@ -7,23 +7,49 @@ public enum KVPageDType: UInt8, Sendable, Codable, CaseIterable {
     /// int8 values with one fp16 scale per 32 values of a row (round to nearest, scale =
     /// max |x| / 127): 1.0625 bytes per value. The head dimension must be a multiple of 32.
     case q8 = 2
+    /// 4-bit codes, two per byte, after KIVI: keys per channel (each of a page's `dim` channels
+    /// has an fp16 scale and minimum shared by the page's tokens, since a few key channels carry
+    /// outliers), values per token (an fp16 scale and minimum per 32 values of a row). A value is
+    /// min + scale · code, code in 0…15. About 0.3 of fp16's bytes at 64 tokens a page. The head
+    /// dimension must be a multiple of 32.
+    case q4 = 3
+
+    /// The format's name: "fp16", "q8" or "q4".
+    public var name: String { "\(self)" }
+
+    /// The format called `name`, if there is one.
+    public init?(name: String) {
+        guard let match = Self.allCases.first(where: { $0.name == name }) else { return nil }
+        self = match
+    }
+
+    /// Bytes of one stored row of `dim` values, without scales.
+    public func rowBytes(dim: Int) -> Int {
+        switch self {
+        case .fp16: dim * 2
+        case .q8: dim
+        case .q4: dim / 2
+        }
+    }
 
     /// Payload bytes of a page: K and V for `heads` × `tokens` rows of `dim` values.
     public func payloadBytes(tokens: Int, heads: Int, dim: Int) -> Int {
         switch self {
         case .fp16: 2 * heads * tokens * dim * 2
         case .q8: 2 * heads * tokens * dim + 2 * heads * tokens * (dim / 32) * 2
+        case .q4: heads * tokens * dim + heads * dim * 2 * 2 + heads * tokens * (dim / 32) * 2 * 2
         }
     }
 }
 
 /// One KV page: the keys and values of up to a block of tokens, for one layer and all its KV
-/// heads. The byte layout (version 1) is documented in docs/kv-page-format.md:
+/// heads. The byte layout (version 1; dtypes 2 and 3 only add payload layouts) is documented
+/// in docs/kv-page-format.md:
 ///
 ///     offset size field
 ///      0     4    magic "JKVP"
 ///      4     1    format version (1)
-///      5     1    dtype (1 = fp16)
+///      5     1    dtype (1 = fp16, 2 = q8, 3 = q4)
 ///      6     2    reserved, zero
 ///      8     2    token count T (u16, little-endian, as all fields)
 ///     10     2    KV head count H
@@ -36,6 +62,9 @@ public enum KVPageDType: UInt8, Sendable, Codable, CaseIterable {
 ///     32     …    payload. fp16: K as [head][token][dim], then V in the same layout.
 ///                 q8: K int8 [head][token][dim], V int8, then K scales fp16
 ///                 [head][token][dim/32], then V scales.
+///                 q4: K codes [head][token][dim/2] (dim 2i in the low nibble of byte i), V
+///                 codes likewise, then K channel parameters fp16 [head][scales dim, mins dim],
+///                 then V group parameters fp16 [head][token][dim/32][scale, min].
 public enum KVPage {
     public static let headerSize = 32
     public static let version: UInt8 = 1
@@ -85,7 +114,7 @@ public enum KVPage {
         let payloadBytes = Int(UInt32(littleEndian: bytes.loadUnaligned(fromByteOffset: 20, as: UInt32.self)))
         let crc = UInt32(littleEndian: bytes.loadUnaligned(fromByteOffset: 24, as: UInt32.self))
         guard payloadBytes == dtype.payloadBytes(tokens: tokens, heads: heads, dim: dim), bytes.count == headerSize + payloadBytes,
-              dtype != .q8 || dim % 32 == 0 else {
+              dtype == .fp16 || dim % 32 == 0 else {
             throw StoreError(.corrupt, "a KV page's size (\(bytes.count) bytes) does not match its header (\(tokens) tokens × \(heads) heads × \(dim))")
         }
         let payload = UnsafeRawBufferPointer(rebasing: bytes[headerSize...])
@@ -121,10 +150,28 @@ public struct KVPageView {
         return payload.baseAddress!.advanced(by: (kvHeads + head) * tokenCount * headDim * 2).assumingMemoryBound(to: UInt16.self)
     }
 
-    /// The start of `head`'s key (or value) rows, whatever the dtype.
+    /// The start of `head`'s key (or value) rows, whatever the dtype: `dtype.rowBytes(dim:)`
+    /// bytes per row.
     public func rows(head: Int, values: Bool) -> UnsafeRawPointer {
-        let perHead = tokenCount * headDim * (dtype == .fp16 ? 2 : 1)
+        let perHead = tokenCount * dtype.rowBytes(dim: headDim)
         return payload.baseAddress!.advanced(by: ((values ? kvHeads : 0) + head) * perHead)
+    }
+
+    /// Channel parameters of `head`'s keys in a q4 page: `headDim` fp16 scales, then `headDim`
+    /// fp16 minimums, shared by all the page's tokens.
+    public func keyChannels(head: Int) -> UnsafePointer<UInt16> {
+        precondition(dtype == .q4)
+        let codes = 2 * kvHeads * tokenCount * headDim / 2
+        return payload.baseAddress!.advanced(by: codes + head * headDim * 2 * 2).assumingMemoryBound(to: UInt16.self)
+    }
+
+    /// Group parameters of `head`'s values in a q4 page: per token, `headDim / 32` pairs of fp16
+    /// (scale, minimum), one pair per 32 values.
+    public func valueGroups(head: Int) -> UnsafePointer<UInt16> {
+        precondition(dtype == .q4)
+        let codes = 2 * kvHeads * tokenCount * headDim / 2, channels = kvHeads * headDim * 2 * 2
+        return payload.baseAddress!.advanced(by: codes + channels + head * tokenCount * (headDim / 32) * 2 * 2)
+            .assumingMemoryBound(to: UInt16.self)
     }
 
     /// Scales of `head`'s key (or value) rows in a q8 page: `headDim / 32` fp16 per row.

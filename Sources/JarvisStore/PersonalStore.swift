@@ -308,8 +308,8 @@ public final class PersonalStore: @unchecked Sendable {
             throw StoreError(.invalidArgument, "a name or alias may be at most \(Self.maxNameBytes) bytes of UTF-8; \"\(name.prefix(24))…\" is \(Self.nameKey(name).count)")
         }
         let n = r.layers * r.kvHeads * r.tokenCount * r.headDim
-        guard r.dtype != .q8 || r.headDim % 32 == 0 else {
-            throw StoreError(.invalidArgument, "8-bit pages need a head dimension that is a multiple of 32 (this model's is \(r.headDim))")
+        guard r.dtype == .fp16 || r.headDim % 32 == 0 else {
+            throw StoreError(.invalidArgument, "\(r.dtype) pages need a head dimension that is a multiple of 32 (this model's is \(r.headDim))")
         }
         guard r.tokenCount > 0, r.blockTokens > 0, r.blockTokens <= Int(UInt16.max), kv.keys.count == n, kv.values.count == n else {
             throw StoreError(.invalidArgument, "entry K/V hold \(kv.keys.count) keys and \(kv.values.count) values; the record's shape needs \(n) each (and at least one token)")
@@ -356,6 +356,14 @@ public final class PersonalStore: @unchecked Sendable {
                                         Self.quantize8(keys.baseAddress! + src, count: n, into: q + h * n, scales: scales + h * perScales)
                                         Self.quantize8(values.baseAddress! + src, count: n, into: q + (r.kvHeads + h) * n,
                                                        scales: scales + (r.kvHeads + h) * perScales)
+                                    case .q4:
+                                        let n = t * r.headDim
+                                        let codes = payload.baseAddress!.assumingMemoryBound(to: UInt8.self)
+                                        let params = payload.baseAddress!.advanced(by: 2 * r.kvHeads * n / 2).assumingMemoryBound(to: UInt16.self)
+                                        Q4Quantizer.encodeKeys(keys.baseAddress! + src, tokens: t, dim: r.headDim, codes: codes + h * n / 2,
+                                                               channels: params + h * 2 * r.headDim)
+                                        Q4Quantizer.encodeValues(values.baseAddress! + src, tokens: t, dim: r.headDim, codes: codes + (r.kvHeads + h) * n / 2,
+                                                                 groups: params + r.kvHeads * 2 * r.headDim + h * n / 32 * 2)
                                     }
                                 }
                             }

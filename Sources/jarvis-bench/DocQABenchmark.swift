@@ -16,6 +16,12 @@ struct DocQABenchmark: ParsableCommand {
 
     @OptionGroup var options: ModelOptions
 
+    @Option(help: "Use only the first n documents and their questions (a quicker, smaller run).")
+    var documents: Int?
+
+    @Option(help: "Page format the entries are stored in: fp16, q8 or q4.")
+    var dtype: KVPageDType = PersonalMemory.Options().dtype
+
     @Option(help: "The question set.")
     var data: String = "bench/docqa/questions.json"
 
@@ -67,6 +73,7 @@ struct DocQABenchmark: ParsableCommand {
     func validate() throws {
         guard ks.allSatisfy({ $0 > 0 }), !ks.isEmpty else { throw ValidationError("--k takes positive entry counts") }
         guard every > 0 else { throw ValidationError("--questions must be positive") }
+        guard (documents ?? 1) > 0 else { throw ValidationError("--documents must be positive") }
         guard !leads.isEmpty, leads.allSatisfy({ $0 >= 0 }) else { throw ValidationError("--lead takes token counts ≥ 0") }
         _ = try scalings()
     }
@@ -83,16 +90,19 @@ struct DocQABenchmark: ParsableCommand {
     }
 
     func run() throws {
-        let set = try readBenchData(QASet.self, from: data)
+        let full = try readBenchData(QASet.self, from: data)
+        let chosenDocuments = Array(full.documents.prefix(documents ?? full.documents.count))
+        let set = QASet(documents: chosenDocuments, questions: full.questions.filter { q in chosenDocuments.contains { $0.file == q.file } })
         let (path, gguf, model, tok, embedder) = try options.memoryModels()
         let dir = store.map { URL(fileURLWithPath: $0) } ?? FileManager.default.temporaryDirectory.appendingPathComponent("jarvis-docqa-\(getpid())")
         defer { if store == nil { try? FileManager.default.removeItem(at: dir) } }
         var o = PersonalMemory.Options()
         o.draftMetadata = draftMetadata
+        o.dtype = dtype
         o.maxEntryTokens = chunkTokens
         // A kept store says which settings it was encoded with; another setting means encoding again.
         let settings = dir.appendingPathComponent("docqa-settings.json")
-        let wanted = Data("{\"chunk_tokens\":\(chunkTokens),\"draft_metadata\":\(draftMetadata),\"documents\":\(set.documents.count)}".utf8)
+        let wanted = Data("{\"chunk_tokens\":\(chunkTokens),\"draft_metadata\":\(draftMetadata),\"documents\":\(set.documents.count),\"dtype\":\"\(dtype)\"}".utf8)
         let reuse = store != nil && (try? Data(contentsOf: settings)) == wanted
         if store != nil && !reuse { try? FileManager.default.removeItem(at: dir) }
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
@@ -192,7 +202,7 @@ struct DocQABenchmark: ParsableCommand {
         }
         guard !questions.isEmpty else { throw ValidationError("no answerable questions chosen") }
         let count = Double(questions.count)
-        print("model: \(path)   threads: \(options.threads)   documents: \(set.documents.count)   entries: \(entryCount) (≤ \(chunkTokens) tokens)   "
+        print("model: \(path)   threads: \(options.threads)   pages: \(dtype)   documents: \(set.documents.count)   entries: \(entryCount) (≤ \(chunkTokens) tokens)   "
               + (reuse ? "encoding kept from \(dir.path)" : "encoded in \(String(format: "%.0f", encodeSeconds)) s"))
         print("questions: \(questions.count) answerable and \(unanswerable.count) unanswerable (every \(every)), answers up to \(maxTokens) tokens, greedy; "
               + "k entries forced in the retriever's order")

@@ -17,6 +17,9 @@ struct QABenchmark: ParsableCommand {
     @Option(help: "The QA set.")
     var data: String = "bench/personal_qa.json"
 
+    @Option(help: "Page format the entries are stored in: fp16, q8 or q4.")
+    var dtype: KVPageDType = PersonalMemory.Options().dtype
+
     @Option(help: "Profiles to run (all by default).")
     var profiles: Int?
 
@@ -78,6 +81,7 @@ struct QABenchmark: ParsableCommand {
             defer { try? FileManager.default.removeItem(at: dir) }
             var o = PersonalMemory.Options()
             o.draftMetadata = draftMetadata
+            o.dtype = dtype
             if let retrieveLimit { o.retrieveLimit = retrieveLimit }
             if let answerFloor { o.answerFloor = answerFloor }
             var prompt = AnswerPrompt(format: PersonalMemory.format(tokenizer: tok, vision: nil))
@@ -121,7 +125,7 @@ struct QABenchmark: ParsableCommand {
             FileHandle.standardError.write(Data("profile \(pi + 1)/\(chosen.count): \(done) questions so far\n".utf8))
         }
         let answerable = (asked["single"] ?? 0) + (asked["two"] ?? 0)
-        print("model: \(path)   threads: \(options.threads)   profiles: \(chosen.count)   questions: \(asked["single"] ?? 0) single-memory, "
+        print("model: \(path)   threads: \(options.threads)   pages: \(dtype)   profiles: \(chosen.count)   questions: \(asked["single"] ?? 0) single-memory, "
               + "\(asked["two"] ?? 0) two-memory, \(asked["unanswerable"] ?? 0) unanswerable   answers up to \(maxTokens) tokens, greedy")
         print("")
         print(pad("mode", 10) + pad("single", 9) + pad("two", 9) + pad("answerable", 12) + pad("unanswerable", 14) + "median TTFT")

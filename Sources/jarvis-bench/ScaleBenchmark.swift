@@ -27,7 +27,7 @@ struct ScaleBenchmark: ParsableCommand {
     @Option(help: "Distinct notes whose KV is computed (and copied to fill the store).")
     var distinct: Int = 300
 
-    @Option(help: "Page format of the filled entries: fp16 or q8.")
+    @Option(help: "Page format of the filled entries: fp16, q8 or q4.")
     var dtype: String = "q8"
 
     @Option(help: "Compute threads for the model, here and in jarvisd.")
@@ -44,7 +44,7 @@ struct ScaleBenchmark: ParsableCommand {
     func validate() throws {
         guard !sizes.isEmpty, sizes.allSatisfy({ $0 > 0 }), sizes == sizes.sorted() else { throw ValidationError("--sizes must be positive and ascending") }
         guard distinct > 0, samples > 1 else { throw ValidationError("--distinct and --samples must be positive (samples > 1)") }
-        guard pageType != nil else { throw ValidationError("--dtype must be fp16 or q8") }
+        guard pageType != nil else { throw ValidationError("--dtype must be fp16, q8 or q4") }
     }
 
     func run() throws {

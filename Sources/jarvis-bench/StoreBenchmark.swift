@@ -71,8 +71,7 @@ struct StoreBenchmark: ParsableCommand {
             prefillSeconds.append(t1.timeIntervalSince(t0))
             writeSeconds.append(Date().timeIntervalSince(t1))
             records8.append(try s.add(encoder.record(text: text, tokenCount: tokens.count, kind: "note", dtype: .q8), kv: kv, vectors: []))
-            records4.append(try s.add(encoder.record(text: text, tokenCount: tokens.count, kind: "note"),
-                                      kv: EntryKV(keys: Self.roundTo4Bits(kv.keys), values: Self.roundTo4Bits(kv.values)), vectors: []))
+            records4.append(try s.add(encoder.record(text: text, tokenCount: tokens.count, kind: "note", dtype: .q4), kv: kv, vectors: []))
         }
         let meanTokens = Double(records.reduce(0) { $0 + $1.tokenCount }) / Double(records.count)
         let pageBytesPerToken = Double(KVPage.byteCount(tokens: 64, kvHeads: c.kvHeads, headDim: c.headDim, dtype: .fp16)) / 64 * Double(c.layers)
@@ -99,21 +98,23 @@ struct StoreBenchmark: ParsableCommand {
 
         // Storage dtypes at k = 8: size, speed, and how far the answer's logits move from fp16.
         print("")
-        print(pad("dtype", 7) + pad("bytes/token", 13) + pad("TTFT k=8 warm", 16) + pad("max |Δlogit| vs fp16", 22) + "same top token")
+        print(pad("dtype", 7) + pad("bytes/token", 13) + pad("TTFT k=1", 11) + pad("k=4", 11) + pad("k=8", 11) + pad("k=16", 11)
+              + pad("max |Δlogit| k=8", 18) + "same top token")
         let fp16Logits = try Self.logitsFromPages(transformer, s, Array(records.prefix(8)), prefix: prefix, question: questionTokens)
-        let fp16Bytes = Double(KVPage.byteCount(tokens: 64, kvHeads: c.kvHeads, headDim: c.headDim, dtype: .fp16)) / 64 * Double(c.layers)
-        let q8Bytes = Double(KVPage.byteCount(tokens: 64, kvHeads: c.kvHeads, headDim: c.headDim, dtype: .q8)) / 64 * Double(c.layers)
-        let q4Bytes = Double(c.layers * c.kvHeads * c.headDim * 2) * (0.5 + 2.0 / 32)   // 4-bit values + an fp16 scale per 32
-        for (name, set, bytes) in [("fp16", records, fp16Bytes), ("q8", records8, q8Bytes), ("q4*", records4, q4Bytes)] {
-            let chosen = Array(set.prefix(8))
-            let logits = try Self.logitsFromPages(transformer, s, chosen, prefix: prefix, question: questionTokens)
-            let warm = try (0..<repetitions).map { _ in try Self.askFromPages(transformer, s, chosen, prefix: prefix, question: questionTokens) }
+        for (dtype, set) in [(KVPageDType.fp16, records), (.q8, records8), (.q4, records4)] {
+            // Bytes per token of whole 64-token pages (headers included), all layers.
+            let bytes = Double(KVPage.byteCount(tokens: 64, kvHeads: c.kvHeads, headDim: c.headDim, dtype: dtype)) / 64 * Double(c.layers)
+            let logits = try Self.logitsFromPages(transformer, s, Array(set.prefix(8)), prefix: prefix, question: questionTokens)
+            var line = pad("\(dtype)", 7) + pad(String(format: "%.0f", bytes), 13)
+            for k in [1, 4, 8, 16] {
+                let chosen = Array(set.prefix(k))
+                let warm = try (0..<repetitions).map { _ in try Self.askFromPages(transformer, s, chosen, prefix: prefix, question: questionTokens) }
+                line += pad(String(format: "%.1f ms", median(warm) * 1000), 11)
+            }
             let dev = zip(logits, fp16Logits).map { abs($0 - $1) }.max() ?? 0
-            let ttft = name == "q4*" ? "-" : String(format: "%.1f ms", median(warm) * 1000)
-            print(pad(name, 7) + pad(String(format: "%.0f", bytes), 13) + pad(ttft, 16)
-                  + pad(String(format: "%.3f", dev), 22) + (Sampler.argmax(logits) == Sampler.argmax(fp16Logits) ? "yes" : "no"))
+            print(line + pad(String(format: "%.3f", dev), 18) + (Sampler.argmax(logits) == Sampler.argmax(fp16Logits) ? "yes" : "no"))
         }
-        print("q4*: measured, not offered: values rounded to 4 bits (fp16 scale per 32) and read as fp16, to see whether 4-bit pages would hold quality.")
+        print("TTFT per dtype: warm, median of \(repetitions); q8 and q4 pages are read in place by their own attention kernels (no fp16 copy).")
 
         print("\nTTFT = from the question's arrival to the first token's logits. Pages: one read transaction, entries attended in place.")
         print("Re-prefill: the same entry texts prefilled behind the cached system prompt, then the question. Cold: a fresh process, store not yet mapped.")
@@ -133,20 +134,6 @@ struct StoreBenchmark: ParsableCommand {
             return try m.prefill(question, cache: KVCache(config: m.config, capacity: question.count + 1, basePosition: context.nextPosition),
                                  context: context.runs)
         }
-    }
-
-    /// fp16 values rounded to 4 bits per value with one scale per 32 (max |x| / 7), back in fp16:
-    /// what 4-bit pages would give attention.
-    static func roundTo4Bits(_ x: [UInt16]) -> [UInt16] {
-        var out = x
-        for b in 0..<x.count / 32 {
-            let block = (0..<32).map { Float(Float16(bitPattern: x[32 * b + $0])) }
-            let d = Float(Float16((block.map(abs).max() ?? 0) / 7))
-            for i in 0..<32 {
-                out[32 * b + i] = Float16(d == 0 ? 0 : max(-7, min(7, (block[i] / d).rounded())) * d).bitPattern
-            }
-        }
-        return out
     }
 
     /// Seconds from the question to its first token when the entries are prefilled as text.

@@ -29,6 +29,7 @@ struct Jarvisd: AsyncParsableCommand {
     @Option(setting: .logLevel) var logLevel: SettingFlag?
     @Option(setting: .maxTokens) var maxTokens: SettingFlag?
     @Option(setting: .retrieveLimit) var retrieveLimit: SettingFlag?
+    @Option(setting: .pageDType) var pageDType: SettingFlag?
     @Option(setting: .config) var config: SettingFlag?
 
     func run() async throws {

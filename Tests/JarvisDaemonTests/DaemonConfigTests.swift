@@ -65,6 +65,19 @@ final class DaemonConfigTests: XCTestCase {
         XCTAssertThrowsError(try DaemonConfig.resolve(flags: [:], environment: ["XDG_CONFIG_HOME": dir.path]))
     }
 
+    func testPageDTypeIsReadAndABadOneIsRefusedByName() throws {
+        let path = try writeConfig("page-dtype = q8\n")
+        let c = try DaemonConfig.resolve(flags: [:], environment: ["XDG_CONFIG_HOME": dir.path])
+        XCTAssertEqual(c.pageDType, .q8)
+        XCTAssertEqual(c.sources["page-dtype"], "file \(path)")
+        XCTAssertEqual(try DaemonConfig.resolve(flags: ["page-dtype": "q4"], environment: ["XDG_CONFIG_HOME": dir.path]).pageDType, .q4)
+        XCTAssertThrowsError(try DaemonConfig.resolve(flags: [:], environment: ["XDG_CONFIG_HOME": dir.path, "JARVIS_PAGE_DTYPE": "int4"])) { e in
+            let m = String(describing: e)
+            XCTAssertTrue(m.contains("page-dtype must be one of fp16, q8, q4"), m)
+            XCTAssertTrue(m.contains("JARVIS_PAGE_DTYPE"), m)
+        }
+    }
+
     func testAnExplicitConfigFileMustExist() throws {
         XCTAssertThrowsError(try DaemonConfig.resolve(flags: ["config": dir.path + "/missing.conf"], environment: [:]))
         XCTAssertThrowsError(try DaemonConfig.resolve(flags: [:], environment: ["JARVIS_CONFIG": dir.path + "/missing.conf"]))

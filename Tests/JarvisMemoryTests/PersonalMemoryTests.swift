@@ -16,10 +16,11 @@ final class PersonalMemoryTests: XCTestCase {
         try TextEmbedder(directory: ModelFiles.directory() + "/" + ModelFiles.defaultTextEmbedder)
     }
 
-    func memory(draft: Bool = false) throws -> PersonalMemory {
+    func memory(draft: Bool = false, dtype: KVPageDType? = nil) throws -> PersonalMemory {
         let (model, tok) = try StoredRunsTests.shared.get()
         var options = PersonalMemory.Options()
         options.draftMetadata = draft
+        if let dtype { options.dtype = dtype }
         return try PersonalMemory(model: model, tokenizer: tok, gguf: GGUFFile(path: model.path), embedder: Self.embedder.get(),
                                   store: PersonalStore(directory: dir.path), options: options)
     }
@@ -66,14 +67,31 @@ final class PersonalMemoryTests: XCTestCase {
     }
 
     func testKVAnswerEqualsTextAnswerForOneEntryAtItsPlace() throws {
-        // One retrieved entry sits exactly where it was computed: reading its pages must give
-        // the same tokens as prefilling its text.
-        let m = try memory()
+        // One retrieved entry sits exactly where it was computed: reading its fp16 pages must
+        // give the same tokens as prefilling its text.
+        let m = try memory(dtype: .fp16)
         try m.remember(.note("The spare key is in the left drawer of the hall table."))
         let kv = try m.ask("Where is the spare key?", mode: .kv, maxTokens: 24)
         let text = try m.ask("Where is the spare key?", mode: .textRAG, maxTokens: 24)
         XCTAssertEqual(kv.entries.count, 1)
         XCTAssertEqual(kv.text, text.text)
+    }
+
+    func testEntriesKeepTheirPageFormatWhenTheDefaultChanges() throws {
+        // A store written with fp16 pages, opened again under the default (q8): old entries
+        // still answer from their fp16 pages, new ones are stored in the new format.
+        let old = try memory(dtype: .fp16).remember(.note("The spare key is in the left drawer of the hall table."))[0]
+        XCTAssertEqual(old.dtype, .fp16)
+        let m = try memory()
+        XCTAssertEqual(m.options.dtype, PersonalMemory.Options().dtype)
+        XCTAssertNotEqual(m.options.dtype, .fp16)
+        let new = try m.remember(.note("The garage door code is 4417."))[0]
+        XCTAssertEqual(new.dtype, m.options.dtype)
+        XCTAssertEqual(try m.lookup(String(old.id))?.dtype, .fp16)
+        let a = try m.ask("Where is the spare key?", maxTokens: 24)
+        XCTAssertEqual(a.entries, [old.id])
+        XCTAssertTrue(a.text.lowercased().contains("drawer"), a.text)
+        XCTAssertTrue(try m.ask("What is the garage door code?", maxTokens: 16).text.contains("4417"))
     }
 
     func testNamedFactsUpdatesAndUserFieldsWin() throws {

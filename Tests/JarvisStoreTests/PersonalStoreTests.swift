@@ -91,6 +91,130 @@ final class PersonalStoreTests: XCTestCase {
                           KVPage.byteCount(tokens: 64, kvHeads: 3, headDim: 64, dtype: .fp16) * 6 / 10)
     }
 
+    /// Largest error a 4-bit min–max code may have for values in `lo…hi` (Double reference):
+    /// half a step of the stored fp16 scale, plus what rounding the scale and the minimum to
+    /// fp16 moves the top code by.
+    static func fourBitBound(lo: Double, hi: Double) -> Double {
+        let step = (hi - lo) / 15, s16 = Double(Float16(Float(step))), m16 = Double(Float16(Float(lo)))
+        return max(s16 / 2, 15 * abs(s16 - step) + abs(m16 - lo)) + 1e-5 * max(abs(lo), abs(hi))
+    }
+
+    /// Stores `keys` and `values` (layout `[layer][head][token][dim]`) as one q4 entry and checks
+    /// every decoded key against its channel's range over the page, every value against its
+    /// group's; returns the worst key error per channel of layer 0, head 0, page 0.
+    @discardableResult
+    func checkFourBit(tokens: Int, block: Int, keys: [Float], values: [Float]) throws -> [Double] {
+        let store = try open()
+        var r = Self.sample(tokens: tokens, dim: 64, block: block).0
+        r.dtype = .q4
+        let kv = EntryKV(keys: keys.map { Float16($0).bitPattern }, values: values.map { Float16($0).bitPattern })
+        let saved = try store.add(r, kv: kv, vectors: [])
+        let original = { (x: [UInt16], i: Int) in Double(Float(Float16(bitPattern: x[i]))) }
+        var channelWorst = [Double](repeating: 0, count: r.headDim)
+        var worst = 0.0
+        try store.read { reader in
+            for l in 0..<r.layers { for b in 0..<r.blockCount {
+                let page = try reader.page(entry: saved.id, layer: l, block: b)
+                XCTAssertEqual(page.dtype, .q4)
+                for h in 0..<r.kvHeads {
+                    let row = { (t: Int) in ((l * r.kvHeads + h) * r.tokenCount + b * block + t) * r.headDim }
+                    for d in 0..<r.headDim {
+                        let column = (0..<page.tokenCount).map { original(kv.keys, row($0) + d) }
+                        let bound = Self.fourBitBound(lo: column.min()!, hi: column.max()!)
+                        for t in 0..<page.tokenCount {
+                            let got = Double(Q4Quantizer.key(codes: page.rows(head: h, values: false), channels: page.keyChannels(head: h),
+                                                             dim: r.headDim, token: t, d))
+                            let e = abs(got - column[t])
+                            XCTAssertLessThanOrEqual(e, bound, "key l\(l) b\(b) h\(h) t\(t) d\(d)")
+                            worst = max(worst, e)
+                            if l == 0, h == 0, b == 0 { channelWorst[d] = max(channelWorst[d], e) }
+                        }
+                    }
+                    for t in 0..<page.tokenCount {
+                        for g in 0..<r.headDim / 32 {
+                            let group = (0..<32).map { original(kv.values, row(t) + 32 * g + $0) }
+                            let bound = Self.fourBitBound(lo: group.min()!, hi: group.max()!)
+                            for i in 0..<32 {
+                                let got = Double(Q4Quantizer.value(codes: page.rows(head: h, values: true), groups: page.valueGroups(head: h),
+                                                                   dim: r.headDim, token: t, 32 * g + i))
+                                XCTAssertLessThanOrEqual(abs(got - group[i]), bound, "value l\(l) b\(b) h\(h) t\(t) d\(32 * g + i)")
+                            }
+                        }
+                    }
+                }
+            } }
+        }
+        XCTAssertGreaterThan(worst, 0, "4-bit storage is lossy; a zero error would mean nothing was quantized")
+        return channelWorst
+    }
+
+    func testFourBitPagesKeepKeysPerChannelAndValuesPerTokenWithinHalfAStep() throws {
+        // 70 tokens in blocks of 32: two full pages and a 6-token one.
+        let n = 2 * 3 * 70 * 64
+        try checkFourBit(tokens: 70, block: 32, keys: (0..<n).map { sin(Float($0) * 0.37) * 2 + Float($0 % 64) * 0.05 },
+                         values: (0..<n).map { cos(Float($0) * 0.11) * 3 })
+    }
+
+    func testFourBitKeysKeepOrdinaryChannelsFineBesideOutlierChannels() throws {
+        // Channels 5 and 40 carry values ~50× the others, as real keys do. Per-channel
+        // parameters keep the ordinary channels' error to their own small range; a scale per
+        // row or per 32 values would spread the outliers' step (~100/15) over every channel.
+        let tokens = 32, n = 2 * 3 * tokens * 64
+        let keys = (0..<n).map { i -> Float in
+            let d = i % 64, x = sin(Float(i) * 0.73)
+            return d == 5 || d == 40 ? 50 * x + 20 : x
+        }
+        let worst = try checkFourBit(tokens: tokens, block: 32, keys: keys, values: (0..<n).map { cos(Float($0)) })
+        for d in 0..<64 where d != 5 && d != 40 {
+            XCTAssertLessThan(worst[d], 2.0 / 15 / 2 + 0.01, "channel \(d)")
+        }
+        XCTAssertGreaterThan(worst[5], 0.2, "the outlier channel's own step is coarse")
+    }
+
+    func testFourBitPageHeaderSizeAndDamage() throws {
+        XCTAssertEqual(KVPage.byteCount(tokens: 64, kvHeads: 3, headDim: 64, dtype: .q4), 32 + 3 * 64 * 64 + 3 * 64 * 4 + 3 * 64 * 2 * 4)
+        XCTAssertLessThan(KVPage.byteCount(tokens: 64, kvHeads: 3, headDim: 64, dtype: .q4) * 10,
+                          KVPage.byteCount(tokens: 64, kvHeads: 3, headDim: 64, dtype: .fp16) * 3)
+        let tokens = 20, heads = 3, dim = 64
+        let size = KVPage.byteCount(tokens: tokens, kvHeads: heads, headDim: dim, dtype: .q4)
+        var bytes = [UInt8](repeating: 0, count: size)
+        bytes.withUnsafeMutableBytes { out in
+            KVPage.write(into: out, tokens: tokens, kvHeads: heads, headDim: dim, firstPosition: 300, dtype: .q4) { payload in
+                for i in 0..<payload.count { payload[i] = UInt8(truncatingIfNeeded: i &* 31 &+ 7) }
+            }
+        }
+        XCTAssertEqual(Array(bytes[0..<6]), Array("JKVP".utf8) + [1, 3])
+        XCTAssertEqual(Int(bytes[20]) | Int(bytes[21]) << 8, size - KVPage.headerSize)
+        let page = try bytes.withUnsafeBytes { try KVPage.read($0) }
+        XCTAssertEqual(page.dtype, .q4)
+        XCTAssertEqual(page.tokenCount, tokens)
+        XCTAssertEqual(page.firstPosition, 300)
+        bytes.withUnsafeBytes { raw in
+            let p = try! KVPage.read(raw)
+            // Regions follow one another: V codes after K codes, channels after codes, groups after channels.
+            XCTAssertEqual(p.rows(head: 0, values: false).distance(to: p.rows(head: 0, values: true)), heads * tokens * dim / 2)
+            XCTAssertEqual(p.rows(head: 0, values: false).distance(to: UnsafeRawPointer(p.keyChannels(head: 0))), heads * tokens * dim)
+            XCTAssertEqual(UnsafeRawPointer(p.keyChannels(head: 0)).distance(to: UnsafeRawPointer(p.valueGroups(head: 0))), heads * dim * 4)
+            XCTAssertEqual(raw.baseAddress!.distance(to: UnsafeRawPointer(p.valueGroups(head: heads - 1)) + tokens * (dim / 32) * 4), size)
+        }
+        func refused(_ damaged: [UInt8], _ words: String) {
+            XCTAssertThrowsError(try damaged.withUnsafeBytes { try KVPage.read($0) }) { error in
+                XCTAssertEqual((error as? StoreError)?.code, .corrupt)
+                XCTAssertTrue("\(error)".contains(words), "\(error)")
+            }
+        }
+        // A flipped bit anywhere in the payload, codes or parameters, fails the checksum.
+        for at in [KVPage.headerSize + 5, KVPage.headerSize + heads * tokens * dim + 3, size - 1] {
+            var damaged = bytes
+            damaged[at] ^= 0x10
+            refused(damaged, "checksum")
+        }
+        refused(Array(bytes.dropLast(2)), "size")
+        var asFp16 = bytes
+        asFp16[5] = KVPageDType.fp16.rawValue
+        refused(asFp16, "size")
+    }
+
     func testLookupByIdNameAndAliasAndListing() throws {
         let store = try open()
         let a = try store.add(Self.sample(tokens: 5, name: "Biscuit", aliases: ["the dog"]).0, kv: Self.sample(tokens: 5).1, vectors: [])

@@ -91,6 +91,14 @@ void jk_attn_scores_q8(const float *q, const int8_t *k, const uint16_t *scales, 
 void jk_attn_mix_rows_q8(float *state, const float *p, const int8_t *v, const uint16_t *scales, int n, int head_dim, int start, int order);
 /// Level 0 forces the portable 8-bit attention loops (for tests); 1 picks the best.
 void jk_select_attention_q8_kernels(int level);
+/// The same over rows stored in 4 bits, two codes per byte (dimension 2i in the low nibble of
+/// byte i). Keys per channel: `channels` holds head_dim fp16 scales, then head_dim fp16 minimums,
+/// shared by the n rows; a key is min + scale · code. Values per token: `groups` holds, per row,
+/// head_dim/32 pairs (fp16 scale, fp16 minimum), one pair per 32 values. head_dim a multiple of 32.
+void jk_attn_scores_q4(const float *q, const uint8_t *k, const uint16_t *channels, int n, int head_dim, float scale, float *scores, int order);
+void jk_attn_mix_rows_q4(float *state, const float *p, const uint8_t *v, const uint16_t *groups, int n, int head_dim, int start, int order);
+/// Level 0 forces the portable 4-bit attention loops (for tests); 1 picks the best.
+void jk_select_attention_q4_kernels(int level);
 
 // ---- quantized matrix products ---------------------------------------------------------------------
 

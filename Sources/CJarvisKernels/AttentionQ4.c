@@ -1,0 +1,133 @@
+// Attention over K/V stored in 4 bits (KIVI's split). Keys are quantized per channel: each of a
+// page's head_dim channels has one fp16 scale and minimum shared by all its tokens, because a
+// few key channels carry outliers that would swamp a per-row scale. Values are quantized per
+// token, in groups of 32 along the row, each with its own fp16 scale and minimum.
+//
+// Codes are packed two per byte: dimension 2i in the low nibble of byte i, 2i+1 in the high one.
+// A key is min[d] + scale[d] · code, so q·k = Σ q[d]·min[d] + Σ (q[d]·scale[d])·code: the query
+// is folded with the page's channel parameters once, and each row costs one pass over its codes.
+#include "CJarvisKernels.h"
+#include "Reductions.h"
+
+// The query folded with a page's channel parameters: even[i] = q[2i]·scale[2i], odd[i] =
+// q[2i+1]·scale[2i+1], and the constant Σ q[d]·min[d] every row's score starts from.
+static float fold_query(const float *q, const uint16_t *channels, int hd, float *even, float *odd) {
+    float bias = 0;
+    for (int i = 0; i < hd / 2; i++) {
+        even[i] = q[2 * i] * jk_fp16_to_fp32(channels[2 * i]);
+        odd[i] = q[2 * i + 1] * jk_fp16_to_fp32(channels[2 * i + 1]);
+        bias += q[2 * i] * jk_fp16_to_fp32(channels[hd + 2 * i]) + q[2 * i + 1] * jk_fp16_to_fp32(channels[hd + 2 * i + 1]);
+    }
+    return bias;
+}
+
+static void scores_q4_portable(const float *q, const uint8_t *k, const uint16_t *channels, int n, int hd, float scale, float *s) {
+    const int half = hd / 2;
+    float even[half], odd[half];
+    const float bias = fold_query(q, channels, hd, even, odd);
+    for (int j = 0; j < n; j++) {
+        const uint8_t *row = k + (size_t)j * half;
+        float acc0 = 0, acc1 = 0;
+        for (int i = 0; i < half; i++) {
+            acc0 += even[i] * (float)(row[i] & 15);
+            acc1 += odd[i] * (float)(row[i] >> 4);
+        }
+        s[j] = (bias + acc0 + acc1) * scale;
+    }
+}
+
+static void mix_q4_portable(float *state, const float *p, const uint8_t *v, const uint16_t *groups, int n, int hd, int start, int order) {
+    const int nb = hd / 32;
+    for (int j = 0; j < n; j++) {
+        const uint8_t *row = v + (size_t)j * (hd / 2);
+        const uint16_t *g = groups + (size_t)j * nb * 2;
+        float *a = state + (size_t)jk_slot(start + j, order) * hd;
+        for (int b = 0; b < nb; b++) {
+            const float w = p[j] * jk_fp16_to_fp32(g[2 * b]), base = p[j] * jk_fp16_to_fp32(g[2 * b + 1]);
+            float *ab = a + 32 * b;
+            const uint8_t *rb = row + 16 * b;
+            for (int i = 0; i < 16; i++) {
+                ab[2 * i] += w * (float)(rb[i] & 15) + base;
+                ab[2 * i + 1] += w * (float)(rb[i] >> 4) + base;
+            }
+        }
+    }
+}
+
+#if defined(__x86_64__)
+#include <immintrin.h>
+#define TARGET __attribute__((target("avx2,fma,f16c")))
+
+// Eight codes as floats: the low or high nibbles of 8 bytes.
+TARGET static inline __m256 nibbles(__m128i bytes) { return _mm256_cvtepi32_ps(_mm256_cvtepu8_epi32(bytes)); }
+
+TARGET static void scores_q4_avx2(const float *q, const uint8_t *k, const uint16_t *channels, int n, int hd, float scale, float *s) {
+    const int half = hd / 2;
+    float even[half], odd[half];
+    const float bias = fold_query(q, channels, hd, even, odd);
+    const __m128i mask = _mm_set1_epi8(15);
+    for (int j = 0; j < n; j++) {
+        const uint8_t *row = k + (size_t)j * half;
+        __m256 acc0 = _mm256_setzero_ps(), acc1 = _mm256_setzero_ps();
+        for (int i = 0; i < half; i += 8) {
+            const __m128i b = _mm_loadl_epi64((const __m128i *)(row + i));
+            acc0 = _mm256_fmadd_ps(nibbles(_mm_and_si128(b, mask)), _mm256_loadu_ps(even + i), acc0);
+            acc1 = _mm256_fmadd_ps(nibbles(_mm_and_si128(_mm_srli_epi16(b, 4), mask)), _mm256_loadu_ps(odd + i), acc1);
+        }
+        s[j] = (bias + jk_reduce8_avx(_mm256_add_ps(acc0, acc1))) * scale;
+    }
+}
+
+TARGET static void mix_q4_avx2(float *state, const float *p, const uint8_t *v, const uint16_t *groups, int n, int hd, int start, int order) {
+    const int nb = hd / 32;
+    const __m128i mask = _mm_set1_epi8(15);
+    for (int j = 0; j < n; j++) {
+        const uint8_t *row = v + (size_t)j * (hd / 2);
+        const uint16_t *g = groups + (size_t)j * nb * 2;
+        float *a = state + (size_t)jk_slot(start + j, order) * hd;
+        for (int b = 0; b < nb; b++) {
+            const __m256 w = _mm256_set1_ps(p[j] * _cvtsh_ss(g[2 * b])), base = _mm256_set1_ps(p[j] * _cvtsh_ss(g[2 * b + 1]));
+            const __m128i x = _mm_loadu_si128((const __m128i *)(row + 16 * b));
+            const __m128i lo = _mm_and_si128(x, mask), hi = _mm_and_si128(_mm_srli_epi16(x, 4), mask);
+            // Back in dimension order: 2i from the low nibble, 2i+1 from the high one.
+            const __m128i first = _mm_unpacklo_epi8(lo, hi), second = _mm_unpackhi_epi8(lo, hi);
+            const __m128i parts[4] = {first, _mm_srli_si128(first, 8), second, _mm_srli_si128(second, 8)};
+            float *ab = a + 32 * b;
+            for (int c = 0; c < 4; c++) {
+                const __m256 y = _mm256_fmadd_ps(w, nibbles(parts[c]), base);
+                _mm256_storeu_ps(ab + 8 * c, _mm256_add_ps(_mm256_loadu_ps(ab + 8 * c), y));
+            }
+        }
+    }
+}
+#endif
+
+static _Atomic int use_avx2 = -1;
+static int avx2(void) {
+#if defined(__x86_64__)
+    if (use_avx2 < 0) { __builtin_cpu_init(); use_avx2 = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") && __builtin_cpu_supports("f16c"); }
+    return use_avx2;
+#else
+    return 0;
+#endif
+}
+
+void jk_select_attention_q4_kernels(int level) {
+    use_avx2 = -1;
+    if (level == 0) use_avx2 = 0; else (void)avx2();
+}
+
+void jk_attn_scores_q4(const float *q, const uint8_t *k, const uint16_t *channels, int n, int hd, float scale, float *s, int order) {
+    (void)order;   // 4-bit rows match no fp16 order bit for bit; one order serves both.
+#if defined(__x86_64__)
+    if (avx2()) { scores_q4_avx2(q, k, channels, n, hd, scale, s); return; }
+#endif
+    scores_q4_portable(q, k, channels, n, hd, scale, s);
+}
+
+void jk_attn_mix_rows_q4(float *state, const float *p, const uint8_t *v, const uint16_t *groups, int n, int hd, int start, int order) {
+#if defined(__x86_64__)
+    if (avx2()) { mix_q4_avx2(state, p, v, groups, n, hd, start, order); return; }
+#endif
+    mix_q4_portable(state, p, v, groups, n, hd, start, order);
+}
