@@ -53,24 +53,13 @@ public final class InferenceQueue: @unchecked Sendable {
     public func run<T: Sendable>(_ token: CancellationToken, priority: Priority = .interactive,
                                  _ work: @escaping @Sendable () throws -> T) async throws -> T {
         try await withCheckedThrowingContinuation { (c: CheckedContinuation<T, Error>) in
-            condition.lock()
-            defer { condition.unlock() }
-            guard !stopped else {
-                c.resume(throwing: DaemonError(.shuttingDown, "jarvisd is shutting down and takes no new work"))
-                return
-            }
-            let job: () -> () -> Void = {
+            enqueue(priority, refuse: { c.resume(throwing: $0) }) {
                 if let reason = token.reason {
                     return { c.resume(throwing: DaemonError(.cancelled, reason.rawValue)) }
                 }
                 let result = Result { try work() }
                 return { c.resume(with: result) }
             }
-            switch priority {
-            case .interactive: jobs.append(job)
-            case .bulk: bulkJobs.append(job)
-            }
-            condition.signal()
         }
     }
 
@@ -79,12 +68,6 @@ public final class InferenceQueue: @unchecked Sendable {
     /// runs again once the interactive ones are done, before any other bulk job.
     public func runYielding<T: Sendable>(_ token: CancellationToken, _ work: @escaping @Sendable () throws -> T?) async throws -> T {
         try await withCheckedThrowingContinuation { (c: CheckedContinuation<T, Error>) in
-            condition.lock()
-            defer { condition.unlock() }
-            guard !stopped else {
-                c.resume(throwing: DaemonError(.shuttingDown, "jarvisd is shutting down and takes no new work"))
-                return
-            }
             // Runs on the inference thread; puts itself back when the work gave way.
             let attempt = YieldingJob()
             attempt.run = { [unowned self] in
@@ -102,9 +85,23 @@ public final class InferenceQueue: @unchecked Sendable {
                 attempt.run = nil
                 return { c.resume(with: result.map { $0! }) }
             }
-            bulkJobs.append(attempt.run!)
-            condition.signal()
+            enqueue(.bulk, refuse: { attempt.run = nil; c.resume(throwing: $0) }, attempt.run!)
         }
+    }
+
+    /// Queues `job`, unless the queue has stopped: then `refuse` gets the error instead.
+    private func enqueue(_ priority: Priority, refuse: (DaemonError) -> Void, _ job: @escaping () -> () -> Void) {
+        condition.lock()
+        defer { condition.unlock() }
+        guard !stopped else {
+            refuse(DaemonError(.shuttingDown, "jarvisd is shutting down and takes no new work"))
+            return
+        }
+        switch priority {
+        case .interactive: jobs.append(job)
+        case .bulk: bulkJobs.append(job)
+        }
+        condition.signal()
     }
 
     /// Lets the jobs already queued finish, then ends the thread; later `run` calls fail.
