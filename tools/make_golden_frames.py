@@ -52,6 +52,7 @@ REPLIES = {
     "list-page-done": ("list", {"id": 18, "event": "done", "result_kind": "entries", "result": {"entries": [ENTRY], "next": 12}}),
     "show-done": ("show", {"id": 6, "event": "done", "result_kind": "entry", "result": {"entry": ENTRY}}),
     "status-done": ("status", {"id": "s", "event": "done", "result_kind": "status", "result": {"model": "SmolLM2-135M-Instruct.Q4_1.gguf", "entries": 2, "store_bytes": 1049088, "store_tokens": 1024, "bytes_per_token": 1024.5,
+                                                                       "page_bytes": 786432, "paged_entries": 1, "text_only_entries": 1,
                                                                        "queue_depth": 0, "uptime_s": 12.5, "tokens_per_s": 160.5,
                                                                        "config": {"socket": "/run/user/1000/jarvis/jarvisd.sock", "threads": "2"}}}),
     "cancel-done": ("cancel", {"id": 10, "event": "done", "result_kind": "cancel", "result": {"cancelled": True}}),

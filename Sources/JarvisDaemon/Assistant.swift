@@ -46,6 +46,7 @@ public final class Assistant: RequestHandler, Sendable {
             var options = PersonalMemory.Options()
             options.retrieveLimit = config.retrieveLimit
             options.dtype = config.pageDType
+            options.maxStoreBytes = config.maxStoreBytes
             let imageFocus = config.models + "/" + ModelFiles.defaultImageFocus
             var vision: Idefics3Vision?
             if let mmproj = config.mmprojPath {
@@ -306,8 +307,10 @@ public final class Assistant: RequestHandler, Sendable {
             let t = r.reduce(0) { $0 + $1.0 }, s = r.reduce(0) { $0 + $1.1 }
             return s > 0 ? Double(t) / s : 0
         }
+        let pages = memory.pageSummary
         return StatusResult(model: modelName, entries: try memory.store.count(), storeBytes: memory.store.fileSize,
-                            storeTokens: memory.storedTokens,
+                            storeTokens: memory.storedTokens, pageBytes: pages.pageBytes, pagedEntries: pages.pagedEntries,
+                            textOnlyEntries: pages.textOnlyEntries,
                             queueDepth: queue.depth, uptimeS: Date().timeIntervalSince(started),
                             tokensPerS: tokensPerSecond, config: config.effective)
     }

@@ -36,6 +36,8 @@ public struct DaemonConfig: Sendable, Equatable {
     public var retrieveLimit: Int { Int(values[.retrieveLimit]!)! }
     /// The page format newly remembered entries are stored in.
     public var pageDType: KVPageDType { KVPageDType(name: values[.pageDType]!)! }
+    /// Most bytes of KV pages the store keeps; nil for no limit.
+    public var maxStoreBytes: Int? { DaemonSetting.byteCount(values[.maxStoreBytes]!).flatMap { $0 > 0 ? $0 : nil } }
 
     /// Resolves the settings.
     /// - Parameters:

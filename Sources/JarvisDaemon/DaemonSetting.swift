@@ -13,6 +13,7 @@ public enum DaemonSetting: String, CaseIterable, Sendable {
     case maxTokens = "max-tokens"
     case retrieveLimit = "retrieve-limit"
     case pageDType = "page-dtype"
+    case maxStoreBytes = "max-store-bytes"
     /// The config file itself: a flag and a variable, not a key of the file.
     case config
 
@@ -24,6 +25,8 @@ public enum DaemonSetting: String, CaseIterable, Sendable {
         /// A file name in the models directory, or a path; empty for none.
         case modelFile
         case integer(ClosedRange<Int>)
+        /// A size in bytes: digits with an optional K, M, G or T (powers of 1024).
+        case bytes
         case oneOf([String])
     }
 
@@ -86,6 +89,9 @@ public enum DaemonSetting: String, CaseIterable, Sendable {
         case .pageDType:
             Declaration("JARVIS_PAGE_DTYPE", "dtype", "Page format of entries remembered from now on: \(Self.orList(KVPageDType.allCases.map(\.name))) (stored entries keep theirs)",
                         .oneOf(KVPageDType.allCases.map(\.name)), default: .value(PersonalMemory.Options().dtype.name))
+        case .maxStoreBytes:
+            Declaration("JARVIS_MAX_STORE_BYTES", "size", "Most bytes of KV pages the store keeps, e.g. 8G; past it the least recently used entries keep only their text until next used (0: no limit)",
+                        .bytes, default: .value("0"))
         case .config:
             Declaration("JARVIS_CONFIG", "path", "The config file", .file(extensions: []),
                         default: .computed(text: "`$XDG_CONFIG_HOME/jarvis/jarvisd.conf`") { DaemonConfig.defaultConfigPath(environment: $0) })
@@ -129,6 +135,10 @@ public enum DaemonSetting: String, CaseIterable, Sendable {
             guard let n = Int(text), range.contains(n) else {
                 throw DaemonError(.badRequest, "\(rawValue) must be a whole number in \(range.lowerBound)...\(range.upperBound), not \"\(text)\" (from \(source))")
             }
+        case .bytes:
+            guard Self.byteCount(text) != nil else {
+                throw DaemonError(.badRequest, "\(rawValue) must be a size in bytes such as 800M or 8G (K, M, G, T are powers of 1024), not \"\(text)\" (from \(source))")
+            }
         case .oneOf(let allowed):
             guard allowed.contains(text) else {
                 throw DaemonError(.badRequest, "\(rawValue) must be one of \(allowed.joined(separator: ", ")), not \"\(text)\" (from \(source))")
@@ -136,6 +146,23 @@ public enum DaemonSetting: String, CaseIterable, Sendable {
         case .file, .directory, .modelFile:
             break
         }
+    }
+
+    /// A size such as `8G`, `800M`, `4096` (K, M, G, T: powers of 1024, any case, an optional
+    /// `iB`/`B` after them), or nil when it is not one.
+    static func byteCount(_ text: String) -> Int? {
+        var t = Substring(text.trimmingCharacters(in: .whitespaces).uppercased())
+        for tail in ["IB", "B"] where t.hasSuffix(tail) && t.count > tail.count {
+            t = t.dropLast(tail.count)
+            break
+        }
+        var shift = 0
+        if let last = t.last, let i = "KMGT".firstIndex(of: last) {
+            shift = 10 * ("KMGT".distance(from: "KMGT".startIndex, to: i) + 1)
+            t = t.dropLast()
+        }
+        guard !t.isEmpty, t.allSatisfy(\.isASCII), let n = Int(t), n >= 0, n <= Int.max >> shift else { return nil }
+        return n << shift
     }
 
     /// The settings as a Markdown table, as the README shows them.

@@ -59,12 +59,13 @@ public final class EntryEncoder: @unchecked Sendable {
 
     /// Re-encodes every entry of `store` not yet computed under this encoder's fingerprint,
     /// from its stored text, each in one transaction (an interrupted run resumes where it
-    /// stopped), then binds the store to the new fingerprint.
+    /// stopped), then binds the store to the new fingerprint. Text-only entries are left as
+    /// they are: their pages are computed under the model of their next use.
     /// - Parameter progress: called after each entry with (done, total).
     /// - Returns: how many entries were re-encoded.
     @discardableResult
     public func reencode(_ store: PersonalStore, progress: (Int, Int) -> Void = { _, _ in }) throws -> Int {
-        let stale = try store.list().filter { $0.fingerprint != fingerprint }
+        let stale = try store.list().filter { $0.fingerprint != fingerprint && $0.hasPages }
         for (i, old) in stale.enumerated() {
             let (tokens, kv) = try encode(old.encodedText)
             var r = record(text: old.text, promptText: old.promptText, tokenCount: tokens.count, kind: old.kind, name: old.name, aliases: old.aliases,

@@ -56,7 +56,8 @@ extension PersonalMemory {
         let name = conversation.record.name
         let hits = index.withLock { $0 }.retriever.retrieve(question: question, vector: embedder.embed(question),
                                                           limit: options.retrieveLimit, tokenBudget: options.tokenBudget).map(\.id)
-        let records = try hits.compactMap { try store.entry(id: $0) }
+        let records = try withPages(try hits.compactMap { try store.entry(id: $0) })
+        noteUse(records.map(\.id))
         let first = conversation.record.turns.isEmpty
         let turnPrompt = tokenizer.encode(prompt.chatTurn(question, first: first))
         let end = tokenizer.encode(prompt.answerEnd)

@@ -42,6 +42,10 @@ public final class PersonalMemory: Sendable {
         /// answer right (README, "Page formats and what they cost"). Entries keep the format
         /// they were stored in. A model whose head dimension is not a multiple of 32 stores fp16.
         public var dtype: KVPageDType = .q8
+        /// Most bytes of KV pages the store keeps (nil: no limit). Past it, the entries answers
+        /// used least recently drop their pages and keep their text; an entry's K/V is computed
+        /// and stored again when an answer next needs it (see `pageSummary`). Photos keep theirs.
+        public var maxStoreBytes: Int?
         /// Largest text file `remember` reads, in bytes.
         public var maxFileBytes = 4 << 20
         /// Chat sessions whose KV is held in memory; past this the least recently used one is
@@ -87,22 +91,32 @@ public final class PersonalMemory: Sendable {
     }
 
     /// What is searched: the retriever over every entry, and every photo entry's regions and
-    /// descriptors by entry id. Changed one entry at a time, never rebuilt.
+    /// descriptors by entry id; and what the store budget needs: each entry's page bytes and
+    /// last use. Changed one entry at a time, never rebuilt.
     struct Index: Sendable {
         var retriever = Retriever()
         var photos: [UInt64: PhotoRecord] = [:]
         /// Entries by the digest of the source they came from (`EntryRecord.sourceDigest`).
         var sources: [String: [UInt64]] = [:]
         var digests: [UInt64: String] = [:]
-        /// Tokens whose K/V the entries hold, and each entry's count.
+        /// Tokens whose K/V stored pages hold, and each paged entry's count.
         var tokens = 0
         var tokenCounts: [UInt64: Int] = [:]
+        /// Bytes of pages, in all and per paged entry; the text-only entries.
+        var pageBytes = 0
+        var paged: [UInt64: Int] = [:]
+        var textOnly: Set<UInt64> = []
+        /// Entries whose K/V cannot be computed again from their text (photos): never dropped.
+        var pinned: Set<UInt64> = []
+        /// When an answer last used each entry (its creation until then), ms since 1970.
+        var lastUse: [UInt64: Int64] = [:]
 
-        mutating func add(_ record: EntryRecord, vector: [Float], photo: PhotoRecord? = nil) {
+        mutating func add(_ record: EntryRecord, vector: [Float], photo: PhotoRecord? = nil, lastUse used: Int64? = nil) {
             retriever.add(Retriever.Item(record: record, vector: vector))
             if let photo { photos[record.id] = photo }
-            tokens += record.tokenCount
-            tokenCounts[record.id] = record.tokenCount
+            if record.kind == MemoryItem.Kind.photo.rawValue { pinned.insert(record.id) }
+            account(record)
+            lastUse[record.id] = used ?? record.createdMilliseconds
             if !record.sourceDigest.isEmpty {
                 sources[record.sourceDigest, default: []].append(record.id)
                 digests[record.id] = record.sourceDigest
@@ -112,11 +126,32 @@ public final class PersonalMemory: Sendable {
         mutating func remove(_ id: UInt64) {
             retriever.remove(id: id)
             photos[id] = nil
-            tokens -= tokenCounts.removeValue(forKey: id) ?? 0
+            pinned.remove(id)
+            unaccount(id)
+            lastUse[id] = nil
             if let d = digests.removeValue(forKey: id) {
                 sources[d]?.removeAll { $0 == id }
                 if sources[d]?.isEmpty == true { sources[d] = nil }
             }
+        }
+
+        /// Counts the record's pages (or notes it text-only).
+        mutating func account(_ record: EntryRecord) {
+            unaccount(record.id)
+            if record.hasPages {
+                tokens += record.tokenCount
+                tokenCounts[record.id] = record.tokenCount
+                paged[record.id] = record.pageBytes
+                pageBytes += record.pageBytes
+            } else {
+                textOnly.insert(record.id)
+            }
+        }
+
+        mutating func unaccount(_ id: UInt64) {
+            tokens -= tokenCounts.removeValue(forKey: id) ?? 0
+            pageBytes -= paged.removeValue(forKey: id) ?? 0
+            textOnly.remove(id)
         }
     }
 
@@ -163,9 +198,12 @@ public final class PersonalMemory: Sendable {
         try store.bind(fingerprint: encoder.fingerprint)
         var index = Index()
         index.retriever.answerFloor = options.answerFloor
-        try store.forEachEntry { r, vector, photo in index.add(r, vector: vector, photo: photo) }
+        let used = try store.lastUse()
+        try store.forEachEntry { r, vector, photo in index.add(r, vector: vector, photo: photo, lastUse: used[r.id]) }
         self.index = Mutex(index)
         conversations = ConversationTable(capacity: options.liveSessions)
+        // A budget lowered since the last run is met now.
+        try keepWithinBudget()
     }
 
     /// The chat format answers use: SmolVLM's with its vision tower, else the model's own,
@@ -207,6 +245,7 @@ public final class PersonalMemory: Sendable {
                 let saved = try photos.remember(path, name: item.name, aliases: item.aliases, metadata: item.metadata,
                                                 others: index.withLock { $0.photos }, progress: progress, shouldStop: shouldStop)
                 index.withLock { $0.add(saved.record, vector: saved.vector, photo: saved.photo) }
+                keepWithinBudgetAfterWrite()
                 return [saved.record]
             }
         }
@@ -217,6 +256,7 @@ public final class PersonalMemory: Sendable {
         let saved = try text.remember(s, file: metadata["file"], kind: item.kind, name: item.name, aliases: item.aliases,
                                       metadata: metadata, progress: progress, shouldStop: shouldStop)
         index.withLock { index in for (r, v) in saved { index.add(r, vector: v) } }
+        keepWithinBudgetAfterWrite()
         return saved.map(\.record)
     }
 
@@ -242,6 +282,7 @@ public final class PersonalMemory: Sendable {
         try work.withLock { _ in
             let saved = try text.update(try existing(idOrName), text: newText)
             index.withLock { $0.remove(saved.record.id); $0.add(saved.record, vector: saved.vector) }
+            keepWithinBudgetAfterWrite()
             return saved.record
         }
     }
@@ -336,7 +377,9 @@ public final class PersonalMemory: Sendable {
     private func answer(_ question: String, image: RGBImage?, entries ids: [UInt64], mode: Mode, composition: Composition, maxTokens: Int,
                         sampling: SamplingParameters, start: ContinuousClock.Instant,
                         onText: (String) -> Void, shouldStop: () -> Bool) throws -> Answer {
-        let records = try ids.compactMap { try store.entry(id: $0) }
+        var records = try ids.compactMap { try store.entry(id: $0) }
+        if mode == .kv { records = try withPages(records) }
+        if mode == .kv || mode == .textRAG { noteUse(records.map(\.id)) }
         let q = prompt.question(question)
         let (tokens, embeddings): ([Int32], [Float]?)
         if let image, photos.vision != nil {

@@ -9,6 +9,9 @@ extension StoreReader {
     ///   was stored for another model shape.
     /// - Parameter first: the first of the entry's tokens to lend (those before it are left out).
     public func runs(for record: EntryRecord, placedAt position: Int, model: ModelConfig, from first: Int = 0) throws -> [KVRun] {
+        guard record.hasPages else {
+            throw StoreError(.notFound, "entry \(record.id) is text-only: its pages were dropped to keep the store within its budget; compute them again first")
+        }
         guard record.layers == model.layers, record.kvHeads == model.kvHeads, record.headDim == model.headDim else {
             throw StoreError(.invalidArgument, "entry \(record.id) was stored for a model of another shape (\(record.layers) layers × \(record.kvHeads) KV heads × \(record.headDim)); re-encode it")
         }

@@ -163,11 +163,17 @@ public struct EntryInfo: Codable, Equatable, Sendable {
 public struct StatusResult: Codable, Equatable, Sendable {
     public var model: String
     public var entries: Int
+    /// Bytes of the store's data file on disk (LMDB reuses freed space; it never shrinks).
     public var storeBytes: Int
-    /// Tokens whose K/V the entries hold.
+    /// Tokens whose K/V stored pages hold.
     public var storeTokens: Int
     /// `storeBytes` / `storeTokens`: what remembering costs on disk, per token (0 when empty).
     public var bytesPerToken: Double
+    /// Bytes of stored KV pages, what the store budget (`max-store-bytes`) counts.
+    public var pageBytes: Int
+    /// Entries whose pages are stored, and entries holding only their text until next used.
+    public var pagedEntries: Int
+    public var textOnlyEntries: Int
     public var queueDepth: Int
     public var uptimeS: Double
     /// Decode speed over the last answers.
@@ -176,16 +182,19 @@ public struct StatusResult: Codable, Equatable, Sendable {
     public var config: [String: String]
     enum CodingKeys: String, CodingKey {
         case model, entries, storeBytes = "store_bytes", storeTokens = "store_tokens", bytesPerToken = "bytes_per_token",
+             pageBytes = "page_bytes", pagedEntries = "paged_entries", textOnlyEntries = "text_only_entries",
              queueDepth = "queue_depth", uptimeS = "uptime_s", tokensPerS = "tokens_per_s", config
     }
-    public init(model: String, entries: Int, storeBytes: Int, storeTokens: Int = 0, queueDepth: Int, uptimeS: Double,
-                tokensPerS: Double, config: [String: String]) {
+    public init(model: String, entries: Int, storeBytes: Int, storeTokens: Int = 0, pageBytes: Int = 0, pagedEntries: Int = 0,
+                textOnlyEntries: Int = 0, queueDepth: Int, uptimeS: Double, tokensPerS: Double, config: [String: String]) {
         self.model = model; self.entries = entries; self.storeBytes = storeBytes; self.storeTokens = storeTokens
         self.bytesPerToken = storeTokens > 0 ? Double(storeBytes) / Double(storeTokens) : 0
+        self.pageBytes = pageBytes; self.pagedEntries = pagedEntries; self.textOnlyEntries = textOnlyEntries
         self.queueDepth = queueDepth; self.uptimeS = uptimeS; self.tokensPerS = tokensPerS; self.config = config
     }
 
-    // `store_tokens` and `bytes_per_token` came within version 1: 0 from an older server.
+    // `store_tokens`, `bytes_per_token`, `page_bytes`, `paged_entries` and `text_only_entries`
+    // came within version 1: 0 from an older server.
     public init(from decoder: Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
         model = try c.decode(String.self, forKey: .model)
@@ -193,6 +202,9 @@ public struct StatusResult: Codable, Equatable, Sendable {
         storeBytes = try c.decode(Int.self, forKey: .storeBytes)
         storeTokens = try c.decodeIfPresent(Int.self, forKey: .storeTokens) ?? 0
         bytesPerToken = try c.decodeIfPresent(Double.self, forKey: .bytesPerToken) ?? 0
+        pageBytes = try c.decodeIfPresent(Int.self, forKey: .pageBytes) ?? 0
+        pagedEntries = try c.decodeIfPresent(Int.self, forKey: .pagedEntries) ?? 0
+        textOnlyEntries = try c.decodeIfPresent(Int.self, forKey: .textOnlyEntries) ?? 0
         queueDepth = try c.decode(Int.self, forKey: .queueDepth)
         uptimeS = try c.decode(Double.self, forKey: .uptimeS)
         tokensPerS = try c.decode(Double.self, forKey: .tokensPerS)

@@ -39,9 +39,23 @@ public struct EntryRecord: Codable, Sendable, Equatable {
     public var dtype: KVPageDType
     /// Fingerprint of the model and shared prefix the pages were computed with.
     public var fingerprint: String
+    /// True when the entry's pages were dropped to keep the store within its budget: its text,
+    /// vectors and metadata stay, and its K/V is computed again from `encodedText` when it is
+    /// next used. Nil for an entry whose pages are stored.
+    public var textOnly: Bool?
+
+    /// Whether the entry's KV pages are stored.
+    public var hasPages: Bool { textOnly != true }
 
     /// Pages per layer.
     public var blockCount: Int { (tokenCount + blockTokens - 1) / blockTokens }
+
+    /// Bytes of the entry's pages as stored (headers included), or would be with pages.
+    public var pageBytes: Int {
+        let full = tokenCount / blockTokens, rest = tokenCount % blockTokens
+        let block = { KVPage.byteCount(tokens: $0, kvHeads: self.kvHeads, headDim: self.headDim, dtype: self.dtype) }
+        return layers * (full * block(blockTokens) + (rest > 0 ? block(rest) : 0))
+    }
 
     public init(id: UInt64 = 0, name: String? = nil, aliases: [String] = [], kind: String, created: Date = Date(),
                 text: String, promptText: String? = nil, sourceDigest: String, metadata: [String: String] = [:], tokenCount: Int, positionBase: Int,

@@ -9,6 +9,7 @@ import Foundation
 /// - `vectors`: entry id → retrieval vectors (little-endian fp32)
 /// - `photos`: entry id → `PhotoRecord` (photo entries only)
 /// - `sessions`: session name (UTF-8) → `SessionRecord` as JSON (chat sessions' turns as text)
+/// - `usage`: entry id → when an answer last used it, in ms since 1970 (u64, little-endian)
 /// - `meta`: "schema" → u32, "fingerprint" → string, "next_id" → u64
 ///
 /// Everything about one entry is written in one transaction, so an entry is either wholly
@@ -19,7 +20,7 @@ public final class PersonalStore: @unchecked Sendable {
 
     public let directory: String
     let env: LMDBEnvironment
-    let entries: MDB_dbi, names: MDB_dbi, pages: MDB_dbi, vectors: MDB_dbi, meta: MDB_dbi, photos: MDB_dbi, sessions: MDB_dbi
+    let entries: MDB_dbi, names: MDB_dbi, pages: MDB_dbi, vectors: MDB_dbi, meta: MDB_dbi, photos: MDB_dbi, sessions: MDB_dbi, usage: MDB_dbi
 
     /// The default store directory: `$JARVIS_STORE`, else `$XDG_DATA_HOME/jarvis/store`, else
     /// `~/.local/share/jarvis/store`.
@@ -36,9 +37,9 @@ public final class PersonalStore: @unchecked Sendable {
     /// - Throws: `StoreError` (LMDB's error name included), `.unsupportedVersion` for a newer schema.
     public init(directory: String, initialMapSize: Int = 64 << 20, maxMapSize: Int = 1 << 36) throws {
         self.directory = directory
-        env = try LMDBEnvironment(path: directory, mapSize: initialMapSize, maxMapSize: maxMapSize, maxDatabases: 8)
-        let dbs = try env.openDatabases(["entries", "names", "pages", "vectors", "meta", "photos", "sessions"])
-        (entries, names, pages, vectors, meta, photos, sessions) = (dbs[0], dbs[1], dbs[2], dbs[3], dbs[4], dbs[5], dbs[6])
+        env = try LMDBEnvironment(path: directory, mapSize: initialMapSize, maxMapSize: maxMapSize, maxDatabases: 16)
+        let dbs = try env.openDatabases(["entries", "names", "pages", "vectors", "meta", "photos", "sessions", "usage"])
+        (entries, names, pages, vectors, meta, photos, sessions, usage) = (dbs[0], dbs[1], dbs[2], dbs[3], dbs[4], dbs[5], dbs[6], dbs[7])
         try env.write { txn in
             if let v = try txn.get(meta, Array("schema".utf8)) {
                 guard v.count == 4 else { throw StoreError(.corrupt, "\(directory): the schema version record is damaged") }
@@ -152,6 +153,69 @@ public final class PersonalStore: @unchecked Sendable {
                 guard let r = try loadRecord(txn, id) else { throw StoreError(.notFound, "no entry with id \(id)") }
                 try removeEntry(txn, r)
             }
+        }
+    }
+
+    // MARK: - Pages and use
+
+    /// Drops the pages of these entries and marks them text-only (`EntryRecord.textOnly`), in
+    /// one transaction: all of them, or none. Text, vectors, names and metadata stay. Entries
+    /// that are gone or already text-only are passed over.
+    /// - Returns: the records as they are now stored, for the entries that changed.
+    @discardableResult
+    public func dropPages(ids: [UInt64]) throws -> [EntryRecord] {
+        guard !ids.isEmpty else { return [] }
+        return try env.write { txn in
+            try ids.compactMap { id in
+                guard var r = try loadRecord(txn, id), r.hasPages else { return nil }
+                try deletePages(txn, r)
+                r.textOnly = true
+                try putRecord(txn, r)
+                return r
+            }
+        }
+    }
+
+    /// Stores pages again for a text-only entry, with its record as computed now (`record.id`
+    /// names the entry; its shape, fingerprint and token count may differ from the old one's),
+    /// in one transaction. Names, vectors and photo stay as they are.
+    /// - Throws: `.notFound` if the entry is gone, `.invalidArgument` if the K/V does not
+    ///   match the record, `.full`.
+    @discardableResult
+    public func restorePages(_ record: EntryRecord, kv: EntryKV) throws -> EntryRecord {
+        try validate(record, kv)
+        return try env.write { txn in
+            guard let old = try loadRecord(txn, record.id) else { throw StoreError(.notFound, "no entry with id \(record.id)") }
+            if old.hasPages { try deletePages(txn, old) }
+            var r = record
+            r.textOnly = nil
+            try putRecord(txn, r)
+            try putPages(txn, r, kv: kv)
+            return r
+        }
+    }
+
+    /// Notes that an answer used these entries at `milliseconds` (since 1970).
+    public func noteUse(ids: [UInt64], at milliseconds: Int64) throws {
+        guard !ids.isEmpty else { return }
+        try env.write { txn in
+            for id in ids where try txn.get(entries, Self.idKey(id)) != nil {
+                try txn.put(usage, Self.idKey(id), withUnsafeBytes(of: UInt64(bitPattern: milliseconds).littleEndian) { Array($0) })
+            }
+        }
+    }
+
+    /// When an answer last used each entry that has been used, in ms since 1970.
+    public func lastUse() throws -> [UInt64: Int64] {
+        try env.read { txn in
+            var out: [UInt64: Int64] = [:]
+            try txn.scan(usage) { key, value in
+                if key.count == 8, value.count == 8 {
+                    out[UInt64(bigEndian: key.loadUnaligned(as: UInt64.self))] = Int64(bitPattern: UInt64(littleEndian: value.loadUnaligned(as: UInt64.self)))
+                }
+                return true
+            }
+            return out
         }
     }
 
@@ -323,12 +387,20 @@ public final class PersonalStore: @unchecked Sendable {
                 throw StoreError(.nameTaken, "the name \"\(name)\" already belongs to another entry")
             }
         }
-        let e = JSONEncoder()
-        e.outputFormatting = .sortedKeys
-        try txn.put(entries, Self.idKey(r.id), Array(try e.encode(r)))
+        try putRecord(txn, r)
         try vector.withUnsafeBytes { raw in
             _ = try txn.put(vectors, Self.idKey(r.id), raw)
         }
+        try putPages(txn, r, kv: kv)
+    }
+
+    private func putRecord(_ txn: LMDBTransaction, _ r: EntryRecord) throws {
+        let e = JSONEncoder()
+        e.outputFormatting = .sortedKeys
+        try txn.put(entries, Self.idKey(r.id), Array(try e.encode(r)))
+    }
+
+    private func putPages(_ txn: LMDBTransaction, _ r: EntryRecord, kv: EntryKV) throws {
         let perHead = r.tokenCount * r.headDim
         try kv.keys.withUnsafeBufferPointer { keys in
             try kv.values.withUnsafeBufferPointer { values in
@@ -395,6 +467,11 @@ public final class PersonalStore: @unchecked Sendable {
         try txn.delete(entries, Self.idKey(r.id))
         try txn.delete(vectors, Self.idKey(r.id))
         try txn.delete(photos, Self.idKey(r.id))
+        try txn.delete(usage, Self.idKey(r.id))
+        try deletePages(txn, r)
+    }
+
+    private func deletePages(_ txn: LMDBTransaction, _ r: EntryRecord) throws {
         for layer in 0..<r.layers {
             for block in 0..<r.blockCount { try txn.delete(pages, Self.pageKey(r.id, layer: layer, block: block)) }
         }

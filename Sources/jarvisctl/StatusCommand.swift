@@ -17,6 +17,7 @@ struct StatusCommand: ParsableCommand {
             model:       \(s.model)
             entries:     \(s.entries)
             store:       \(Output.bytes(s.storeBytes)) for \(s.storeTokens) tokens\(s.storeTokens > 0 ? String(format: " (%.1f KiB a token)", s.bytesPerToken / 1024) : "")
+            pages:       \(Output.bytes(s.pageBytes)) for \(s.pagedEntries) entries\(s.textOnlyEntries > 0 ? "; \(s.textOnlyEntries) text-only until next used" : "")
             queue:       \(s.queueDepth)
             uptime:      \(String(format: "%.0f", s.uptimeS)) s
             decode:      \(s.tokensPerS > 0 ? String(format: "%.1f tokens/s", s.tokensPerS) : "no answers yet")

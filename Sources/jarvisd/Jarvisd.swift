@@ -30,6 +30,7 @@ struct Jarvisd: AsyncParsableCommand {
     @Option(setting: .maxTokens) var maxTokens: SettingFlag?
     @Option(setting: .retrieveLimit) var retrieveLimit: SettingFlag?
     @Option(setting: .pageDType) var pageDType: SettingFlag?
+    @Option(setting: .maxStoreBytes) var maxStoreBytes: SettingFlag?
     @Option(setting: .config) var config: SettingFlag?
 
     func run() async throws {

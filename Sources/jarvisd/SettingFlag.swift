@@ -26,7 +26,7 @@ extension Option where Value == SettingFlag? {
         case .modelFile: .file(extensions: ["gguf"])
         case .directory: .directory
         case .oneOf(let words): .list(words)
-        case .integer: .default
+        case .integer, .bytes: .default
         }
         self.init(name: .customLong(setting.rawValue), help: ArgumentHelp(setting.help, valueName: setting.valueName),
                   completion: completion) { SettingFlag(setting: setting, value: $0) }

@@ -80,4 +80,107 @@ final class DurabilityTests: XCTestCase {
         // And the store goes on working.
         XCTAssertNoThrow(try store.add(PersonalStoreTests.sample(tokens: 3).0, kv: PersonalStoreTests.sample(tokens: 3).1, vectors: []))
     }
+
+    static let dropChildVariable = "JARVIS_STORE_DROP_CHILD"
+    static let dropEntries = 400
+
+    /// Not a test on its own: the child process of `testKillDashNineWhileDroppingPages`. Drops
+    /// the pages of the store's entries eight to a transaction, acknowledging each committed
+    /// batch, then waits to be killed.
+    func testChildDropsPagesUntilKilled() throws {
+        guard let path = ProcessInfo.processInfo.environment[Self.dropChildVariable] else {
+            throw XCTSkip("runs only as the child of testKillDashNineWhileDroppingPages")
+        }
+        let store = try PersonalStore(directory: path)
+        let records = try store.list()
+        for start in stride(from: 0, to: records.count, by: 8) {
+            let batch = records[start..<min(start + 8, records.count)].map(\.id)
+            try store.dropPages(ids: batch)
+            FileHandle.standardOutput.write(Data("dropped \(batch.map(String.init).joined(separator: ","))\n".utf8))
+        }
+        while true { sleep(1) }
+    }
+
+    static func dropSample(_ i: Int) -> (EntryRecord, EntryKV) {
+        PersonalStoreTests.sample(tokens: 100 + i % 40, layers: 4, name: "entry \(i)", seed: UInt16(i))
+    }
+
+    /// kill -9 in the middle of dropping pages for the store budget: every entry is whole
+    /// afterwards, either with all its pages as written or text-only with none, its text,
+    /// names and vectors intact; acknowledged drops stay dropped.
+    func testKillDashNineWhileDroppingPages() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("jarvis-drop-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        do {
+            let store = try PersonalStore(directory: dir.path)
+            try store.addAll((0..<Self.dropEntries).map { i in
+                let (r, kv) = Self.dropSample(i)
+                return (r, kv, [Float(i)])
+            })
+        }
+
+        let child = Process()
+        child.executableURL = URL(fileURLWithPath: CommandLine.arguments[0])
+        child.arguments = ["JarvisStoreTests.DurabilityTests/testChildDropsPagesUntilKilled"]
+        child.environment = ProcessInfo.processInfo.environment.merging([Self.dropChildVariable: dir.path]) { $1 }
+        let out = Pipe()
+        child.standardOutput = out
+        child.standardError = FileHandle.nullDevice
+        try child.run()
+
+        var acked: Set<UInt64> = [], batches = 0, buffer = ""
+        let deadline = Date().addingTimeInterval(60)
+        while batches < 20 && Date() < deadline {
+            let data = out.fileHandleForReading.availableData
+            if data.isEmpty { break }
+            buffer += String(decoding: data, as: UTF8.self)
+            while let nl = buffer.firstIndex(of: "\n") {
+                let line = buffer[..<nl]
+                buffer = String(buffer[buffer.index(after: nl)...])
+                if line.hasPrefix("dropped ") {
+                    batches += 1
+                    acked.formUnion(line.dropFirst(8).split(separator: ",").compactMap { UInt64($0) })
+                }
+            }
+        }
+        usleep(UInt32.random(in: 0...3000))   // land anywhere in the next batch
+        kill(child.processIdentifier, SIGKILL)
+        child.waitUntilExit()
+        XCTAssertEqual(child.terminationReason, .uncaughtSignal)
+        XCTAssertGreaterThanOrEqual(batches, 20, "the child should have acknowledged 20 batches")
+
+        let store = try PersonalStore(directory: dir.path)
+        let listed = try store.list()
+        XCTAssertEqual(listed.count, Self.dropEntries, "no entry is lost")
+        var textOnly = 0
+        try store.read { reader in
+            for r in listed {
+                let i = Int(r.name!.split(separator: " ")[1])!
+                let (written, kv) = Self.dropSample(i)
+                XCTAssertEqual(r.text, written.text)
+                XCTAssertEqual(try store.entry(named: "entry \(i)")?.id, r.id)
+                XCTAssertEqual(try store.vectors(id: r.id), [Float(i)])
+                if acked.contains(r.id) { XCTAssertFalse(r.hasPages, "entry \(r.id)'s drop was acknowledged") }
+                for layer in 0..<r.layers {
+                    for block in 0..<written.blockCount {
+                        if r.hasPages {
+                            let page = try reader.page(entry: r.id, layer: layer, block: block)
+                            let first = ((layer * r.kvHeads) * r.tokenCount + block * r.blockTokens) * r.headDim
+                            XCTAssertEqual(page.keys(head: 0)[0], kv.keys[first], "entry \(r.id)")
+                        } else {
+                            XCTAssertThrowsError(try reader.page(entry: r.id, layer: layer, block: block), "text-only entry \(r.id) keeps a page")
+                        }
+                    }
+                }
+                if !r.hasPages { textOnly += 1 }
+            }
+        }
+        XCTAssertGreaterThanOrEqual(textOnly, acked.count)
+        // And the store goes on working: a dropped entry is restored.
+        if let r = listed.first(where: { !$0.hasPages }) {
+            var back = r
+            back.textOnly = nil
+            XCTAssertTrue(try store.restorePages(back, kv: Self.dropSample(Int(r.name!.split(separator: " ")[1])!).1).hasPages)
+        }
+    }
 }

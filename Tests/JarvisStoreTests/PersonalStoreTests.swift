@@ -318,6 +318,65 @@ final class PersonalStoreTests: XCTestCase {
         }
     }
 
+    func testDroppedPagesLeaveTheTextAndComeBackWhenRestored() throws {
+        let store = try open()
+        let a = try store.add(Self.sample(tokens: 70, name: "Biscuit", aliases: ["the dog"]).0, kv: Self.sample(tokens: 70).1, vectors: [4])
+        let b = try store.add(Self.sample(tokens: 5, seed: 2).0, kv: Self.sample(tokens: 5, seed: 2).1, vectors: [5])
+        XCTAssertTrue(a.hasPages)
+        XCTAssertEqual(a.pageBytes, 2 * (2 * KVPage.byteCount(tokens: 32, kvHeads: 3, headDim: 16, dtype: .fp16)
+                                          + KVPage.byteCount(tokens: 6, kvHeads: 3, headDim: 16, dtype: .fp16)))
+
+        let dropped = try store.dropPages(ids: [a.id, 999])
+        XCTAssertEqual(dropped.map(\.id), [a.id], "a missing entry is passed over")
+        XCTAssertEqual(try store.dropPages(ids: [a.id]).count, 0, "an entry already text-only is passed over")
+        let now = try XCTUnwrap(try store.entry(id: a.id))
+        XCTAssertEqual(now.textOnly, true)
+        XCTAssertFalse(now.hasPages)
+        XCTAssertEqual(now.text, a.text)
+        XCTAssertEqual(try store.entry(named: "the dog")?.id, a.id, "names stay")
+        XCTAssertEqual(try store.vectors(id: a.id), [4], "vectors stay")
+        try store.read { reader in
+            for layer in 0..<2 {
+                for block in 0..<3 {
+                    XCTAssertThrowsError(try reader.page(entry: a.id, layer: layer, block: block)) {
+                        XCTAssertEqual(($0 as? StoreError)?.code, .notFound)
+                    }
+                }
+            }
+            XCTAssertNoThrow(try reader.page(entry: b.id, layer: 1, block: 0), "other entries keep theirs")
+        }
+
+        // Restored with a record of another length: the new pages, the same names and vectors.
+        var fresh = Self.sample(tokens: 40, seed: 9).0
+        fresh.id = a.id
+        fresh.name = "Biscuit"
+        fresh.aliases = ["the dog"]
+        let kv = Self.sample(tokens: 40, seed: 9).1
+        let back = try store.restorePages(fresh, kv: kv)
+        XCTAssertTrue(back.hasPages)
+        XCTAssertEqual(try store.entry(id: a.id), back)
+        XCTAssertEqual(try store.entry(named: "the dog")?.tokenCount, 40)
+        XCTAssertEqual(try store.vectors(id: a.id), [4])
+        try store.read { reader in
+            XCTAssertEqual(try reader.page(entry: a.id, layer: 1, block: 1).keys(head: 0)[0], kv.keys[(1 * 3 * 40 + 32) * 16])
+            XCTAssertThrowsError(try reader.page(entry: a.id, layer: 0, block: 2))
+        }
+        fresh.id = 999
+        XCTAssertThrowsError(try store.restorePages(fresh, kv: kv)) { XCTAssertEqual(($0 as? StoreError)?.code, .notFound) }
+    }
+
+    func testLastUseIsKeptAndGoesWithTheEntry() throws {
+        let store = try open()
+        let a = try store.add(Self.sample(tokens: 3).0, kv: Self.sample(tokens: 3).1, vectors: [])
+        let b = try store.add(Self.sample(tokens: 3).0, kv: Self.sample(tokens: 3).1, vectors: [])
+        XCTAssertEqual(try store.lastUse(), [:])
+        try store.noteUse(ids: [a.id, b.id, 999], at: 1_700_000_000_123)
+        try store.noteUse(ids: [b.id], at: 1_700_000_000_456)
+        XCTAssertEqual(try store.lastUse(), [a.id: 1_700_000_000_123, b.id: 1_700_000_000_456], "a missing entry gets no record")
+        try store.delete(id: a.id)
+        XCTAssertEqual(try store.lastUse(), [b.id: 1_700_000_000_456])
+    }
+
     func testShapeMismatchIsRefused() throws {
         let store = try open()
         let (r, kv) = Self.sample(tokens: 8)
