@@ -72,8 +72,13 @@ public final class Assistant: RequestHandler, Sendable {
         }
     }
 
-    /// Lets queued work finish and stops the inference thread.
-    public func stop() { queue.stop() }
+    /// Lets queued work finish, stops the inference thread, and writes the index snapshot
+    /// for the next start.
+    /// - Throws: what writing the snapshot throws (the next start then builds from the store).
+    public func stop() throws {
+        queue.stop()
+        try memory.writeIndexSnapshot()
+    }
 
     public var queueDepth: Int { queue.depth }
 

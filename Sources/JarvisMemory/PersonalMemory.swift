@@ -196,14 +196,28 @@ public final class PersonalMemory: Sendable {
                                  imageFocusPath: imageFocusPath, vision: vision)
         answerer = Answerer(encoder: encoder, store: store)
         try store.bind(fingerprint: encoder.fingerprint)
-        var index = Index()
-        index.retriever.answerFloor = options.answerFloor
         let used = try store.lastUse()
-        try store.forEachEntry { r, vector, photo in index.add(r, vector: vector, photo: photo, lastUse: used[r.id]) }
+        var index: Index
+        if let snapshot = IndexSnapshot.read(for: store) {
+            index = snapshot
+            index.photos = try store.allPhotos()
+            for (id, t) in used where index.lastUse[id] != nil { index.lastUse[id] = t }
+        } else {
+            index = Index()
+            try store.forEachEntry { r, vector, photo in index.add(r, vector: vector, photo: photo, lastUse: used[r.id]) }
+        }
+        index.retriever.answerFloor = options.answerFloor
         self.index = Mutex(index)
         conversations = ConversationTable(capacity: options.liveSessions)
         // A budget lowered since the last run is met now.
         try keepWithinBudget()
+    }
+
+    /// Writes the index beside the store (`IndexSnapshot`), for the next start to read instead
+    /// of every record; jarvisd does this when it stops. Waits for the model's current work.
+    /// - Throws: what writing the file throws (the next start then builds from the store).
+    public func writeIndexSnapshot() throws {
+        try work.withLock { _ in try IndexSnapshot.write(index.withLock { $0 }, for: store) }
     }
 
     /// The chat format answers use: SmolVLM's with its vision tower, else the model's own,

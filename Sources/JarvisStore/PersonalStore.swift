@@ -10,7 +10,8 @@ import Foundation
 /// - `photos`: entry id → `PhotoRecord` (photo entries only)
 /// - `sessions`: session name (UTF-8) → `SessionRecord` as JSON (chat sessions' turns as text)
 /// - `usage`: entry id → when an answer last used it, in ms since 1970 (u64, little-endian)
-/// - `meta`: "schema" → u32, "fingerprint" → string, "next_id" → u64
+/// - `meta`: "schema" → u32, "fingerprint" → string, "next_id" → u64, "generation" → 16 random
+///   bytes, new with every change to an entry (what an index snapshot is checked against)
 ///
 /// Everything about one entry is written in one transaction, so an entry is either wholly
 /// present or absent, whatever happens to the process.
@@ -233,6 +234,20 @@ public final class PersonalStore: @unchecked Sendable {
         }
     }
 
+    /// What identifies the store's entries as they are now: the generation (new with every
+    /// change to an entry; written at once if the store has none), the next id to be
+    /// assigned, and the number of entries. Two reads that agree saw the same entries.
+    public func state() throws -> (generation: [UInt8], nextID: UInt64, count: Int) {
+        let key = Array("generation".utf8)
+        if try env.read({ txn in try txn.get(meta, key) }) == nil { try env.write { txn in try newGeneration(txn) } }
+        return try env.read { txn in
+            let g = try txn.get(meta, key).map { Array($0) } ?? []
+            var next: UInt64 = 1
+            if let v = try txn.get(meta, Array("next_id".utf8)), v.count == 8 { next = UInt64(littleEndian: v.loadUnaligned(as: UInt64.self)) }
+            return (g, next, try txn.count(entries))
+        }
+    }
+
     /// How many entries the store holds, without reading them.
     public func count() throws -> Int {
         try env.read { txn in try txn.count(entries) }
@@ -358,6 +373,12 @@ public final class PersonalStore: @unchecked Sendable {
         try txn.get(entries, Self.idKey(id)).map(Self.decodeRecord)
     }
 
+    private func newGeneration(_ txn: LMDBTransaction) throws {
+        var g = SystemRandomNumberGenerator()
+        let bytes = withUnsafeBytes(of: (g.next() as UInt64, g.next() as UInt64)) { Array($0) }
+        try txn.put(meta, Array("generation".utf8), bytes)
+    }
+
     private func nextID(_ txn: LMDBTransaction) throws -> UInt64 {
         let key = Array("next_id".utf8)
         var id: UInt64 = 1
@@ -395,6 +416,7 @@ public final class PersonalStore: @unchecked Sendable {
     }
 
     private func putRecord(_ txn: LMDBTransaction, _ r: EntryRecord) throws {
+        try newGeneration(txn)
         let e = JSONEncoder()
         e.outputFormatting = .sortedKeys
         try txn.put(entries, Self.idKey(r.id), Array(try e.encode(r)))
@@ -463,6 +485,7 @@ public final class PersonalStore: @unchecked Sendable {
     }
 
     private func removeEntry(_ txn: LMDBTransaction, _ r: EntryRecord) throws {
+        try newGeneration(txn)
         for name in ([r.name].compactMap { $0 } + r.aliases) { try txn.delete(names, Self.nameKey(name)) }
         try txn.delete(entries, Self.idKey(r.id))
         try txn.delete(vectors, Self.idKey(r.id))

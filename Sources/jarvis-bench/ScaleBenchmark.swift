@@ -1,5 +1,5 @@
 import ArgumentParser
-import COpenBLAS
+import CJarvisKernels
 import Foundation
 import JarvisClient
 import JarvisEngine
@@ -118,13 +118,13 @@ struct ScaleBenchmark: ParsableCommand {
             say(String(format: "%d entries: index built in process in %.2f s, again (warm page cache) in %.2f s", size, builds[0], builds[1]))
             let questions = Self.questions
             let qv = questions.map { embedder.embed($0) }
-            // The dense product alone, on a matrix of the same shape: the part that reads every vector.
+            // The scan alone, on int8 rows of the same shape: the part that reads every vector.
             let slots = retriever.count, width = qv[0].count
-            let matrix = (0..<slots * width).map { _ in Float.random(in: -0.05...0.05) }
-            var products = [Float](repeating: 0, count: slots), productTimes: [Double] = []
+            let codes = (0..<slots * width).map { _ in Int8.random(in: -127...127) }
+            var products = [Int32](repeating: 0, count: slots), productTimes: [Double] = []
             for v in qv {
                 let t = Date()
-                cblas_sgemv(CblasRowMajor, CblasNoTrans, Int32(slots), Int32(width), 1, matrix, Int32(width), v, 1, 0, &products, 1)
+                jk_dot_i8_rows(codes, Int64(slots), Int32(width), Retriever.quantize(v).codes, &products)
                 productTimes.append(Date().timeIntervalSince(t))
             }
             var rankTimes: [Double] = []
@@ -153,7 +153,7 @@ struct ScaleBenchmark: ParsableCommand {
     }
 
     func printTable(_ rows: [[String]]) {
-        let header = ["entries", "fill", "remember p50/p99", "ask TTFT", "retrieval (product)", "start→ready", "list page (1000)",
+        let header = ["entries", "fill", "remember p50/p99", "ask TTFT", "retrieval (scan)", "start→ready", "list page (1000)",
                       "list all (pages)", "RSS anon + file", "disk", "B/token"]
         say("")
         let widths = header.indices.map { c in ([header[c]] + rows.map { $0[c] }).map(\.count).max()! + 2 }

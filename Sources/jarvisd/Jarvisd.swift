@@ -68,7 +68,11 @@ struct Jarvisd: AsyncParsableCommand {
         } catch {
             throw fail("\(error)", notifier, logger)
         }
-        assistant.stop()
+        do {
+            try assistant.stop()
+        } catch {
+            logger.warning("the index snapshot was not written (\(error)); the next start reads the index from the store")
+        }
         logger.notice("stopped")
         JournalLogHandler.flush()
     }

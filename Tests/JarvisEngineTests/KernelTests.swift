@@ -174,6 +174,25 @@ final class KernelTests: XCTestCase {
         XCTAssertEqual(outs[0], outs[1], "softmax and SwiGLU")
     }
 
+    func testInt8RowProductsAreExactOnEveryPath() {
+        defer { jk_select_vector_search_kernels(1) }
+        for dim in [384, 40, 7] {
+            let n = 9
+            // Extremes included: every row holds ±127 somewhere.
+            func value(_ i: Int, prime: Int) -> Int8 { Int8((i * prime) % 255 - 127) }
+            let rows: [Int8] = (0..<n * dim).map { i -> Int8 in i % 11 == 0 ? (i % 2 == 0 ? 127 : -127) : value(i, prime: 7919) }
+            let q: [Int8] = (0..<dim).map { d -> Int8 in d % 5 == 0 ? -127 : value(d, prime: 104_729) }
+            var expected = [Int32](repeating: 0, count: n)
+            for j in 0..<n { for d in 0..<dim { expected[j] += Int32(rows[j * dim + d]) * Int32(q[d]) } }
+            for level in [0, 1] {
+                jk_select_vector_search_kernels(Int32(level))
+                var out = [Int32](repeating: -1, count: n)
+                jk_dot_i8_rows(rows, Int64(n), Int32(dim), q, &out)
+                XCTAssertEqual(out, expected, "dim \(dim), level \(level)")
+            }
+        }
+    }
+
     func testThreadCountDoesNotChangeResults() {
         for (type, cols) in [(GGMLType.q4_1, 128), (.q6_K, 256)] {
             let rows = 300, n = 9

@@ -120,4 +120,42 @@ final class RetrieverTests: XCTestCase {
         Retriever.select(&values, count: 10, by: { $0 > $1 })
         XCTAssertEqual(Set(values.prefix(10)), Set((990..<1000).map(Int32.init)))
     }
+
+    func testTheInt8ScanFindsWhatAnFP32ScanFindsAndCosinesAreExact() {
+        var seed: UInt64 = 7
+        func next() -> Float {
+            seed = seed &* 6364136223846793005 &+ 1442695040888963407
+            return Float(seed >> 40) / Float(1 << 24) - 0.5
+        }
+        func unit(_ v: [Float]) -> [Float] { let n = v.reduce(0) { $0 + $1 * $1 }.squareRoot(); return v.map { $0 / n } }
+        var r = Retriever()
+        r.depth = 50
+        var vectors: [UInt64: [Float]] = [:]
+        for id in 1...3000 as ClosedRange<UInt64> {
+            let v = unit((0..<384).map { _ in next() })
+            vectors[id] = v
+            r.add(Retriever.Item(id: id, names: [], text: "entry", tokenCount: 4, vector: v))
+        }
+        func dot(_ a: [Float], _ b: [Float]) -> Float {
+            var s: Float = 0
+            for i in a.indices { s += a[i] * b[i] }
+            return s
+        }
+        for _ in 0..<5 {
+            // A question close to one entry, as real ones are.
+            let target = UInt64((next() + 0.5) * 2999) + 1
+            let noise: [Float] = (0..<384).map { _ in next() * 0.05 }
+            let q = unit(zip(vectors[target]!, noise).map { $0 + $1 })
+            var scored: [(id: UInt64, cosine: Float)] = []
+            for (id, v) in vectors { scored.append((id, dot(v, q))) }
+            scored.sort { a, b in a.cosine > b.cosine || (a.cosine == b.cosine && a.id < b.id) }
+            let exact = scored.map(\.id)
+            let hits = r.rank(question: "nothing lexical", vector: q)
+            XCTAssertEqual(hits.first?.id, target)
+            XCTAssertEqual(hits.prefix(10).map(\.id), Array(exact.prefix(10)), "the nearest ten, in order")
+            for h in hits {
+                XCTAssertEqual(h.cosine, dot(vectors[h.id]!, q), accuracy: 2e-3, "reported cosines come from the fp16 rows, not the int8 codes")
+            }
+        }
+    }
 }
