@@ -639,17 +639,22 @@ struct AttentionJob {
             }
             offset += run.tokenCount
         }
-        jk_attn_scores_f16(qRotated, cache.keys(layer: layer, head: kvh), Int32(own), Int32(hd), scale, scores.p + offset, order)
+        // A sliding layer masks keys `window` or more positions back, by their logical
+        // positions; cache rows that far back are neither scored nor mixed (zero weights would
+        // add nothing).
+        var first = 0
         if let window {
-            // Keys at or beyond `window` positions back are masked, by their logical positions.
             let oldest = cache.basePosition + p0 + t - window + 1
             offset = 0
             for run in context {
                 for i in 0..<min(run.tokenCount, max(0, oldest - run.placedPosition)) { scores.p[offset + i] = -.infinity }
                 offset += run.tokenCount
             }
-            for i in 0..<min(own, max(0, oldest - cache.basePosition)) { scores.p[offset + i] = -.infinity }
+            first = min(own, max(0, oldest - cache.basePosition))
+            for i in 0..<first { scores.p[offset + i] = -.infinity }
         }
+        jk_attn_scores_f16(qRotated, cache.keys(layer: layer, head: kvh) + first * hd, Int32(own - first), Int32(hd), scale,
+                           scores.p + offset + first, order)
         jk_softmax(scores.p, Int32(visible))
         jk_round_fp16(scores.p, Int64(visible))
 
@@ -670,7 +675,8 @@ struct AttentionJob {
             }
             offset += run.tokenCount
         }
-        jk_attn_mix_rows(state.p, scores.p + offset, cache.values(layer: layer, head: kvh), Int32(own), Int32(hd), Int32(offset), order)
+        jk_attn_mix_rows(state.p, scores.p + offset + first, cache.values(layer: layer, head: kvh) + first * hd, Int32(own - first),
+                         Int32(hd), Int32(offset + first), order)
         jk_attn_mix_end(state.p, Int32(hd), out + t * qDim + h * hd, order)
     }
 }

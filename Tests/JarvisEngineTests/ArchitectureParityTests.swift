@@ -187,9 +187,15 @@ extension FamilyParityTests {
     /// Relocation under two bases and linear scaling, with the window applied over the placed
     /// positions: see `checkRelocatedAgainstOnePass`.
     func testGemma3RelocatedEntry() throws {
-        let model = try fixture("gemma3").model
-        try checkRelocatedEntry(model)
-        try checkRelocatedAgainstOnePass(model)
+        let f = try fixture("gemma3")
+        try checkRelocatedEntry(f.model)
+        let onePass = try checkRelocatedAgainstOnePass(f.model)
+        // The window decides these rows: without it the single pass itself is far off.
+        var config = f.model.config
+        config.slidingWindow = nil
+        config.slidingLayers = []
+        let unwindowed = try checkRelocatedAgainstOnePass(Transformer(gguf: f.gguf, config: config))
+        XCTAssertGreaterThan(maxDiff(onePass, unwindowed), 0.1)
     }
 
     // MARK: - Relocation against one forward pass
@@ -202,7 +208,9 @@ extension FamilyParityTests {
     /// is applied over the logical positions the entry is placed at, as in the single pass
     /// (applied over the positions it was computed at, 100-106, every row would see it).
     /// Tolerance 1e-2 (fp16 keys turned by different routes, as in CompositionTests).
-    func checkRelocatedAgainstOnePass(_ model: Transformer) throws {
+    /// - Returns: the single pass's logits of the rows compared.
+    @discardableResult
+    func checkRelocatedAgainstOnePass(_ model: Transformer) throws -> [Float] {
         let family = model.config.architecture.rawValue
         let entry: [Int32] = [30, 31, 32, 33, 34, 35, 36]
         let rest: [Int32] = (0..<50).map { Int32(($0 * 7 + 3) % 250) } + [3, 4, 5, 6]
@@ -211,8 +219,32 @@ extension FamilyParityTests {
         let composed = try model.prefill(rest, cache: KVCache(config: model.config, capacity: rest.count, basePosition: entry.count),
                                          context: [computed.run(0..<entry.count, placedAt: 0)], logits: .all)
         let onePass = try model.prefill(entry + rest, cache: KVCache(config: model.config, capacity: entry.count + rest.count), logits: .all)
-        let d = maxDiff(composed, Array(onePass[(entry.count * model.config.vocabularySize)...]))
+        let rows = Array(onePass[(entry.count * model.config.vocabularySize)...])
+        let d = maxDiff(composed, rows)
         print("\(family), entry computed at 100 and placed at 0: max |composed − one pass| = \(d)")
         XCTAssertLessThan(d, 1e-2, family)
+        return rows
+    }
+}
+
+extension FamilyParityTests {
+    /// gemma3's sliding layers from the GGUF: every sixth layer global unless
+    /// `sliding_window_pattern` says otherwise (a period, or one flag per layer), none without
+    /// a window, as llama.cpp reads them.
+    func testGemma3SlidingLayersFromMetadata() throws {
+        let dir = try makeTempDir("gemma3-pattern")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let url = dir.appendingPathComponent("m.gguf")
+        func layers(_ keys: [(String, GGUFValue)]) throws -> Set<Int> {
+            let w = TinyModel.writer(.init(architecture: "gemma3", layers: 8))
+            for (k, v) in keys { _ = w.add(key: "gemma3." + k, value: v) }
+            try w.write(to: url)
+            return try ModelConfig(gguf: GGUFFile(path: url.path)).slidingLayers
+        }
+        XCTAssertEqual(try layers([]), [])
+        XCTAssertEqual(try layers([("attention.sliding_window", .uint32(16))]), [0, 1, 2, 3, 4, 6, 7])
+        XCTAssertEqual(try layers([("attention.sliding_window", .uint32(16)), ("attention.sliding_window_pattern", .uint32(2))]), [0, 2, 4, 6])
+        let flags: [GGUFValue] = (0..<8).map { .bool($0 == 1 || $0 == 2) }
+        XCTAssertEqual(try layers([("attention.sliding_window", .uint32(16)), ("attention.sliding_window_pattern", .array(flags))]), [1, 2])
     }
 }
