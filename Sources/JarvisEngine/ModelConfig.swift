@@ -30,8 +30,8 @@ public struct ModelConfig: Sendable, Codable, Equatable {
     public var ropeDims: Int
     public var normEpsilon: Float
     /// Divisors of each rotary pair's frequency (`ropeDims / 2` values): Llama 3's long-context
-    /// scaling, stored in GGUF as `rope_freqs.weight`. Nil when the frequencies are unscaled.
-    /// Phi-3 also holds the set it does not use here: see `ropeLongContext`.
+    /// scaling, stored in GGUF as `rope_freqs.weight`, or the one of Phi-3's two sets in use
+    /// (see `ropeLongContext`). Nil when the frequencies are unscaled.
     public var ropeFrequencyFactors: [Float]?
     /// Phi-3's LongRoPE: the factors for a context longer than the original one (`long`) and
     /// for one within it (`short`), from `rope_factors_long/short.weight`. Which of them is

@@ -209,7 +209,9 @@ final class FamilyParityTests: XCTestCase {
     /// be turned 4× too far and the logits would part by whole units. Tolerance 1e-2, as for
     /// unscaled models in CompositionTests (fp16 keys rotated by different routes).
     func testLlama3RelocatedEntry() throws {
-        try checkRelocatedEntry(try fixture("llama3").model)
+        let model = try fixture("llama3").model
+        try checkRelocatedEntry(model)
+        try checkRelocatedAgainstOnePass(model)
     }
 
     func checkRelocatedEntry(_ model: Transformer) throws {
@@ -291,6 +293,8 @@ final class FamilyParityTests: XCTestCase {
     /// Stored entries relocate under qwen3 as under llama: keys are normalized before they are
     /// rotated, so the query's turn back still undoes exactly the move.
     func testQwen3RelocatedEntry() throws {
-        try checkRelocatedEntry(try fixture("qwen3").model)
+        let model = try fixture("qwen3").model
+        try checkRelocatedEntry(model)
+        try checkRelocatedAgainstOnePass(model)
     }
 }
