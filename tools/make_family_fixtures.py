@@ -26,6 +26,22 @@ Families and what each one exercises:
           exercises llama.cpp's F16 products (activations rounded to fp16).
   qwen3   Qwen3: per-head RMSNorm of q and k before RoPE, no QKV bias, NeoX RoPE, and an
           explicit head_dim of 32 where hidden_size / heads is 16 (q is 128 wide, the model 64).
+  The three below are narrower (width 32, two heads of 16, one KV head) and GGUF-only:
+  smollm3 SmolLM3: 4 layers, layer 3 without RoPE (no_rope_layer_interval 4; llama.cpp hard-codes
+          that rule, the converter writes no key).
+  phi3    Phi-3: fused qkv_proj and gate_up_proj, NeoX RoPE over half of each head
+          (partial_rotary_factor 0.5, as Phi-4-mini's 0.75), LongRoPE with distinct short and long
+          factors, original context 64 of 256. The 96-token sequence runs past 64, so transformers
+          uses the long factors, as llama.cpp does at its context of 256; FAMILY.short.logits.bin
+          holds transformers' logits of the first 48 ids, where it uses the short ones. The
+          converter reads a SentencePiece model unless tokenizer_config.json names GPT2Tokenizer,
+          so it does; and llama.cpp looks up <s>/</s>/<unk> in a model named phi3, so the model is
+          named "tiny-phi".
+  gemma3  Gemma 3 text: 6 layers, 0-4 sliding (window 24 < 96) with local base 10000, layer 5
+          global with base 1e6 and linear scaling 8; q/k norms, pre- and post-norms (gemma's
+          1 + weight, which the converter folds in), GeGLU (tanh), embeddings times sqrt(32),
+          final logit softcapping 10, query_pre_attn_scalar 16 (the head size, which llama.cpp
+          assumes below 27B).
 
 Also written: llama3_factors.json, transformers' llama3 frequency divisors for the real Llama 3.1
 and 3.2 settings (head size 128, base 500000, factor 8 and 32), to check the factors computed
@@ -36,6 +52,7 @@ Written per family (all deterministic; a second run gives identical bytes):
                       output).
   FAMILY.safetensors  the same model as transformers saves it (F32, qwen2 F16; tied: no
                       lm_head), for the Hugging Face loading path; its config is in FAMILY.json.
+                      (llama3, qwen2 and qwen3 only.)
   FAMILY.logits.bin   transformers' fp32 logits of every position of `ids` (little-endian f32,
                       len(ids) x vocab, row-major).
   FAMILY.json         ids; llama.cpp's argmax at every position of ids (one batch) and how far
