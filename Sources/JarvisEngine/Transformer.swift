@@ -441,11 +441,12 @@ extension Transformer {
         }
     }
 
-    /// RMS-normalizes `rows` consecutive heads of `headDim` floats in place, each with `weight`.
-    func normalizeHeads(_ x: UnsafeMutablePointer<Float>, rows: Int, weight: [Float]) {
-        let hd = config.headDim
+    /// RMS-normalizes `rows` consecutive vectors of `weight.count` floats from `x` into `out`
+    /// (which may be `x`), each with `weight`: model-wide rows or single heads.
+    func normalize(_ x: UnsafePointer<Float>, rows: Int, weight: [Float], into out: UnsafeMutablePointer<Float>) {
+        let width = weight.count
         weight.withUnsafeBufferPointer { w in
-            for r in 0..<rows { jk_rmsnorm(x + r * hd, x + r * hd, w.baseAddress!, Int32(hd), config.normEpsilon) }
+            for r in 0..<rows { jk_rmsnorm(out + r * width, x + r * width, w.baseAddress!, Int32(width), config.normEpsilon) }
         }
     }
 
@@ -485,16 +486,14 @@ extension Transformer {
         }
 
         for (li, layer) in weights.layers.enumerated() {
-            layer.attnNorm.withUnsafeBufferPointer { w in
-                for t in 0..<n { jk_rmsnorm(xn.p + t * c.dim, x.p + t * c.dim, w.baseAddress!, Int32(c.dim), c.normEpsilon) }
-            }
+            normalize(x.p, rows: n, weight: layer.attnNorm, into: xn.p)
             let normed = Activations(xn.p, n: n, cols: c.dim)
             project(normed, layer.wq, bias: layer.bq, into: q.p)
             project(normed, layer.wk, bias: layer.bk, into: k.p)
             project(normed, layer.wv, bias: layer.bv, into: v.p)
             if let qNorm = layer.qNorm, let kNorm = layer.kNorm {
-                normalizeHeads(q.p, rows: n * c.heads, weight: qNorm)
-                normalizeHeads(k.p, rows: n * c.kvHeads, weight: kNorm)
+                normalize(q.p, rows: n * c.heads, weight: qNorm, into: q.p)
+                normalize(k.p, rows: n * c.kvHeads, weight: kNorm, into: k.p)
             }
             let neox: Int32 = c.ropeIsNeox ? 1 : 0
             let rotates = c.rotates(layer: li)
@@ -512,12 +511,10 @@ extension Transformer {
             attention(layer: li, q: q.p, qRaw: relocated && rotates ? qRaw.p : nil, n: n, p0: p0, cache: cache, context: context, out: att.p)
             // Residual: xn is free here (Q/K/V are computed), so the product lands there first.
             project(Activations(att.p, n: n, cols: qDim), layer.wo, into: xn.p)
-            if let post = layer.attnPostNorm { normalizeRows(xn.p, n: n, weight: post) }
+            if let post = layer.attnPostNorm { normalize(xn.p, rows: n, weight: post, into: xn.p) }
             jk_add(x.p, xn.p, Int32(n * c.dim))
 
-            layer.ffnNorm.withUnsafeBufferPointer { w in
-                for t in 0..<n { jk_rmsnorm(xn.p + t * c.dim, x.p + t * c.dim, w.baseAddress!, Int32(c.dim), c.normEpsilon) }
-            }
+            normalize(x.p, rows: n, weight: layer.ffnNorm, into: xn.p)
             let normed2 = Activations(xn.p, n: n, cols: c.dim)
             project(normed2, layer.wGate, into: gate.p)
             project(normed2, layer.wUp, into: up.p)
@@ -528,7 +525,7 @@ extension Transformer {
                 jk_swiglu(gate.p, up.p, Int32(n * c.ffnDim))
             }
             project(Activations(gate.p, n: n, cols: c.ffnDim), layer.wDown, into: xn.p)
-            if let post = layer.ffnPostNorm { normalizeRows(xn.p, n: n, weight: post) }
+            if let post = layer.ffnPostNorm { normalize(xn.p, rows: n, weight: post, into: xn.p) }
             jk_add(x.p, xn.p, Int32(n * c.dim))
         }
         cache.count = p0 + n
@@ -536,25 +533,13 @@ extension Transformer {
         let rows = logits == .all ? n : (logits == .last ? 1 : 0)
         guard rows > 0 else { return [] }
         let first = n - rows
-        weights.outputNorm.withUnsafeBufferPointer { w in
-            for t in 0..<rows {
-                jk_rmsnorm(xn.p + t * c.dim, x.p + (first + t) * c.dim, w.baseAddress!, Int32(c.dim), c.normEpsilon)
-            }
-        }
+        normalize(x.p + first * c.dim, rows: rows, weight: weights.outputNorm, into: xn.p)
         return [Float](unsafeUninitializedCapacity: rows * c.vocabularySize) { buf, count in
             project(Activations(xn.p, n: rows, cols: c.dim), weights.output, into: buf.baseAddress!)
             count = rows * c.vocabularySize
             if let cap = c.finalLogitSoftcap {
                 for i in 0..<count { buf[i] = cap * tanhf(buf[i] * (1 / cap)) }
             }
-        }
-    }
-
-    /// RMS-normalizes `n` rows of the model's width in place with `weight`.
-    func normalizeRows(_ x: UnsafeMutablePointer<Float>, n: Int, weight: [Float]) {
-        let dim = config.dim
-        weight.withUnsafeBufferPointer { w in
-            for t in 0..<n { jk_rmsnorm(x + t * dim, x + t * dim, w.baseAddress!, Int32(dim), config.normEpsilon) }
         }
     }
 
