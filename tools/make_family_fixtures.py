@@ -26,6 +26,22 @@ Families and what each one exercises:
           exercises llama.cpp's F16 products (activations rounded to fp16).
   qwen3   Qwen3: per-head RMSNorm of q and k before RoPE, no QKV bias, NeoX RoPE, and an
           explicit head_dim of 32 where hidden_size / heads is 16 (q is 128 wide, the model 64).
+  The three below are narrower (width 32, two heads of 16, one KV head) and GGUF-only:
+  smollm3 SmolLM3: 4 layers, layer 3 without RoPE (no_rope_layer_interval 4; llama.cpp hard-codes
+          that rule, the converter writes no key).
+  phi3    Phi-3: fused qkv_proj and gate_up_proj, NeoX RoPE over half of each head
+          (partial_rotary_factor 0.5, as Phi-4-mini's 0.75), LongRoPE with distinct short and long
+          factors, original context 64 of 256. The 96-token sequence runs past 64, so transformers
+          uses the long factors, as llama.cpp does at its context of 256; FAMILY.short.logits.bin
+          holds transformers' logits of the first 48 ids, where it uses the short ones. The
+          converter reads a SentencePiece model unless tokenizer_config.json names GPT2Tokenizer,
+          so it does; and llama.cpp looks up <s>/</s>/<unk> in a model named phi3, so the model is
+          named "tiny-phi".
+  gemma3  Gemma 3 text: 6 layers, 0-4 sliding (window 24 < 96) with local base 10000, layer 5
+          global with base 1e6 and linear scaling 8; q/k norms, pre- and post-norms (gemma's
+          1 + weight, which the converter folds in), GeGLU (tanh), embeddings times sqrt(32),
+          final logit softcapping 10, query_pre_attn_scalar 16 (the head size, which llama.cpp
+          assumes below 27B).
 
 Also written: llama3_factors.json, transformers' llama3 frequency divisors for the real Llama 3.1
 and 3.2 settings (head size 128, base 500000, factor 8 and 32), to check the factors computed
@@ -36,6 +52,7 @@ Written per family (all deterministic; a second run gives identical bytes):
                       output).
   FAMILY.safetensors  the same model as transformers saves it (F32, qwen2 F16; tied: no
                       lm_head), for the Hugging Face loading path; its config is in FAMILY.json.
+                      (llama3, qwen2 and qwen3 only.)
   FAMILY.logits.bin   transformers' fp32 logits of every position of `ids` (little-endian f32,
                       len(ids) x vocab, row-major).
   FAMILY.json         ids; llama.cpp's argmax at every position of ids (one batch) and how far
@@ -55,7 +72,9 @@ no part in them.
 
 Weights: every matrix and bias is normal with sd 1/sqrt(fan_in), embeddings sd 0.25 (tied
 logits then spread over several units), every norm weight 1 + N(0, 0.2): activations stay
-O(1), and a norm applied without its weight (or not at all) changes the logits.
+O(1), and a norm applied without its weight (or not at all) changes the logits. Gemma's norms
+multiply by 1 + weight, so there the norm weights are N(0, 0.2) and the effective ones the same
+as elsewhere.
 """
 import json
 import os
@@ -77,8 +96,9 @@ for name, pin in PINS.items():
 import numpy as np
 import torch
 from tokenizers import Tokenizer, decoders, models, pre_tokenizers
-from transformers import (LlamaConfig, LlamaForCausalLM, PreTrainedTokenizerFast, Qwen2Config, Qwen2ForCausalLM,
-                          Qwen3Config, Qwen3ForCausalLM)
+from transformers import (Gemma3ForCausalLM, Gemma3TextConfig, LlamaConfig, LlamaForCausalLM, Phi3Config, Phi3ForCausalLM,
+                          PreTrainedTokenizerFast, Qwen2Config, Qwen2ForCausalLM, Qwen3Config, Qwen3ForCausalLM, SmolLM3Config,
+                          SmolLM3ForCausalLM)
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from byte_bpe import byte_alphabet  # noqa: E402
@@ -96,6 +116,11 @@ COMMON = dict(hidden_size=64, intermediate_size=128, num_hidden_layers=2, num_at
               num_key_value_heads=2, max_position_embeddings=256, rope_theta=10000.0,
               tie_word_embeddings=True, attention_bias=False, torch_dtype="float32")
 
+# Narrower, for the families added later (more layers, so the fixtures stay small): two heads of
+# 16 beside one KV head.
+SMALL = dict(hidden_size=32, intermediate_size=64, num_attention_heads=2, num_key_value_heads=1, head_dim=16,
+             max_position_embeddings=256, tie_word_embeddings=True, torch_dtype="float32", pad_token_id=None)
+
 FAMILIES = {
     "llama3": dict(
         cls=LlamaForCausalLM, pre="llama-bpe", seed=31,
@@ -111,6 +136,25 @@ FAMILIES = {
         cls=Qwen3ForCausalLM, pre="qwen2", seed=37,
         config=Qwen3Config(**COMMON, rms_norm_eps=1e-6, head_dim=32, use_sliding_window=False),
         specials=["<|endoftext|>", "<|im_start|>"]),
+    "smollm3": dict(
+        cls=SmolLM3ForCausalLM, pre="llama-bpe", seed=43, safetensors=False,
+        config=SmolLM3Config(**SMALL, num_hidden_layers=4, rope_theta=10000.0, rms_norm_eps=1e-6,
+                             use_sliding_window=False, no_rope_layer_interval=4),
+        specials=["<|begin_of_text|>", "<|end_of_text|>"]),
+    "phi3": dict(
+        cls=Phi3ForCausalLM, pre="llama-bpe", seed=47, name="tiny-phi", safetensors=False, tokenizer_class="GPT2Tokenizer", short_prefix=48,
+        config=Phi3Config(**SMALL, num_hidden_layers=2, rope_theta=10000.0, rms_norm_eps=1e-5,
+                          partial_rotary_factor=0.5, original_max_position_embeddings=64,
+                          rope_scaling=dict(type="longrope", short_factor=[1.0, 1.25, 1.5, 2.0],
+                                            long_factor=[1.0, 3.0, 8.0, 24.0])),
+        specials=["<|endoftext|>", "<|user|>"]),
+    "gemma3": dict(
+        cls=Gemma3ForCausalLM, pre="llama-bpe", seed=53, safetensors=False, eager=True, norm_offset=0.0,
+        config=Gemma3TextConfig(**SMALL, num_hidden_layers=6, rope_theta=1000000.0, rope_local_base_freq=10000.0,
+                                rope_scaling=dict(rope_type="linear", factor=8.0), sliding_window=24,
+                                query_pre_attn_scalar=16, final_logit_softcapping=10.0, rms_norm_eps=1e-6,
+                                hidden_activation="gelu_pytorch_tanh"),
+        specials=["<bos>", "<eos>"]),
 }
 
 
@@ -133,12 +177,12 @@ def write_tokenizer(directory, specials):
     return len(vocab) + len(specials)
 
 
-def randomize(model, seed):
+def randomize(model, seed, norm_offset=1.0):
     g = torch.Generator().manual_seed(seed)
     with torch.no_grad():
         for name, p in sorted(model.named_parameters()):
             if name.endswith("norm.weight"):
-                p.copy_(1 + 0.2 * torch.randn(p.shape, generator=g))
+                p.copy_(norm_offset + 0.2 * torch.randn(p.shape, generator=g))
             elif "embed_tokens" in name:
                 p.copy_(0.25 * torch.randn(p.shape, generator=g))
             else:
@@ -267,14 +311,23 @@ def main():
     with tempfile.TemporaryDirectory() as work:
         greedy = greedy_helper(work)
         for family, spec in FAMILIES.items():
-            hf = Path(work) / family
+            # llama.cpp marks <s>, </s> and <unk> by name in a model called phi3, which this
+            # vocabulary lacks: the phi3 model gets another name (its directory's).
+            hf = Path(work) / spec.get("name", family)
             vocab = write_tokenizer(hf, spec["specials"])
+            if "tokenizer_class" in spec:
+                # The phi3 converter reads a SentencePiece model unless the config names GPT-2's.
+                tc = json.loads((hf / "tokenizer_config.json").read_text())
+                tc["tokenizer_class"] = spec["tokenizer_class"]
+                (hf / "tokenizer_config.json").write_text(json.dumps(tc, indent=1))
             config = spec["config"]
             config.vocab_size = vocab
             config.bos_token_id = config.eos_token_id = vocab - 2
             torch.manual_seed(spec["seed"])
+            if spec.get("eager"):
+                config._attn_implementation = "eager"  # what transformers recommends for gemma3
             model = spec["cls"](config).float().eval()
-            randomize(model, spec["seed"])
+            randomize(model, spec["seed"], spec.get("norm_offset", 1.0))
             f16 = spec.get("f16", False)
             if f16:
                 # Weights rounded to fp16 once, so the F16 files hold exactly the weights the fp32
@@ -284,7 +337,8 @@ def main():
                         p.copy_(p.half().float())
             (model.half() if f16 else model).save_pretrained(hf, safe_serialization=True)
             model.float()
-            shutil.copyfile(hf / "model.safetensors", OUT / f"{family}.safetensors")
+            if spec.get("safetensors", True):
+                shutil.copyfile(hf / "model.safetensors", OUT / f"{family}.safetensors")
 
             rng = np.random.default_rng(spec["seed"])
             ids = [vocab - 2] + [int(i) for i in rng.integers(0, vocab - 2, SEQUENCE_LENGTH - 1)]
@@ -292,6 +346,11 @@ def main():
                 logits = model(torch.tensor([ids])).logits[0].float().numpy()
             assert logits.shape == (SEQUENCE_LENGTH, vocab)
             (OUT / f"{family}.logits.bin").write_bytes(logits.astype("<f4").tobytes())
+            if short := spec.get("short_prefix"):
+                # A sequence within the original context: transformers switches to the short factors.
+                with torch.no_grad():
+                    short_logits = model(torch.tensor([ids[:short]])).logits[0].float().numpy()
+                (OUT / f"{family}.short.logits.bin").write_bytes(short_logits.astype("<f4").tobytes())
 
             gguf = OUT / f"{family}.gguf"
             convert(hf, gguf, spec["pre"], "f16" if f16 else "f32")
@@ -318,7 +377,9 @@ def main():
                       "llama_cpp_greedy_ids": greedy_ids,
                       "llama_cpp_argmax_ids": argmax_ids,
                       "llama_cpp_max_abs_deviation_from_transformers": llama_deviation, "transformers_greedy_ids": hf_greedy,
-                      "hf_config": hf_config}
+                      "llama_cpp_context": 256, "hf_config": hf_config}
+            if short:
+                record["short_prefix"] = short
             (OUT / f"{family}.json").write_text(json.dumps(record, indent=1) + "\n")
             print(f"{family}: vocab {vocab}, gguf {gguf.stat().st_size} bytes, logits |max| {np.abs(logits).max():.2f}, "
                   f"llama.cpp greedy {greedy_ids}, transformers greedy {hf_greedy}, "

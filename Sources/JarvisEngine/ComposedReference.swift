@@ -18,15 +18,17 @@ extension Transformer {
             guard run.placedPosition == row, run.keys.count == c.layers * c.kvHeads, case .fp16 = run.format else {
                 throw EngineError(.invalidArgument, "reference composition needs fp16 runs placed one after another from 0 and shaped for this model")
             }
-            c.ropeTable(position: run.positionDelta, cos: cosT.p, sin: sinT.p)
             for l in 0..<c.layers {
+                // A pure rotation by δ (no magnitude), and none in a layer without RoPE.
+                c.ropeTable(sliding: c.window(layer: l) != nil, position: run.positionDelta, cos: cosT.p, sin: sinT.p, magnitude: false)
+                let rotates = c.rotates(layer: l)
                 for h in 0..<c.kvHeads {
                     let slot = l * c.kvHeads + h
                     let base = (h * cache.capacity + row) * c.headDim
                     for i in 0..<run.tokenCount {
                         // R(δ)·R(n)k = R(n+δ)k: turn the stored key to its placed position.
                         jk_fp16_to_fp32_row(run.keys[slot].assumingMemoryBound(to: UInt16.self) + i * c.headDim, key.p, Int64(c.headDim))
-                        jk_rope_apply(key.p, 1, Int32(c.headDim), Int32(c.ropeDims), cosT.p, sinT.p, c.ropeIsNeox ? 1 : 0)
+                        if rotates { jk_rope_apply(key.p, 1, Int32(c.headDim), Int32(c.ropeDims), cosT.p, sinT.p, c.ropeIsNeox ? 1 : 0) }
                         jk_fp32_to_fp16_row(key.p, cache.keys[l] + base + i * c.headDim, Int64(c.headDim))
                     }
                     (cache.values[l] + base).update(from: run.values[slot].assumingMemoryBound(to: UInt16.self), count: run.tokenCount * c.headDim)

@@ -1,8 +1,10 @@
+import Foundation
 import COpenBLAS
 import CJarvisKernels
 
-/// A decoder-only transformer (llama, qwen2 and qwen3 architectures) loaded from GGUF, or from
-/// Hugging Face safetensors (`init(safetensors:config:prefix:output:)`).
+/// A decoder-only transformer loaded from GGUF (llama, qwen2, qwen3, smollm3, phi3 and gemma3
+/// text), or from Hugging Face safetensors (llama, qwen2, qwen3:
+/// `init(safetensors:config:prefix:output:)`).
 ///
 /// Weights in Q4_0, Q4_1, Q8_0, Q4_K and Q6_K stay in their quantized blocks, read in place from
 /// the memory-mapped file; products with them quantize the activations to 8 bits. For Q4_0,
@@ -11,10 +13,13 @@ import CJarvisKernels
 /// super-block and close to llama.cpp's. Other weight types are dequantized to fp32 at load
 /// and multiplied with OpenBLAS.
 ///
-/// The forward pass is written out in one place, top to bottom: embed → for each layer
-/// (RMSNorm → Q/K/V → [qwen3: RMSNorm of each Q and K head] → RoPE → store K/V in the cache →
-/// attention → output projection → residual → RMSNorm → SwiGLU feed-forward → residual) →
-/// final RMSNorm → logits.
+/// The forward pass is written out in one place, top to bottom: embed [gemma3: × √dim] → for
+/// each layer (RMSNorm → Q/K/V [phi3: row views of one fused matrix] → [qwen3, gemma3: RMSNorm
+/// of each Q and K head] → RoPE [not in smollm3's every fourth layer; gemma3: local or global
+/// base; phi3: long or short factors] → store K/V in the cache → attention [gemma3's sliding
+/// layers: only the last `slidingWindow` positions] → output projection → [gemma3: RMSNorm] →
+/// residual → RMSNorm → SwiGLU [gemma3: GeGLU] feed-forward [phi3: gate and up from one fused
+/// matrix] → [gemma3: RMSNorm] → residual) → final RMSNorm → logits [gemma3: softcapped].
 public final class Transformer: @unchecked Sendable {
     public let config: ModelConfig
     /// Where the weights came from, for messages and fingerprints.
@@ -184,15 +189,29 @@ extension Transformer {
 
         var rows: Int { switch self { case .quantized(_, _, let r, _), .dense(_, _, let r, _, _): r } }
         var cols: Int { switch self { case .quantized(_, _, _, let c), .dense(_, _, _, let c, _): c } }
+
+        /// Rows `start ..< start + count`: a view into the same storage, no copy (how fused
+        /// Q/K/V and gate/up tensors are split).
+        func rows(_ start: Int, _ count: Int) -> Matrix {
+            switch self {
+            case .quantized(let type, let data, _, let cols):
+                .quantized(type: type, data: data + start * type.byteCount(elements: cols), rows: count, cols: cols)
+            case .dense(let type, let data, _, let cols, let minima):
+                .dense(type: type, data: data + start * cols, rows: count, cols: cols, minima: minima.map { $0 + start * cols / 32 })
+            }
+        }
     }
 
     struct Layer {
         let attnNorm: [Float], ffnNorm: [Float]
         let wq: Matrix, wk: Matrix, wv: Matrix, wo: Matrix
         let bq: [Float]?, bk: [Float]?, bv: [Float]?
-        /// Per-head RMSNorm weights of queries and keys (`headDim` each), qwen3 only.
+        /// Per-head RMSNorm weights of queries and keys (`headDim` each), qwen3 and gemma3.
         let qNorm: [Float]?, kNorm: [Float]?
         let wGate: Matrix, wUp: Matrix, wDown: Matrix
+        /// RMSNorm weights applied to the attention and feed-forward outputs before their
+        /// residual additions (gemma3).
+        var attnPostNorm: [Float]? = nil, ffnPostNorm: [Float]? = nil
     }
 
     final class Weights {
@@ -255,21 +274,42 @@ extension Transformer {
                 func bias(_ name: String, _ n: Int) throws -> [Float]? {
                     gguf.tensorsByName[p + name] == nil ? nil : try vector(p + name, n)
                 }
-                layers.append(Layer(
+                // Fused projections (phi3) are split into views of their rows: Q, K, V, and
+                // gate then up.
+                let wq, wk, wv, wGate, wUp: Matrix
+                if gguf.tensorsByName[p + "attn_qkv.weight"] != nil {
+                    guard gguf.tensorsByName[p + "attn_qkv.bias"] == nil else {
+                        throw EngineError(.unsupported, "\(gguf.path): a bias on the fused QKV projection is not supported")
+                    }
+                    let qkv = try matrix(p + "attn_qkv.weight", [c.dim, qDim + 2 * kvDim])
+                    (wq, wk, wv) = (qkv.rows(0, qDim), qkv.rows(qDim, kvDim), qkv.rows(qDim + kvDim, kvDim))
+                } else {
+                    (wq, wk, wv) = (try matrix(p + "attn_q.weight", [c.dim, qDim]), try matrix(p + "attn_k.weight", [c.dim, kvDim]),
+                                    try matrix(p + "attn_v.weight", [c.dim, kvDim]))
+                }
+                if c.architecture == .phi3 {
+                    let gateUp = try matrix(p + "ffn_up.weight", [c.dim, 2 * c.ffnDim])
+                    (wGate, wUp) = (gateUp.rows(0, c.ffnDim), gateUp.rows(c.ffnDim, c.ffnDim))
+                } else {
+                    (wGate, wUp) = (try matrix(p + "ffn_gate.weight", [c.dim, c.ffnDim]), try matrix(p + "ffn_up.weight", [c.dim, c.ffnDim]))
+                }
+                var layer = Layer(
                     attnNorm: try vector(p + "attn_norm.weight", c.dim),
                     ffnNorm: try vector(p + "ffn_norm.weight", c.dim),
-                    wq: try matrix(p + "attn_q.weight", [c.dim, qDim]),
-                    wk: try matrix(p + "attn_k.weight", [c.dim, kvDim]),
-                    wv: try matrix(p + "attn_v.weight", [c.dim, kvDim]),
+                    wq: wq, wk: wk, wv: wv,
                     wo: try matrix(p + "attn_output.weight", [qDim, c.dim]),
                     bq: try bias("attn_q.bias", qDim),
                     bk: try bias("attn_k.bias", kvDim),
                     bv: try bias("attn_v.bias", kvDim),
                     qNorm: c.normalizesQueryAndKeyHeads ? try vector(p + "attn_q_norm.weight", c.headDim) : nil,
                     kNorm: c.normalizesQueryAndKeyHeads ? try vector(p + "attn_k_norm.weight", c.headDim) : nil,
-                    wGate: try matrix(p + "ffn_gate.weight", [c.dim, c.ffnDim]),
-                    wUp: try matrix(p + "ffn_up.weight", [c.dim, c.ffnDim]),
-                    wDown: try matrix(p + "ffn_down.weight", [c.ffnDim, c.dim])))
+                    wGate: wGate, wUp: wUp,
+                    wDown: try matrix(p + "ffn_down.weight", [c.ffnDim, c.dim]))
+                if c.architecture == .gemma3 {
+                    layer.attnPostNorm = try vector(p + "post_attention_norm.weight", c.dim)
+                    layer.ffnPostNorm = try vector(p + "post_ffw_norm.weight", c.dim)
+                }
+                layers.append(layer)
             }
         }
 
@@ -401,11 +441,12 @@ extension Transformer {
         }
     }
 
-    /// RMS-normalizes `rows` consecutive heads of `headDim` floats in place, each with `weight`.
-    func normalizeHeads(_ x: UnsafeMutablePointer<Float>, rows: Int, weight: [Float]) {
-        let hd = config.headDim
+    /// RMS-normalizes `rows` consecutive vectors of `weight.count` floats from `x` into `out`
+    /// (which may be `x`), each with `weight`: model-wide rows or single heads.
+    func normalize(_ x: UnsafePointer<Float>, rows: Int, weight: [Float], into out: UnsafeMutablePointer<Float>) {
+        let width = weight.count
         weight.withUnsafeBufferPointer { w in
-            for r in 0..<rows { jk_rmsnorm(x + r * hd, x + r * hd, w.baseAddress!, Int32(hd), config.normEpsilon) }
+            for r in 0..<rows { jk_rmsnorm(out + r * width, x + r * width, w.baseAddress!, Int32(width), config.normEpsilon) }
         }
     }
 
@@ -424,52 +465,67 @@ extension Transformer {
         let q = Scratch(n * qDim), k = Scratch(n * kvDim), v = Scratch(n * kvDim)
         let att = Scratch(n * qDim)
         let gate = Scratch(n * c.ffnDim), up = Scratch(n * c.ffnDim)
-        let cosT = Scratch(n * c.ropeDims / 2), sinT = Scratch(n * c.ropeDims / 2)
+        // Rotary tables of the whole-context layers, then (if any) of the sliding ones.
+        let half = c.ropeDims / 2, kinds = c.slidingLayers.isEmpty ? 1 : 2
+        let cosT = Scratch(kinds * n * half), sinT = Scratch(kinds * n * half)
         // Queries before rotation, for runs that need them rotated to another position.
         let qRaw = Scratch(relocated ? n * qDim : 0)
         defer { [x, xn, q, k, v, att, gate, up, cosT, sinT, qRaw].forEach { $0.free() } }
 
         switch input {
-        case .tokens(let tokens): for (t, token) in tokens.enumerated() { weights.embed(token, into: x.p + t * c.dim) }
+        case .tokens(let tokens):
+            for (t, token) in tokens.enumerated() { weights.embed(token, into: x.p + t * c.dim) }
+            if c.embeddingScale != 1 { cblas_sscal(Int32(n * c.dim), c.embeddingScale, x.p, 1) }
         case .embeddings(let e): x.p.update(from: e, count: n * c.dim)
         }
-        for t in 0..<n {
-            c.ropeTable(position: cache.basePosition + p0 + t, cos: cosT.p + t * c.ropeDims / 2, sin: sinT.p + t * c.ropeDims / 2)
+        for kind in 0..<kinds {
+            for t in 0..<n {
+                let at = (kind * n + t) * half
+                c.ropeTable(sliding: kind == 1, position: cache.basePosition + p0 + t, cos: cosT.p + at, sin: sinT.p + at)
+            }
         }
 
         for (li, layer) in weights.layers.enumerated() {
-            layer.attnNorm.withUnsafeBufferPointer { w in
-                for t in 0..<n { jk_rmsnorm(xn.p + t * c.dim, x.p + t * c.dim, w.baseAddress!, Int32(c.dim), c.normEpsilon) }
-            }
+            normalize(x.p, rows: n, weight: layer.attnNorm, into: xn.p)
             let normed = Activations(xn.p, n: n, cols: c.dim)
             project(normed, layer.wq, bias: layer.bq, into: q.p)
             project(normed, layer.wk, bias: layer.bk, into: k.p)
             project(normed, layer.wv, bias: layer.bv, into: v.p)
             if let qNorm = layer.qNorm, let kNorm = layer.kNorm {
-                normalizeHeads(q.p, rows: n * c.heads, weight: qNorm)
-                normalizeHeads(k.p, rows: n * c.kvHeads, weight: kNorm)
+                normalize(q.p, rows: n * c.heads, weight: qNorm, into: q.p)
+                normalize(k.p, rows: n * c.kvHeads, weight: kNorm, into: k.p)
             }
             let neox: Int32 = c.ropeIsNeox ? 1 : 0
-            if relocated { qRaw.p.update(from: q.p, count: n * qDim) }
-            for t in 0..<n {
-                let ct = cosT.p + t * c.ropeDims / 2, st = sinT.p + t * c.ropeDims / 2
-                jk_rope_apply(q.p + t * qDim, Int32(c.heads), Int32(c.headDim), Int32(c.ropeDims), ct, st, neox)
-                jk_rope_apply(k.p + t * kvDim, Int32(c.kvHeads), Int32(c.headDim), Int32(c.ropeDims), ct, st, neox)
+            let rotates = c.rotates(layer: li)
+            if rotates {
+                if relocated { qRaw.p.update(from: q.p, count: n * qDim) }
+                let kind = kinds == 2 && c.slidingLayers.contains(li) ? 1 : 0
+                for t in 0..<n {
+                    let ct = cosT.p + (kind * n + t) * half, st = sinT.p + (kind * n + t) * half
+                    jk_rope_apply(q.p + t * qDim, Int32(c.heads), Int32(c.headDim), Int32(c.ropeDims), ct, st, neox)
+                    jk_rope_apply(k.p + t * kvDim, Int32(c.kvHeads), Int32(c.headDim), Int32(c.ropeDims), ct, st, neox)
+                }
             }
             cache.store(layer: li, at: p0, n: n, k: k.p, v: v.p)
-            attention(layer: li, q: q.p, qRaw: relocated ? qRaw.p : nil, n: n, p0: p0, cache: cache, context: context, out: att.p)
+            // A layer without RoPE needs no turn of its query for a relocated run.
+            attention(layer: li, q: q.p, qRaw: relocated && rotates ? qRaw.p : nil, n: n, p0: p0, cache: cache, context: context, out: att.p)
             // Residual: xn is free here (Q/K/V are computed), so the product lands there first.
             project(Activations(att.p, n: n, cols: qDim), layer.wo, into: xn.p)
+            if let post = layer.attnPostNorm { normalize(xn.p, rows: n, weight: post, into: xn.p) }
             jk_add(x.p, xn.p, Int32(n * c.dim))
 
-            layer.ffnNorm.withUnsafeBufferPointer { w in
-                for t in 0..<n { jk_rmsnorm(xn.p + t * c.dim, x.p + t * c.dim, w.baseAddress!, Int32(c.dim), c.normEpsilon) }
-            }
+            normalize(x.p, rows: n, weight: layer.ffnNorm, into: xn.p)
             let normed2 = Activations(xn.p, n: n, cols: c.dim)
             project(normed2, layer.wGate, into: gate.p)
             project(normed2, layer.wUp, into: up.p)
-            jk_swiglu(gate.p, up.p, Int32(n * c.ffnDim))
+            if c.gatesWithGELU {
+                jk_gelu_tanh(gate.p, Int64(n * c.ffnDim))
+                for i in 0..<n * c.ffnDim { gate.p[i] *= up.p[i] }
+            } else {
+                jk_swiglu(gate.p, up.p, Int32(n * c.ffnDim))
+            }
             project(Activations(gate.p, n: n, cols: c.ffnDim), layer.wDown, into: xn.p)
+            if let post = layer.ffnPostNorm { normalize(xn.p, rows: n, weight: post, into: xn.p) }
             jk_add(x.p, xn.p, Int32(n * c.dim))
         }
         cache.count = p0 + n
@@ -477,14 +533,13 @@ extension Transformer {
         let rows = logits == .all ? n : (logits == .last ? 1 : 0)
         guard rows > 0 else { return [] }
         let first = n - rows
-        weights.outputNorm.withUnsafeBufferPointer { w in
-            for t in 0..<rows {
-                jk_rmsnorm(xn.p + t * c.dim, x.p + (first + t) * c.dim, w.baseAddress!, Int32(c.dim), c.normEpsilon)
-            }
-        }
+        normalize(x.p + first * c.dim, rows: rows, weight: weights.outputNorm, into: xn.p)
         return [Float](unsafeUninitializedCapacity: rows * c.vocabularySize) { buf, count in
             project(Activations(xn.p, n: rows, cols: c.dim), weights.output, into: buf.baseAddress!)
             count = rows * c.vocabularySize
+            if let cap = c.finalLogitSoftcap {
+                for i in 0..<count { buf[i] = cap * tanhf(buf[i] * (1 / cap)) }
+            }
         }
     }
 
@@ -499,7 +554,7 @@ extension Transformer {
         let c = config
         jk_round_fp16(q, Int64(n * c.heads * c.headDim))
         var job = AttentionJob(q: q, qRaw: qRaw, out: out, cache: cache, context: context, layer: layer, p0: p0,
-                               config: c, scale: 1 / Float(c.headDim).squareRoot(),
+                               config: c, scale: c.attentionScale, window: c.window(layer: layer),
                                order: n == 1 ? Int32(JK_ORDER_VECTOR) : Int32(JK_ORDER_TILED))
         withUnsafeMutablePointer(to: &job) { ctx in
             jk_parallel({ raw, task in
@@ -519,6 +574,8 @@ struct AttentionJob {
     let layer: Int, p0: Int
     let config: ModelConfig
     let scale: Float
+    /// The layer's sliding window, nil when it sees the whole context.
+    let window: Int?
     /// Summation order: llama.cpp's single-row order for one query row, its tiled one otherwise.
     let order: Int32
 
@@ -543,7 +600,7 @@ struct AttentionJob {
                 if rotatedDelta != run.positionDelta {
                     let position = cache.basePosition + p0 + t - run.positionDelta
                     let cosT = rotated.p + hd, sinT = rotated.p + hd + c.ropeDims / 2
-                    c.ropeTable(position: position, cos: cosT, sin: sinT)
+                    c.ropeTable(sliding: window != nil, position: position, cos: cosT, sin: sinT)
                     rotated.p.update(from: qRaw + t * qDim + h * hd, count: hd)
                     jk_rope_apply(rotated.p, 1, Int32(hd), Int32(c.ropeDims), cosT, sinT, c.ropeIsNeox ? 1 : 0)
                     jk_round_fp16(rotated.p, Int64(hd))
@@ -567,7 +624,22 @@ struct AttentionJob {
             }
             offset += run.tokenCount
         }
-        jk_attn_scores_f16(qRotated, cache.keys(layer: layer, head: kvh), Int32(own), Int32(hd), scale, scores.p + offset, order)
+        // A sliding layer masks keys `window` or more positions back, by their logical
+        // positions; cache rows that far back are neither scored nor mixed (zero weights would
+        // add nothing).
+        var first = 0
+        if let window {
+            let oldest = cache.basePosition + p0 + t - window + 1
+            offset = 0
+            for run in context {
+                for i in 0..<min(run.tokenCount, max(0, oldest - run.placedPosition)) { scores.p[offset + i] = -.infinity }
+                offset += run.tokenCount
+            }
+            first = min(own, max(0, oldest - cache.basePosition))
+            for i in 0..<first { scores.p[offset + i] = -.infinity }
+        }
+        jk_attn_scores_f16(qRotated, cache.keys(layer: layer, head: kvh) + first * hd, Int32(own - first), Int32(hd), scale,
+                           scores.p + offset + first, order)
         jk_softmax(scores.p, Int32(visible))
         jk_round_fp16(scores.p, Int64(visible))
 
@@ -588,22 +660,29 @@ struct AttentionJob {
             }
             offset += run.tokenCount
         }
-        jk_attn_mix_rows(state.p, scores.p + offset, cache.values(layer: layer, head: kvh), Int32(own), Int32(hd), Int32(offset), order)
+        jk_attn_mix_rows(state.p, scores.p + offset + first, cache.values(layer: layer, head: kvh) + first * hd, Int32(own - first),
+                         Int32(hd), Int32(offset + first), order)
         jk_attn_mix_end(state.p, Int32(hd), out + t * qDim + h * hd, order)
     }
 }
 
 extension ModelConfig {
-    /// Fills the cos/sin tables (`ropeDims / 2` floats each) of rotary position `position`,
-    /// with the frequency factors applied when the model has them. Every rotation the engine
-    /// makes, of new rows and of queries turned to a relocated run, goes through here.
-    func ropeTable(position: Int, cos: UnsafeMutablePointer<Float>, sin: UnsafeMutablePointer<Float>) {
+    /// Fills the cos/sin tables (`ropeDims / 2` floats each) of rotary position `position` in
+    /// a sliding or a whole-context layer: that kind's base and linear scaling, the frequency
+    /// factors when the model has them, and (with `magnitude`) phi3's attention factor. Every
+    /// rotation the engine makes, of new rows and of queries turned to a relocated run, goes
+    /// through here.
+    func ropeTable(sliding: Bool, position: Int, cos: UnsafeMutablePointer<Float>, sin: UnsafeMutablePointer<Float>,
+                   magnitude: Bool = true) {
+        let base = sliding ? ropeBaseSliding ?? ropeBase : ropeBase
+        let p = sliding || ropeLinearFactor == 1 ? Float(position) : Float(position) * (1 / ropeLinearFactor)
         if let factors = ropeFrequencyFactors {
-            factors.withUnsafeBufferPointer { f in
-                jk_rope_table(Float(position), Int32(ropeDims), ropeBase, f.baseAddress, cos, sin)
-            }
+            factors.withUnsafeBufferPointer { f in jk_rope_table(p, Int32(ropeDims), base, f.baseAddress, cos, sin) }
         } else {
-            jk_rope_table(Float(position), Int32(ropeDims), ropeBase, nil, cos, sin)
+            jk_rope_table(p, Int32(ropeDims), base, nil, cos, sin)
+        }
+        if magnitude && ropeMagnitude != 1 {
+            for i in 0..<ropeDims / 2 { cos[i] *= ropeMagnitude; sin[i] *= ropeMagnitude }
         }
     }
 }

@@ -26,10 +26,7 @@ final class FamilyParityTests: XCTestCase {
         let path = try XCTUnwrap(Bundle.module.url(forResource: family, withExtension: "gguf", subdirectory: dir)).path
         let o = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(contentsOf: json)) as? [String: Any])
         let ints = { (key: String) in (o[key] as? [Int]) ?? [] }
-        let data = try Data(contentsOf: bin)
-        let reference = data.withUnsafeBytes { raw in
-            (0..<data.count / 4).map { Float(bitPattern: UInt32(littleEndian: raw.loadUnaligned(fromByteOffset: $0 * 4, as: UInt32.self))) }
-        }
+        let reference = try floats(bin)
         let gguf = try GGUFFile(path: path)
         return Fixture(model: try Transformer(gguf: gguf), gguf: gguf, ids: ints("ids").map(Int32.init),
                        promptIds: ints("prompt_ids").map(Int32.init), llamaCppArgmax: ints("llama_cpp_argmax_ids"),
@@ -37,6 +34,14 @@ final class FamilyParityTests: XCTestCase {
                        llamaCppDeviation: try XCTUnwrap((o["llama_cpp_max_abs_deviation_from_transformers"] as? NSNumber)?.floatValue),
                        reference: reference,
                        hfConfig: try XCTUnwrap(o["hf_config"] as? [String: Any]))
+    }
+
+    /// Little-endian f32 values of a fixture file.
+    func floats(_ url: URL) throws -> [Float] {
+        let data = try Data(contentsOf: url)
+        return data.withUnsafeBytes { raw in
+            (0..<data.count / 4).map { Float(bitPattern: UInt32(littleEndian: raw.loadUnaligned(fromByteOffset: $0 * 4, as: UInt32.self))) }
+        }
     }
 
     func maxDiff(_ a: [Float], _ b: [Float]) -> Float { zip(a, b).map { abs($0 - $1) }.max() ?? .infinity }
@@ -171,9 +176,9 @@ final class FamilyParityTests: XCTestCase {
         let dir = try makeTempDir("architecture")
         defer { try? FileManager.default.removeItem(at: dir) }
         let url = dir.appendingPathComponent("m.gguf")
-        try TinyModel.writer(.init(architecture: "gemma3")).write(to: url)
+        try TinyModel.writer(.init(architecture: "mamba")).write(to: url)
         XCTAssertThrowsError(try Transformer(path: url.path)) {
-            XCTAssertTrue("\($0)".contains("'gemma3'") && "\($0)".contains("llama, qwen2, qwen3"), "\($0)")
+            XCTAssertTrue("\($0)".contains("'mamba'") && "\($0)".contains("llama, qwen2, qwen3, smollm3, phi3, gemma3"), "\($0)")
         }
     }
 
@@ -204,7 +209,9 @@ final class FamilyParityTests: XCTestCase {
     /// be turned 4× too far and the logits would part by whole units. Tolerance 1e-2, as for
     /// unscaled models in CompositionTests (fp16 keys rotated by different routes).
     func testLlama3RelocatedEntry() throws {
-        try checkRelocatedEntry(try fixture("llama3").model)
+        let model = try fixture("llama3").model
+        try checkRelocatedEntry(model)
+        try checkRelocatedAgainstOnePass(model)
     }
 
     func checkRelocatedEntry(_ model: Transformer) throws {
@@ -286,6 +293,8 @@ final class FamilyParityTests: XCTestCase {
     /// Stored entries relocate under qwen3 as under llama: keys are normalized before they are
     /// rotated, so the query's turn back still undoes exactly the move.
     func testQwen3RelocatedEntry() throws {
-        try checkRelocatedEntry(try fixture("qwen3").model)
+        let model = try fixture("qwen3").model
+        try checkRelocatedEntry(model)
+        try checkRelocatedAgainstOnePass(model)
     }
 }
