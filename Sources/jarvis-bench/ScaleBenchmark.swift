@@ -1,5 +1,6 @@
 import ArgumentParser
 import CJarvisKernels
+import COpenBLAS
 import Foundation
 import JarvisClient
 import JarvisEngine
@@ -127,6 +128,15 @@ struct ScaleBenchmark: ParsableCommand {
                 jk_dot_i8_rows(codes, Int64(slots), Int32(width), Retriever.quantize(v).codes, &products)
                 productTimes.append(Date().timeIntervalSince(t))
             }
+            // For comparison, in the same run: the fp32 product over the same shape that the
+            // retriever used before its int8 scan.
+            let matrix = (0..<slots * width).map { _ in Float.random(in: -0.05...0.05) }
+            var fp32 = [Float](repeating: 0, count: slots), fp32Times: [Double] = []
+            for v in qv {
+                let t = Date()
+                cblas_sgemv(CblasRowMajor, CblasNoTrans, Int32(slots), Int32(width), 1, matrix, Int32(width), v, 1, 0, &fp32, 1)
+                fp32Times.append(Date().timeIntervalSince(t))
+            }
             var rankTimes: [Double] = []
             for _ in 0..<3 {
                 for (q, v) in zip(questions, qv) {
@@ -142,8 +152,8 @@ struct ScaleBenchmark: ParsableCommand {
             rows.append([String(size), String(format: "%.0f s", fillSeconds),
                          String(format: "%.0f / %.0f ms", m.rememberP50 * 1000, m.rememberP99 * 1000),
                          String(format: "%.0f ms", m.askTTFT * 1000),
-                         String(format: "%.2f ms (%.2f)", median(rankTimes) * 1000, median(productTimes) * 1000),
-                         String(format: "%.2f s", m.ready),
+                         String(format: "%.2f ms (%.2f; fp32 %.2f)", median(rankTimes) * 1000, median(productTimes) * 1000, median(fp32Times) * 1000),
+                         String(format: "%.2f s / %.2f s", m.ready, m.readyFromSnapshot),
                          String(format: "%.0f ms, %@", m.listPage * 1000, Self.bytes(m.listPageBytes)),
                          String(format: "%.0f ms, %@", m.listAll * 1000, Self.bytes(m.listAllBytes)),
                          "\(Self.bytes(m.rssAnon)) + \(Self.bytes(m.rssFile))",
@@ -153,7 +163,7 @@ struct ScaleBenchmark: ParsableCommand {
     }
 
     func printTable(_ rows: [[String]]) {
-        let header = ["entries", "fill", "remember p50/p99", "ask TTFT", "retrieval (scan)", "start→ready", "list page (1000)",
+        let header = ["entries", "fill", "remember p50/p99", "ask TTFT", "retrieval (int8 scan; fp32 product)", "start→ready (store / snapshot)", "list page (1000)",
                       "list all (pages)", "RSS anon + file", "disk", "B/token"]
         say("")
         let widths = header.indices.map { c in ([header[c]] + rows.map { $0[c] }).map(\.count).max()! + 2 }
@@ -162,13 +172,24 @@ struct ScaleBenchmark: ParsableCommand {
     }
 
     struct DaemonFigures {
-        var ready = 0.0, rememberP50 = 0.0, rememberP99 = 0.0, askTTFT = 0.0
+        var ready = 0.0, readyFromSnapshot = 0.0, rememberP50 = 0.0, rememberP99 = 0.0, askTTFT = 0.0
         var listPage = 0.0, listPageBytes = 0, listAll = 0.0, listAllBytes = 0, rssAnon = 0, rssFile = 0
     }
 
-    /// Starts jarvisd on the store and measures it; stops it again. The notes it remembers are
+    /// Starts jarvisd on the store and measures it; stops it again (it then writes its index
+    /// snapshot) and times a second start, which reads it. The notes it remembers are
     /// forgotten afterwards, so the store keeps its size.
     func measureDaemon(jarvisd: String, dir: String, notes: [String]) throws -> DaemonFigures {
+        var f = try measureRunningDaemon(jarvisd: jarvisd, dir: dir, notes: notes)
+        let (daemon, _, ready) = try startDaemon(jarvisd: jarvisd, dir: dir)
+        f.readyFromSnapshot = ready
+        kill(daemon.processIdentifier, SIGTERM)
+        daemon.waitUntilExit()
+        return f
+    }
+
+    /// jarvisd started on the store, a connection to it once it answers, and the seconds that took.
+    func startDaemon(jarvisd: String, dir: String) throws -> (Process, JarvisConnection, Double) {
         let socket = dir + ".sock"
         try? FileManager.default.removeItem(atPath: socket)
         let daemon = Process()
@@ -176,20 +197,21 @@ struct ScaleBenchmark: ParsableCommand {
         daemon.arguments = ["--socket", socket, "--store", dir, "--threads", String(threads), "--log-level", "warning"]
         let started = Date()
         try daemon.run()
-        defer { kill(daemon.processIdentifier, SIGTERM); daemon.waitUntilExit() }
-        var f = DaemonFigures()
-        var c: JarvisConnection?
         while true {
             guard daemon.isRunning else { throw ValidationError("jarvisd exited with status \(daemon.terminationStatus)") }
             if let conn = try? JarvisConnection(socketPath: socket), (try? conn.hello(client: "jarvis-bench")) != nil,
                case .status? = try? conn.call(.status) {
-                c = conn
-                break
+                return (daemon, conn, Date().timeIntervalSince(started))
             }
             usleep(10_000)
         }
-        f.ready = Date().timeIntervalSince(started)
-        let conn = c!
+    }
+
+    func measureRunningDaemon(jarvisd: String, dir: String, notes: [String]) throws -> DaemonFigures {
+        let (daemon, conn, ready) = try startDaemon(jarvisd: jarvisd, dir: dir)
+        defer { kill(daemon.processIdentifier, SIGTERM); daemon.waitUntilExit() }
+        var f = DaemonFigures()
+        f.ready = ready
 
         var remembers: [Double] = [], added: [UInt64] = []
         for i in 0..<samples {
