@@ -8,6 +8,8 @@ reached for here: `jarvis-bench engine --model FILE` measures Jarvis against lla
     tools/build_llama_bench.sh                    # the pinned llama-quantize
     tools/make_shape_gguf.py                      # every shape, F16 + Q4_K_M + Q8_0
     tools/make_shape_gguf.py --shape qwen2.5-1.5b --types Q8_0
+    tools/make_shape_gguf.py --shape llama3.2-1b --types Q3_K_M   # Q3_K, Q4_K, Q5_K, Q6_K
+    tools/make_shape_gguf.py --shape qwen2.5-0.5b --types Q4_K_M  # Q5_0, Q8_0, Q4_K, Q6_K
 
 Files go to $JARVIS_CACHE/shapes (default ~/.cache/jarvis/shapes), never the repository:
 NAME-F16.gguf written here with gguf-py, then NAME-Q4_K_M.gguf and NAME-Q8_0.gguf by llama.cpp's
