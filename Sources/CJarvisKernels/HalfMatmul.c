@@ -2,9 +2,10 @@
 //
 // The activations arrive as floats already rounded to the weight's 16-bit format (ggml's
 // vec_dot_type for these types), so every product w·x is exact in float and only the order of
-// the sums matters. Both paths keep llama.cpp's x86 order: four accumulators of eight lanes
-// over each 32 values, then (a0 + a2) + (a1 + a3), the two 128-bit halves, and two horizontal
-// adds. Rows must hold a multiple of 32 values.
+// the sums matters. Both paths keep llama.cpp's x86 order for F16 (so F16 results are its bits):
+// four accumulators of eight lanes over each 32 values, then (a0 + a2) + (a1 + a3), the two
+// 128-bit halves, and two horizontal adds. BF16 uses the same order, which is close to, not
+// equal to, llama.cpp's. Rows must hold a multiple of 32 values.
 #include "CJarvisKernels.h"
 #include "MatmulKernels.h"
 #include <math.h>

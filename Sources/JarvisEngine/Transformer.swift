@@ -7,9 +7,9 @@ import CJarvisKernels
 /// Weight matrices in Q4_0, Q4_1, Q5_0, Q5_1, Q8_0, Q2_K, Q3_K, Q4_K, Q5_K, Q6_K, IQ4_NL,
 /// IQ4_XS, F16 and BF16 stay as stored, read in place from the memory-mapped file. Products
 /// round the activations as llama.cpp does for each type (Q8_0/Q8_1 blocks, Q8_K super-blocks,
-/// fp16, bf16). For Q4_0, Q4_1, Q5_0, Q5_1 and Q8_0 the accumulation is exactly llama.cpp's, so
-/// results are bit-identical to llama.cpp's on the same CPU features; the others are exact in
-/// integers per block and close to llama.cpp's. F32 weights (and 16-bit rows not a multiple of
+/// fp16, bf16). For Q4_0, Q4_1, Q5_0, Q5_1, Q8_0 and F16 the accumulation is exactly llama.cpp's,
+/// so results are bit-identical to llama.cpp's on the same CPU features; the others are close
+/// (tools/check_kernel_parity.sh). F32 weights (and 16-bit rows not a multiple of
 /// 32 long) are multiplied with OpenBLAS; the list of loadable types is `GGMLType.canDequantize`.
 ///
 /// The forward pass is written out in one place, top to bottom: embed → for each layer
