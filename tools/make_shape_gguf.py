@@ -8,6 +8,8 @@ reached for here: `jarvis-bench engine --model FILE` measures Jarvis against lla
     tools/build_llama_bench.sh                    # the pinned llama-quantize
     tools/make_shape_gguf.py                      # every shape, F16 + Q4_K_M + Q8_0
     tools/make_shape_gguf.py --shape qwen2.5-1.5b --types Q8_0
+    tools/make_shape_gguf.py --shape llama3.2-1b --types Q3_K_M   # Q3_K, Q4_K, Q5_K, Q6_K
+    tools/make_shape_gguf.py --shape qwen2.5-0.5b --types Q4_K_M  # Q5_0, Q8_0, Q4_K, Q6_K
 
 Files go to $JARVIS_CACHE/shapes (default ~/.cache/jarvis/shapes), never the repository:
 NAME-F16.gguf written here with gguf-py, then NAME-Q4_K_M.gguf and NAME-Q8_0.gguf by llama.cpp's
@@ -45,7 +47,8 @@ if version("gguf") != GGUF_VERSION:
 
 LLAMA_CPP_VERSION = "0.3.36"
 
-# Hugging Face config.json of each model (meta-llama/Llama-3.2-1B, Qwen/Qwen2.5-1.5B-Instruct).
+# Hugging Face config.json of each model (meta-llama/Llama-3.2-1B, Qwen/Qwen2.5-1.5B-Instruct,
+# Qwen/Qwen2.5-0.5B-Instruct).
 SHAPES = {
     "llama3.2-1b": dict(
         arch="llama", name="Llama-3.2-1B shape (random weights)",
@@ -57,6 +60,15 @@ SHAPES = {
     "qwen2.5-1.5b": dict(
         arch="qwen2", name="Qwen2.5-1.5B shape (random weights)",
         layers=28, dim=1536, ffn=8960, heads=12, kv_heads=2, head_dim=128, vocab=151936,
+        rope_theta=1000000.0, rms_eps=1e-6, context=32768, qkv_bias=True, tied=True,
+        pre="qwen2", regular_tokens=151643,
+        specials={151643: "<|endoftext|>", 151644: "<|im_start|>", 151645: "<|im_end|>"},
+        bos=151643, eos=151645, add_bos=False),
+    # Its width, 896, is not a multiple of 256, so llama-quantize's Q4_K_M keeps Q4_K/Q6_K only
+    # where rows allow and falls back to Q5_0/Q8_0 elsewhere: the mixed file real 0.5B models ship.
+    "qwen2.5-0.5b": dict(
+        arch="qwen2", name="Qwen2.5-0.5B shape (random weights)",
+        layers=24, dim=896, ffn=4864, heads=14, kv_heads=2, head_dim=64, vocab=151936,
         rope_theta=1000000.0, rms_eps=1e-6, context=32768, qkv_bias=True, tied=True,
         pre="qwen2", regular_tokens=151643,
         specials={151643: "<|endoftext|>", 151644: "<|im_start|>", 151645: "<|im_end|>"},

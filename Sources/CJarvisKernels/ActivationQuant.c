@@ -8,6 +8,7 @@
 // x86 (AVX2) quantizers: scale 127/amax, round half to even.
 #include "CJarvisKernels.h"
 #include <math.h>
+#include <string.h>
 
 // Q8_0 and Q8_1 quantize values identically. Q8_1 also stores s = fp16(d * sum(q)), which the
 // dot product with a Q4_1/Q5_1 row multiplies by the weight block's minimum. Rounded values
@@ -61,17 +62,39 @@ static void round_bf16(float *x, int64_t n) {
 
 void jk_quantize_activations(int weight_type, float *x, int64_t n, float *delta) {
     switch (weight_type) {
-    case JK_TYPE_Q4_0: case JK_TYPE_Q5_0: case JK_TYPE_Q8_0:
+    case JK_TYPE_Q4_0: case JK_TYPE_Q5_0: case JK_TYPE_Q8_0: case JK_TYPE_IQ4_NL:
         q8_blocks(x, n, NULL);
         return;
     case JK_TYPE_Q4_1: case JK_TYPE_Q5_1:
         q8_blocks(x, n, delta);
         return;
     case JK_TYPE_Q2_K: case JK_TYPE_Q3_K: case JK_TYPE_Q4_K: case JK_TYPE_Q5_K: case JK_TYPE_Q6_K:
+    case JK_TYPE_IQ4_XS:
         q8_k_blocks(x, n);
         return;
     case JK_TYPE_F16: jk_round_fp16(x, n); return;
     case JK_TYPE_BF16: round_bf16(x, n); return;
     default: return;              // F32: used as is
+    }
+}
+
+// ---- activations for the quantized products ---------------------------------------------------
+
+int64_t jk_activation_bytes(int format, int64_t n) {
+    switch (format) {
+    case JK_ACTIVATIONS_Q8: return n / 32 * (int64_t)sizeof(jk_block_q8);
+    case JK_ACTIVATIONS_Q8K: return n / 256 * (int64_t)sizeof(jk_block_q8k);
+    case JK_ACTIVATIONS_F16: case JK_ACTIVATIONS_BF16: return n * (int64_t)sizeof(float);
+    default: return 0;
+    }
+}
+
+void jk_prepare_activations(int format, const float *x, void *out, int64_t n) {
+    switch (format) {
+    case JK_ACTIVATIONS_Q8: jk_quantize_q8(x, (jk_block_q8 *)out, n); return;
+    case JK_ACTIVATIONS_Q8K: jk_quantize_q8k(x, (jk_block_q8k *)out, n); return;
+    case JK_ACTIVATIONS_F16: memcpy(out, x, (size_t)n * sizeof(float)); jk_round_fp16((float *)out, n); return;
+    case JK_ACTIVATIONS_BF16: memcpy(out, x, (size_t)n * sizeof(float)); round_bf16((float *)out, n); return;
+    default: return;
     }
 }

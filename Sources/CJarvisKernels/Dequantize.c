@@ -2,6 +2,7 @@
 // reference dequantizers in the `gguf` Python package; arithmetic is done in the same order,
 // unfused (see -ffp-contract=off in Package.swift), so results match bit for bit.
 #include "CJarvisKernels.h"
+#include "MatmulKernels.h"
 #include <string.h>
 
 #define QK 32
@@ -164,6 +165,37 @@ static void dq_q6_k(const uint8_t *b, float *y, int64_t nb) {
     }
 }
 
+const int8_t jk_iq4nl_values[16] = { -127, -104, -83, -65, -49, -35, -22, -10, 1, 13, 25, 38, 53, 69, 89, 113 };
+
+// block_iq4_nl: d, qs[16]: 4-bit indices into a fixed non-linear table.
+static void dq_iq4_nl(const uint8_t *b, float *y, int64_t nb) {
+    for (int64_t i = 0; i < nb; i++, b += 18, y += QK) {
+        float d = h2f(b);
+        const uint8_t *qs = b + 2;
+        for (int j = 0; j < 16; j++) {
+            y[j]      = d * (float)jk_iq4nl_values[qs[j] & 0x0F];
+            y[j + 16] = d * (float)jk_iq4nl_values[qs[j] >> 4];
+        }
+    }
+}
+
+// block_iq4_xs: d, scales_h (2 high bits per sub-block), scales_l[4] (4 low bits), qs[128].
+static void dq_iq4_xs(const uint8_t *b, float *y, int64_t nb) {
+    for (int64_t i = 0; i < nb; i++, b += 136, y += QK_K) {
+        float d = h2f(b);
+        const int scales_h = b[2] | b[3] << 8;
+        for (int ib = 0; ib < 8; ib++) {
+            const int ls = ((b[4 + ib / 2] >> (4 * (ib % 2))) & 0x0F) | (((scales_h >> (2 * ib)) & 3) << 4);
+            const float dl = d * (float)(ls - 32);
+            const uint8_t *qs = b + 8 + 16 * ib;
+            for (int j = 0; j < 16; j++) {
+                y[32 * ib + j]      = dl * (float)jk_iq4nl_values[qs[j] & 0x0F];
+                y[32 * ib + j + 16] = dl * (float)jk_iq4nl_values[qs[j] >> 4];
+            }
+        }
+    }
+}
+
 int jk_dequantize(int type, const void *src, float *dst, int64_t n) {
     const uint8_t *b = (const uint8_t *)src;
     switch (type) {
@@ -186,6 +218,8 @@ int jk_dequantize(int type, const void *src, float *dst, int64_t n) {
     case JK_TYPE_Q4_K: dq_q4_k(b, dst, n / QK_K); return 0;
     case JK_TYPE_Q5_K: dq_q5_k(b, dst, n / QK_K); return 0;
     case JK_TYPE_Q6_K: dq_q6_k(b, dst, n / QK_K); return 0;
+    case JK_TYPE_IQ4_NL: dq_iq4_nl(b, dst, n / QK); return 0;
+    case JK_TYPE_IQ4_XS: dq_iq4_xs(b, dst, n / QK_K); return 0;
     default: return -1;
     }
 }

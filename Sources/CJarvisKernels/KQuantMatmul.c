@@ -1,4 +1,5 @@
-// Matrix products on K-quant weight blocks (Q4_K, Q6_K), read in place from the model file.
+// Matrix products on the super-blocks of 256 (Q2_K, Q3_K, Q4_K, Q5_K, Q6_K, IQ4_XS), read in
+// place from the model file.
 //
 // A K-quant super-block holds 256 weights in sub-blocks with small integer scales under one
 // fp16 scale. Activations are quantized per 256 values to 8 bits (Q8_K: a float scale, 256
@@ -7,7 +8,9 @@
 // integer part is exact in any order and the float part is the same scalar code on every
 // path, the portable and AVX2 kernels give identical bits. (They are not llama.cpp's bits: its
 // K-quant kernels order the float work differently. The exact-parity path of the engine is
-// for Q4_0/Q4_1/Q8_0; see QuantizedMatmul.c.)
+// for Q4_0/Q4_1/Q5_0/Q5_1/Q8_0; see QuantizedMatmul.c.) Q4_K and Q6_K have kernels of their
+// own; the other types share one shape: unpack each 32 values to bytes, multiply by 16-value
+// scales, and subtract the minima's share from the Q8_K sums of 16.
 #include "CJarvisKernels.h"
 #include "MatmulKernels.h"
 #include <math.h>
@@ -143,6 +146,111 @@ static void mm_q6_K_portable(const uint8_t *w, int64_t row_bytes, int nb, const 
     }
 }
 
+
+// ---- the other K-types: one integer form --------------------------------------------------------
+
+// A super-block as integers: value e is d · sc[e/16] · q[e] − dmin · mn[e/16].
+typedef struct { int8_t q[256]; int sc[16], mn[16]; float d, dmin; } k_ints;
+
+static inline float half_at(const uint8_t *p) { uint16_t h; memcpy(&h, p, 2); return jk_fp16_to_fp32(h); }
+
+// The sixteen 6-bit scales of Q3_K, centred on 32.
+static inline void q3k_scales(const uint8_t *sc, int out[16]) {
+    for (int g = 0; g < 16; g++)
+        out[g] = (((sc[g % 8] >> (4 * (g / 8))) & 0x0F) | (((sc[8 + g % 4] >> (2 * (g / 4))) & 3) << 4)) - 32;
+}
+// The eight 6-bit scales of IQ4_XS, centred on 32.
+static inline int iq4xs_scale(const uint8_t *b, int j) {
+    const int high = (b[2] | b[3] << 8) >> (2 * j) & 3;
+    return (((b[4 + j / 2] >> (4 * (j % 2))) & 0x0F) | high << 4) - 32;
+}
+
+// Scales, minima and the super-block scales (the values are filled in separately).
+static inline void scales_q2_K(const uint8_t *b, k_ints *k) {
+    for (int g = 0; g < 16; g++) { k->sc[g] = b[g] & 0x0F; k->mn[g] = b[g] >> 4; }
+    k->d = half_at(b + 80); k->dmin = half_at(b + 82);
+}
+static inline void scales_q3_K(const uint8_t *b, k_ints *k) { q3k_scales(b + 96, k->sc); k->d = half_at(b + 108); k->dmin = 0.0f; }
+static inline void scales_q5_K(const uint8_t *b, k_ints *k) {
+    int sc[8], mn[8];
+    q4k_scales(b + 4, sc, mn);
+    for (int g = 0; g < 16; g++) { k->sc[g] = sc[g / 2]; k->mn[g] = mn[g / 2]; }
+    k->d = half_at(b); k->dmin = half_at(b + 2);
+}
+static inline void scales_iq4_xs(const uint8_t *b, k_ints *k) {
+    for (int g = 0; g < 16; g++) k->sc[g] = iq4xs_scale(b, g / 2);
+    k->d = half_at(b); k->dmin = 0.0f;
+}
+// Q2_K: scales[16] (scale | min << 4), qs[64] (2 bits), d, dmin.
+static void ints_q2_K(const uint8_t *b, k_ints *k) {
+    scales_q2_K(b, k);
+    for (int e = 0; e < 256; e++) k->q[e] = (int8_t)((b[16 + 32 * (e / 128) + e % 32] >> (2 * (e % 128 / 32))) & 3);
+}
+// Q3_K: hmask[32], qs[64] (2 bits), scales[12], d; a clear high bit subtracts 4.
+static void ints_q3_K(const uint8_t *b, k_ints *k) {
+    scales_q3_K(b, k);
+    for (int e = 0; e < 256; e++) {
+        const int low = (b[32 + 32 * (e / 128) + e % 32] >> (2 * (e % 128 / 32))) & 3;
+        k->q[e] = (int8_t)(low - (((b[e % 32] >> (e / 32)) & 1) ? 0 : 4));
+    }
+}
+// Q5_K: d, dmin, scales[12] (as Q4_K), qh[32], qs[128].
+static void ints_q5_K(const uint8_t *b, k_ints *k) {
+    scales_q5_K(b, k);
+    for (int e = 0; e < 256; e++)
+        k->q[e] = (int8_t)(((b[48 + 32 * (e / 64) + e % 32] >> (4 * (e % 64 / 32))) & 0x0F) | (((b[16 + e % 32] >> (e / 32)) & 1) << 4));
+}
+// IQ4_XS: d, scales_h (16 bits), scales_l[4], qs[128]: 4-bit indices into the IQ4_NL values.
+static void ints_iq4_xs(const uint8_t *b, k_ints *k) {
+    scales_iq4_xs(b, k);
+    for (int e = 0; e < 256; e++) {
+        const uint8_t byte = b[8 + 16 * (e / 32) + e % 16];
+        k->q[e] = jk_iq4nl_values[(e % 32 < 16 ? byte : byte >> 4) & 0x0F];
+    }
+}
+
+// Σ_g mn[g] · (sum of the activations of group g).
+static inline int k_minima_term(const int mn[16], const jk_block_q8k *y) {
+    int s = 0;
+    for (int g = 0; g < 16; g++) s += mn[g] * y->bsums[g];
+    return s;
+}
+
+// The float part every path shares: one multiply-add for the scaled integers, one for the minima.
+static inline float k_accumulate(float sum, float d, float dmin, int sumi, int summ, const jk_block_q8k *y, int has_min) {
+    sum = fmaf(d * y->d, (float)sumi, sum);
+    return has_min ? fmaf(-(dmin * y->d), (float)summ, sum) : sum;
+}
+
+#define DEFINE_K_PORTABLE(T, BYTES, HAS_MIN)                                                        \
+static void mm_##T##_portable(const uint8_t *w, int64_t row_bytes, int nb, const void *xv,       \
+                              int n, float *y, int64_t ldy, int r0, int r1) {                    \
+    const jk_block_q8k *x = (const jk_block_q8k *)xv;                                            \
+    k_ints k;                                                                                    \
+    for (int t = 0; t < n; t++) {                                                                \
+        for (int r = r0; r < r1; r++) {                                                          \
+            const uint8_t *row = w + (int64_t)r * row_bytes;                                     \
+            const jk_block_q8k *yb = x + (int64_t)t * nb;                                        \
+            float sum = 0.0f;                                                                    \
+            for (int b = 0; b < nb; b++) {                                                       \
+                ints_##T(row + (int64_t)b * BYTES, &k);                                          \
+                int sumi = 0;                                                                    \
+                for (int g = 0; g < 16; g++) {                                                   \
+                    int s = 0;                                                                   \
+                    for (int e = 16 * g; e < 16 * g + 16; e++) s += k.q[e] * yb[b].qs[e];        \
+                    sumi += k.sc[g] * s;                                                         \
+                }                                                                                \
+                sum = k_accumulate(sum, k.d, k.dmin, sumi, HAS_MIN ? k_minima_term(k.mn, &yb[b]) : 0, &yb[b], HAS_MIN); \
+            }                                                                                    \
+            y[(int64_t)t * ldy + r] = sum;                                                       \
+        }                                                                                        \
+    }                                                                                            \
+}
+DEFINE_K_PORTABLE(q2_K, 84, 1)
+DEFINE_K_PORTABLE(q3_K, 110, 0)
+DEFINE_K_PORTABLE(q5_K, 176, 1)
+DEFINE_K_PORTABLE(iq4_xs, 136, 0)
+
 // ---- AVX2 ---------------------------------------------------------------------------------------------
 
 #if defined(__x86_64__)
@@ -244,12 +352,113 @@ TARGET_AVX2 static void mm_q6_K_avx2(const uint8_t *w, int64_t row_bytes, int nb
         }
     }
 }
+
+// The other K-types: 32 values at a time as bytes (unsigned, or signed for Q3_K and IQ4_XS),
+// each 16 under its own scale.
+TARGET_AVX2 static inline __m256i low_bits(__m256i bytes, int shift, int mask) {
+    return _mm256_and_si256(_mm256_srli_epi16(bytes, shift), _mm256_set1_epi8((char)mask));
+}
+TARGET_AVX2 static inline void chunks_q2_K(const uint8_t *b, __m256i q[8]) {
+    for (int j = 0; j < 2; j++) {
+        const __m256i bytes = _mm256_loadu_si256((const __m256i *)(b + 16 + 32 * j));
+        for (int s = 0; s < 4; s++) q[4 * j + s] = low_bits(bytes, 2 * s, 3);
+    }
+}
+TARGET_AVX2 static inline void chunks_q3_K(const uint8_t *b, __m256i q[8]) {
+    const __m256i hm = _mm256_loadu_si256((const __m256i *)b);
+    for (int j = 0; j < 2; j++) {
+        const __m256i bytes = _mm256_loadu_si256((const __m256i *)(b + 32 + 32 * j));
+        for (int s = 0; s < 4; s++) {
+            const int c = 4 * j + s;
+            const __m256i high = _mm256_slli_epi16(low_bits(hm, c, 1), 2);
+            q[c] = _mm256_sub_epi8(_mm256_or_si256(low_bits(bytes, 2 * s, 3), high), _mm256_set1_epi8(4));
+        }
+    }
+}
+TARGET_AVX2 static inline void chunks_q5_K(const uint8_t *b, __m256i q[8]) {
+    const __m256i qh = _mm256_loadu_si256((const __m256i *)(b + 16));
+    for (int j = 0; j < 4; j++) {
+        const __m256i bytes = _mm256_loadu_si256((const __m256i *)(b + 48 + 32 * j));
+        for (int s = 0; s < 2; s++) {
+            const int c = 2 * j + s;
+            q[c] = _mm256_or_si256(low_bits(bytes, 4 * s, 0x0F), _mm256_slli_epi16(low_bits(qh, c, 1), 4));
+        }
+    }
+}
+TARGET_AVX2 static inline void chunks_iq4_xs(const uint8_t *b, __m256i q[8]) {
+    const __m128i values = _mm_loadu_si128((const __m128i *)jk_iq4nl_values), low = _mm_set1_epi8(0x0F);
+    for (int c = 0; c < 8; c++) {
+        const __m128i t = _mm_loadu_si128((const __m128i *)(b + 8 + 16 * c));
+        q[c] = _mm256_set_m128i(_mm_shuffle_epi8(values, _mm_and_si128(_mm_srli_epi16(t, 4), low)),
+                                _mm_shuffle_epi8(values, _mm_and_si128(t, low)));
+    }
+}
+
+#define DEFINE_K_AVX2(T, BYTES, HAS_MIN, SIGNED)                                                    \
+TARGET_AVX2 static void mm_##T##_avx2(const uint8_t *w, int64_t row_bytes, int nb, const void *xv, \
+                                      int n, float *y, int64_t ldy, int r0, int r1) {             \
+    const jk_block_q8k *x = (const jk_block_q8k *)xv;                                            \
+    k_ints k;                                                                                    \
+    for (int t0 = 0; t0 < n; t0 += 4) {                                                          \
+        const int tn = n - t0 < 4 ? n - t0 : 4;                                                  \
+        for (int r = r0; r < r1; r++) {                                                          \
+            const uint8_t *row = w + (int64_t)r * row_bytes;                                     \
+            float sum[4] = {0, 0, 0, 0};                                                         \
+            for (int b = 0; b < nb; b++) {                                                       \
+                const uint8_t *blk = row + (int64_t)b * BYTES;                                   \
+                __m256i q[8];                                                                    \
+                chunks_##T(blk, q);                                                              \
+                scales_##T(blk, &k);                                                             \
+                __m256i acc[4] = { _mm256_setzero_si256(), _mm256_setzero_si256(), _mm256_setzero_si256(), _mm256_setzero_si256() }; \
+                for (int c = 0; c < 8; c++) {                                                    \
+                    const short s0 = (short)k.sc[2 * c], s1 = (short)k.sc[2 * c + 1];            \
+                    const __m256i scales = _mm256_setr_epi16(s0, s0, s0, s0, s0, s0, s0, s0,     \
+                                                             s1, s1, s1, s1, s1, s1, s1, s1);    \
+                    const __m256i qu = SIGNED ? _mm256_sign_epi8(q[c], q[c]) : q[c];             \
+                    for (int u = 0; u < tn; u++) {                                               \
+                        __m256i yv = _mm256_loadu_si256((const __m256i *)(x[(int64_t)(t0 + u) * nb + b].qs + 32 * c)); \
+                        if (SIGNED) yv = _mm256_sign_epi8(yv, q[c]);                             \
+                        acc[u] = _mm256_add_epi32(acc[u], scaled_dot(qu, yv, scales));           \
+                    }                                                                            \
+                }                                                                                \
+                for (int u = 0; u < tn; u++) {                                                   \
+                    const jk_block_q8k *yb = x + (int64_t)(t0 + u) * nb + b;                     \
+                    sum[u] = k_accumulate(sum[u], k.d, k.dmin, hsum_i32(acc[u]),                 \
+                                          HAS_MIN ? k_minima_term(k.mn, yb) : 0, yb, HAS_MIN);   \
+                }                                                                                \
+            }                                                                                    \
+            for (int u = 0; u < tn; u++) y[(int64_t)(t0 + u) * ldy + r] = sum[u];                \
+        }                                                                                        \
+    }                                                                                            \
+}
+DEFINE_K_AVX2(q2_K, 84, 1, 0)
+DEFINE_K_AVX2(q3_K, 110, 0, 1)
+DEFINE_K_AVX2(q5_K, 176, 1, 0)
+DEFINE_K_AVX2(iq4_xs, 136, 0, 1)
 #endif
 
 jk_mm_fn jk_kquant_kernel(int type, int level) {
 #if defined(__x86_64__)
-    if (level >= 1) return type == JK_TYPE_Q4_K ? mm_q4_K_avx2 : mm_q6_K_avx2;
+    if (level >= 1) {
+        switch (type) {
+        case JK_TYPE_Q2_K: return mm_q2_K_avx2;
+        case JK_TYPE_Q3_K: return mm_q3_K_avx2;
+        case JK_TYPE_Q4_K: return mm_q4_K_avx2;
+        case JK_TYPE_Q5_K: return mm_q5_K_avx2;
+        case JK_TYPE_Q6_K: return mm_q6_K_avx2;
+        case JK_TYPE_IQ4_XS: return mm_iq4_xs_avx2;
+        default: return NULL;
+        }
+    }
 #endif
     (void)level;
-    return type == JK_TYPE_Q4_K ? mm_q4_K_portable : mm_q6_K_portable;
+    switch (type) {
+    case JK_TYPE_Q2_K: return mm_q2_K_portable;
+    case JK_TYPE_Q3_K: return mm_q3_K_portable;
+    case JK_TYPE_Q4_K: return mm_q4_K_portable;
+    case JK_TYPE_Q5_K: return mm_q5_K_portable;
+    case JK_TYPE_Q6_K: return mm_q6_K_portable;
+    case JK_TYPE_IQ4_XS: return mm_iq4_xs_portable;
+    default: return NULL;
+    }
 }

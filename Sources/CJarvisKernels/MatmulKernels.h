@@ -9,7 +9,12 @@
 typedef void (*jk_mm_fn)(const uint8_t *w, int64_t row_bytes, int nb, const void *x,
                          int n, float *y, int64_t ldy, int r0, int r1);
 
-/// The Q4_K or Q6_K kernel for a CPU level (0 portable, ≥1 AVX2); KQuantMatmul.c.
+/// The sixteen signed values a 4-bit IQ4_NL / IQ4_XS index picks (Dequantize.c).
+extern const int8_t jk_iq4nl_values[16];
+
+/// The kernel of a K-type (Q2_K…Q6_K, IQ4_XS) for a CPU level (0 portable, ≥1 AVX2); KQuantMatmul.c.
 jk_mm_fn jk_kquant_kernel(int type, int level);
+/// The F16 or BF16 kernel for a CPU level (0 portable, ≥1 AVX2); HalfMatmul.c.
+jk_mm_fn jk_half_kernel(int type, int level);
 
 #endif

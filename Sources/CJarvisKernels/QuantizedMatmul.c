@@ -1,4 +1,5 @@
-// Matrix products on quantized weight blocks, read in place from the model file.
+// Matrix products on weight blocks of 32 (Q4_0, Q4_1, Q5_0, Q5_1, Q8_0, IQ4_NL), read in place
+// from the model file, and the dispatch of every quantized product.
 //
 // Activations are quantized per 32-value block to 8 bits (Q8_0 / Q8_1) and each output is an
 // integer dot product per block, scaled and accumulated in float. The accumulation follows
@@ -6,7 +7,9 @@
 // 4i..4i+3 of every block, fused multiply-add across blocks, then a fixed pairwise reduction —
 // so every output is bit-identical to llama.cpp's and greedy decoding agrees token for token.
 // The integer parts are exact in any order; only this float order matters, and it is kept by
-// the portable code as well as by the AVX2 and AVX-512 VNNI paths.
+// the portable code as well as by the AVX2 and AVX-512 VNNI paths. (IQ4_NL keeps this order
+// too; llama.cpp splits its blocks over two accumulators, so IQ4_NL is close to, not equal to,
+// llama.cpp's result.)
 #include "CJarvisKernels.h"
 #include "Reductions.h"
 #include "MatmulKernels.h"
@@ -20,10 +23,16 @@
 typedef struct { uint16_t d, m; uint8_t qs[16]; } blk_q4_1;
 typedef struct { uint16_t d; uint8_t qs[16]; } blk_q4_0;
 typedef struct { uint16_t d; int8_t qs[32]; } blk_q8_0;
+typedef struct { uint16_t d; uint8_t qh[4]; uint8_t qs[16]; } blk_q5_0;
+typedef struct { uint16_t d, m; uint8_t qh[4]; uint8_t qs[16]; } blk_q5_1;
+typedef struct { uint16_t d; uint8_t qs[16]; } blk_iq4_nl;
 
 _Static_assert(sizeof(blk_q4_1) == 20, "q4_1 block");
 _Static_assert(sizeof(blk_q4_0) == 18, "q4_0 block");
 _Static_assert(sizeof(blk_q8_0) == 34, "q8_0 block");
+_Static_assert(sizeof(blk_q5_0) == 22, "q5_0 block");
+_Static_assert(sizeof(blk_q5_1) == 24, "q5_1 block");
+_Static_assert(sizeof(blk_iq4_nl) == 18, "iq4_nl block");
 _Static_assert(sizeof(jk_block_q8) == 40, "q8 activation block");
 
 // ---- activation quantization ------------------------------------------------------------------
@@ -47,52 +56,45 @@ void jk_quantize_q8(const float *x, jk_block_q8 *y, int64_t n) {
 
 // ---- portable dot products (the reference for the vector paths) ------------------------------
 
-static float dot_q4_1_portable(const blk_q4_1 *x, const jk_block_q8 *y, int nb) {
+// The 32 integer weights of one block, in element order: signed for the symmetric formats,
+// unsigned (0..31) for those with a minimum.
+static inline int nibble(const uint8_t *qs, int e) { return e < 16 ? qs[e] & 0x0F : qs[e - 16] >> 4; }
+static inline int high_bit(const uint8_t qh[4], int e) { return (qh[e / 8] >> (e % 8)) & 1; }
+static void unpack_q4_0(const void *b, int q[32]) { for (int e = 0; e < 32; e++) q[e] = nibble(((const blk_q4_0 *)b)->qs, e) - 8; }
+static void unpack_q4_1(const void *b, int q[32]) { for (int e = 0; e < 32; e++) q[e] = nibble(((const blk_q4_1 *)b)->qs, e); }
+static void unpack_q8_0(const void *b, int q[32]) { for (int e = 0; e < 32; e++) q[e] = ((const blk_q8_0 *)b)->qs[e]; }
+static void unpack_q5_0(const void *b, int q[32]) {
+    const blk_q5_0 *x = (const blk_q5_0 *)b;
+    for (int e = 0; e < 32; e++) q[e] = (nibble(x->qs, e) | high_bit(x->qh, e) << 4) - 16;
+}
+static void unpack_q5_1(const void *b, int q[32]) {
+    const blk_q5_1 *x = (const blk_q5_1 *)b;
+    for (int e = 0; e < 32; e++) q[e] = nibble(x->qs, e) | high_bit(x->qh, e) << 4;
+}
+static void unpack_iq4_nl(const void *b, int q[32]) { for (int e = 0; e < 32; e++) q[e] = jk_iq4nl_values[nibble(((const blk_iq4_nl *)b)->qs, e)]; }
+
+// One row · one token: lane l of eight holds elements 4l..4l+3 of every block, fused
+// multiply-added across blocks. Formats with a minimum (`min_at` its byte offset, else -1)
+// add m · s of the Q8_1 block, accumulated separately as llama.cpp does.
+static float dot_portable(const uint8_t *row, int block_bytes, void (*unpack)(const void *, int[32]),
+                          int min_at, const jk_block_q8 *y, int nb) {
     float acc[8] = {0};
     float summs = 0.0f;
     for (int b = 0; b < nb; b++) {
-        const float d0 = jk_fp16_to_fp32(x[b].d), d1 = y[b].d;
-        summs = fmaf(jk_fp16_to_fp32(x[b].m), y[b].s, summs);
-        const float d0d1 = d0 * d1;
+        const uint8_t *blk = row + (int64_t)b * block_bytes;
+        int q[32];
+        unpack(blk, q);
+        uint16_t h;
+        memcpy(&h, blk, 2);
+        const float d = jk_fp16_to_fp32(h) * y[b].d;
+        if (min_at >= 0) { memcpy(&h, blk + min_at, 2); summs = fmaf(jk_fp16_to_fp32(h), y[b].s, summs); }
         for (int l = 0; l < 8; l++) {
             int s = 0;
-            for (int e = 4 * l; e < 4 * l + 4; e++) {
-                int q = e < 16 ? (x[b].qs[e] & 0x0F) : (x[b].qs[e - 16] >> 4);
-                s += q * y[b].qs[e];
-            }
-            acc[l] = fmaf(d0d1, (float)s, acc[l]);
-        }
-    }
-    return jk_reduce8(acc) + summs;
-}
-
-static float dot_q4_0_portable(const blk_q4_0 *x, const jk_block_q8 *y, int nb) {
-    float acc[8] = {0};
-    for (int b = 0; b < nb; b++) {
-        const float d = jk_fp16_to_fp32(x[b].d) * y[b].d;
-        for (int l = 0; l < 8; l++) {
-            int s = 0;
-            for (int e = 4 * l; e < 4 * l + 4; e++) {
-                int q = (e < 16 ? (x[b].qs[e] & 0x0F) : (x[b].qs[e - 16] >> 4)) - 8;
-                s += q * y[b].qs[e];
-            }
+            for (int e = 4 * l; e < 4 * l + 4; e++) s += q[e] * y[b].qs[e];
             acc[l] = fmaf(d, (float)s, acc[l]);
         }
     }
-    return jk_reduce8(acc);
-}
-
-static float dot_q8_0_portable(const blk_q8_0 *x, const jk_block_q8 *y, int nb) {
-    float acc[8] = {0};
-    for (int b = 0; b < nb; b++) {
-        const float d = jk_fp16_to_fp32(x[b].d) * y[b].d;
-        for (int l = 0; l < 8; l++) {
-            int s = 0;
-            for (int e = 4 * l; e < 4 * l + 4; e++) s += x[b].qs[e] * y[b].qs[e];
-            acc[l] = fmaf(d, (float)s, acc[l]);
-        }
-    }
-    return jk_reduce8(acc);
+    return min_at >= 0 ? jk_reduce8(acc) + summs : jk_reduce8(acc);
 }
 
 // ---- AVX2 (+ optional AVX-512 VNNI) ----------------------------------------------------------
@@ -122,20 +124,21 @@ TARGET_VNNI static inline __m256 dot_i8i8_vnni(__m256i a, __m256i b) {
     return dot_u8i8_vnni(_mm256_sign_epi8(a, a), _mm256_sign_epi8(b, a));
 }
 
-// Rows × tokens, with tokens in tiles of four so each unpacked weight block is reused.
-#define DEFINE_Q4_1(NAME, TARGET, DOT)                                                            \
+// Rows × tokens, with tokens in tiles of four so each unpacked weight block is reused. Formats
+// with a minimum (Q4_1, Q5_1): unsigned weights, plus m · s of the Q8_1 block.
+#define DEFINE_WITH_MIN(NAME, TARGET, DOT, BLOCK, LOAD)                                           \
 TARGET static void NAME(const uint8_t *w, int64_t row_bytes, int nb, const void *xv,             \
                         int n, float *y, int64_t ldy, int r0, int r1) {                          \
     const jk_block_q8 *x = (const jk_block_q8 *)xv;                                              \
     for (int t0 = 0; t0 < n; t0 += 4) {                                                          \
         const int tn = n - t0 < 4 ? n - t0 : 4;                                                  \
         for (int r = r0; r < r1; r++) {                                                          \
-            const blk_q4_1 *row = (const blk_q4_1 *)(w + (int64_t)r * row_bytes);               \
+            const BLOCK *row = (const BLOCK *)(w + (int64_t)r * row_bytes);                      \
             __m256 acc[4] = { _mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps() }; \
             float summs[4] = {0, 0, 0, 0};                                                       \
             for (int b = 0; b < nb; b++) {                                                       \
                 const float d0 = _cvtsh_ss(row[b].d), m0 = _cvtsh_ss(row[b].m);                  \
-                const __m256i qx = unpack_nibbles(row[b].qs);                                    \
+                const __m256i qx = LOAD(&row[b]);                                                \
                 for (int u = 0; u < tn; u++) {                                                   \
                     const jk_block_q8 *yb = x + (int64_t)(t0 + u) * nb + b;                      \
                     summs[u] = fmaf(m0, yb->s, summs[u]);                                        \
@@ -148,8 +151,6 @@ TARGET static void NAME(const uint8_t *w, int64_t row_bytes, int nb, const void 
         }                                                                                        \
     }                                                                                            \
 }
-DEFINE_Q4_1(mm_q4_1_avx2, TARGET_AVX2, dot_u8i8_avx2)
-DEFINE_Q4_1(mm_q4_1_vnni, TARGET_VNNI, dot_u8i8_vnni)
 
 // Symmetric formats (one scale per block, no minimum): Q4_0 and Q8_0 differ only in how a
 // block's 32 signed weights are loaded.
@@ -164,7 +165,7 @@ TARGET static void NAME(const uint8_t *w, int64_t row_bytes, int nb, const void 
             __m256 acc[4] = { _mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps() }; \
             for (int b = 0; b < nb; b++) {                                                       \
                 const float d0 = _cvtsh_ss(row[b].d);                                            \
-                const __m256i qx = LOAD(row[b].qs);                                              \
+                const __m256i qx = LOAD(&row[b]);                                                \
                 for (int u = 0; u < tn; u++) {                                                   \
                     const jk_block_q8 *yb = x + (int64_t)(t0 + u) * nb + b;                      \
                     const __m256 d = _mm256_set1_ps(d0 * yb->d);                                 \
@@ -176,85 +177,118 @@ TARGET static void NAME(const uint8_t *w, int64_t row_bytes, int nb, const void 
         }                                                                                        \
     }                                                                                            \
 }
-TARGET_AVX2 static inline __m256i load_q4_0(const uint8_t *qs) {
-    return _mm256_sub_epi8(unpack_nibbles(qs), _mm256_set1_epi8(8));
+// Byte e of the result is 0xFF where bit e of the 32 bits at qh is set, else 0.
+TARGET_AVX2 static inline __m256i high_bits(const uint8_t qh[4]) {
+    uint32_t bits;
+    memcpy(&bits, qh, 4);
+    const __m256i spread = _mm256_shuffle_epi8(_mm256_set1_epi32((int)bits),
+        _mm256_set_epi64x(0x0303030303030303, 0x0202020202020202, 0x0101010101010101, 0x0000000000000000));
+    const __m256i probe = _mm256_or_si256(spread, _mm256_set1_epi64x(0x7fbfdfeff7fbfdfe));
+    return _mm256_cmpeq_epi8(probe, _mm256_set1_epi64x(-1));
 }
-TARGET_AVX2 static inline __m256i load_q8_0(const int8_t *qs) {
-    return _mm256_loadu_si256((const __m256i *)qs);
+TARGET_AVX2 static inline __m256i load_q4_0(const blk_q4_0 *b) {
+    return _mm256_sub_epi8(unpack_nibbles(b->qs), _mm256_set1_epi8(8));
 }
-DEFINE_SYMMETRIC(mm_q4_0_avx2, TARGET_AVX2, dot_i8i8_avx2, blk_q4_0, load_q4_0)
-DEFINE_SYMMETRIC(mm_q4_0_vnni, TARGET_VNNI, dot_i8i8_vnni, blk_q4_0, load_q4_0)
-DEFINE_SYMMETRIC(mm_q8_0_avx2, TARGET_AVX2, dot_i8i8_avx2, blk_q8_0, load_q8_0)
-DEFINE_SYMMETRIC(mm_q8_0_vnni, TARGET_VNNI, dot_i8i8_vnni, blk_q8_0, load_q8_0)
+TARGET_AVX2 static inline __m256i load_q4_1(const blk_q4_1 *b) { return unpack_nibbles(b->qs); }
+TARGET_AVX2 static inline __m256i load_q8_0(const blk_q8_0 *b) {
+    return _mm256_loadu_si256((const __m256i *)b->qs);
+}
+// (nibble | bit << 4) − 16: 0xF0 over the nibble where the bit is clear is the same byte.
+TARGET_AVX2 static inline __m256i load_q5_0(const blk_q5_0 *b) {
+    return _mm256_or_si256(unpack_nibbles(b->qs), _mm256_andnot_si256(high_bits(b->qh), _mm256_set1_epi8((char)0xF0)));
+}
+TARGET_AVX2 static inline __m256i load_q5_1(const blk_q5_1 *b) {
+    return _mm256_or_si256(unpack_nibbles(b->qs), _mm256_and_si256(high_bits(b->qh), _mm256_set1_epi8(0x10)));
+}
+TARGET_AVX2 static inline __m256i load_iq4_nl(const blk_iq4_nl *b) {
+    const __m128i values = _mm_loadu_si128((const __m128i *)jk_iq4nl_values);
+    const __m128i t = _mm_loadu_si128((const __m128i *)b->qs), low = _mm_set1_epi8(0x0F);
+    return _mm256_set_m128i(_mm_shuffle_epi8(values, _mm_and_si128(_mm_srli_epi16(t, 4), low)),
+                            _mm_shuffle_epi8(values, _mm_and_si128(t, low)));
+}
+#define DEFINE_LEVELS(T, KIND, D)                                                                  \
+    DEFINE_##KIND(mm_##T##_avx2, TARGET_AVX2, dot_##D##_avx2, blk_##T, load_##T)                  \
+    DEFINE_##KIND(mm_##T##_vnni, TARGET_VNNI, dot_##D##_vnni, blk_##T, load_##T)
+DEFINE_LEVELS(q4_0, SYMMETRIC, i8i8)
+DEFINE_LEVELS(q8_0, SYMMETRIC, i8i8)
+DEFINE_LEVELS(q5_0, SYMMETRIC, i8i8)
+DEFINE_LEVELS(iq4_nl, SYMMETRIC, i8i8)
+DEFINE_LEVELS(q4_1, WITH_MIN, u8i8)
+DEFINE_LEVELS(q5_1, WITH_MIN, u8i8)
 #endif
 
 // ---- portable drivers -------------------------------------------------------------------------
 
-static void mm_q4_1_portable(const uint8_t *w, int64_t row_bytes, int nb, const void *xv,
-                             int n, float *y, int64_t ldy, int r0, int r1) {
-    const jk_block_q8 *x = (const jk_block_q8 *)xv;
-    for (int t = 0; t < n; t++)
-        for (int r = r0; r < r1; r++)
-            y[(int64_t)t * ldy + r] = dot_q4_1_portable((const blk_q4_1 *)(w + (int64_t)r * row_bytes), x + (int64_t)t * nb, nb);
+#define DEFINE_PORTABLE(T, MIN_AT)                                                                 \
+static void mm_##T##_portable(const uint8_t *w, int64_t row_bytes, int nb, const void *xv,       \
+                              int n, float *y, int64_t ldy, int r0, int r1) {                    \
+    const jk_block_q8 *x = (const jk_block_q8 *)xv;                                              \
+    for (int t = 0; t < n; t++)                                                                  \
+        for (int r = r0; r < r1; r++)                                                            \
+            y[(int64_t)t * ldy + r] = dot_portable(w + (int64_t)r * row_bytes, (int)sizeof(blk_##T), \
+                                                   unpack_##T, MIN_AT, x + (int64_t)t * nb, nb); \
 }
-static void mm_q4_0_portable(const uint8_t *w, int64_t row_bytes, int nb, const void *xv,
-                             int n, float *y, int64_t ldy, int r0, int r1) {
-    const jk_block_q8 *x = (const jk_block_q8 *)xv;
-    for (int t = 0; t < n; t++)
-        for (int r = r0; r < r1; r++)
-            y[(int64_t)t * ldy + r] = dot_q4_0_portable((const blk_q4_0 *)(w + (int64_t)r * row_bytes), x + (int64_t)t * nb, nb);
-}
-static void mm_q8_0_portable(const uint8_t *w, int64_t row_bytes, int nb, const void *xv,
-                             int n, float *y, int64_t ldy, int r0, int r1) {
-    const jk_block_q8 *x = (const jk_block_q8 *)xv;
-    for (int t = 0; t < n; t++)
-        for (int r = r0; r < r1; r++)
-            y[(int64_t)t * ldy + r] = dot_q8_0_portable((const blk_q8_0 *)(w + (int64_t)r * row_bytes), x + (int64_t)t * nb, nb);
-}
+DEFINE_PORTABLE(q4_0, -1)
+DEFINE_PORTABLE(q8_0, -1)
+DEFINE_PORTABLE(q5_0, -1)
+DEFINE_PORTABLE(iq4_nl, -1)
+DEFINE_PORTABLE(q4_1, 2)
+DEFINE_PORTABLE(q5_1, 2)
 
-static jk_mm_fn impl_q4_1 = mm_q4_1_portable, impl_q4_0 = mm_q4_0_portable, impl_q8_0 = mm_q8_0_portable;
-static jk_mm_fn impl_q4_K, impl_q6_K;
+// The kernel types: ggml id, bytes per block, values per block, and the kernel of each level.
+typedef struct { int type, block_bytes, block_values; jk_mm_fn portable, avx2, vnni, current; } kernel_entry;
+#if defined(__x86_64__)
+#define ENTRY(T, ID) { ID, (int)sizeof(blk_##T), 32, mm_##T##_portable, mm_##T##_avx2, mm_##T##_vnni, NULL }
+#else
+#define ENTRY(T, ID) { ID, (int)sizeof(blk_##T), 32, mm_##T##_portable, NULL, NULL, NULL }
+#endif
+#define K_ENTRY(ID, BYTES) { ID, BYTES, 256, NULL, NULL, NULL, NULL }
+#define HALF_ENTRY(ID) { ID, 64, 32, NULL, NULL, NULL, NULL }
+static kernel_entry kernels[] = {
+    ENTRY(q4_0, JK_TYPE_Q4_0), ENTRY(q4_1, JK_TYPE_Q4_1), ENTRY(q5_0, JK_TYPE_Q5_0),
+    ENTRY(q5_1, JK_TYPE_Q5_1), ENTRY(q8_0, JK_TYPE_Q8_0), ENTRY(iq4_nl, JK_TYPE_IQ4_NL),
+    K_ENTRY(JK_TYPE_Q2_K, 84), K_ENTRY(JK_TYPE_Q3_K, 110), K_ENTRY(JK_TYPE_Q4_K, 144),
+    K_ENTRY(JK_TYPE_Q5_K, 176), K_ENTRY(JK_TYPE_Q6_K, 210), K_ENTRY(JK_TYPE_IQ4_XS, 136),
+    HALF_ENTRY(JK_TYPE_F16), HALF_ENTRY(JK_TYPE_BF16),
+};
+enum { KERNEL_COUNT = sizeof kernels / sizeof kernels[0] };
+static int kernels_selected;
+
+static kernel_entry *entry(int type) {
+    for (int i = 0; i < KERNEL_COUNT; i++) if (kernels[i].type == type) return &kernels[i];
+    return NULL;
+}
 
 int jk_select_matmul_kernels(int level) {
     // level: 0 portable, 1 AVX2, 2 AVX-512 VNNI (each only if the CPU has it)
+    int avx2 = 0, vnni = 0;
 #if defined(__x86_64__)
     __builtin_cpu_init();
-    int avx2 = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
-    int vnni = avx2 && __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512vnni");
-    impl_q4_K = jk_kquant_kernel(JK_TYPE_Q4_K, level >= 1 && avx2);
-    impl_q6_K = jk_kquant_kernel(JK_TYPE_Q6_K, level >= 1 && avx2);
-    if (level >= 2 && vnni) {
-        impl_q4_1 = mm_q4_1_vnni; impl_q4_0 = mm_q4_0_vnni; impl_q8_0 = mm_q8_0_vnni;
-        return 2;
-    }
-    if (level >= 1 && avx2) {
-        impl_q4_1 = mm_q4_1_avx2; impl_q4_0 = mm_q4_0_avx2; impl_q8_0 = mm_q8_0_avx2;
-        return 1;
-    }
+    avx2 = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") && __builtin_cpu_supports("f16c");
+    vnni = avx2 && __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512vnni");
 #endif
-    (void)level;
-    impl_q4_K = jk_kquant_kernel(JK_TYPE_Q4_K, 0);
-    impl_q6_K = jk_kquant_kernel(JK_TYPE_Q6_K, 0);
-    impl_q4_1 = mm_q4_1_portable; impl_q4_0 = mm_q4_0_portable; impl_q8_0 = mm_q8_0_portable;
-    return 0;
+    const int chosen = level >= 2 && vnni ? 2 : level >= 1 && avx2 ? 1 : 0;
+    for (int i = 0; i < KERNEL_COUNT; i++) {
+        kernel_entry *k = &kernels[i];
+        if (k->block_values == 256) k->current = jk_kquant_kernel(k->type, chosen);
+        else if (k->block_bytes == 64) k->current = jk_half_kernel(k->type, chosen);
+        else k->current = chosen == 2 ? k->vnni : chosen == 1 ? k->avx2 : k->portable;
+    }
+    kernels_selected = 1;
+    return chosen;
 }
 
 int jk_activation_format(int type) {
     switch (type) {
-    case JK_TYPE_Q4_0: case JK_TYPE_Q4_1: case JK_TYPE_Q8_0: return JK_ACTIVATIONS_Q8;
-    case JK_TYPE_Q4_K: case JK_TYPE_Q6_K: return JK_ACTIVATIONS_Q8K;
+    case JK_TYPE_Q4_0: case JK_TYPE_Q4_1: case JK_TYPE_Q5_0: case JK_TYPE_Q5_1: case JK_TYPE_Q8_0:
+    case JK_TYPE_IQ4_NL:
+        return JK_ACTIVATIONS_Q8;
+    case JK_TYPE_Q2_K: case JK_TYPE_Q3_K: case JK_TYPE_Q4_K: case JK_TYPE_Q5_K: case JK_TYPE_Q6_K:
+    case JK_TYPE_IQ4_XS:
+        return JK_ACTIVATIONS_Q8K;
+    case JK_TYPE_F16: return JK_ACTIVATIONS_F16;
+    case JK_TYPE_BF16: return JK_ACTIVATIONS_BF16;
     default: return JK_ACTIVATIONS_NONE;
-    }
-}
-
-// Bytes of one row of `cols` weights, and the weights per block, for the kernel types.
-static int64_t row_bytes(int type, int cols) {
-    switch (type) {
-    case JK_TYPE_Q4_1: return (int64_t)cols / 32 * 20;
-    case JK_TYPE_Q4_0: return (int64_t)cols / 32 * 18;
-    case JK_TYPE_Q8_0: return (int64_t)cols / 32 * 34;
-    case JK_TYPE_Q4_K: return (int64_t)cols / 256 * 144;
-    default: return (int64_t)cols / 256 * 210;     // Q6_K
     }
 }
 
@@ -278,18 +312,14 @@ static void mm_task(void *ctx, int task) {
 }
 
 void jk_matmul_quantized(int type, const void *w, int rows, int cols, const void *x, int n, float *y, int64_t ldy) {
-    if (!impl_q4_K) jk_select_matmul_kernels(2);
+    if (!kernels_selected) jk_select_matmul_kernels(2);
+    const kernel_entry *k = entry(type);
+    if (!k) return;
     mm_job j;
-    switch (type) {
-    case JK_TYPE_Q4_1: j.fn = impl_q4_1; break;
-    case JK_TYPE_Q4_0: j.fn = impl_q4_0; break;
-    case JK_TYPE_Q8_0: j.fn = impl_q8_0; break;
-    case JK_TYPE_Q4_K: j.fn = impl_q4_K; break;
-    default: j.fn = impl_q6_K; break;
-    }
+    j.fn = k->current;
     j.w = (const uint8_t *)w;
-    j.nb = jk_activation_format(type) == JK_ACTIVATIONS_Q8K ? cols / 256 : cols / 32;
-    j.row_bytes = row_bytes(type, cols);
+    j.nb = cols / k->block_values;
+    j.row_bytes = (int64_t)j.nb * k->block_bytes;
     j.n = n; j.rows = rows; j.x = x; j.y = y; j.ldy = ldy;
     // Rows in chunks of 16 (cache lines of output), several chunks per thread for balance.
     int threads = jk_pool_threads();

@@ -42,12 +42,24 @@ public enum GGMLType: UInt32, Sendable, CaseIterable {
         }
     }
 
-    /// Whether `dequantize` implements this type.
+    /// Whether `dequantize` implements this type (every type a model's tensors may have here).
     public var canDequantize: Bool {
         switch self {
-        case .f32, .f16, .bf16, .q4_0, .q4_1, .q5_0, .q5_1, .q8_0, .q2_K, .q3_K, .q4_K, .q5_K, .q6_K: true
+        case .f32, .f16, .bf16, .q4_0, .q4_1, .q5_0, .q5_1, .q8_0, .q2_K, .q3_K, .q4_K, .q5_K, .q6_K,
+             .iq4_nl, .iq4_xs: true
         default: false
         }
+    }
+
+    /// ggml's name of the type: "Q4_K", "IQ4_NL", "BF16".
+    public var name: String { "\(self)".uppercased() }
+
+    /// The error for a tensor of a type that cannot be loaded: names the type and lists the
+    /// supported ones.
+    static func unsupported(tensor: String, type: GGMLType, in path: String) -> EngineError {
+        let supported = allCases.filter(\.canDequantize).map(\.name).joined(separator: ", ")
+        return EngineError(.unsupported, "\(path): tensor \(tensor) has type \(type.name), which Jarvis cannot load. "
+            + "Supported types: \(supported). Use a GGUF quantized to one of them (for example Q4_K_M or Q8_0).")
     }
 
     /// Bytes taken by `elements` elements (which must be a whole number of blocks).

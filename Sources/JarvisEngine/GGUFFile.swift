@@ -175,7 +175,7 @@ public final class GGUFFile: @unchecked Sendable {
     /// - Throws: `.unsupported` if its type has no dequantizer.
     public func dequantize(_ tensor: GGUFTensorInfo) throws -> [Float] {
         guard tensor.type.canDequantize else {
-            throw EngineError(.unsupported, "\(path): tensor \(tensor.name) has type \(tensor.type), which this engine cannot dequantize")
+            throw GGMLType.unsupported(tensor: tensor.name, type: tensor.type, in: path)
         }
         let n = tensor.elementCount
         return [Float](unsafeUninitializedCapacity: n) { buf, count in

@@ -6,12 +6,13 @@ import CJarvisKernels
 /// text), or from Hugging Face safetensors (llama, qwen2, qwen3:
 /// `init(safetensors:config:prefix:output:)`).
 ///
-/// Weights in Q4_0, Q4_1, Q8_0, Q4_K and Q6_K stay in their quantized blocks, read in place from
-/// the memory-mapped file; products with them quantize the activations to 8 bits. For Q4_0,
-/// Q4_1 and Q8_0 the accumulation is exactly llama.cpp's, so results are bit-identical to
-/// llama.cpp's on the same CPU features; the K-quant products are exact in integers per
-/// super-block and close to llama.cpp's. Other weight types are dequantized to fp32 at load
-/// and multiplied with OpenBLAS.
+/// Weight matrices in Q4_0, Q4_1, Q5_0, Q5_1, Q8_0, Q2_K, Q3_K, Q4_K, Q5_K, Q6_K, IQ4_NL,
+/// IQ4_XS, F16 and BF16 stay as stored, read in place from the memory-mapped file. Products
+/// round the activations as llama.cpp does for each type (Q8_0/Q8_1 blocks, Q8_K super-blocks,
+/// fp16, bf16). For Q4_0, Q4_1, Q5_0, Q5_1, Q8_0 and F16 the accumulation is exactly llama.cpp's,
+/// so results are bit-identical to llama.cpp's on the same CPU features; the others are close
+/// (tools/check_kernel_parity.sh). F32 weights (and 16-bit rows not a multiple of
+/// 32 long) are multiplied with OpenBLAS; the list of loadable types is `GGMLType.canDequantize`.
 ///
 /// The forward pass is written out in one place, top to bottom: embed [gemma3: × √dim] → for
 /// each layer (RMSNorm → Q/K/V [phi3: row views of one fused matrix] → [qwen3, gemma3: RMSNorm
@@ -237,7 +238,7 @@ extension Transformer {
                     throw EngineError(.modelMismatch, "\(gguf.path): tensor \(name) has shape \(t.shape), the model config needs \(shape)")
                 }
                 guard t.type.canDequantize else {
-                    throw EngineError(.unsupported, "\(gguf.path): tensor \(name) has type \(t.type), which this engine cannot load")
+                    throw GGMLType.unsupported(tensor: name, type: t.type, in: gguf.path)
                 }
                 return t
             }
@@ -246,7 +247,7 @@ extension Transformer {
             }
             func matrix(_ name: String, _ shape: [Int]) throws -> Matrix {
                 let t = try info(name, shape)
-                if jk_activation_format(Int32(t.type.rawValue)) != Int32(JK_ACTIVATIONS_NONE) {
+                if jk_activation_format(Int32(t.type.rawValue)) != Int32(JK_ACTIVATIONS_NONE) && shape[0] % 32 == 0 {
                     return .quantized(type: t.type, data: gguf.data(of: t), rows: shape[1], cols: shape[0])
                 }
                 let n = t.elementCount
@@ -390,26 +391,20 @@ extension Transformer {
         let x: UnsafePointer<Float>
         let n: Int
         let cols: Int
-        private var q8: UnsafeMutablePointer<jk_block_q8>?
-        private var q8k: UnsafeMutablePointer<jk_block_q8k>?
+        /// Prepared activations by format (jk_activation_format), made on first use.
+        private var prepared: [Int32: UnsafeMutableRawPointer] = [:]
 
         init(_ x: UnsafePointer<Float>, n: Int, cols: Int) { self.x = x; self.n = n; self.cols = cols }
-        deinit { q8?.deallocate(); q8k?.deallocate() }
+        deinit { prepared.values.forEach { $0.deallocate() } }
 
-        /// The activations in the block format the kernel for `type` reads (jk_activation_format).
+        /// The activations in the format the kernel for `type` reads (jk_activation_format).
         func blocks(for type: GGMLType) -> UnsafeRawPointer {
-            if jk_activation_format(Int32(type.rawValue)) == Int32(JK_ACTIVATIONS_Q8K) {
-                if let q8k { return UnsafeRawPointer(q8k) }
-                let b = UnsafeMutablePointer<jk_block_q8k>.allocate(capacity: n * cols / 256)
-                jk_quantize_q8k(x, b, Int64(n * cols))
-                q8k = b
-                return UnsafeRawPointer(b)
-            }
-            if let q8 { return UnsafeRawPointer(q8) }
-            let b = UnsafeMutablePointer<jk_block_q8>.allocate(capacity: n * cols / 32)
-            jk_quantize_q8(x, b, Int64(n * cols))
-            q8 = b
-            return UnsafeRawPointer(b)
+            let format = jk_activation_format(Int32(type.rawValue))
+            if let p = prepared[format] { return UnsafeRawPointer(p) }
+            let p = UnsafeMutableRawPointer.allocate(byteCount: Int(jk_activation_bytes(format, Int64(n * cols))), alignment: 64)
+            jk_prepare_activations(format, x, p, Int64(n * cols))
+            prepared[format] = p
+            return UnsafeRawPointer(p)
         }
     }
 

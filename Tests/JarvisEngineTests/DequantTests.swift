@@ -20,7 +20,8 @@ final class DequantTests: XCTestCase {
     func testEveryTypeMatchesReferenceBitForBit() throws {
         let url = try XCTUnwrap(Bundle.module.url(forResource: "dequant", withExtension: "json", subdirectory: "Fixtures"))
         let fixture = try JSONDecoder().decode(Fixture.self, from: Data(contentsOf: url))
-        let required: Set<String> = ["F32", "F16", "BF16", "Q8_0", "Q4_0", "Q4_1", "Q5_0", "Q5_1", "Q2_K", "Q3_K", "Q4_K", "Q5_K", "Q6_K"]
+        let required: Set<String> = ["F32", "F16", "BF16", "Q8_0", "Q4_0", "Q4_1", "Q5_0", "Q5_1", "Q2_K", "Q3_K", "Q4_K", "Q5_K", "Q6_K",
+                                  "IQ4_NL", "IQ4_XS"]
         XCTAssertEqual(Set(fixture.cases.map(\.type)), required)
 
         for c in fixture.cases {

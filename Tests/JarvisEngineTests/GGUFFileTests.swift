@@ -161,6 +161,24 @@ final class GGUFFileTests: XCTestCase {
         }
     }
 
+    func testUnsupportedTensorTypeIsNamedWithTheSupportedOnes() throws {
+        // Rows of 256: IQ2_XXS blocks are 256 long.
+        let c = TinyModel.Config(layers: 1, dim: 256, heads: 4, kvHeads: 2, ffnDim: 512)
+        let url = dir.appendingPathComponent("iq2.gguf")
+        let up = try XCTUnwrap(TinyModel.weights(c).first { $0.name == "blk.0.ffn_up.weight" })
+        let bytes = GGMLType.iq2_xxs.byteCount(elements: up.values.count)
+        try TinyModel.writer(c, skipping: up.name)
+            .addTensor(name: up.name, shape: up.shape, type: .iq2_xxs, data: [UInt8](repeating: 0, count: bytes))
+            .write(to: url)
+        XCTAssertThrowsError(try Transformer(path: url.path)) { error in
+            let e = error as? EngineError
+            XCTAssertEqual(e?.code, .unsupported)
+            for word in ["blk.0.ffn_up.weight", "IQ2_XXS", "Supported types", "Q4_K", "Q5_0", "IQ4_XS", "BF16"] {
+                XCTAssertTrue(e?.message.contains(word) == true, "\(word) missing from: \(error)")
+            }
+        }
+    }
+
     func testMissingFileSaysWhatToDo() {
         XCTAssertThrowsError(try ModelFiles.path(of: "nope.gguf", environment: ["JARVIS_MODELS": dir.path])) { error in
             XCTAssertTrue("\(error)".contains("scripts/setup"), "\(error)")

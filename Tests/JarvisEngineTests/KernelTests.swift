@@ -17,60 +17,73 @@ final class KernelTests: XCTestCase {
     var rng = SplitMix64(seed: 99)
     func randoms(_ n: Int, scale: Float = 1) -> [Float] { (0..<n).map { _ in Float(rng.nextUnitDouble() * 2 - 1) * scale } }
 
-    /// Random weight blocks of `type` with sane fp16 scales.
-    func randomWeights(_ type: GGMLType, rows: Int, cols: Int) -> [UInt8] {
-        TinyModel.quantize(randoms(rows * cols, scale: 0.5), to: type)
-    }
-
     func matmul(_ type: GGMLType, _ w: [UInt8], rows: Int, cols: Int, _ x: [Float], n: Int) -> [Float] {
         var y = [Float](repeating: .nan, count: n * rows)
-        if jk_activation_format(Int32(type.rawValue)) == Int32(JK_ACTIVATIONS_Q8K) {
-            let blocks = quantizeQ8K(x)
-            jk_matmul_quantized(Int32(type.rawValue), w, Int32(rows), Int32(cols), blocks, Int32(n), &y, Int64(rows))
-        } else {
-            var blocks = [jk_block_q8](repeating: jk_block_q8(), count: n * cols / 32)
-            jk_quantize_q8(x, &blocks, Int64(n * cols))
-            jk_matmul_quantized(Int32(type.rawValue), w, Int32(rows), Int32(cols), blocks, Int32(n), &y, Int64(rows))
-        }
+        let prepared = prepare(type, x)
+        jk_matmul_quantized(Int32(type.rawValue), w, Int32(rows), Int32(cols), prepared, Int32(n), &y, Int64(rows))
         return y
+    }
+
+    /// The activations in the format the kernel for `type` reads.
+    func prepare(_ type: GGMLType, _ x: [Float]) -> [UInt8] {
+        let format = jk_activation_format(Int32(type.rawValue))
+        var out = [UInt8](repeating: 0, count: Int(jk_activation_bytes(format, Int64(x.count))))
+        jk_prepare_activations(format, x, &out, Int64(x.count))
+        return out
+    }
+
+    /// The values a prepared activation row stands for, and for Q8 blocks the stored
+    /// d·Σq of each 32 (Q8_1's sum, rounded through fp16).
+    func preparedValues(_ type: GGMLType, _ x: [Float]) -> (values: [Double], sums: [Double]) {
+        let raw = prepare(type, x)
+        return raw.withUnsafeBytes { p in
+            switch Int(jk_activation_format(Int32(type.rawValue))) {
+            case Int(JK_ACTIVATIONS_Q8):
+                let blocks = Array(p.bindMemory(to: jk_block_q8.self))
+                let values = blocks.flatMap { b in withUnsafeBytes(of: b.qs) { $0.map { Double(b.d) * Double(Int8(bitPattern: $0)) } } }
+                return (values, blocks.map { Double($0.s) })
+            case Int(JK_ACTIVATIONS_Q8K):
+                let blocks = Array(p.bindMemory(to: jk_block_q8k.self))
+                return (blocks.flatMap { b in withUnsafeBytes(of: b.qs) { $0.map { Double(b.d) * Double(Int8(bitPattern: $0)) } } }, [])
+            default:
+                return (p.bindMemory(to: Float.self).map(Double.init), [])
+            }
+        }
+    }
+
+    /// Byte offsets of the fp16 scale fields in a block of each type.
+    static let halfFields: [GGMLType: [Int]] = [
+        .q4_0: [0], .q4_1: [0, 2], .q5_0: [0], .q5_1: [0, 2], .q8_0: [0], .iq4_nl: [0],
+        .q2_K: [80, 82], .q3_K: [108], .q4_K: [0, 2], .q5_K: [0, 2], .q6_K: [208], .iq4_xs: [0],
+    ]
+    /// Every type with a product kernel.
+    static let kernelTypes: [GGMLType] = [.q4_0, .q4_1, .q5_0, .q5_1, .q8_0, .iq4_nl,
+                                          .q2_K, .q3_K, .q4_K, .q5_K, .q6_K, .iq4_xs, .f16, .bf16]
+
+    /// Random blocks of `type`: random bytes (so every pattern of values and sub-scales occurs)
+    /// with each fp16 scale field set to a small random value; random 16-bit floats for F16/BF16.
+    func randomBlocks(_ type: GGMLType, elements: Int) -> [UInt8] {
+        switch type {
+        case .f16: return randoms(elements).flatMap { v in withUnsafeBytes(of: Float16(v).bitPattern.littleEndian, Array.init) }
+        case .bf16: return randoms(elements).flatMap { v in withUnsafeBytes(of: UInt16(v.bitPattern >> 16).littleEndian, Array.init) }
+        default:
+            let (perBlock, bytes) = type.blockLayout
+            var out = (0..<elements / perBlock * bytes).map { _ in UInt8(truncatingIfNeeded: rng.next()) }
+            for b in 0..<elements / perBlock {
+                for f in Self.halfFields[type]! {
+                    let h = Float16(Float(rng.nextUnitDouble() * 2 - 1) * 0.02).bitPattern
+                    out[b * bytes + f] = UInt8(h & 0xFF)
+                    out[b * bytes + f + 1] = UInt8(h >> 8)
+                }
+            }
+            return out
+        }
     }
 
     func quantizeQ8K(_ x: [Float]) -> [jk_block_q8k] {
         var blocks = [jk_block_q8k](repeating: jk_block_q8k(), count: x.count / 256)
         jk_quantize_q8k(x, &blocks, Int64(x.count))
         return blocks
-    }
-
-    func testQuantizedProductsAgreeWithDequantizedOnes() {
-        let rows = 48, cols = 256, n = 5
-        for type in [GGMLType.q4_0, .q4_1, .q8_0] {
-            let w = randomWeights(type, rows: rows, cols: cols)
-            let x = randoms(n * cols, scale: 3)
-            let y = matmul(type, w, rows: rows, cols: cols, x, n: n)
-            // Reference: dequantized weights times the dequantized 8-bit activations, in Double.
-            var wf = [Float](repeating: 0, count: rows * cols)
-            _ = jk_dequantize(Int32(type.rawValue), w, &wf, Int64(rows * cols))
-            var blocks = [jk_block_q8](repeating: jk_block_q8(), count: n * cols / 32)
-            jk_quantize_q8(x, &blocks, Int64(n * cols))
-            for t in 0..<n {
-                for r in 0..<rows {
-                    var want = 0.0, scale = 0.0
-                    for b in 0..<cols / 32 {
-                        let blk = blocks[t * cols / 32 + b]
-                        let qs = withUnsafeBytes(of: blk.qs) { Array($0.bindMemory(to: Int8.self)) }
-                        for e in 0..<32 {
-                            let term = Double(wf[r * cols + b * 32 + e]) * Double(blk.d) * Double(qs[e])
-                            want += term
-                            scale += abs(term)
-                        }
-                    }
-                    // Float accumulation, plus for Q4_1 the fp16-rounded block sums of Q8_1
-                    // (relative 2^-11 of the minimum term): well inside 1e-3 of the magnitude.
-                    let got = Double(y[t * rows + r])
-                    XCTAssertEqual(got, want, accuracy: 1e-3 * max(scale, 1), "\(type) row \(r) token \(t)")
-                }
-            }
-        }
     }
 
     /// Q4_K and Q6_K on their blocks against the dequantized weights times the dequantized
@@ -113,10 +126,54 @@ final class KernelTests: XCTestCase {
         }
     }
 
+    /// Every kernel against its dequantized weights times the values its activations stand
+    /// for, in Double, over shapes with one row, odd row counts, and one to five tokens (tiles
+    /// of four and a remainder). Tolerance 1e-5 of Σ|wᵢxᵢ|: the integer parts are exact and the
+    /// float sums run over at most a few dozen terms. Q4_1/Q5_1 add m · s with Q8_1's stored s.
+    func testEveryKernelAgreesWithDequantizeThenMultiply() {
+        for type in Self.kernelTypes {
+            let block = jk_activation_format(Int32(type.rawValue)) == Int32(JK_ACTIVATIONS_Q8K) ? 256 : 32
+            for (rows, blocks, n) in [(1, 1, 1), (37, 3, 5), (19, 2, 4)] {
+                let cols = blocks * block
+                let w = randomBlocks(type, elements: rows * cols)
+                XCTAssertEqual(w.count, type.byteCount(elements: rows * cols))
+                var wf = [Float](repeating: .nan, count: rows * cols)
+                XCTAssertEqual(jk_dequantize(Int32(type.rawValue), w, &wf, Int64(rows * cols)), 0, "\(type)")
+                let x = randoms(n * cols, scale: 3)
+                let (xq, sums) = preparedValues(type, x)
+                let y = matmul(type, w, rows: rows, cols: cols, x, n: n)
+                let hasMinimum = type == .q4_1 || type == .q5_1
+                for t in 0..<n {
+                    for r in 0..<rows {
+                        var want = 0.0, scale = 0.0
+                        for e in 0..<cols {
+                            let term = Double(wf[r * cols + e]) * xq[t * cols + e]
+                            want += term
+                            scale += abs(term)
+                        }
+                        if hasMinimum {
+                            // ggml multiplies the block minimum by s, not by the sum of the values.
+                            let bytes = type.blockLayout.bytes
+                            for b in 0..<cols / 32 {
+                                let at = (r * cols / 32 + b) * bytes + 2
+                                let m = Double(Float(Float16(bitPattern: UInt16(w[at]) | UInt16(w[at + 1]) << 8)))
+                                let exact = xq[(t * cols + b * 32)..<(t * cols + b * 32 + 32)].reduce(0, +)
+                                want += m * (sums[t * cols / 32 + b] - exact)
+                            }
+                        }
+                        XCTAssertEqual(Double(y[t * rows + r]), want, accuracy: 1e-5 * max(scale, 1e-3),
+                                       "\(type) \(rows)×\(cols) row \(r) token \(t)")
+                    }
+                }
+            }
+        }
+    }
+
     func testEveryCPULevelGivesTheSameBits() {
-        for (type, cols) in [(GGMLType.q4_0, 192), (.q4_1, 192), (.q8_0, 192), (.q4_K, 512), (.q6_K, 512)] {
+        for type in Self.kernelTypes {
+            let cols = jk_activation_format(Int32(type.rawValue)) == Int32(JK_ACTIVATIONS_Q8K) ? 512 : 192
             let rows = 40, n = 6
-            let w = randomWeights(type, rows: rows, cols: cols)
+            let w = randomBlocks(type, elements: rows * cols)
             let x = randoms(n * cols, scale: 2)
             var results: [[Float]] = []
             for level in [0, 1, 2] {
@@ -194,9 +251,9 @@ final class KernelTests: XCTestCase {
     }
 
     func testThreadCountDoesNotChangeResults() {
-        for (type, cols) in [(GGMLType.q4_1, 128), (.q6_K, 256)] {
+        for (type, cols) in [(GGMLType.q4_1, 128), (.q6_K, 256), (.q5_K, 256), (.iq4_nl, 64), (.bf16, 96)] {
             let rows = 300, n = 9
-            let w = randomWeights(type, rows: rows, cols: cols)
+            let w = randomBlocks(type, elements: rows * cols)
             let x = randoms(n * cols)
             ComputeThreads.set(1)
             let one = matmul(type, w, rows: rows, cols: cols, x, n: n)
@@ -212,7 +269,7 @@ final class KernelTests: XCTestCase {
 
     func testConcurrentCallersTakeTurnsOnThePool() {
         let rows = 200, cols = 128, n = 3
-        let w = randomWeights(.q8_0, rows: rows, cols: cols)
+        let w = randomBlocks(.q8_0, elements: rows * cols)
         let x = randoms(n * cols)
         ComputeThreads.set(2)
         let expected = matmul(.q8_0, w, rows: rows, cols: cols, x, n: n)

@@ -94,6 +94,7 @@ enum TinyModel {
     /// Simple round-to-nearest block quantizers, enough to make valid test tensors.
     static func quantize(_ x: [Float], to type: GGMLType) -> [UInt8] {
         if type == .q4_K || type == .q6_K { return quantizeK(x, to: type) }
+        if ![.q8_0, .q4_0, .q4_1].contains(type) { return quantizeMore(x, to: type) }
         var out: [UInt8] = []
         func half(_ f: Float) { withUnsafeBytes(of: Float16(f).bitPattern.littleEndian) { out += $0 } }
         for b in stride(from: 0, to: x.count, by: 32) {

@@ -45,27 +45,29 @@ final class TransformerTests: XCTestCase {
         try checkAgainstReference(.init(architecture: "llama", ropeFactors: TinyModel.llama3Factors))
     }
 
+    /// Every product type keeps its weights in the mapping (no fp32 copy) and the logits follow
+    /// the stored weights; the stored weights follow the source (the test quantizers are sane).
     func testQuantizedWeightsStayCloseToReference() throws {
-        for type in [GGMLType.q8_0, .q4_0, .q4_1] {
-            let c = TinyModel.Config(weightType: type)
+        func check(_ c: TinyModel.Config) throws {
+            let type = c.weightType
             let model = try TinyModel.load(c, in: dir)
             XCTAssertEqual(model.denseWeightBytes, 0, "\(type) weights should stay quantized")
+            let stored = try TinyModel.storedWeights(of: model)
+            let source = try XCTUnwrap(TinyModel.weights(c).first { $0.name == "blk.0.ffn_up.weight" }).values
+            let error = zip(stored["blk.0.ffn_up.weight"]!, source).map { Double(abs($0 - $1)) }.reduce(0, +)
+            XCTAssertLessThan(error, 0.35 * source.map { Double(abs($0)) }.reduce(0, +), "\(type) quantizer")
             let logits = try model.prefill(tokens, cache: KVCache(config: model.config, capacity: 64))
-            let ref = TinyModel.referenceLogits(c, tokens: tokens, weights: try TinyModel.storedWeights(of: model)).last!
+            let ref = TinyModel.referenceLogits(c, tokens: tokens, weights: stored).last!
             // 8-bit activations against exact ones: a few percent of the logit range.
-            let range = (ref.max()! - ref.min()!)
-            XCTAssertLessThan(maxDiff(logits, ref), 0.05 * range, "\(type)")
-            XCTAssertEqual(Sampler.argmax(logits), Sampler.argmax(ref), "\(type)")
-        }
-        // K-quants need rows of 256: a wider tiny model.
-        for type in [GGMLType.q4_K, .q6_K] {
-            let c = TinyModel.Config(layers: 1, dim: 256, heads: 4, kvHeads: 2, ffnDim: 512, weightType: type)
-            let model = try TinyModel.load(c, in: dir)
-            XCTAssertEqual(model.denseWeightBytes, 0, "\(type) weights should stay quantized")
-            let logits = try model.prefill(tokens, cache: KVCache(config: model.config, capacity: 64))
-            let ref = TinyModel.referenceLogits(c, tokens: tokens, weights: try TinyModel.storedWeights(of: model)).last!
             XCTAssertLessThan(maxDiff(logits, ref), 0.05 * (ref.max()! - ref.min()!), "\(type)")
             XCTAssertEqual(Sampler.argmax(logits), Sampler.argmax(ref), "\(type)")
+        }
+        for type in [GGMLType.q8_0, .q4_0, .q4_1, .q5_0, .q5_1, .iq4_nl, .f16, .bf16] {
+            try check(TinyModel.Config(weightType: type))
+        }
+        // The K-types need rows of 256: a wider tiny model.
+        for type in [GGMLType.q4_K, .q6_K, .q2_K, .q3_K, .q5_K, .iq4_xs] {
+            try check(TinyModel.Config(layers: 1, dim: 256, heads: 4, kvHeads: 2, ffnDim: 512, weightType: type))
         }
     }
 

@@ -24,7 +24,7 @@ enum {
     JK_TYPE_F32 = 0, JK_TYPE_F16 = 1, JK_TYPE_Q4_0 = 2, JK_TYPE_Q4_1 = 3,
     JK_TYPE_Q5_0 = 6, JK_TYPE_Q5_1 = 7, JK_TYPE_Q8_0 = 8,
     JK_TYPE_Q2_K = 10, JK_TYPE_Q3_K = 11, JK_TYPE_Q4_K = 12, JK_TYPE_Q5_K = 13, JK_TYPE_Q6_K = 14,
-    JK_TYPE_BF16 = 30,
+    JK_TYPE_IQ4_NL = 20, JK_TYPE_IQ4_XS = 23, JK_TYPE_BF16 = 30,
 };
 
 /// Dequantizes `n` elements of ggml type `type` from `src` into `dst`.
@@ -115,14 +115,21 @@ typedef struct { float d; int8_t qs[256]; int16_t bsums[16]; } jk_block_q8k;
 /// Quantizes n activations (a multiple of 256) to n/256 blocks, as ggml's quantize_row_q8_K.
 void jk_quantize_q8k(const float *x, jk_block_q8k *y, int64_t n);
 
-/// The activation blocks jk_matmul_quantized needs for a weight type.
-enum { JK_ACTIVATIONS_NONE = 0, JK_ACTIVATIONS_Q8 = 1, JK_ACTIVATIONS_Q8K = 2 };
-/// JK_ACTIVATIONS_Q8 for Q4_0/Q4_1/Q8_0, JK_ACTIVATIONS_Q8K for Q4_K/Q6_K, NONE for types
-/// without a quantized kernel (those are dequantized at load).
+/// The activations jk_matmul_quantized needs for a weight type: Q8 blocks (jk_block_q8, also
+/// serving as Q8_1), Q8K blocks (jk_block_q8k), or floats rounded to fp16 / bf16.
+enum { JK_ACTIVATIONS_NONE = 0, JK_ACTIVATIONS_Q8 = 1, JK_ACTIVATIONS_Q8K = 2,
+       JK_ACTIVATIONS_F16 = 3, JK_ACTIVATIONS_BF16 = 4 };
+/// Q8 for Q4_0/Q4_1/Q5_0/Q5_1/Q8_0/IQ4_NL, Q8K for Q2_K…Q6_K and IQ4_XS, F16 and BF16 for
+/// those types, NONE for types without a product kernel (F32 and what cannot be loaded).
 int jk_activation_format(int type);
+/// Bytes the activations of format `format` take for n values.
+int64_t jk_activation_bytes(int format, int64_t n);
+/// Writes n activations (a multiple of the format's block: 32, or 256 for Q8K) in `format`.
+void jk_prepare_activations(int format, const float *x, void *out, int64_t n);
 /// y[t*ldy + r] = W[r] · x[t] for every weight row r < rows and token t < n. W is `rows` rows of
-/// `cols` values in ggml block format `type`; x holds n rows of activation blocks in the type's
-/// format (jk_block_q8 per 32 values or jk_block_q8k per 256). Runs on the pool.
+/// `cols` values in ggml format `type` (cols a multiple of 32, of 256 for the K-types); x holds
+/// n rows of activations prepared in the type's format. Runs on the pool. Types without a
+/// kernel (jk_activation_format NONE) leave y unchanged.
 void jk_matmul_quantized(int type, const void *w, int rows, int cols, const void *x, int n, float *y, int64_t ldy);
 
 // ---- encoders (vision, text) -------------------------------------------------------------------
