@@ -204,31 +204,21 @@ public final class Assistant: RequestHandler, Sendable {
         }
         let stages = item.kind == .photo ? ["decoding", "looking at the photo", "mining its details", "stored"] : nil
         let memory = self.memory, skipKnown = r.skipKnown == true, queue = self.queue
-        // A remember gives way to questions: when one is waiting, the remember stops (while
-        // drafting, or between parts), keeps nothing, and runs again from the start right after.
-        // An attempt that has run for `yieldWindow` keeps going, so a long file is not starved
-        // (a question then waits for it).
-        return try await queue.runYielding(token) { () throws -> (entries: [EntryInfo], known: Bool)? in
+        // A remember gives way to questions: when one is waiting, it runs on this thread between
+        // two parts of the remember, or in place of a metadata draft (made again afterwards).
+        return try await queue.run(token, priority: .bulk) { () throws -> (entries: [EntryInfo], known: Bool) in
             // Checked in the same job as the remember, after every remember queued before it:
             // a remember still running for a client that went away cannot slip in between.
             if skipKnown {
                 let known = try memory.known(item)
                 if !known.isEmpty { return (known.map(Self.info), true) }
             }
-            let began = ContinuousClock.now
-            do {
-                let records = try memory.remember(item, progress: { done, total in
-                    emit(.progress(done: done, total: total, stage: stages.map { $0[min(done, 3)] } ?? "encoding"))
-                }, shouldStop: { token.isCancelled || (queue.interactiveWaiting && began.duration(to: .now) < Self.yieldWindow) })
-                return (records.map(Self.info), false)
-            } catch where !token.isCancelled && Self.isCancellation(error) {
-                return nil
-            }
+            let records = try memory.remember(item, progress: { done, total in
+                emit(.progress(done: done, total: total, stage: stages.map { $0[min(done, 3)] } ?? "encoding"))
+            }, shouldStop: { token.isCancelled }, giveWay: GiveWay(waiting: { queue.interactiveWaiting }, run: { queue.runInteractiveJobs() }))
+            return (records.map(Self.info), false)
         }
     }
-
-    /// How long a remember may have run and still start over to let a question pass.
-    static let yieldWindow = Duration.seconds(2)
 
     /// A compacted copy of the store in `b.directory`, or in a new directory beside the store
     /// (`backups/YYYYMMDD-HHMMSS` next to it: under the systemd unit's sandbox the one place
@@ -347,11 +337,6 @@ public final class Assistant: RequestHandler, Sendable {
             throw DaemonError(.badPath, "\(path) is \(what); remember takes regular files")
         }
         guard access(path, R_OK) == 0 else { throw DaemonError(.badPath, "\(path) is not readable") }
-    }
-
-    /// Whether `error` says the work was stopped (by `shouldStop`).
-    static func isCancellation(_ error: Error) -> Bool {
-        (error as? MemoryError)?.code == .cancelled || (error as? EngineError)?.code == .cancelled
     }
 
     /// The memory's way of answering for a protocol mode.

@@ -4,9 +4,10 @@ import Synchronization
 /// One thread that runs model work, interactive jobs (asks, searches) before bulk ones
 /// (remembering), each class in arrival order. The model, its scratch buffers and the compute
 /// thread pool are used by one job at a time, and never from Swift's shared concurrency pool,
-/// whose threads must not block for seconds. A running job is never interrupted: a question
-/// that comes during an import waits for at most the one remember being encoded. Call `stop()`
-/// when done.
+/// whose threads must not block for seconds. A running job is never interrupted, but bulk work
+/// lets waiting interactive jobs through at points where it holds no model state
+/// (`runInteractiveJobs`), so a question that comes during an import waits for at most one part
+/// of a remember being encoded. Call `stop()` when done.
 public final class InferenceQueue: @unchecked Sendable {
     /// Which jobs go first.
     public enum Priority: Sendable {
@@ -32,12 +33,24 @@ public final class InferenceQueue: @unchecked Sendable {
         t.start()
     }
 
-    /// Whether an interactive job is waiting: bulk work given to `runYielding` checks it,
-    /// stops part-way, and is run again after it.
+    /// Whether an interactive job is waiting (bulk work then calls `runInteractiveJobs`).
     public var interactiveWaiting: Bool {
         condition.lock()
         defer { condition.unlock() }
         return !jobs.isEmpty
+    }
+
+    /// Runs the interactive jobs waiting now, in order, on the calling thread, which must be
+    /// the inference thread inside a running job: bulk work calls it where it holds no model
+    /// state, and goes on afterwards with nothing lost.
+    public func runInteractiveJobs() {
+        while true {
+            condition.lock()
+            guard !jobs.isEmpty else { condition.unlock(); return }
+            let job = jobs.removeFirst()
+            condition.unlock()
+            job()()
+        }
     }
 
     /// Jobs waiting plus the one running.
@@ -60,32 +73,6 @@ public final class InferenceQueue: @unchecked Sendable {
                 let result = Result { try work() }
                 return { c.resume(with: result) }
             }
-        }
-    }
-
-    /// Runs bulk `work` that gives way to interactive jobs: when it returns nil (it stopped
-    /// because `interactiveWaiting` turned true), it goes back to the head of the bulk jobs and
-    /// runs again once the interactive ones are done, before any other bulk job.
-    public func runYielding<T: Sendable>(_ token: CancellationToken, _ work: @escaping @Sendable () throws -> T?) async throws -> T {
-        try await withCheckedThrowingContinuation { (c: CheckedContinuation<T, Error>) in
-            // Runs on the inference thread; puts itself back when the work gave way.
-            let attempt = YieldingJob()
-            attempt.run = { [unowned self] in
-                if let reason = token.reason {
-                    attempt.run = nil
-                    return { c.resume(throwing: DaemonError(.cancelled, reason.rawValue)) }
-                }
-                let result = Result { try work() }
-                if case .success(nil) = result, let again = attempt.run {
-                    self.condition.lock()
-                    self.bulkJobs.insert(again, at: 0)
-                    self.condition.unlock()
-                    return {}
-                }
-                attempt.run = nil
-                return { c.resume(with: result.map { $0! }) }
-            }
-            enqueue(.bulk, refuse: { attempt.run = nil; c.resume(throwing: $0) }, attempt.run!)
         }
     }
 
@@ -127,10 +114,4 @@ public final class InferenceQueue: @unchecked Sendable {
             resume()
         }
     }
-}
-
-/// A job of `runYielding`, which refers to itself to go back in the queue; touched only on the
-/// inference thread once queued (the reference is dropped when it finishes).
-private final class YieldingJob: @unchecked Sendable {
-    var run: (() -> () -> Void)?
 }

@@ -37,7 +37,7 @@ extension PersonalMemory {
                      sampling: SamplingParameters = .greedy,
                      onText: (String) -> Void = { _ in }, shouldStop: () -> Bool = { false }) throws -> Answer {
         let start = ContinuousClock.now
-        return try work.withLock { _ in
+        return try work.withLock {
             let conversation = try liveConversation(name, create: create)
             do {
                 return try turn(question, conversation, maxTokens: maxTokens, sampling: sampling, start: start,
@@ -124,7 +124,7 @@ extension PersonalMemory {
     /// - Throws: `.unknownSession`.
     @discardableResult
     public func forgetSession(_ name: String) throws -> SessionRecord {
-        try work.withLock { _ in
+        try work.withLock {
             guard let r = try store.session(named: name) else { throw Self.unknownSession(name) }
             conversations.remove(name)
             try store.deleteSession(named: name)

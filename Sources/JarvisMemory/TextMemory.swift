@@ -24,10 +24,12 @@ final class TextMemory: Sendable {
     /// their headings (see `DocumentChunker`) — each committed whole as soon as it is encoded. If
     /// a later part fails, or `shouldStop` turns true between parts (then it throws
     /// `.cancelled`), the parts already stored are deleted again in one transaction: a failed
-    /// remember leaves nothing. The name and aliases go to the first entry.
+    /// remember leaves nothing. The name and aliases go to the first entry. With `giveWay`,
+    /// waiting work runs before each part, and in place of a draft in progress (which is then
+    /// made again).
     /// - Returns: the stored records with their retrieval vectors.
     func remember(_ text: String, file: String?, kind: MemoryItem.Kind, name: String?, aliases: [String], metadata: [String: String],
-                  progress: (Int, Int) -> Void, shouldStop: () -> Bool) throws -> [(record: EntryRecord, vector: [Float])] {
+                  progress: (Int, Int) -> Void, shouldStop: () -> Bool, giveWay: GiveWay? = nil) throws -> [(record: EntryRecord, vector: [Float])] {
         guard !text.allSatisfy(\.isWhitespace) else { throw MemoryError(.invalidArgument, "nothing to remember: the text is empty") }
         let chunks = chunks(text, file: file)
         let digest = Self.digest(text)
@@ -37,7 +39,8 @@ final class TextMemory: Sendable {
                 if shouldStop() {
                     throw MemoryError(.cancelled, "remember was cancelled after \(i) of \(chunks.count) parts; nothing was kept")
                 }
-                var meta = options.draftMetadata ? try drafter.draft(chunk.text, shouldStop: shouldStop) : [:]
+                if let giveWay, giveWay.waiting() { giveWay.run() }
+                var meta = options.draftMetadata ? try draft(chunk.text, shouldStop: shouldStop, giveWay: giveWay) : [:]
                 meta.merge(metadata) { _, given in given }
                 if let name { meta["name"] = name }
                 let (tokens, kv) = try encoder.encode(body)
@@ -60,6 +63,19 @@ final class TextMemory: Sendable {
             throw error
         }
         return saved
+    }
+
+    /// The drafted metadata of `text`; a draft stopped to give way is made again after the
+    /// waiting work ran.
+    private func draft(_ text: String, shouldStop: () -> Bool, giveWay: GiveWay?) throws -> [String: String] {
+        while true {
+            do {
+                return try drafter.draft(text, shouldStop: { shouldStop() || giveWay?.waiting() == true })
+            } catch let e as EngineError where e.code == .cancelled && !shouldStop() {
+                guard let giveWay else { throw e }
+                giveWay.run()
+            }
+        }
     }
 
     /// Replaces an entry's text (re-encoded, re-embedded, metadata drafted again) in one

@@ -61,22 +61,23 @@ final class InferenceQueueTests: XCTestCase {
         queue.stop()
     }
 
-    /// Yielding bulk work sees an interactive job waiting and gives way: it runs again after
-    /// the interactive job and before the bulk jobs queued meanwhile.
-    func testABulkJobSeesQuestionsWaitingAndRunsAgainAhead() async throws {
+    /// Bulk work sees an interactive job waiting and lets it run in its middle, then goes on;
+    /// the bulk jobs queued meanwhile wait for it.
+    func testABulkJobLetsWaitingQuestionsRunInItsMiddle() async throws {
         let queue = InferenceQueue()
         let log = Locked<[String]>([])
         let gate = DispatchSemaphore(value: 0), started = Locked(false), saw = Locked(false)
         try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask {
-                let attempts = Locked(0)
-                let done: String = try await queue.runYielding(CancellationToken()) {
-                    if attempts.withLock({ $0 += 1; return $0 }) > 1 { log.withLock { $0.append("b0 again") }; return "done" }
+                let done: String = try await queue.run(CancellationToken(), priority: .bulk) {
                     started.withLock { $0 = true }
+                    log.withLock { $0.append("b0 part 1") }
                     gate.wait()
                     saw.withLock { $0 = queue.interactiveWaiting }
-                    log.withLock { $0.append("b0 stopped") }
-                    return nil
+                    queue.runInteractiveJobs()
+                    XCTAssertFalse(queue.interactiveWaiting)
+                    log.withLock { $0.append("b0 part 2") }
+                    return "done"
                 }
                 XCTAssertEqual(done, "done")
             }
@@ -84,13 +85,16 @@ final class InferenceQueueTests: XCTestCase {
             XCTAssertFalse(queue.interactiveWaiting)
             group.addTask { try await queue.run(CancellationToken(), priority: .bulk) { log.withLock { $0.append("b1") } } }
             while queue.depth < 2 { await Task.yield() }
-            group.addTask { try await queue.run(CancellationToken()) { log.withLock { $0.append("ask") } } }
+            group.addTask {
+                let answer: String = try await queue.run(CancellationToken()) { log.withLock { $0.append("ask") }; return "answer" }
+                XCTAssertEqual(answer, "answer", "the question's caller gets its result while the bulk job is still running")
+            }
             while queue.depth < 3 { await Task.yield() }
             gate.signal()
             try await group.waitForAll()
         }
         XCTAssertTrue(saw.withLock { $0 })
-        XCTAssertEqual(log.withLock { $0 }, ["b0 stopped", "ask", "b0 again", "b1"])
+        XCTAssertEqual(log.withLock { $0 }, ["b0 part 1", "ask", "b0 part 2", "b1"])
         queue.stop()
     }
 

@@ -94,6 +94,24 @@ final class PersonalMemoryTests: XCTestCase {
         XCTAssertTrue(try m.ask("What is the garage door code?", maxTokens: 16).text.contains("4417"))
     }
 
+    func testARememberGivesWayToAQuestionAndKeepsItsWork() throws {
+        let m = try memory(draft: true)
+        try m.remember(.note("The garage door code is 4417."))
+        let long = (1...14).map { "Paragraph \($0) is about the garden: the roses, the apple tree and shed number \($0 * 11)." }
+            .joined(separator: "\n\n")
+        var checks = 0, answers: [String] = []
+        // The third time the remember asks whether anything waits — between parts or inside a
+        // draft — a question does; it must get the model (a remember holding it would hang here).
+        let records = try m.remember(.note(long), giveWay: GiveWay(waiting: { checks += 1; return checks == 3 }, run: {
+            answers.append((try? m.ask("What is the garage door code?", maxTokens: 24).text) ?? "failed")
+        }))
+        XCTAssertEqual(answers.count, 1)
+        XCTAssertTrue(answers[0].contains("4417"), answers[0])
+        XCTAssertGreaterThan(records.count, 1, "a text of several parts")
+        XCTAssertEqual(records.map(\.text).joined(), long, "every part kept, in order, verbatim")
+        XCTAssertEqual(m.retriever.count, 1 + records.count)
+    }
+
     func testNamedFactsUpdatesAndUserFieldsWin() throws {
         let m = try memory(draft: true)
         let r = try m.remember(.fact(name: "Luna", aliases: ["the cat"], category: "pet", attributes: ["colour": "black", "eyes": "green"]))[0]
