@@ -45,10 +45,26 @@ void jk_select_vector_search_kernels(int level) {
     use_avx2 = level == 0 ? 0 : -1;
 }
 
-void jk_dot_i8_rows(const int8_t *rows, int64_t n, int dim, const int8_t *q, int32_t *out) {
+static void dot_i8(const int8_t *rows, int64_t n, int dim, const int8_t *q, int32_t *out) {
 #if defined(__x86_64__)
     if (use_avx2 < 0) { __builtin_cpu_init(); use_avx2 = __builtin_cpu_supports("avx2"); }
     if (use_avx2) { dot_i8_avx2(rows, n, dim, q, out); return; }
 #endif
     dot_i8_portable(rows, n, dim, q, out);
+}
+
+struct dot_task { const int8_t *rows; int64_t n; int dim; const int8_t *q; int32_t *out; int tasks; };
+
+static void dot_part(void *ctx, int t) {
+    const struct dot_task *d = ctx;
+    const int64_t first = d->n * t / d->tasks, last = d->n * (t + 1) / d->tasks;
+    dot_i8(d->rows + first * d->dim, last - first, d->dim, d->q, d->out + first);
+}
+
+void jk_dot_i8_rows(const int8_t *rows, int64_t n, int dim, const int8_t *q, int32_t *out) {
+    // Large scans are shared among the compute threads; each row's sum is the same either way.
+    const int threads = jk_pool_threads();
+    if (n < 8192 || threads < 2) { dot_i8(rows, n, dim, q, out); return; }
+    struct dot_task d = { rows, n, dim, q, out, threads };
+    jk_parallel(dot_part, &d, threads);
 }

@@ -233,8 +233,7 @@ final class KernelTests: XCTestCase {
 
     func testInt8RowProductsAreExactOnEveryPath() {
         defer { jk_select_vector_search_kernels(1) }
-        for dim in [384, 40, 7] {
-            let n = 9
+        for (dim, n) in [(384, 9), (40, 9), (7, 9), (40, 9001)] {
             // Extremes included: every row holds ±127 somewhere.
             func value(_ i: Int, prime: Int) -> Int8 { Int8((i * prime) % 255 - 127) }
             let rows: [Int8] = (0..<n * dim).map { i -> Int8 in i % 11 == 0 ? (i % 2 == 0 ? 127 : -127) : value(i, prime: 7919) }

@@ -167,7 +167,8 @@ void jk_select_exp_kernels(int level);
 // ---- retrieval vectors ---------------------------------------------------------------------------
 
 /// out[j] = dot(rows[j], q) for j in [0, n): int8 rows of `dim` values (each in -127...127),
-/// exact in int32. AVX2 where the CPU has it; every path gives the same integers.
+/// exact in int32. AVX2 where the CPU has it; a scan of 8192 rows or more is shared among the
+/// compute threads (`jk_parallel`). Every path gives the same integers.
 void jk_dot_i8_rows(const int8_t *rows, int64_t n, int dim, const int8_t *q, int32_t *out);
 /// Level 0: the portable loop; otherwise AVX2 when the CPU has it.
 void jk_select_vector_search_kernels(int level);
