@@ -271,7 +271,7 @@ final class TokenizerTests: XCTestCase {
     func testUnsupportedTokenizerModel() throws {
         let dir = try makeTempDir()
         defer { try? FileManager.default.removeItem(at: dir) }
-        let path = try tinyTokenizerFile(in: dir, model: "llama")
+        let path = try tinyTokenizerFile(in: dir, model: "t5")
         assertEngineError(.unsupported, mentioning: path) { _ = try BPETokenizer(gguf: GGUFFile(path: path)) }
     }
 
