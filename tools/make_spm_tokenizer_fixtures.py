@@ -12,6 +12,10 @@ Writes Tests/JarvisEngineTests/Fixtures/spm/:
                   llama_tokenize(text, add_special=false, parse_special=...); and the prompts
                   llama.cpp's own chat templates (llama_chat_apply_template: "phi3", "gemma")
                   render for a few conversations, with their ids (parse_special=true).
+  phi3_spm.gguf, gemma3_spm.gguf
+                  the tiny phi3 and gemma3 models of tools/make_family_fixtures.py with these
+                  vocabularies and chat templates instead of their byte-level test vocabulary
+                  (new random token embeddings), for jarvisd end to end (FamilyModelTests).
 
 The pieces come from a SentencePiece BPE model (byte_fallback) trained here, with the pinned
 `sentencepiece`, on the corpus itself; characters it leaves out fall back to bytes. Both files
@@ -45,6 +49,7 @@ CACHE = Path(os.environ.get("JARVIS_CACHE") or Path(os.environ.get("XDG_CACHE_HO
 LLAMA_CPP = CACHE / f"llama.cpp-{LLAMA_CPP_VERSION}"
 ROOT = Path(__file__).resolve().parent.parent
 OUT = ROOT / "Tests/JarvisEngineTests/Fixtures/spm"
+FAMILIES = ROOT / "Tests/JarvisEngineTests/Fixtures/families"
 sys.path.insert(0, str(LLAMA_CPP / "src/gguf-py"))
 import gguf  # noqa: E402
 
@@ -117,6 +122,40 @@ def write_vocab(path, name, tokens, bos, eos, unk, space_prefix, template):
     w.add_feed_forward_length(64)
     w.add_head_count(2)
     w.add_layer_norm_rms_eps(1e-5)
+    add_tokenizer(w, tokens, bos, eos, unk, space_prefix, template)
+    w.write_header_to_file()
+    w.write_kv_data_to_file()
+    w.write_tensors_to_file()
+    w.close()
+
+
+def write_chat_model(family_gguf, path, seed, tokens, bos, eos, unk, space_prefix, template):
+    """A family's tiny model (tools/make_family_fixtures.py) given this vocabulary and chat
+    template, for jarvisd end to end: its metadata and weights as they are, but the token
+    embeddings (tied output) new random rows (sd 0.25) for the new vocabulary size."""
+    import numpy as np
+    reader = gguf.GGUFReader(str(family_gguf))
+    arch = reader.fields["general.architecture"].contents()
+    old_vocab = len(reader.fields["tokenizer.ggml.tokens"].contents())
+    w = gguf.GGUFWriter(str(path), arch)
+    for key, field in reader.fields.items():
+        if key.startswith("GGUF.") or key.startswith("tokenizer.") or key == "general.architecture":
+            continue
+        w.add_key_value(key, field.contents(), field.types[0], field.types[1] if len(field.types) > 1 else None)
+    add_tokenizer(w, tokens, bos, eos, unk, space_prefix, template)
+    rng = np.random.default_rng(seed)
+    for t in reader.tensors:
+        data = np.array(t.data)
+        if data.ndim == 2 and data.shape[0] == old_vocab:
+            data = (0.25 * rng.standard_normal((len(tokens), data.shape[1]))).astype(np.float32)
+        w.add_tensor(t.name, data)
+    w.write_header_to_file()
+    w.write_kv_data_to_file()
+    w.write_tensors_to_file()
+    w.close()
+
+
+def add_tokenizer(w, tokens, bos, eos, unk, space_prefix, template):
     w.add_tokenizer_model("llama")
     w.add_token_list([t for t, _, _ in tokens])
     w.add_token_scores([s for _, s, _ in tokens])
@@ -127,10 +166,6 @@ def write_vocab(path, name, tokens, bos, eos, unk, space_prefix, template):
     w.add_add_bos_token(True)
     w.add_add_space_prefix(space_prefix)
     w.add_chat_template(template)
-    w.write_header_to_file()
-    w.write_kv_data_to_file()
-    w.write_tensors_to_file()
-    w.close()
 
 
 HELPER = r"""
@@ -233,8 +268,8 @@ def main():
                     + ps + [(t, 0.0, gguf.TokenType.CONTROL) for t in PHI3_SPECIALS])
     gemma_tokens = ([(t, 0.0, gguf.TokenType.UNKNOWN if t == "<unk>" else gguf.TokenType.CONTROL) for t in GEMMA_HEAD] + ps)
     vocabs = {
-        "spm_llama": dict(tokens=llama_tokens, bos=1, eos=2, unk=0, space_prefix=True, template=PHI3_TEMPLATE, chat="phi3"),
-        "spm_gemma": dict(tokens=gemma_tokens, bos=2, eos=1, unk=3, space_prefix=False, template=GEMMA_TEMPLATE, chat="gemma"),
+        "spm_llama": dict(tokens=llama_tokens, bos=1, eos=2, unk=0, space_prefix=True, template=PHI3_TEMPLATE, chat="phi3", family="phi3"),
+        "spm_gemma": dict(tokens=gemma_tokens, bos=2, eos=1, unk=3, space_prefix=False, template=GEMMA_TEMPLATE, chat="gemma", family="gemma3"),
     }
     cases = [(t, True) for t in corpus] + [(t, False) for t in special_off + EXTRA]
     result = {"generator": "tools/make_spm_tokenizer_fixtures.py",
@@ -245,6 +280,10 @@ def main():
         for name, v in vocabs.items():
             path = OUT / f"{name}.gguf"
             write_vocab(path, name.replace("_", "-"), v["tokens"], v["bos"], v["eos"], v["unk"], v["space_prefix"], v["template"])
+            model = OUT / f"{v['family']}_spm.gguf"
+            write_chat_model(FAMILIES / f"{v['family']}.gguf", model, 61, v["tokens"], v["bos"], v["eos"], v["unk"],
+                             v["space_prefix"], v["template"])
+            print(f"{model.name}: {model.stat().st_size} bytes")
             out_cases, rendered = run(exe, work, path, cases, v["chat"], CONVERSATIONS)
             result["vocabularies"][name] = {"chat_template": v["chat"], "cases": out_cases, "prompts": rendered}
             fallback = sum(1 for c in out_cases for i in c["ids"] if v["tokens"][i][2] == gguf.TokenType.BYTE)

@@ -3,22 +3,26 @@ import JarvisProtocol
 import XCTest
 
 /// jarvisd on the tiny random model of every family (Tests/JarvisEngineTests/Fixtures/families,
-/// from tools/make_family_fixtures.py), one after another on one store: each start re-encodes
+/// from tools/make_family_fixtures.py, with a byte-level test vocabulary and no chat template, so
+/// ChatML), then phi3 and gemma3 again with SentencePiece vocabularies and their own chat
+/// formats (Fixtures/spm, from tools/make_spm_tokenizer_fixtures.py), one after another on one
+/// store: each start re-encodes
 /// the entries stored under the model before, answers a question from the remembered note,
 /// and gives the note back byte for byte. (A random model's words mean nothing; what is checked
 /// is that it loads, answers to the end, and rests the answer on the note.)
 final class FamilyModelTests: XCTestCase {
-    static let families = ["llama3", "qwen2", "qwen3", "smollm3", "phi3", "gemma3"]
+    static let families = ["families/llama3", "families/qwen2", "families/qwen3", "families/smollm3", "families/phi3",
+                           "families/gemma3", "spm/phi3_spm", "spm/gemma3_spm"]
 
     func testEveryFamilyAnswersFromARememberedNote() throws {
         let fixtures = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-            .appendingPathComponent("JarvisEngineTests/Fixtures/families")
+            .appendingPathComponent("JarvisEngineTests/Fixtures")
         let note = "Cabin wifi: pine-cone-42 <|im_start|> café 🍕"
         var previous: DaemonProcess?
         var owner: DaemonProcess?  // holds the directory, which goes with it
         for (i, family) in Self.families.enumerated() {
             let model = fixtures.appendingPathComponent("\(family).gguf").path
-            let d = try DaemonProcess(name: family, extraArguments: ["--model", model], reusing: previous)
+            let d = try DaemonProcess(name: String(family.split(separator: "/").last!), extraArguments: ["--model", model], reusing: previous)
             try d.start()
             if i == 0 {
                 let r = try d.ctl("remember", "--name", "wifi", note)

@@ -156,4 +156,17 @@ final class SentencePieceTokenizerTests: XCTestCase {
         XCTAssertFalse(PromptFormat.gemma.hasSystemRole)
         XCTAssertTrue(PromptFormat.gemma.foldsSystemIntoUserTurn)
     }
+
+    /// The tiny phi3 and gemma3 models with these vocabularies (what FamilyModelTests runs
+    /// jarvisd on) load, and carry their family's format and SentencePiece tokenizer.
+    func testTinyFamilyModelsWithTheseVocabularies() throws {
+        for (name, format) in [("phi3_spm", PromptFormat.phi3), ("gemma3_spm", .gemma)] {
+            let tok = try tokenizer(name)
+            XCTAssertEqual(tok.modelName, "llama", name)
+            XCTAssertEqual(tok.promptFormat, format, name)
+            let url = try XCTUnwrap(Bundle.module.url(forResource: name, withExtension: "gguf", subdirectory: "Fixtures/spm"))
+            let model = try Transformer(gguf: GGUFFile(path: url.path))
+            XCTAssertEqual(model.config.vocabularySize, tok.vocabularySize, name)
+        }
+    }
 }
