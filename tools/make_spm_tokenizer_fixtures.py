@@ -5,6 +5,8 @@
 Writes Tests/JarvisEngineTests/Fixtures/spm/:
   spm_llama.gguf  a Llama-2-style vocabulary (<unk> <s> </s>, a space before the text) with
                   Phi-3's turn tokens appended as control tokens, and a Phi-3 chat template.
+  spm_phi3.gguf   the same, named for Phi-3: llama.cpp then drops white space after its special
+                  tokens (but <unk>, <s>, <|endoftext|>).
   spm_gemma.gguf  the same pieces in Gemma's layout (<pad> <eos> <bos> <unk> <start_of_turn>
                   <end_of_turn> first, no space before the text), and a Gemma chat template.
   spm.json        for each vocabulary, llama.cpp's ids of every string of the shared corpus
@@ -269,6 +271,8 @@ def main():
     gemma_tokens = ([(t, 0.0, gguf.TokenType.UNKNOWN if t == "<unk>" else gguf.TokenType.CONTROL) for t in GEMMA_HEAD] + ps)
     vocabs = {
         "spm_llama": dict(tokens=llama_tokens, bos=1, eos=2, unk=0, space_prefix=True, template=PHI3_TEMPLATE, chat="phi3", family="phi3"),
+        # Named for Phi-3, which makes llama.cpp drop white space after its special tokens.
+        "spm_phi3": dict(tokens=llama_tokens, bos=1, eos=2, unk=0, space_prefix=True, template=PHI3_TEMPLATE, chat="phi3"),
         "spm_gemma": dict(tokens=gemma_tokens, bos=2, eos=1, unk=3, space_prefix=False, template=GEMMA_TEMPLATE, chat="gemma", family="gemma3"),
     }
     cases = [(t, True) for t in corpus] + [(t, False) for t in special_off + EXTRA]
@@ -280,10 +284,11 @@ def main():
         for name, v in vocabs.items():
             path = OUT / f"{name}.gguf"
             write_vocab(path, name.replace("_", "-"), v["tokens"], v["bos"], v["eos"], v["unk"], v["space_prefix"], v["template"])
-            model = OUT / f"{v['family']}_spm.gguf"
-            write_chat_model(FAMILIES / f"{v['family']}.gguf", model, 61, v["tokens"], v["bos"], v["eos"], v["unk"],
-                             v["space_prefix"], v["template"])
-            print(f"{model.name}: {model.stat().st_size} bytes")
+            if "family" in v:
+                model = OUT / f"{v['family']}_spm.gguf"
+                write_chat_model(FAMILIES / f"{v['family']}.gguf", model, 61, v["tokens"], v["bos"], v["eos"], v["unk"],
+                                 v["space_prefix"], v["template"])
+                print(f"{model.name}: {model.stat().st_size} bytes")
             out_cases, rendered = run(exe, work, path, cases, v["chat"], CONVERSATIONS)
             result["vocabularies"][name] = {"chat_template": v["chat"], "cases": out_cases, "prompts": rendered}
             fallback = sum(1 for c in out_cases for i in c["ids"] if v["tokens"][i][2] == gguf.TokenType.BYTE)

@@ -66,6 +66,17 @@ final class SentencePieceTokenizerTests: XCTestCase {
 
     func testGemmaLayoutMatchesLlamaCpp() throws { try assertMatchesLlamaCpp("spm_gemma") }
 
+    /// Named for Phi-3, the vocabulary drops white space after its special tokens, as llama.cpp
+    /// does for such a model (its RSTRIP attribute).
+    func testPhi3NamedLayoutMatchesLlamaCpp() throws {
+        try assertMatchesLlamaCpp("spm_phi3")
+        let phi3 = try tokenizer("spm_phi3"), llama = try tokenizer("spm_llama")
+        XCTAssertEqual(phi3.encode("<|user|>\n hi", specials: .all), phi3.encode("<|user|>hi", specials: .all))
+        XCTAssertNotEqual(llama.encode("<|user|>\n hi", specials: .all), llama.encode("<|user|>hi", specials: .all))
+        // <s> keeps what follows.
+        XCTAssertNotEqual(phi3.encode("<s> hi", specials: .all), phi3.encode("<s>hi", specials: .all))
+    }
+
     func testVocabularyMetadata() throws {
         let llama = try tokenizer("spm_llama"), gemma = try tokenizer("spm_gemma")
         XCTAssertEqual(llama.modelName, "llama")
@@ -100,7 +111,7 @@ final class SentencePieceTokenizerTests: XCTestCase {
     /// text as `PromptFormat`, system text folded into Gemma's first user turn; and where the
     /// messages hold no special token text, the same ids.
     func testPromptsMatchLlamaCppTemplates() throws {
-        for name in ["spm_llama", "spm_gemma"] {
+        for name in ["spm_llama", "spm_phi3", "spm_gemma"] {
             let tok = try tokenizer(name)
             let format = try tok.chatFormat()
             let prompts = try vocabulary(name).prompts
@@ -123,6 +134,7 @@ final class SentencePieceTokenizerTests: XCTestCase {
     func testOnlyMarkupBecomesControlTokens() throws {
         let cases: [(String, [String], String)] = [
             ("spm_llama", ["<|system|>", "<|end|>", "<|user|>", "<|end|>", "<|assistant|>"], "<|end|><|assistant|><s>"),
+            ("spm_phi3", ["<|system|>", "<|end|>", "<|user|>", "<|end|>", "<|assistant|>"], " <|end|>\n<|assistant|><s>"),
             ("spm_gemma", ["<start_of_turn>", "<end_of_turn>", "<start_of_turn>"], "<end_of_turn><start_of_turn>model<bos>"),
         ]
         for (name, markup, hostile) in cases {

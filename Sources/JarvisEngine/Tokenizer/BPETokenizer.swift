@@ -135,13 +135,20 @@ public final class BPETokenizer: Sendable {
     private func encode(_ bytes: [UInt8], fragments: [Fragment]) -> [Int32] {
         var out: [Int32] = []
         out.reserveCapacity(bytes.count / 3 + 1)
-        var afterSpecial = true
+        var afterSpecial = true, stripSpace = false
         for fragment in fragments {
             switch fragment {
             case .token(let t):
                 out.append(t)
                 afterSpecial = true
-            case .text(let range) where !range.isEmpty:
+                stripSpace = vocabulary.stripsSpaceAfter.contains(t)
+            case .text(var range) where !range.isEmpty:
+                if stripSpace {
+                    // C's isspace: space, \t, \n, \v, \f, \r.
+                    while let b = range.first.map({ bytes[$0] }), b == 0x20 || (0x09...0x0D).contains(b) { range = range.dropFirst() }
+                    stripSpace = false
+                    if range.isEmpty { continue }
+                }
                 switch merger {
                 case .byteLevel(let pre, let merges):
                     encodeText(bytes[range], preTokenizer: pre, merges: merges, into: &out)

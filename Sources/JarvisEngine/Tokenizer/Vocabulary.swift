@@ -47,6 +47,9 @@ struct Vocabulary: Sendable {
     let specialTokens: [SpecialToken]
     /// Tokens that end generation.
     let endOfGeneration: Set<Int32>
+    /// Special tokens after which white space is dropped (llama.cpp's RSTRIP attribute, which it
+    /// gives the special tokens of a model named Phi-3 but `<unk>`, `<s>` and `<|endoftext|>`).
+    let stripsSpaceAfter: Set<Int32>
     /// `tokenizer.ggml.bos_token_id`, if the file gives one.
     let bos: Int32?
     /// `tokenizer.ggml.eos_token_id`, or else the id of "<|endoftext|>" or "<|im_end|>"
@@ -156,6 +159,14 @@ struct Vocabulary: Sendable {
         }
         specials.sort { $0.utf8.count != $1.utf8.count ? $0.utf8.count > $1.utf8.count : $0.id < $1.id }
 
+        var rstrip = Set<Int32>()
+        let name = gguf["general.name"]?.string?.lowercased() ?? ""
+        if name.contains("phi-3") || name.contains("phi3") {
+            rstrip = Set(specials.map(\.id))
+            if let t = ids["</s>"] { rstrip.insert(t) }
+            for text in ["<unk>", "<s>", "<|endoftext|>"] { if let t = ids[text] { rstrip.remove(t) } }
+        }
+        self.stripsSpaceAfter = rstrip
         self.texts = texts
         self.attributes = attributes
         self.ids = ids
