@@ -152,12 +152,16 @@ final class SentencePieceTokenizerTests: XCTestCase {
 
     func testChatFormatsRender() throws {
         let qwen3 = "{%- if add_generation_prompt %}{{- '<|im_start|>assistant\\n' }}{%- if enable_thinking is defined and enable_thinking is false %}{{- '<think>\\n\\n</think>\\n\\n' }}{%- endif %}{%- endif %}"
-        XCTAssertEqual(PromptFormat(jinja: qwen3), .chatMLNoThinking)
+        XCTAssertEqual(PromptFormat(jinja: qwen3), .qwen3)
+        let smolLM3 = "{%- if reasoning_mode == \"/think\" -%}{{ \"<|im_start|>assistant\\n\" }}{%- else -%}{{ \"<|im_start|>assistant\\n\" + \"<think>\\n\\n</think>\\n\" }}{%- endif -%}"
+        XCTAssertEqual(PromptFormat(jinja: smolLM3), .smolLM3)
+        XCTAssertEqual(try PromptFormat.smolLM3.render([ChatMessage(role: "user", content: "Hi")], addGenerationPrompt: true),
+                       "<|im_start|>user\nHi<|im_end|>\n<|im_start|>assistant\n<think>\n\n</think>\n")
         XCTAssertEqual(PromptFormat(jinja: "{{ '<start_of_turn>' + role + '\\n' }}"), .gemma)
         XCTAssertEqual(PromptFormat(jinja: "{{ '<|user|>\\n' + content + '<|end|>\\n<|assistant|>\\n' }}"), .phi3)
         let messages = [ChatMessage(role: "system", content: " Be brief. "), ChatMessage(role: "user", content: "Hi"),
                         ChatMessage(role: "assistant", content: "Hello"), ChatMessage(role: "user", content: "Bye")]
-        XCTAssertEqual(try PromptFormat.chatMLNoThinking.render(messages, addGenerationPrompt: true),
+        XCTAssertEqual(try PromptFormat.qwen3.render(messages, addGenerationPrompt: true),
                        "<|im_start|>system\n Be brief. <|im_end|>\n<|im_start|>user\nHi<|im_end|>\n<|im_start|>assistant\nHello<|im_end|>\n"
                        + "<|im_start|>user\nBye<|im_end|>\n<|im_start|>assistant\n<think>\n\n</think>\n\n")
         XCTAssertEqual(try PromptFormat.gemma.render(messages, addGenerationPrompt: true),

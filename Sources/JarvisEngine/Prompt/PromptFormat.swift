@@ -7,10 +7,13 @@
 public enum PromptFormat: Sendable, Equatable, CaseIterable {
     /// `<|im_start|>role\ncontent<|im_end|>\n` per message (SmolLM2, Qwen2.5, …).
     case chatML
-    /// ChatML of a model that can think before it answers (Qwen3, SmolLM3): thinking is off, so
-    /// the answer begins after an empty `<think>\n\n</think>\n\n` block, as Qwen3's template
-    /// writes it with `enable_thinking=false`.
-    case chatMLNoThinking
+    /// Qwen3's ChatML, thinking off: the answer begins after an empty `<think>\n\n</think>\n\n`
+    /// block, as its template writes it with `enable_thinking=false`.
+    case qwen3
+    /// SmolLM3's ChatML, thinking off: the answer begins after `<think>\n\n</think>\n`, as its
+    /// template writes it in `/no_think` mode. (The template's own system text, a metadata
+    /// block, is not written: the caller's system text is.)
+    case smolLM3
     /// `<|start_header_id|>role<|end_header_id|>\n\ncontent<|eot_id|>` per message (Llama 3).
     case llama3
     /// SmolVLM (Idefics3): `<|im_start|>` once, then `User: content<end_of_utterance>\n` per
@@ -23,7 +26,7 @@ public enum PromptFormat: Sendable, Equatable, CaseIterable {
     case phi3
 
     /// The formats' names, for messages.
-    public static let supportedNames = "ChatML, ChatML with thinking (Qwen3, SmolLM3), Llama 3, Gemma, Phi-3 or SmolVLM"
+    public static let supportedNames = "ChatML, Qwen3, SmolLM3, Llama 3, Gemma, Phi-3 or SmolVLM"
 
     public enum Role: String, Sendable { case system, user, assistant }
 
@@ -32,7 +35,8 @@ public enum PromptFormat: Sendable, Equatable, CaseIterable {
         if jinja.contains("<end_of_utterance>") {
             self = .smolVLM
         } else if jinja.contains("<|im_start|>") {
-            self = jinja.contains("<think>") ? .chatMLNoThinking : .chatML
+            // SmolLM3's template switches thinking by a reasoning mode, Qwen3's by enable_thinking.
+            self = !jinja.contains("<think>") ? .chatML : jinja.contains("reasoning_mode") || jinja.contains("/no_think") ? .smolLM3 : .qwen3
         } else if jinja.contains("<|start_header_id|>") {
             self = .llama3
         } else if jinja.contains("<start_of_turn>") {
@@ -58,7 +62,7 @@ public enum PromptFormat: Sendable, Equatable, CaseIterable {
     /// The opening of a turn. SmolVLM writes `User:` before an image and `User: ` before text.
     public func open(_ role: Role, beforeImage: Bool = false) -> Prompt {
         switch self {
-        case .chatML, .chatMLNoThinking: .markup("<|im_start|>\(role.rawValue)\n")
+        case .chatML, .qwen3, .smolLM3: .markup("<|im_start|>\(role.rawValue)\n")
         case .llama3: .markup("<|start_header_id|>\(role.rawValue)<|end_header_id|>\n\n")
         case .smolVLM: .markup(role.rawValue.prefix(1).uppercased() + role.rawValue.dropFirst() + (beforeImage ? ":" : ": "))
         case .gemma: .markup("<start_of_turn>\(role == .assistant ? "model" : role.rawValue)\n")
@@ -69,7 +73,7 @@ public enum PromptFormat: Sendable, Equatable, CaseIterable {
     /// The end of a turn.
     public func close(_ role: Role) -> Prompt {
         switch self {
-        case .chatML, .chatMLNoThinking: .markup("<|im_end|>\n")
+        case .chatML, .qwen3, .smolLM3: .markup("<|im_end|>\n")
         case .llama3: .markup("<|eot_id|>")
         case .smolVLM: .markup("<end_of_utterance>\n")
         case .gemma: .markup("<end_of_turn>\n")
@@ -81,7 +85,8 @@ public enum PromptFormat: Sendable, Equatable, CaseIterable {
     public var answerPrefix: Prompt {
         switch self {
         case .smolVLM: .markup("Assistant:")
-        case .chatMLNoThinking: open(.assistant) + .markup("<think>\n\n</think>\n\n")
+        case .qwen3: open(.assistant) + .markup("<think>\n\n</think>\n\n")
+        case .smolLM3: open(.assistant) + .markup("<think>\n\n</think>\n")
         default: open(.assistant)
         }
     }
