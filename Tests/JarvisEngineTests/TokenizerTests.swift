@@ -273,6 +273,11 @@ final class TokenizerTests: XCTestCase {
         defer { try? FileManager.default.removeItem(at: dir) }
         let path = try tinyTokenizerFile(in: dir, model: "t5")
         assertEngineError(.unsupported, mentioning: path) { _ = try BPETokenizer(gguf: GGUFFile(path: path)) }
+        // The message names the model and what is supported.
+        XCTAssertThrowsError(try BPETokenizer(gguf: GGUFFile(path: path))) { error in
+            let message = (error as? EngineError)?.message ?? ""
+            for word in ["\"t5\"", "\"gpt2\"", "\"llama\""] { XCTAssertTrue(message.contains(word), message) }
+        }
     }
 
     func testUnsupportedPreTokenizer() throws {
