@@ -7,9 +7,6 @@
 /// Text is plain text by default: `encode(_:)` never produces a special token, whatever the
 /// text holds. Control tokens come only from a `Prompt`'s markup, which a `PromptFormat` writes.
 public final class BPETokenizer: Sendable {
-    /// The `tokenizer.ggml.model` values this engine reads.
-    public static let supportedModels = ["gpt2", "llama"]
-
     /// Beginning-of-sequence token, if the file names one.
     public let bos: Int32?
     /// End-of-sequence token.
