@@ -7,8 +7,8 @@ import JarvisEngine
 /// is prefilled when asked.
 ///
 /// Notes sit in the user's turn rather than the system message: measured better with
-/// SmolLM2-135M, which otherwise tends to talk about itself. A family without a system turn
-/// (SmolVLM) goes without the system text.
+/// SmolLM2-135M, which otherwise tends to talk about itself. A family without a system turn goes
+/// without the system text (SmolVLM), or opens the user's turn with it (Gemma).
 public struct AnswerPrompt: Sendable, Equatable {
     public var format: PromptFormat
     public var system = "You are a helpful assistant."
@@ -23,7 +23,8 @@ public struct AnswerPrompt: Sendable, Equatable {
     public var prefix: Prompt {
         var p = format.begin
         if format.hasSystemRole, !system.isEmpty { p += format.turn(.system, system) }
-        return p + format.open(.user) + .text(notesIntro)
+        let lead = format.foldsSystemIntoUserTurn && !system.isEmpty ? system + "\n\n" : ""
+        return p + format.open(.user) + .text(lead + notesIntro)
     }
 
     /// The text a note's tokens come from: one item of the list of notes.

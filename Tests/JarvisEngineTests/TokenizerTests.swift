@@ -271,8 +271,13 @@ final class TokenizerTests: XCTestCase {
     func testUnsupportedTokenizerModel() throws {
         let dir = try makeTempDir()
         defer { try? FileManager.default.removeItem(at: dir) }
-        let path = try tinyTokenizerFile(in: dir, model: "llama")
+        let path = try tinyTokenizerFile(in: dir, model: "t5")
         assertEngineError(.unsupported, mentioning: path) { _ = try BPETokenizer(gguf: GGUFFile(path: path)) }
+        // The message names the model and what is supported.
+        XCTAssertThrowsError(try BPETokenizer(gguf: GGUFFile(path: path))) { error in
+            let message = (error as? EngineError)?.message ?? ""
+            for word in ["\"t5\"", "\"gpt2\"", "\"llama\""] { XCTAssertTrue(message.contains(word), message) }
+        }
     }
 
     func testUnsupportedPreTokenizer() throws {

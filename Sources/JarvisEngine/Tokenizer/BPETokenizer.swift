@@ -1,7 +1,8 @@
-/// A byte-level BPE tokenizer (GPT-2 style, `tokenizer.ggml.model` = "gpt2") read from a GGUF
-/// file. Token ids match llama.cpp's `llama_tokenize` with `add_special` false: special tokens
-/// (where asked for) are cut out of the text first, the rest is pre-tokenized into words, and
-/// each word is merged by BPE.
+/// A BPE tokenizer read from a GGUF file: byte-level BPE (GPT-2 style, `tokenizer.ggml.model` =
+/// "gpt2": SmolLM, Llama 3, Qwen, Phi-4) or SentencePiece-style BPE with byte fallback ("llama":
+/// Llama 2, Gemma, Phi-3). Token ids match llama.cpp's `llama_tokenize` with `add_special` false:
+/// special tokens (where asked for) are cut out of the text first, and the rest is merged — after
+/// pre-tokenization into words (byte-level), or as a whole with spaces written "▁" (SentencePiece).
 ///
 /// Text is plain text by default: `encode(_:)` never produces a special token, whatever the
 /// text holds. Control tokens come only from a `Prompt`'s markup, which a `PromptFormat` writes.
@@ -18,39 +19,57 @@ public final class BPETokenizer: Sendable {
     /// The chat format of the model's `tokenizer.chat_template`, or nil if the file has none or
     /// one this engine does not recognise.
     public let promptFormat: PromptFormat?
-    /// The `tokenizer.ggml.pre` name the tokenizer was built for.
+    /// The `tokenizer.ggml.pre` name the tokenizer was built for ("default" when the file names
+    /// none, as SentencePiece vocabularies do).
     public let preTokenizerName: String
+    /// The `tokenizer.ggml.model` name: "gpt2" or "llama".
+    public let modelName: String
+
+    /// How text between special tokens becomes tokens.
+    enum Merger: Sendable {
+        case byteLevel(PreTokenizer, MergeTable)
+        /// `spacePrefix`: a space goes before every run of text that starts the input or follows
+        /// a special token (`tokenizer.ggml.add_space_prefix`; true for Llama 2, false for Gemma).
+        case sentencePiece(SentencePieceBPE, spacePrefix: Bool)
+    }
 
     let vocabulary: Vocabulary
-    let preTokenizer: PreTokenizer
-    let merges: MergeTable
+    let merger: Merger
 
     /// Builds the tokenizer from a GGUF file's `tokenizer.*` metadata.
     /// - Throws: `EngineError` naming the file: `.unsupported` for a tokenizer model other than
-    ///   "gpt2" or a pre-tokenizer not implemented here; `.modelMismatch` if the vocabulary,
-    ///   merges or special token ids are missing or malformed.
+    ///   "gpt2" and "llama" or a pre-tokenizer not implemented here; `.modelMismatch` if the
+    ///   vocabulary, merges, scores or special token ids are missing or malformed.
     public init(gguf: GGUFFile) throws {
         let path = gguf.path
         guard let model = gguf["tokenizer.ggml.model"]?.string else {
             throw EngineError(.modelMismatch, "\(path): tokenizer.ggml.model is missing")
         }
-        guard model == "gpt2" else {
-            throw EngineError(.unsupported, "\(path): tokenizer model \"\(model)\" is not supported (only byte-level BPE, \"gpt2\")")
-        }
         let preName = gguf["tokenizer.ggml.pre"]?.string ?? "default"
-        guard let pre = PreTokenizer(name: preName) else {
-            throw EngineError(.unsupported, "\(path): pre-tokenizer \"\(preName)\" is not supported (supported: smollm, gpt-2, llama-bpe, qwen2 and their aliases)")
+        switch model {
+        case "gpt2":
+            guard let pre = PreTokenizer(name: preName) else {
+                throw EngineError(.unsupported, "\(path): pre-tokenizer \"\(preName)\" is not supported (supported: smollm, gpt-2, llama-bpe, qwen2 and their aliases)")
+            }
+            let vocabulary = try Vocabulary(gguf: gguf)
+            self.vocabulary = vocabulary
+            self.merger = .byteLevel(pre, try MergeTable(gguf: gguf, vocabulary: vocabulary))
+            // llama.cpp's default: the llama3 family adds BOS, other BPE vocabularies do not.
+            self.addsBOS = gguf["tokenizer.ggml.add_bos_token"]?.bool ?? pre.ignoresMerges
+        case "llama":
+            let vocabulary = try Vocabulary(gguf: gguf, sentencePiece: true)
+            self.vocabulary = vocabulary
+            self.merger = .sentencePiece(try SentencePieceBPE(gguf: gguf, vocabulary: vocabulary),
+                                         spacePrefix: gguf["tokenizer.ggml.add_space_prefix"]?.bool ?? true)
+            self.addsBOS = gguf["tokenizer.ggml.add_bos_token"]?.bool ?? true
+        default:
+            throw EngineError(.unsupported, "\(path): tokenizer model \"\(model)\" is not supported (supported: \"gpt2\", byte-level BPE, and \"llama\", SentencePiece-style BPE)")
         }
-        let vocabulary = try Vocabulary(gguf: gguf)
-        self.vocabulary = vocabulary
-        self.merges = try MergeTable(gguf: gguf, vocabulary: vocabulary)
-        self.preTokenizer = pre
+        self.modelName = model
         self.preTokenizerName = preName
         self.bos = vocabulary.bos
         self.eos = vocabulary.eos
         self.vocabularySize = vocabulary.count
-        // llama.cpp's default: the llama3 family adds BOS, other BPE vocabularies do not.
-        self.addsBOS = gguf["tokenizer.ggml.add_bos_token"]?.bool ?? pre.ignoresMerges
         self.promptFormat = gguf["tokenizer.chat_template"]?.string.flatMap(PromptFormat.init(jinja:))
     }
 
@@ -113,10 +132,28 @@ public final class BPETokenizer: Sendable {
     private func encode(_ bytes: [UInt8], fragments: [Fragment]) -> [Int32] {
         var out: [Int32] = []
         out.reserveCapacity(bytes.count / 3 + 1)
+        var afterSpecial = true, stripSpace = false
         for fragment in fragments {
             switch fragment {
-            case .token(let t): out.append(t)
-            case .text(let range) where !range.isEmpty: encodeText(bytes[range], into: &out)
+            case .token(let t):
+                out.append(t)
+                afterSpecial = true
+                stripSpace = vocabulary.stripsSpaceAfter.contains(t)
+            case .text(var range) where !range.isEmpty:
+                if stripSpace {
+                    // C's isspace: space, \t, \n, \v, \f, \r.
+                    while let b = range.first.map({ bytes[$0] }), b == 0x20 || (0x09...0x0D).contains(b) { range = range.dropFirst() }
+                    stripSpace = false
+                    if range.isEmpty { continue }
+                }
+                switch merger {
+                case .byteLevel(let pre, let merges):
+                    encodeText(bytes[range], preTokenizer: pre, merges: merges, into: &out)
+                case .sentencePiece(let spm, let spacePrefix):
+                    // llama.cpp puts the space before the text at the start and after each special token.
+                    spm.apply(to: spacePrefix && afterSpecial ? ArraySlice([0x20] + bytes[range]) : bytes[range], into: &out)
+                }
+                afterSpecial = false
             case .text: break
             }
         }
@@ -169,7 +206,8 @@ public final class BPETokenizer: Sendable {
     }
 
     /// Pre-tokenizes one fragment of ordinary text and appends the BPE tokens of each word.
-    private func encodeText(_ bytes: ArraySlice<UInt8>, into out: inout [Int32]) {
+    private func encodeText(_ bytes: ArraySlice<UInt8>, preTokenizer: PreTokenizer, merges: MergeTable,
+                            into out: inout [Int32]) {
         // Fragments are cut at special tokens, which are whole UTF-8 sequences, so each
         // fragment is valid UTF-8 on its own.
         let scalars = Array(String(decoding: bytes, as: UTF8.self).unicodeScalars)
@@ -201,7 +239,23 @@ public final class BPETokenizer: Sendable {
         let attributes = vocabulary.attributes[Int(token)]
         let text = vocabulary.texts[Int(token)]
         if !attributes.isDisjoint(with: [.control, .userDefined, .unknown]) { return Array(text.utf8) }
-        if attributes.contains(.normal) { return ByteLevel.decode(text) }
+        if attributes.contains(.normal) {
+            guard case .sentencePiece = merger else { return ByteLevel.decode(text) }
+            var out: [UInt8] = []
+            let utf8 = Array(text.utf8)
+            var i = 0
+            while i < utf8.count {
+                if utf8[i...].starts(with: SentencePieceBPE.space) {
+                    out.append(0x20)
+                    i += 3
+                } else {
+                    out.append(utf8[i])
+                    i += 1
+                }
+            }
+            return out
+        }
+        if attributes.contains(.byte), let b = SentencePieceBPE.byte(ofByteToken: text) { return [b] }
         return []
     }
 
@@ -241,7 +295,7 @@ public final class BPETokenizer: Sendable {
     /// - Throws: `.unsupported` if the model's chat template was missing or not recognised.
     public func chatFormat() throws -> PromptFormat {
         guard let promptFormat else {
-            throw EngineError(.unsupported, "the model has no chat template this engine recognises (ChatML, Llama 3 or SmolVLM)")
+            throw EngineError(.unsupported, "the model has no chat template this engine recognises (\(PromptFormat.supportedNames))")
         }
         return promptFormat
     }

@@ -1,4 +1,4 @@
-/// The token list of a GGUF byte-level BPE vocabulary: each token's text, its kind, which tokens
+/// The token list of a GGUF vocabulary (byte-level or SentencePiece-style): each token's text, its kind, which tokens
 /// are special (matched in text before BPE) and which end generation — all decided the way
 /// llama.cpp's `llama_vocab::load` decides them, so token ids agree with llama.cpp.
 struct Vocabulary: Sendable {
@@ -47,17 +47,25 @@ struct Vocabulary: Sendable {
     let specialTokens: [SpecialToken]
     /// Tokens that end generation.
     let endOfGeneration: Set<Int32>
+    /// Special tokens after which white space is dropped (llama.cpp's RSTRIP attribute, which it
+    /// gives the special tokens of a model named Phi-3 but `<unk>`, `<s>` and `<|endoftext|>`).
+    let stripsSpaceAfter: Set<Int32>
     /// `tokenizer.ggml.bos_token_id`, if the file gives one.
     let bos: Int32?
-    /// `tokenizer.ggml.eos_token_id`, or else the id of "<|endoftext|>" or "<|im_end|>".
+    /// `tokenizer.ggml.eos_token_id`, or else the id of "<|endoftext|>" or "<|im_end|>"
+    /// (SentencePiece vocabularies: 2).
     let eos: Int32
+    /// `tokenizer.ggml.unknown_token_id` (SentencePiece vocabularies: 0 by default), if any.
+    let unknown: Int32?
 
     var count: Int { texts.count }
 
-    /// Reads `tokenizer.ggml.tokens`, `tokenizer.ggml.token_type` and the special token ids.
+    /// Reads `tokenizer.ggml.tokens`, `tokenizer.ggml.token_type` and the special token ids;
+    /// `sentencePiece` gives the missing ids llama.cpp's defaults for such a vocabulary
+    /// (unknown 0, BOS 1, EOS 2).
     /// - Throws: `.modelMismatch` naming the file if the token list is missing or malformed,
     ///   or no end-of-sequence token can be found.
-    init(gguf: GGUFFile) throws {
+    init(gguf: GGUFFile, sentencePiece: Bool = false) throws {
         let path = gguf.path
         guard let list = gguf["tokenizer.ggml.tokens"]?.array else {
             throw EngineError(.modelMismatch, "\(path): tokenizer.ggml.tokens is missing or not an array")
@@ -118,7 +126,8 @@ struct Vocabulary: Sendable {
             "<EOT>", "_<EOT>", "[EOT]", "<｜end▁of▁sentence｜>", "<end_of_utterance>",
         ])
         let eom = special("tokenizer.ggml.eom_token_id", ["<|eom_id|>"])
-        guard let eos = id("tokenizer.ggml.eos_token_id") ?? ids["<|endoftext|>"] ?? ids["<|im_end|>"] else {
+        let defaultID: (Int32) -> Int32? = { sentencePiece && Int($0) < texts.count ? $0 : nil }
+        guard let eos = id("tokenizer.ggml.eos_token_id") ?? ids["<|endoftext|>"] ?? ids["<|im_end|>"] ?? defaultID(2) else {
             throw EngineError(.modelMismatch, "\(path): tokenizer.ggml.eos_token_id is missing or out of range")
         }
         for name in ["<|eot_id|>", "<|im_end|>", "<|end|>", "<|return|>", "<|call|>", "<|flush|>", "<|calls|>",
@@ -150,12 +159,21 @@ struct Vocabulary: Sendable {
         }
         specials.sort { $0.utf8.count != $1.utf8.count ? $0.utf8.count > $1.utf8.count : $0.id < $1.id }
 
+        var rstrip = Set<Int32>()
+        let name = gguf["general.name"]?.string?.lowercased() ?? ""
+        if name.contains("phi-3") || name.contains("phi3") {
+            rstrip = Set(specials.map(\.id))
+            if let t = ids["</s>"] { rstrip.insert(t) }
+            for text in ["<unk>", "<s>", "<|endoftext|>"] { if let t = ids[text] { rstrip.remove(t) } }
+        }
+        self.stripsSpaceAfter = rstrip
         self.texts = texts
         self.attributes = attributes
         self.ids = ids
         self.specialTokens = specials
         self.endOfGeneration = eog
-        self.bos = id("tokenizer.ggml.bos_token_id")
+        self.bos = id("tokenizer.ggml.bos_token_id") ?? defaultID(1)
         self.eos = eos
+        self.unknown = id("tokenizer.ggml.unknown_token_id") ?? defaultID(0)
     }
 }
