@@ -308,4 +308,41 @@ final class StoredRunsTests: XCTestCase {
         XCTAssertLessThan(maxDifference(part.logits, onePass), maxDifference(plain.logits, onePass), "a partial blend brings it closer")
         print("blend max |Δlogit| against one pass: plain \(maxDifference(plain.logits, onePass)), 0.25 \(maxDifference(part.logits, onePass)), 1 \(maxDifference(all.logits, onePass))")
     }
+
+    /// The blend reads stored rows of every page format into one cache, keys turned to where
+    /// they are placed: with nothing recomputed it attends as the pages lent in place do.
+    func testBlendReadsEveryPageFormat() throws {
+        let (model, tok) = try Self.shared.get()
+        let store = try PersonalStore(directory: dir.path)
+        let enc = try encoder("<|im_start|>system\nYou are Jarvis. Use the user's notes.<|im_end|>\n")
+        let notes = ["- My sister Ana lives in Lisbon and teaches piano on Thursdays.\n",
+                     "- The spare key is in the left drawer of the hall table, under the maps.\n"]
+        let question = tok.encode("<|im_start|>user\nWhere is the spare key?<|im_end|>\n<|im_start|>assistant\n", specials: .all)
+        for dtype in [KVPageDType.fp16, .q8, .q4] {
+            let records = try notes.map { note -> EntryRecord in
+                let (tokens, kv) = try enc.encode(note)
+                return try store.add(enc.record(text: note, tokenCount: tokens.count, kind: "note", blockTokens: 8, dtype: dtype), kv: kv, vectors: [])
+            }
+            try store.read { reader in
+                let first = try reader.runs(for: records[0], placedAt: enc.prefix.count, model: model.config)
+                let moved = try reader.runs(for: records[1], placedAt: enc.prefix.count + records[0].tokenCount, model: model.config)
+                let context = [enc.prefix.run(0..<enc.prefix.count)] + first
+                let blended = try model.blend(moved, tokens: Array(repeating: nil, count: records[1].tokenCount), context: context, ratio: 1)
+                XCTAssertEqual(blended.recomputed, 0, "rows without tokens are kept as stored")
+                let next = enc.prefix.count + records[0].tokenCount + records[1].tokenCount
+                func answer(_ runs: [KVRun]) throws -> [Float] {
+                    try model.prefill(question, cache: KVCache(config: model.config, capacity: question.count, basePosition: next), context: runs)
+                }
+                let lent = try answer(context + moved), placed = try answer(context + [blended.cache.run(0..<blended.cache.count)])
+                let d = zip(lent, placed).map { abs($0 - $1) }.max()!
+                // Only the fp16 rounding of decoded values and turned keys differs, which the
+                // quantized model's 8-bit activations magnify (see CompositionTests'
+                // key-rewriting reference on the shipped model): the same tolerance, 1.0 on
+                // logits spanning about ±25, and the same greedy token.
+                print("blend, \(dtype) pages placed against lent: max |Δlogit| = \(d)")
+                XCTAssertLessThan(d, 1.0, "\(dtype)")
+                XCTAssertEqual(Sampler.argmax(lent), Sampler.argmax(placed), "\(dtype)")
+            }
+        }
+    }
 }
