@@ -453,10 +453,53 @@ extension Transformer {
         case .embeddings(let e): n = e.count / c.dim
         }
         let p0 = cache.count
+        let x = Scratch(n * c.dim)
+        defer { x.free() }
+        switch input {
+        case .tokens(let tokens):
+            for (t, token) in tokens.enumerated() { weights.embed(token, into: x.p + t * c.dim) }
+            if c.embeddingScale != 1 { cblas_sscal(Int32(n * c.dim), c.embeddingScale, x.p, 1) }
+        case .embeddings(let e): x.p.update(from: e, count: n * c.dim)
+        }
+        runLayers(0..<c.layers, x: x.p, n: n, rows: CacheRows(first: p0), cache: cache, context: context)
+        cache.count = p0 + n
+
+        let rows = logits == .all ? n : (logits == .last ? 1 : 0)
+        guard rows > 0 else { return [] }
+        let first = n - rows
+        let xn = Scratch(rows * c.dim)
+        defer { xn.free() }
+        normalize(x.p + first * c.dim, rows: rows, weight: weights.outputNorm, into: xn.p)
+        return [Float](unsafeUninitializedCapacity: rows * c.vocabularySize) { buf, count in
+            project(Activations(xn.p, n: rows, cols: c.dim), weights.output, into: buf.baseAddress!)
+            count = rows * c.vocabularySize
+            if let cap = c.finalLogitSoftcap {
+                for i in 0..<count { buf[i] = cap * tanhf(buf[i] * (1 / cap)) }
+            }
+        }
+    }
+
+    /// Where the `n` rows of a pass sit in the cache: consecutive from `first` (a prefill), or
+    /// at the given rows (a selective recompute, see `blend`).
+    struct CacheRows {
+        let first: Int
+        let scattered: [Int]?
+
+        init(first: Int) { self.first = first; scattered = nil }
+        init(_ rows: [Int]) { first = rows.first ?? 0; scattered = rows }
+
+        subscript(t: Int) -> Int { scattered?[t] ?? first + t }
+    }
+
+    /// Runs `n` rows of hidden state `x` (`n × dim`, in place) through `layers`: each row's K/V
+    /// go to its cache row (`rows`), and it attends to the context runs and to the cache rows up
+    /// to its own.
+    func runLayers(_ layers: Range<Int>, x: UnsafeMutablePointer<Float>, n: Int, rows: CacheRows, cache: KVCache, context: [KVRun]) {
+        let c = config
         let relocated = context.contains { $0.positionDelta != 0 }
         let qDim = c.heads * c.headDim, kvDim = c.kvHeads * c.headDim
 
-        let x = Scratch(n * c.dim), xn = Scratch(n * c.dim)
+        let xn = Scratch(n * c.dim)
         let q = Scratch(n * qDim), k = Scratch(n * kvDim), v = Scratch(n * kvDim)
         let att = Scratch(n * qDim)
         let gate = Scratch(n * c.ffnDim), up = Scratch(n * c.ffnDim)
@@ -465,23 +508,18 @@ extension Transformer {
         let cosT = Scratch(kinds * n * half), sinT = Scratch(kinds * n * half)
         // Queries before rotation, for runs that need them rotated to another position.
         let qRaw = Scratch(relocated ? n * qDim : 0)
-        defer { [x, xn, q, k, v, att, gate, up, cosT, sinT, qRaw].forEach { $0.free() } }
+        defer { [xn, q, k, v, att, gate, up, cosT, sinT, qRaw].forEach { $0.free() } }
 
-        switch input {
-        case .tokens(let tokens):
-            for (t, token) in tokens.enumerated() { weights.embed(token, into: x.p + t * c.dim) }
-            if c.embeddingScale != 1 { cblas_sscal(Int32(n * c.dim), c.embeddingScale, x.p, 1) }
-        case .embeddings(let e): x.p.update(from: e, count: n * c.dim)
-        }
         for kind in 0..<kinds {
             for t in 0..<n {
                 let at = (kind * n + t) * half
-                c.ropeTable(sliding: kind == 1, position: cache.basePosition + p0 + t, cos: cosT.p + at, sin: sinT.p + at)
+                c.ropeTable(sliding: kind == 1, position: cache.basePosition + rows[t], cos: cosT.p + at, sin: sinT.p + at)
             }
         }
 
-        for (li, layer) in weights.layers.enumerated() {
-            normalize(x.p, rows: n, weight: layer.attnNorm, into: xn.p)
+        for li in layers {
+            let layer = weights.layers[li]
+            normalize(x, rows: n, weight: layer.attnNorm, into: xn.p)
             let normed = Activations(xn.p, n: n, cols: c.dim)
             project(normed, layer.wq, bias: layer.bq, into: q.p)
             project(normed, layer.wk, bias: layer.bk, into: k.p)
@@ -501,15 +539,19 @@ extension Transformer {
                     jk_rope_apply(k.p + t * kvDim, Int32(c.kvHeads), Int32(c.headDim), Int32(c.ropeDims), ct, st, neox)
                 }
             }
-            cache.store(layer: li, at: p0, n: n, k: k.p, v: v.p)
+            if let scattered = rows.scattered {
+                for (t, row) in scattered.enumerated() { cache.store(layer: li, at: row, n: 1, k: k.p + t * kvDim, v: v.p + t * kvDim) }
+            } else {
+                cache.store(layer: li, at: rows.first, n: n, k: k.p, v: v.p)
+            }
             // A layer without RoPE needs no turn of its query for a relocated run.
-            attention(layer: li, q: q.p, qRaw: relocated && rotates ? qRaw.p : nil, n: n, p0: p0, cache: cache, context: context, out: att.p)
+            attention(layer: li, q: q.p, qRaw: relocated && rotates ? qRaw.p : nil, n: n, rows: rows, cache: cache, context: context, out: att.p)
             // Residual: xn is free here (Q/K/V are computed), so the product lands there first.
             project(Activations(att.p, n: n, cols: qDim), layer.wo, into: xn.p)
             if let post = layer.attnPostNorm { normalize(xn.p, rows: n, weight: post, into: xn.p) }
-            jk_add(x.p, xn.p, Int32(n * c.dim))
+            jk_add(x, xn.p, Int32(n * c.dim))
 
-            normalize(x.p, rows: n, weight: layer.ffnNorm, into: xn.p)
+            normalize(x, rows: n, weight: layer.ffnNorm, into: xn.p)
             let normed2 = Activations(xn.p, n: n, cols: c.dim)
             project(normed2, layer.wGate, into: gate.p)
             project(normed2, layer.wUp, into: up.p)
@@ -521,34 +563,21 @@ extension Transformer {
             }
             project(Activations(gate.p, n: n, cols: c.ffnDim), layer.wDown, into: xn.p)
             if let post = layer.ffnPostNorm { normalize(xn.p, rows: n, weight: post, into: xn.p) }
-            jk_add(x.p, xn.p, Int32(n * c.dim))
-        }
-        cache.count = p0 + n
-
-        let rows = logits == .all ? n : (logits == .last ? 1 : 0)
-        guard rows > 0 else { return [] }
-        let first = n - rows
-        normalize(x.p + first * c.dim, rows: rows, weight: weights.outputNorm, into: xn.p)
-        return [Float](unsafeUninitializedCapacity: rows * c.vocabularySize) { buf, count in
-            project(Activations(xn.p, n: rows, cols: c.dim), weights.output, into: buf.baseAddress!)
-            count = rows * c.vocabularySize
-            if let cap = c.finalLogitSoftcap {
-                for i in 0..<count { buf[i] = cap * tanhf(buf[i] * (1 / cap)) }
-            }
+            jk_add(x, xn.p, Int32(n * c.dim))
         }
     }
 
-    /// Grouped-query attention of `n` new query rows (cache rows `p0 ..< p0+n`) over the context
-    /// runs and the cache rows `0 ..< p0+n` (causal within the cache), one task per
+    /// Grouped-query attention of `n` new query rows (at cache rows `rows`) over the context
+    /// runs and the cache rows up to each one's own (causal within the cache), one task per
     /// (token, head) on the worker pool.
     ///
     /// Queries and attention weights are rounded to fp16, as llama.cpp does when it multiplies
     /// them with its fp16 cache; the cache itself is fp16 already.
-    func attention(layer: Int, q: UnsafeMutablePointer<Float>, qRaw: UnsafePointer<Float>?, n: Int, p0: Int,
+    func attention(layer: Int, q: UnsafeMutablePointer<Float>, qRaw: UnsafePointer<Float>?, n: Int, rows: CacheRows,
                    cache: KVCache, context: [KVRun], out: UnsafeMutablePointer<Float>) {
         let c = config
         jk_round_fp16(q, Int64(n * c.heads * c.headDim))
-        var job = AttentionJob(q: q, qRaw: qRaw, out: out, cache: cache, context: context, layer: layer, p0: p0,
+        var job = AttentionJob(q: q, qRaw: qRaw, out: out, cache: cache, context: context, layer: layer, rows: rows,
                                config: c, scale: c.attentionScale, window: c.window(layer: layer),
                                order: n == 1 ? Int32(JK_ORDER_VECTOR) : Int32(JK_ORDER_TILED))
         withUnsafeMutablePointer(to: &job) { ctx in
@@ -566,7 +595,8 @@ struct AttentionJob {
     let out: UnsafeMutablePointer<Float>
     let cache: KVCache
     let context: [KVRun]
-    let layer: Int, p0: Int
+    let layer: Int
+    let rows: Transformer.CacheRows
     let config: ModelConfig
     let scale: Float
     /// The layer's sliding window, nil when it sees the whole context.
@@ -580,7 +610,8 @@ struct AttentionJob {
         let kvh = h / (c.heads / c.kvHeads)
         let slot = layer * c.kvHeads + kvh
         let contextRows = context.reduce(0) { $0 + $1.tokenCount }
-        let own = p0 + t + 1
+        let row = rows[t]
+        let own = row + 1
         let visible = contextRows + own
         let scores = Scratch(visible), rotated = Scratch(hd + c.ropeDims), state = Scratch(64 * hd)
         defer { scores.free(); rotated.free(); state.free() }
@@ -593,7 +624,7 @@ struct AttentionJob {
             var qv = qRotated
             if run.positionDelta != 0, let qRaw {
                 if rotatedDelta != run.positionDelta {
-                    let position = cache.basePosition + p0 + t - run.positionDelta
+                    let position = cache.basePosition + row - run.positionDelta
                     let cosT = rotated.p + hd, sinT = rotated.p + hd + c.ropeDims / 2
                     c.ropeTable(sliding: window != nil, position: position, cos: cosT, sin: sinT)
                     rotated.p.update(from: qRaw + t * qDim + h * hd, count: hd)
@@ -624,7 +655,7 @@ struct AttentionJob {
         // add nothing).
         var first = 0
         if let window {
-            let oldest = cache.basePosition + p0 + t - window + 1
+            let oldest = cache.basePosition + row - window + 1
             offset = 0
             for run in context {
                 for i in 0..<min(run.tokenCount, max(0, oldest - run.placedPosition)) { scores.p[offset + i] = -.infinity }

@@ -33,11 +33,15 @@ final class Answerer: Sendable {
         switch mode {
         case .kv:
             return try store.read { reader in
-                let recompute = StoredContext.LeadRecompute(tokens: composition.leadRecompute, model: model) { tokenizer.encode($0.encodedText) }
+                let recompute = StoredContext.Recompute(lead: composition.leadRecompute, blendRatio: composition.blendRatio, model: model) {
+                    tokenizer.encode($0.encodedText)
+                }
                 let context = try StoredContext(prefix: prefix, entries: entries, reader: reader, model: model.config, recompute: recompute,
                                                 temperature: composition.temperature, scale: composition.scale)
                 let cache = KVCache(config: model.config, capacity: question.count + maxTokens + 1, basePosition: context.nextPosition)
-                return try generate(context: context.runs, cache: cache, prompt: question, embeddings: embeddings)
+                var answer = try generate(context: context.runs, cache: cache, prompt: question, embeddings: embeddings)
+                answer.recomputedTokens = context.recomputedTokens
+                return answer
             }
         case .none, .textRAG, .full:
             let notes = entries.flatMap { tokenizer.encode($0.encodedText) }
@@ -65,7 +69,8 @@ extension Answerer {
                               sampler: Sampler(sampling), stopTokens: tokenizer.endOfGenerationTokens)
         let out = try g.decode(tokenizer, maxTokens: maxTokens, shouldStop: shouldStop, onText: onText)
         let answer = PersonalMemory.Answer(text: out.text.trimmingCharacters(in: .whitespacesAndNewlines), entries: entries,
-                                           timeToFirstToken: seconds(start.duration(to: out.firstTokenAt ?? .now)), tokens: out.tokens)
+                                           timeToFirstToken: seconds(start.duration(to: out.firstTokenAt ?? .now)), tokens: out.tokens,
+                                           firstToken: g.generated.first)
         return (answer, g.generated)
     }
 }

@@ -88,6 +88,11 @@ public final class PersonalMemory: Sendable {
         public var nothingRemembered = false
         /// Tokens of a chat session's earlier turns the answer attended to (0 outside a session).
         public var historyTokens = 0
+        /// The first generated token, if any (to compare answers' first choice).
+        public var firstToken: Int32?
+        /// Entry tokens computed again to compose them (`Composition`), 0 when all were read
+        /// from their pages.
+        public var recomputedTokens = 0
     }
 
     /// What is searched: the retriever over every entry, and every photo entry's regions and

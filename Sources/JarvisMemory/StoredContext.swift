@@ -7,22 +7,33 @@ import JarvisStore
 /// built in. Ask and the benchmarks build it here, and nowhere else.
 ///
 /// Each entry was computed alone behind the prefix. Placed after others, its first tokens act
-/// as a second attention sink; with `LeadRecompute` those few tokens are computed again in
+/// as a second attention sink; with a `Recompute` lead those few tokens are computed again in
 /// place, attending to the prefix and the entries before them (the idea of EPIC), and the rest
-/// of the entry is read from its pages as before.
+/// of the entry is read from its pages as before. With a blend ratio, the entries from the first
+/// moved one on are composed into one cache whose most deviating tokens are computed again
+/// through every layer (CacheBlend, `Transformer.blend`).
 public struct StoredContext {
-    /// Computing again the first tokens of each entry that does not sit where it was computed.
-    public struct LeadRecompute {
-        /// Tokens computed again at the start of each moved entry.
-        public var tokens: Int
+    /// What is computed again of the entries that do not sit where they were computed.
+    public struct Recompute {
+        /// Tokens computed again at the start of each moved entry (EPIC-style).
+        public var lead: Int
+        /// The fraction of the moved entries' tokens computed again CacheBlend-style
+        /// (`Transformer.blend`); above 0, it replaces the lead.
+        public var blendRatio: Double
         let model: Transformer
         /// The entry's token ids, or nil when they cannot be had again (visual tokens).
         let tokenize: (EntryRecord) -> [Int32]?
 
-        public init(tokens: Int, model: Transformer, tokenize: @escaping (EntryRecord) -> [Int32]?) {
-            self.tokens = tokens
+        public init(lead: Int = 0, blendRatio: Double = 0, model: Transformer, tokenize: @escaping (EntryRecord) -> [Int32]?) {
+            self.lead = lead
+            self.blendRatio = blendRatio
             self.model = model
             self.tokenize = tokenize
+        }
+
+        /// The entry's token ids, if they can be had again and match its rows.
+        func ids(of r: EntryRecord) -> [Int32]? {
+            tokenize(r).flatMap { $0.count == r.tokenCount ? $0 : nil }
         }
     }
 
@@ -30,8 +41,10 @@ public struct StoredContext {
     public let runs: [KVRun]
     /// The position after the last entry, where the question starts.
     public let nextPosition: Int
-    /// Tokens computed again while building the context.
+    /// Tokens computed again while building the context (through every layer).
     public let recomputedTokens: Int
+    /// Tokens run through the first two layers to choose them (blend only).
+    public let checkedTokens: Int
 
     /// Lays out `entries` after `prefix`, in order.
     /// - Throws: `StoreError` if a page is missing or damaged or an entry has another shape;
@@ -41,13 +54,19 @@ public struct StoredContext {
     ///     entries' rows (see `Composition`); the prefix and recomputed leads' own computation
     ///     are not scaled.
     public init(prefix: KVCache, entries: [EntryRecord], reader: StoreReader, model: ModelConfig,
-                recompute: LeadRecompute? = nil, temperature: Float = 1, scale: Float = 1) throws {
-        var runs = [prefix.run(0..<prefix.count)], position = prefix.count, recomputed = 0
+                recompute: Recompute? = nil, temperature: Float = 1, scale: Float = 1) throws {
+        var runs = [prefix.run(0..<prefix.count)], position = prefix.count, recomputed = 0, checked = 0
+        // With a blend, every entry from the first moved one on is composed and blended as one.
+        var blended: [KVRun] = [], blendTokens: [Int32?] = []
         for r in entries {
-            if let lead = recompute, lead.tokens > 0, position != r.positionBase, let ids = lead.tokenize(r), ids.count == r.tokenCount {
-                let m = min(lead.tokens, r.tokenCount)
+            let moved = position != r.positionBase
+            if let re = recompute, re.blendRatio > 0, moved || !blended.isEmpty {
+                blended += try reader.runs(for: r, placedAt: position, model: model)
+                blendTokens += re.ids(of: r).map { $0.map(Optional.some) } ?? Array(repeating: nil, count: r.tokenCount)
+            } else if let re = recompute, re.lead > 0, moved, let ids = re.ids(of: r) {
+                let m = min(re.lead, r.tokenCount)
                 let cache = KVCache(config: model, capacity: m, basePosition: position)
-                try lead.model.prefill(Array(ids[0..<m]), cache: cache, context: runs, logits: .none)
+                try re.model.prefill(Array(ids[0..<m]), cache: cache, context: runs, logits: .none)
                 runs.append(cache.run(0..<m))
                 if m < r.tokenCount { runs += try reader.runs(for: r, placedAt: position, model: model, from: m) }
                 recomputed += m
@@ -55,6 +74,12 @@ public struct StoredContext {
                 runs += try reader.runs(for: r, placedAt: position, model: model)
             }
             position += r.tokenCount
+        }
+        if let re = recompute, !blended.isEmpty {
+            let b = try re.model.blend(blended, tokens: blendTokens, context: runs, ratio: re.blendRatio)
+            runs.append(b.cache.run(0..<b.cache.count))
+            recomputed += b.recomputed
+            checked = b.checked
         }
         if temperature != 1 || scale != 1 {
             for i in runs.indices.dropFirst() {
@@ -65,5 +90,6 @@ public struct StoredContext {
         self.runs = runs
         nextPosition = position
         recomputedTokens = recomputed
+        checkedTokens = checked
     }
 }

@@ -35,6 +35,10 @@ struct DocQABenchmark: ParsableCommand {
             help: "kv variants: tokens at the start of each moved entry computed again in place (0: none).")
     var leads: [Int] = [0]
 
+    @Option(name: .customLong("blend"), parsing: .upToNextOption,
+            help: "kv variants with CacheBlend-style selective recompute: the fraction of the moved entries' tokens computed again (e.g. 0.15).")
+    var blends: [Double] = []
+
     @Option(name: .customLong("ape"), parsing: .upToNextOption,
             help: "kv variants with APE-style attention scaling of the entries, each as TEMPERATURE,SCALE (e.g. 0.9,0.5).")
     var apes: [String] = []
@@ -63,6 +67,9 @@ struct DocQABenchmark: ParsableCommand {
     @Flag(name: .customLong("best-last"), help: "Also run kv and text-rag with the k entries in reverse order: the best one next to the question.")
     var bestLast = false
 
+    @Flag(name: .customLong("only-best-last"), help: "Run only the reverse order (the best entry next to the question).")
+    var onlyBestLast = false
+
     struct QASet: Decodable {
         struct Document: Decodable { let file: String }
         struct Question: Decodable { let id: String; let file: String; let question: String; let answer: String; let evidence: [String]; let type: String }
@@ -75,6 +82,7 @@ struct DocQABenchmark: ParsableCommand {
         guard every > 0 else { throw ValidationError("--questions must be positive") }
         guard (documents ?? 1) > 0 else { throw ValidationError("--documents must be positive") }
         guard !leads.isEmpty, leads.allSatisfy({ $0 >= 0 }) else { throw ValidationError("--lead takes token counts ≥ 0") }
+        guard blends.allSatisfy({ $0 > 0 && $0 <= 1 }) else { throw ValidationError("--blend takes fractions in (0, 1], e.g. 0.15") }
         _ = try scalings()
     }
 
@@ -130,7 +138,9 @@ struct DocQABenchmark: ParsableCommand {
         }
         if store != nil { try wanted.write(to: settings) }
         let encodeSeconds = Date().timeIntervalSince(t0)
-        let entryText = Dictionary(uniqueKeysWithValues: try memory.store.list().map { ($0.id, $0.text) })
+        let listed = try memory.store.list()
+        let entryText = Dictionary(uniqueKeysWithValues: listed.map { ($0.id, $0.text) })
+        let entryTokens = Dictionary(uniqueKeysWithValues: listed.map { ($0.id, $0.tokenCount) })
         let out = try dump.map { try JSONLines(path: $0) }
 
         /// One way of answering over the same k entries.
@@ -138,18 +148,19 @@ struct DocQABenchmark: ParsableCommand {
             let mode: PersonalMemory.Mode, composition: Composition, bestLast: Bool
             var name: String {
                 var n = mode == .textRAG ? "text-rag" : "kv"
-                if composition.leadRecompute > 0 { n += " lead \(composition.leadRecompute)" }
+                if composition.blendRatio > 0 { n += " blend \(composition.blendRatio)" } else if composition.leadRecompute > 0 { n += " lead \(composition.leadRecompute)" }
                 if composition.temperature != 1 || composition.scale != 1 { n += " ape \(composition.temperature),\(composition.scale)" }
                 return n + (bestLast ? ", best last" : "")
             }
         }
         var methods: [Method] = []
-        for bestLast in bestLast ? [false, true] : [false] {
+        for bestLast in onlyBestLast ? [true] : bestLast ? [false, true] : [false] {
             methods.append(Method(mode: .textRAG, composition: .plain, bestLast: bestLast))
             methods += leads.map { Method(mode: .kv, composition: Composition(leadRecompute: $0), bestLast: bestLast) }
+            methods += blends.map { Method(mode: .kv, composition: Composition(blendRatio: $0), bestLast: bestLast) }
             methods += try scalings().map { Method(mode: .kv, composition: Composition(temperature: $0.temperature, scale: $0.scale), bestLast: bestLast) }
         }
-        struct Tally { var correct = 0, agree = 0, lost = 0; var ttft: [Double] = [] }
+        struct Tally { var correct = 0, agree = 0, firstAgree = 0, lost = 0, recomputed = 0, entryTokens = 0; var ttft: [Double] = [] }
         struct Key: Hashable { let k: Int, method: Method }
         var tally: [Key: Tally] = [:], recalled: [Int: Int] = [:], declined = 0, caught = 0
         let picked = set.questions.enumerated().filter { $0.offset % every == 0 }.map(\.element)
@@ -170,7 +181,7 @@ struct DocQABenchmark: ParsableCommand {
                 let chosen = Array(ranked.prefix(k))
                 if answerable { recalled[k, default: 0] += !needed.isEmpty && needed.isSubset(of: chosen) ? 1 : 0 }
                 var line = "[\(q.id) k=\(k)] gold=\(q.answer)\n"
-                var reference: [Bool: String] = [:]
+                var reference: [Bool: PersonalMemory.Answer] = [:]
                 for m in methods {
                     let a = try memory.ask(q.question, entries: m.bestLast ? chosen.reversed() : chosen, mode: m.mode,
                                            composition: m.composition, maxTokens: maxTokens)
@@ -179,15 +190,23 @@ struct DocQABenchmark: ParsableCommand {
                     if answerable {
                         t.correct += ok ? 1 : 0
                         t.lost += ok && nothing ? 1 : 0
-                        if m.mode == .textRAG { reference[m.bestLast] = a.text } else { t.agree += a.text == reference[m.bestLast] ? 1 : 0 }
+                        if m.mode == .textRAG {
+                            reference[m.bestLast] = a
+                        } else {
+                            t.agree += a.text == reference[m.bestLast]?.text ? 1 : 0
+                            t.firstAgree += a.firstToken != nil && a.firstToken == reference[m.bestLast]?.firstToken ? 1 : 0
+                        }
                         t.ttft.append(a.timeToFirstToken)
+                        t.recomputed += a.recomputedTokens
+                        t.entryTokens += chosen.reduce(0) { $0 + (entryTokens[$1] ?? 0) }
                     }
                     tally[Key(k: k, method: m)] = t
                     line += "  \(m.name) \(ok ? "ok " : "BAD") \(a.text)\n"
                     if let out {
                         let row: [String: Any] = [
                             "id": q.id, "type": q.type, "question": q.question, "gold": q.answer, "k": k, "method": m.name,
-                            "answer": a.text, "ok": ok, "nothing_remembered": nothing,
+                            "answer": a.text, "ok": ok, "nothing_remembered": nothing, "first_token": a.firstToken.map(Int.init) ?? -1,
+                            "recomputed_tokens": a.recomputedTokens, "ttft": a.timeToFirstToken,
                             "entries": (m.bestLast ? chosen.reversed() : chosen).map { entryText[$0] ?? "" },
                             "scores": hits.prefix(k).map { ["score": $0.score, "cosine": Double($0.cosine)] },
                         ]
@@ -205,22 +224,27 @@ struct DocQABenchmark: ParsableCommand {
         print("model: \(path)   threads: \(options.threads)   pages: \(dtype)   documents: \(set.documents.count)   entries: \(entryCount) (≤ \(chunkTokens) tokens)   "
               + (reuse ? "encoding kept from \(dir.path)" : "encoded in \(String(format: "%.0f", encodeSeconds)) s"))
         print("questions: \(questions.count) answerable and \(unanswerable.count) unanswerable (every \(every)), answers up to \(maxTokens) tokens, greedy; "
-              + "k entries forced in the retriever's order")
+              + (onlyBestLast ? "k entries forced, best last" : "k entries forced in the retriever's order"))
         print("")
-        print(pad("k", 4) + pad("recall@k", 10) + pad("method", 24) + pad("accuracy", 10) + pad("agreement", 11) + pad("median TTFT", 13)
-              + "right but declined")
+        print(pad("k", 4) + pad("recall@k", 10) + pad("method", 28) + pad("accuracy", 10) + pad("agreement", 11) + pad("first token", 13)
+              + pad("median TTFT", 13) + pad("recomputed", 18) + "right but declined")
         func percent(_ n: Int, of d: Double = count) -> String { String(format: "%.1f%%", 100 * Double(n) / max(d, 1)) }
         for k in ks {
             for (i, m) in methods.enumerated() {
                 let t = tally[Key(k: k, method: m)] ?? Tally()
                 print(pad(i == 0 ? "\(k)" : "", 4) + pad(i == 0 ? String(format: "%.3f", Double(recalled[k] ?? 0) / count) : "", 10)
-                      + pad(m.name, 24) + pad(percent(t.correct), 10) + pad(m.mode == .textRAG ? "-" : percent(t.agree), 11)
+                      + pad(m.name, 28) + pad(percent(t.correct), 10) + pad(m.mode == .textRAG ? "-" : percent(t.agree), 11)
+                      + pad(m.mode == .textRAG ? "-" : percent(t.firstAgree), 13)
                       + pad(String(format: "%.0f ms", median(t.ttft) * 1000), 13)
+                      + pad(String(format: "%.1f (%.1f%%)", Double(t.recomputed) / count, 100 * Double(t.recomputed) / Double(max(t.entryTokens, 1))), 18)
                       + percent(t.lost))
             }
         }
         print("\nagreement: the kv answer's text equals text-rag's over the same entries in the same order.")
         print("kv lead N: the first N tokens of each entry placed after others are computed again in place (EPIC-style); the rest is read from its pages.")
+        print("first token: kv's first answer token is text-rag's (greedy: its top-1).")
+        print("recomputed: entry tokens computed again per question (mean), and their share of the k entries' tokens.")
+        print("kv blend R: CacheBlend-style; the moved entries' tokens run through layers 1-2, and the fraction R whose layer-2 values deviate most from the pages is computed again through every layer.")
         print("kv ape T,S: the question's and answer's attention logits to entry rows divided by T, their weights multiplied by S (APE-style).")
         print("best last: the k entries in reverse order, the retriever's best next to the question.")
         print("right but declined: answered right over the forced entries, but ask would have said it has nothing remembered (retrieval floor).")

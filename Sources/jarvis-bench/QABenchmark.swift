@@ -35,6 +35,9 @@ struct QABenchmark: ParsableCommand {
     @Option(name: .customLong("retrieve-limit"), help: "Most entries an answer rests on.")
     var retrieveLimit: Int?
 
+    @Option(name: .customLong("blend"), help: "kv composes its entries with CacheBlend-style selective recompute of this fraction of the moved entries' tokens (e.g. 0.2).")
+    var blend: Double?
+
     @Option(name: .customLong("answer-floor"), help: "Cosine of the first-ranked entry below which a question has nothing remembered behind it (0: answer every question).")
     var answerFloor: Float?
 
@@ -84,6 +87,7 @@ struct QABenchmark: ParsableCommand {
             o.dtype = dtype
             if let retrieveLimit { o.retrieveLimit = retrieveLimit }
             if let answerFloor { o.answerFloor = answerFloor }
+            if let blend { o.composition.blendRatio = blend }
             var prompt = AnswerPrompt(format: PersonalMemory.format(tokenizer: tok, vision: nil))
             if let system { prompt.system = system.replacingOccurrences(of: "\\n", with: "\n") }
             if let questionLead { prompt.questionLead = questionLead.replacingOccurrences(of: "\\n", with: "\n") }
@@ -127,6 +131,8 @@ struct QABenchmark: ParsableCommand {
         let answerable = (asked["single"] ?? 0) + (asked["two"] ?? 0)
         print("model: \(path)   threads: \(options.threads)   pages: \(dtype)   profiles: \(chosen.count)   questions: \(asked["single"] ?? 0) single-memory, "
               + "\(asked["two"] ?? 0) two-memory, \(asked["unanswerable"] ?? 0) unanswerable   answers up to \(maxTokens) tokens, greedy")
+        print("entries per answer: at most \(retrieveLimit ?? PersonalMemory.Options().retrieveLimit)   kv composition: "
+              + (blend.map { "CacheBlend-style recompute of \($0) of the moved entries' tokens" } ?? "plain"))
         print("")
         print(pad("mode", 10) + pad("single", 9) + pad("two", 9) + pad("answerable", 12) + pad("unanswerable", 14) + "median TTFT")
         func percent(_ n: Int, of d: Int) -> Double { 100 * Double(n) / Double(max(d, 1)) }
