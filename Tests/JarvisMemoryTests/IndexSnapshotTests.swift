@@ -14,12 +14,7 @@ final class IndexSnapshotTests: XCTestCase {
     override func tearDown() { try? FileManager.default.removeItem(at: dir) }
 
     func memory(budget: Int? = nil) throws -> PersonalMemory {
-        let (model, tok) = try StoredRunsTests.shared.get()
-        var options = PersonalMemory.Options()
-        options.draftMetadata = false
-        options.maxStoreBytes = budget
-        return try PersonalMemory(model: model, tokenizer: tok, gguf: GGUFFile(path: model.path), embedder: PersonalMemoryTests.embedder.get(),
-                                  store: PersonalStore(directory: dir.path), options: options)
+        try PersonalMemoryTests.open(dir, budget: budget)
     }
 
     /// Everything the index holds, compared field by field, and the rankings it gives.

@@ -17,11 +17,17 @@ final class PersonalMemoryTests: XCTestCase {
     }
 
     func memory(draft: Bool = false, dtype: KVPageDType? = nil) throws -> PersonalMemory {
+        try Self.open(dir, draft: draft, dtype: dtype)
+    }
+
+    /// A memory on the shipped models over the store in `dir`.
+    static func open(_ dir: URL, draft: Bool = false, dtype: KVPageDType? = nil, budget: Int? = nil) throws -> PersonalMemory {
         let (model, tok) = try StoredRunsTests.shared.get()
         var options = PersonalMemory.Options()
         options.draftMetadata = draft
         if let dtype { options.dtype = dtype }
-        return try PersonalMemory(model: model, tokenizer: tok, gguf: GGUFFile(path: model.path), embedder: Self.embedder.get(),
+        options.maxStoreBytes = budget
+        return try PersonalMemory(model: model, tokenizer: tok, gguf: GGUFFile(path: model.path), embedder: embedder.get(),
                                   store: PersonalStore(directory: dir.path), options: options)
     }
 

@@ -92,12 +92,9 @@ final class RetrieverTests: XCTestCase {
     /// Ranking takes each list only `depth` deep: the selection keeps exactly the best, and the
     /// best hits of a large index are those of a ranking taken all the way down.
     func testRankingTakenToADepthKeepsTheBestHits() {
-        var seed: UInt64 = 42
-        func next() -> Float {
-            seed = seed &* 6364136223846793005 &+ 1442695040888963407
-            return Float(seed >> 40) / Float(1 << 24) - 0.5
-        }
-        func unit(_ v: [Float]) -> [Float] { let n = v.reduce(0) { $0 + $1 * $1 }.squareRoot(); return v.map { $0 / n } }
+        var random = SeededRandom(seed: 42)
+        func next() -> Float { random.next() }
+        let unit = SeededRandom.unit
         let words = ["garage", "code", "dog", "collar", "lisbon", "sister", "passport", "bike", "locker", "wifi"]
         var full = Retriever(), shallow = Retriever()
         shallow.depth = 100
@@ -122,12 +119,9 @@ final class RetrieverTests: XCTestCase {
     }
 
     func testTheInt8ScanFindsWhatAnFP32ScanFindsAndCosinesAreExact() {
-        var seed: UInt64 = 7
-        func next() -> Float {
-            seed = seed &* 6364136223846793005 &+ 1442695040888963407
-            return Float(seed >> 40) / Float(1 << 24) - 0.5
-        }
-        func unit(_ v: [Float]) -> [Float] { let n = v.reduce(0) { $0 + $1 * $1 }.squareRoot(); return v.map { $0 / n } }
+        var random = SeededRandom(seed: 7)
+        func next() -> Float { random.next() }
+        let unit = SeededRandom.unit
         var r = Retriever()
         r.depth = 50
         var vectors: [UInt64: [Float]] = [:]
@@ -157,5 +151,21 @@ final class RetrieverTests: XCTestCase {
                 XCTAssertEqual(h.cosine, dot(vectors[h.id]!, q), accuracy: 2e-3, "reported cosines come from the fp16 rows, not the int8 codes")
             }
         }
+    }
+}
+
+/// Reproducible floats in -0.5..<0.5 (a linear congruential generator), for vectors and picks.
+struct SeededRandom {
+    var seed: UInt64
+
+    mutating func next() -> Float {
+        seed = seed &* 6364136223846793005 &+ 1442695040888963407
+        return Float(seed >> 40) / Float(1 << 24) - 0.5
+    }
+
+    /// `v` scaled to unit length.
+    static func unit(_ v: [Float]) -> [Float] {
+        let n = v.reduce(0) { $0 + $1 * $1 }.squareRoot()
+        return v.map { $0 / n }
     }
 }

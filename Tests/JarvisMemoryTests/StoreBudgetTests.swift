@@ -14,12 +14,7 @@ final class StoreBudgetTests: XCTestCase {
     func memory(_ name: String, budget: Int?) throws -> PersonalMemory {
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("jarvis-budget-\(name)-\(getpid())")
         if !dirs.contains(dir) { dirs.append(dir) }
-        let (model, tok) = try StoredRunsTests.shared.get()
-        var options = PersonalMemory.Options()
-        options.draftMetadata = false
-        options.maxStoreBytes = budget
-        return try PersonalMemory(model: model, tokenizer: tok, gguf: GGUFFile(path: model.path), embedder: PersonalMemoryTests.embedder.get(),
-                                  store: PersonalStore(directory: dir.path), options: options)
+        return try PersonalMemoryTests.open(dir, budget: budget)
     }
 
     static let notes = ["My dog is called Biscuit. He is a beagle.", "The garage door code is 4417.",

@@ -27,32 +27,13 @@ final class DurabilityTests: XCTestCase {
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("jarvis-durability-\(UUID().uuidString)")
         defer { try? FileManager.default.removeItem(at: dir) }
 
-        let child = Process()
-        child.executableURL = URL(fileURLWithPath: CommandLine.arguments[0])
-        child.arguments = ["JarvisStoreTests.DurabilityTests/testChildWritesUntilKilled"]
-        child.environment = ProcessInfo.processInfo.environment.merging([Self.childVariable: dir.path]) { $1 }
-        let out = Pipe()
-        child.standardOutput = out
-        child.standardError = FileHandle.nullDevice
-        try child.run()
-
         // Read acknowledgements until 40 arrived, then kill without warning.
         var acked: [UInt64: Int] = [:]
-        var buffer = ""
-        let deadline = Date().addingTimeInterval(60)
-        while acked.count < 40 && Date() < deadline {
-            let data = out.fileHandleForReading.availableData
-            if data.isEmpty { break }
-            buffer += String(decoding: data, as: UTF8.self)
-            while let nl = buffer.firstIndex(of: "\n") {
-                let line = buffer[..<nl].split(separator: " ")
-                buffer = String(buffer[buffer.index(after: nl)...])
-                if line.count == 3, line[0] == "ack", let id = UInt64(line[1]), let i = Int(line[2]) { acked[id] = i }
-            }
+        let child = try Self.killChild("testChildWritesUntilKilled", Self.childVariable, dir) { text in
+            let line = text.split(separator: " ")
+            if line.count == 3, line[0] == "ack", let id = UInt64(line[1]), let i = Int(line[2]) { acked[id] = i }
+            return acked.count >= 40
         }
-        usleep(UInt32.random(in: 0...3000))   // land anywhere in the next write
-        kill(child.processIdentifier, SIGKILL)
-        child.waitUntilExit()
         XCTAssertEqual(child.terminationReason, .uncaughtSignal)
         XCTAssertGreaterThanOrEqual(acked.count, 40, "the child should have acknowledged 40 entries")
 
@@ -119,33 +100,14 @@ final class DurabilityTests: XCTestCase {
             })
         }
 
-        let child = Process()
-        child.executableURL = URL(fileURLWithPath: CommandLine.arguments[0])
-        child.arguments = ["JarvisStoreTests.DurabilityTests/testChildDropsPagesUntilKilled"]
-        child.environment = ProcessInfo.processInfo.environment.merging([Self.dropChildVariable: dir.path]) { $1 }
-        let out = Pipe()
-        child.standardOutput = out
-        child.standardError = FileHandle.nullDevice
-        try child.run()
-
-        var acked: Set<UInt64> = [], batches = 0, buffer = ""
-        let deadline = Date().addingTimeInterval(60)
-        while batches < 20 && Date() < deadline {
-            let data = out.fileHandleForReading.availableData
-            if data.isEmpty { break }
-            buffer += String(decoding: data, as: UTF8.self)
-            while let nl = buffer.firstIndex(of: "\n") {
-                let line = buffer[..<nl]
-                buffer = String(buffer[buffer.index(after: nl)...])
-                if line.hasPrefix("dropped ") {
-                    batches += 1
-                    acked.formUnion(line.dropFirst(8).split(separator: ",").compactMap { UInt64($0) })
-                }
+        var acked: Set<UInt64> = [], batches = 0
+        let child = try Self.killChild("testChildDropsPagesUntilKilled", Self.dropChildVariable, dir) { line in
+            if line.hasPrefix("dropped ") {
+                batches += 1
+                acked.formUnion(line.dropFirst(8).split(separator: ",").compactMap { UInt64($0) })
             }
+            return batches >= 20
         }
-        usleep(UInt32.random(in: 0...3000))   // land anywhere in the next batch
-        kill(child.processIdentifier, SIGKILL)
-        child.waitUntilExit()
         XCTAssertEqual(child.terminationReason, .uncaughtSignal)
         XCTAssertGreaterThanOrEqual(batches, 20, "the child should have acknowledged 20 batches")
 
@@ -182,5 +144,34 @@ final class DurabilityTests: XCTestCase {
             back.textOnly = nil
             XCTAssertTrue(try store.restorePages(back, kv: Self.dropSample(Int(r.name!.split(separator: " ")[1])!).1).hasPages)
         }
+    }
+
+    /// Runs `test` of this class in a child process with `variable` set to `dir`, hands each
+    /// line it prints to `line` until that returns true (or 60 s pass), then kills it with
+    /// SIGKILL a random moment later — anywhere in its next step — and waits for it.
+    static func killChild(_ test: String, _ variable: String, _ dir: URL, until line: (Substring) -> Bool) throws -> Process {
+        let child = Process()
+        child.executableURL = URL(fileURLWithPath: CommandLine.arguments[0])
+        child.arguments = ["JarvisStoreTests.DurabilityTests/" + test]
+        child.environment = ProcessInfo.processInfo.environment.merging([variable: dir.path]) { $1 }
+        let out = Pipe()
+        child.standardOutput = out
+        child.standardError = FileHandle.nullDevice
+        try child.run()
+        var buffer = "", done = false
+        let deadline = Date().addingTimeInterval(60)
+        while !done && Date() < deadline {
+            let data = out.fileHandleForReading.availableData
+            if data.isEmpty { break }
+            buffer += String(decoding: data, as: UTF8.self)
+            while !done, let nl = buffer.firstIndex(of: "\n") {
+                done = line(buffer[..<nl])
+                buffer = String(buffer[buffer.index(after: nl)...])
+            }
+        }
+        usleep(UInt32.random(in: 0...3000))
+        kill(child.processIdentifier, SIGKILL)
+        child.waitUntilExit()
+        return child
     }
 }

@@ -75,7 +75,7 @@ struct MergeTable: Sendable {
         var length = [Int32](repeating: 1, count: n)
         var previous = (0..<n).map { Int32($0) - 1 }
         var next = (0..<n).map { $0 + 1 < n ? Int32($0 + 1) : -1 }
-        var queue = BigramQueue()
+        var queue = MergeQueue<Bigram>()
 
         func consider(_ left: Int32, _ right: Int32) {
             guard left >= 0, right >= 0 else { return }
@@ -116,51 +116,16 @@ struct MergeTable: Sendable {
     }
 }
 
-/// A binary min-heap of candidate merges, ordered by rank, then by position (leftmost first).
-private struct BigramQueue {
-    struct Bigram {
-        let rank: Int32
-        let left: Int32
-        let right: Int32
-        /// Bytes covered by the pair when it was queued.
-        let size: Int32
-        let merged: Int32
+/// A candidate merge of the byte-level tokenizer: the lower rank first, then the leftmost.
+private struct Bigram: Comparable {
+    let rank: Int32
+    let left: Int32
+    let right: Int32
+    /// Bytes covered by the pair when it was queued.
+    let size: Int32
+    let merged: Int32
 
-        @inline(__always)
-        static func < (a: Bigram, b: Bigram) -> Bool {
-            a.rank != b.rank ? a.rank < b.rank : a.left < b.left
-        }
-    }
-
-    private var heap: [Bigram] = []
-
-    mutating func push(_ b: Bigram) {
-        heap.append(b)
-        var i = heap.count - 1
-        while i > 0 {
-            let parent = (i - 1) / 2
-            guard heap[i] < heap[parent] else { break }
-            heap.swapAt(i, parent)
-            i = parent
-        }
-    }
-
-    mutating func pop() -> Bigram? {
-        guard let top = heap.first else { return nil }
-        let last = heap.removeLast()
-        if !heap.isEmpty {
-            heap[0] = last
-            var i = 0
-            while true {
-                let l = 2 * i + 1, r = l + 1
-                var smallest = i
-                if l < heap.count, heap[l] < heap[smallest] { smallest = l }
-                if r < heap.count, heap[r] < heap[smallest] { smallest = r }
-                if smallest == i { break }
-                heap.swapAt(i, smallest)
-                i = smallest
-            }
-        }
-        return top
+    static func < (a: Bigram, b: Bigram) -> Bool {
+        a.rank != b.rank ? a.rank < b.rank : a.left < b.left
     }
 }

@@ -66,7 +66,7 @@ struct SentencePieceBPE: Sendable {
         guard n > 0 else { return }
         var previous = (0..<n).map { $0 - 1 }
         var next = (0..<n).map { $0 + 1 < n ? $0 + 1 : -1 }
-        var queue = ScoredPairQueue()
+        var queue = MergeQueue<ScoredPair>()
 
         func consider(_ left: Int, _ right: Int) {
             guard left >= 0, right >= 0 else { return }
@@ -118,50 +118,15 @@ struct SentencePieceBPE: Sendable {
     }
 }
 
-/// A binary max-heap of candidate merges, ordered by score, then by position (leftmost first).
-private struct ScoredPairQueue {
-    struct Pair {
-        let score: Float
-        let left: Int
-        let right: Int
-        /// Bytes covered by the pair when it was queued.
-        let size: Int
+/// A candidate merge of the SentencePiece tokenizer: the higher score first, then the leftmost.
+private struct ScoredPair: Comparable {
+    let score: Float
+    let left: Int
+    let right: Int
+    /// Bytes covered by the pair when it was queued.
+    let size: Int
 
-        @inline(__always)
-        static func precedes(_ a: Pair, _ b: Pair) -> Bool {
-            a.score != b.score ? a.score > b.score : a.left < b.left
-        }
-    }
-
-    private var heap: [Pair] = []
-
-    mutating func push(_ p: Pair) {
-        heap.append(p)
-        var i = heap.count - 1
-        while i > 0 {
-            let parent = (i - 1) / 2
-            guard Pair.precedes(heap[i], heap[parent]) else { break }
-            heap.swapAt(i, parent)
-            i = parent
-        }
-    }
-
-    mutating func pop() -> Pair? {
-        guard let top = heap.first else { return nil }
-        let last = heap.removeLast()
-        if !heap.isEmpty {
-            heap[0] = last
-            var i = 0
-            while true {
-                let l = 2 * i + 1, r = l + 1
-                var best = i
-                if l < heap.count, Pair.precedes(heap[l], heap[best]) { best = l }
-                if r < heap.count, Pair.precedes(heap[r], heap[best]) { best = r }
-                if best == i { break }
-                heap.swapAt(i, best)
-                i = best
-            }
-        }
-        return top
+    static func < (a: ScoredPair, b: ScoredPair) -> Bool {
+        a.score != b.score ? a.score > b.score : a.left < b.left
     }
 }
