@@ -50,14 +50,15 @@ final class StoredRunsTests: XCTestCase {
         XCTAssertEqual(fromStore, onePass, "pages read in place must give bit-identical logits")
     }
 
-    func testEightBitEntryAnswersCloseToFp16() throws {
+    /// The question's logits over a real note stored in fp16 and in `dtype`, read from the store.
+    func logitsOfANoteInFp16And(_ dtype: KVPageDType) throws -> (fp16: [Float], other: [Float]) {
         let (model, tok) = try Self.shared.get()
         let store = try PersonalStore(directory: dir.path)
         let enc = try encoder("<|im_start|>system\nYou are Jarvis. Use the user's notes.<|im_end|>\n")
         let note = "Note: my sister Ana lives in Lisbon and teaches piano at the conservatory on Thursdays.\n"
         let (tokens, kv) = try enc.encode(note)
         let fp16 = try store.add(enc.record(text: note, tokenCount: tokens.count, kind: "note"), kv: kv, vectors: [])
-        let q8 = try store.add(enc.record(text: note, tokenCount: tokens.count, kind: "note", dtype: .q8), kv: kv, vectors: [])
+        let other = try store.add(enc.record(text: note, tokenCount: tokens.count, kind: "note", dtype: dtype), kv: kv, vectors: [])
         let question = tok.encode("<|im_start|>user\nWhere does my sister live?<|im_end|>\n<|im_start|>assistant\n", specials: .all)
         func answer(_ r: EntryRecord) throws -> [Float] {
             try store.read { reader in
@@ -65,7 +66,11 @@ final class StoredRunsTests: XCTestCase {
                 return try model.prefill(question, cache: KVCache(config: model.config, capacity: question.count, basePosition: enc.prefix.count + r.tokenCount), context: runs)
             }
         }
-        let a = try answer(fp16), b = try answer(q8)
+        return (try answer(fp16), try answer(other))
+    }
+
+    func testEightBitEntryAnswersCloseToFp16() throws {
+        let (a, b) = try logitsOfANoteInFp16And(.q8)
         let d = zip(a, b).map { abs($0 - $1) }.max()!
         print("8-bit pages against fp16: max |Δlogit| = \(d)")
         XCTAssertGreaterThan(d, 0, "8-bit pages are not the fp16 ones")
@@ -75,84 +80,8 @@ final class StoredRunsTests: XCTestCase {
         XCTAssertEqual(Sampler.argmax(a), Sampler.argmax(b))
     }
 
-    func testFourBitRunsAttendLikeFp16WhenTheValuesAreOnTheirGrid() throws {
-        let (model, _) = try Self.shared.get()
-        let store = try PersonalStore(directory: dir.path)
-        let enc = try encoder("<|im_start|>system\nYou are Jarvis. Use the user's notes.<|im_end|>\n")
-        let note = "Note: my sister Ana lives in Lisbon and teaches piano at the conservatory on Thursdays.\n"
-        let (tokens, _) = try enc.encode(note)
-        let c = model.config, n = tokens.count, block = 8
-        // K/V that 4 bits hold exactly: each key channel of a page is min + code/4 with codes 0
-        // and 15 both present (so the page's step is exactly 1/4), each group of 32 values in a
-        // row min + code/8 likewise. Then q4 runs must attend as the fp16 ones do, up to
-        // summation order, and any misplaced code or parameter shows.
-        var keys: [UInt16] = [], values: [UInt16] = []
-        for l in 0..<c.layers { for h in 0..<c.kvHeads { for t in 0..<n { for d in 0..<c.headDim {
-            let hash = (l &* 7919 &+ h &* 131 &+ t &* 17 &+ d &* 29) & 0xFFFF
-            let keyCode = t % block == 0 ? 0 : t % block == 1 ? 15 : (hash * 2654435761 >> 7) % 16
-            let valueCode = d % 32 == 0 ? 0 : d % 32 == 1 ? 15 : (hash * 40503 >> 5) % 16
-            keys.append(Float16(-Float(d % 7) + Float(keyCode) / 4).bitPattern)
-            values.append(Float16(-Float((t + l) % 3) / 2 + Float(valueCode) / 8).bitPattern)
-        } } } }
-        let kv = EntryKV(keys: keys, values: values)
-        let fp16 = try store.add(enc.record(text: note, tokenCount: n, kind: "note", blockTokens: block), kv: kv, vectors: [])
-        let q4 = try store.add(enc.record(text: note, tokenCount: n, kind: "note", blockTokens: block, dtype: .q4), kv: kv, vectors: [])
-        XCTAssertGreaterThan(q4.blockCount, 2)
-        // Attention of a random query over each run, per layer and head: scores and the
-        // weighted sum of values. (Logits would not do: the model's 8-bit activations turn a
-        // last-bit difference into a visible one.)
-        var rng = SystemRandomNumberGenerator()
-        let hd = c.headDim
-        var q = [Float](repeating: 0, count: hd), p = [Float](repeating: 0, count: 64)
-        // Both kernel levels: the portable loops and AVX2.
-        defer { jk_select_attention_q4_kernels(1) }
-        for level in [0, 1] {
-            jk_select_attention_q4_kernels(Int32(level))
-            try store.read { reader in
-                // The whole entry, and from tokens inside a page (rows skipped, the page's channels kept).
-                for first in [0, 3, 11] {
-                    let a = try reader.runs(for: fp16, placedAt: 100, model: c, from: first)
-                    let b = try reader.runs(for: q4, placedAt: 100, model: c, from: first)
-                    XCTAssertEqual(a.map(\.tokenCount), b.map(\.tokenCount))
-                    XCTAssertEqual(a.map(\.placedPosition), b.map(\.placedPosition))
-                    for (x, y) in zip(a, b) {
-                        guard case .q4(let channels, let groups) = y.format else { return XCTFail("a q4 entry gave \(y.format) runs") }
-                        for slot in 0..<c.layers * c.kvHeads {
-                            for i in 0..<hd { q[i] = Float.random(in: -2...2, using: &rng) }
-                            for i in 0..<x.tokenCount { p[i] = Float.random(in: 0...1, using: &rng) }
-                            var s1 = [Float](repeating: 0, count: x.tokenCount), s2 = s1
-                            jk_attn_scores_f16(q, x.keys[slot].assumingMemoryBound(to: UInt16.self), Int32(x.tokenCount), Int32(hd), 0.125, &s1, 0)
-                            jk_attn_scores_q4(q, y.keys[slot].assumingMemoryBound(to: UInt8.self), channels[slot], Int32(y.tokenCount), Int32(hd), 0.125, &s2, 0)
-                            for (u, v) in zip(s1, s2) { XCTAssertEqual(u, v, accuracy: 1e-4 * max(1, abs(u)), "level \(level), first \(first), slot \(slot)") }
-                            var m1 = [Float](repeating: 0, count: 64 * hd), m2 = m1, o1 = q, o2 = q
-                            jk_attn_mix_begin(&m1, Int32(hd)); jk_attn_mix_begin(&m2, Int32(hd))
-                            jk_attn_mix_rows(&m1, p, x.values[slot].assumingMemoryBound(to: UInt16.self), Int32(x.tokenCount), Int32(hd), 0, 0)
-                            jk_attn_mix_rows_q4(&m2, p, y.values[slot].assumingMemoryBound(to: UInt8.self), groups[slot], Int32(y.tokenCount), Int32(hd), 0, 0)
-                            jk_attn_mix_end(m1, Int32(hd), &o1, 0); jk_attn_mix_end(m2, Int32(hd), &o2, 0)
-                            for (u, v) in zip(o1, o2) { XCTAssertEqual(u, v, accuracy: 1e-4 * max(1, abs(u)), "level \(level), first \(first), slot \(slot)") }
-                        }
-                    }
-                }
-            }
-        }
-    }
-
     func testFourBitEntryOfARealNoteAnswersNearFp16() throws {
-        let (model, tok) = try Self.shared.get()
-        let store = try PersonalStore(directory: dir.path)
-        let enc = try encoder("<|im_start|>system\nYou are Jarvis. Use the user's notes.<|im_end|>\n")
-        let note = "Note: my sister Ana lives in Lisbon and teaches piano at the conservatory on Thursdays.\n"
-        let (tokens, kv) = try enc.encode(note)
-        let fp16 = try store.add(enc.record(text: note, tokenCount: tokens.count, kind: "note"), kv: kv, vectors: [])
-        let q4 = try store.add(enc.record(text: note, tokenCount: tokens.count, kind: "note", dtype: .q4), kv: kv, vectors: [])
-        let question = tok.encode("<|im_start|>user\nWhere does my sister live?<|im_end|>\n<|im_start|>assistant\n", specials: .all)
-        func answer(_ r: EntryRecord) throws -> [Float] {
-            try store.read { reader in
-                let runs = try [enc.prefix.run(0..<enc.prefix.count)] + reader.runs(for: r, placedAt: enc.prefix.count, model: model.config)
-                return try model.prefill(question, cache: KVCache(config: model.config, capacity: question.count, basePosition: enc.prefix.count + r.tokenCount), context: runs)
-            }
-        }
-        let a = try answer(fp16), b = try answer(q4)
+        let (a, b) = try logitsOfANoteInFp16And(.q4)
         let d = zip(a, b).map { abs($0 - $1) }.max()!
         print("4-bit pages of a real note against fp16: max |Δlogit| = \(d)")
         XCTAssertGreaterThan(d, 0, "4-bit pages are not the fp16 ones")
