@@ -33,9 +33,14 @@ struct DocumentChunker {
         var pieces: [Piece] = []
         var path: [(level: Int, title: String)] = []
         for b in blocks {
-            let headings = path.map(\.title)
+            let headings = context(path.map(\.title))
             if case .heading(let level, let title) = b.kind {
-                pieces.append(Piece(range: b.range, isHeading: true, headings: headings, header: nil))
+                // A heading line too long to stand with its section is cut like a paragraph.
+                if fits(b.range, headings: headings, header: nil, bytes: bytes, room: limit) {
+                    pieces.append(Piece(range: b.range, isHeading: true, headings: headings, header: nil))
+                } else {
+                    pieces += split(Block(kind: .paragraph, range: b.range, units: []), headings: headings, bytes: bytes)
+                }
                 path.removeAll { $0.level >= level }
                 path.append((level, title))
                 continue
@@ -43,6 +48,34 @@ struct DocumentChunker {
             pieces += split(b, headings: headings, bytes: bytes)
         }
         return merged(packed(pieces, bytes: bytes), bytes: bytes).map { chunk($0, bytes: bytes) }
+    }
+
+    /// The heading path a chunk carries, shortened until the context alone (file name and
+    /// headings, no text) takes at most half the limit: outer headings go first, then the
+    /// innermost is cut short. Long names and headings cannot leave a chunk too little room and
+    /// cut its text into hundreds of entries.
+    func context(_ headings: [String]) -> [String] {
+        var h = headings
+        func fits(_ h: [String]) -> Bool { tokens(Chunk(text: "", headings: h, tableHeader: nil)) <= limit / 2 }
+        while h.count > 1, !fits(h) { h.removeFirst() }
+        guard let last = h.last, !fits(h) else { return h }
+        let short = Self.shortened(last, keepingEnd: false) { fits([$0]) }
+        return short.isEmpty ? [] : [short]
+    }
+
+    /// The longest cut of `s` that `fits`, marked by "…": its beginning, or with `keepingEnd`
+    /// its end (a file name keeps its extension). Empty if no cut fits.
+    static func shortened(_ s: String, keepingEnd: Bool, fits: (String) -> Bool) -> String {
+        if fits(s) { return s }
+        let characters = Array(s)
+        func cut(_ n: Int) -> String { keepingEnd ? "…" + String(characters.suffix(n)) : String(characters.prefix(n)) + "…" }
+        var lo = 0, hi = characters.count - 1     // the longest fitting cut keeps between lo and hi characters
+        guard fits(cut(0)) else { return "" }
+        while lo < hi {
+            let mid = (lo + hi + 1) / 2
+            if fits(cut(mid)) { lo = mid } else { hi = mid - 1 }
+        }
+        return cut(lo)
     }
 
     // MARK: - Blocks

@@ -280,7 +280,10 @@ public final class PersonalMemory: Sendable {
                               progress: (Int, Int) -> Void, shouldStop: () -> Bool, giveWay: GiveWay?) throws -> [EntryRecord] {
         let saved = try text.remember(s, file: metadata["file"], kind: item.kind, name: item.name, aliases: item.aliases,
                                       metadata: metadata, progress: progress, shouldStop: shouldStop, giveWay: giveWay)
-        index.withLock { index in for (r, v) in saved { index.add(r, vector: v) } }
+        // Work that ran while this gave way may have forgotten a part or dropped its pages:
+        // the index takes each part as the store now holds it.
+        let current = try saved.compactMap { r, v in try store.entry(id: r.id).map { ($0, v) } }
+        index.withLock { index in for (r, v) in current { index.add(r, vector: v) } }
         keepWithinBudgetAfterWrite()
         return saved.map(\.record)
     }

@@ -30,6 +30,7 @@ final class TextMemory: Sendable {
     func remember(_ text: String, file: String?, kind: MemoryItem.Kind, name: String?, aliases: [String], metadata: [String: String],
                   progress: (Int, Int) -> Void, shouldStop: () -> Bool, giveWay: GiveWay? = nil) throws -> [(record: EntryRecord, vector: [Float])] {
         guard !text.allSatisfy(\.isWhitespace) else { throw MemoryError(.invalidArgument, "nothing to remember: the text is empty") }
+        let file = file.map(label)
         let chunks = chunks(text, file: file)
         let digest = Self.digest(text)
         var saved: [(record: EntryRecord, vector: [Float])] = []
@@ -76,7 +77,7 @@ final class TextMemory: Sendable {
     /// Replaces an entry's text (re-encoded, re-embedded, metadata drafted again) in one
     /// transaction; its id, name, aliases, kind, file and creation time stay.
     func update(_ old: EntryRecord, text: String) throws -> (record: EntryRecord, vector: [Float]) {
-        let body = AnswerPrompt.entryText(DocumentChunker.Chunk(text: text, headings: [], tableHeader: nil), file: old.metadata["file"])
+        let body = AnswerPrompt.entryText(DocumentChunker.Chunk(text: text, headings: [], tableHeader: nil), file: old.metadata["file"].map(label))
         let (tokens, kv) = try encoder.encode(body)
         var meta = options.draftMetadata ? try drafter.draft(text) : [:]
         meta.merge(old.metadata.filter { $0.key == "name" || !meta.keys.contains($0.key) }) { drafted, _ in drafted }
@@ -103,6 +104,15 @@ final class TextMemory: Sendable {
             throw MemoryError(.invalidArgument, "\(path) cannot be read as UTF-8 text")
         }
         return text
+    }
+
+    /// A file's name as its entries carry it: cut short (keeping its end) to at most a quarter
+    /// of `maxEntryTokens`, so the text keeps most of each entry.
+    func label(_ file: String) -> String {
+        let tokenizer = encoder.tokenizer, quarter = options.maxEntryTokens / 4
+        let empty = DocumentChunker.Chunk(text: "", headings: [], tableHeader: nil)
+        let short = DocumentChunker.shortened(file, keepingEnd: true) { tokenizer.encode(AnswerPrompt.entryText(empty, file: $0)).count <= quarter }
+        return short.isEmpty ? "…" : short
     }
 
     /// The text cut into entries under `maxEntryTokens` (see `DocumentChunker`), each with

@@ -118,6 +118,24 @@ final class PersonalMemoryTests: XCTestCase {
         XCTAssertEqual(m.retriever.count, 1 + records.count)
     }
 
+    func testAPartForgottenWhileARememberGivesWayStaysForgotten() throws {
+        let m = try memory()
+        let long = (1...14).map { "Paragraph \($0) is about the garden: the roses, the apple tree and shed number \($0 * 11)." }
+            .joined(separator: "\n\n")
+        // Before the third part, waiting work forgets the first part, already committed.
+        var checks = 0, forgotten: [UInt64] = []
+        let records = try m.remember(.note(long), giveWay: GiveWay(waiting: { checks += 1; return checks == 3 }, run: {
+            guard let first = try? m.store.list().first else { return }
+            forgotten.append(first.id)
+            _ = try? m.forget(String(first.id))
+        }))
+        XCTAssertEqual(forgotten.count, 1)
+        XCTAssertEqual(records.first?.id, forgotten.first, "the part forgotten was this remember's first")
+        XCTAssertNil(try m.store.entry(id: forgotten[0]))
+        XCTAssertFalse(m.retriever.entryIDs.contains(forgotten[0]), "the index holds no entry the store has lost")
+        XCTAssertEqual(Set(m.retriever.entryIDs), Set(try m.store.list().map(\.id)))
+    }
+
     func testNamedFactsUpdatesAndUserFieldsWin() throws {
         let m = try memory(draft: true)
         let r = try m.remember(.fact(name: "Luna", aliases: ["the cat"], category: "pet", attributes: ["colour": "black", "eyes": "green"]))[0]
