@@ -1,5 +1,4 @@
 import CJarvisKernels
-import COpenBLAS
 import Foundation
 import JarvisStore
 
@@ -8,12 +7,16 @@ import JarvisStore
 /// the question first, then cut by a relevance floor and a token budget. An entry's text is
 /// indexed, not kept; adding or removing an entry costs the same at any index size.
 ///
-/// Vectors are held twice, small: as int8 rows with a scale each, which one integer product
-/// scans for the `depth` nearest (a quarter of the bytes of fp32: at 100,000 entries the scan
-/// reads 37 MiB, not 147), and as fp16 rows, from which the cosine of every candidate is
-/// computed again before anything is ranked, cut or reported. Only which entries make the
-/// `depth` nearest can differ from an fp32 scan, and only among entries whose cosines lie
-/// within the int8 rounding (about 0.005) of the `depth`-th.
+/// Vectors are held three times, small: as int8 rows with a scale each, which one integer
+/// product scans for the `depth` nearest (a quarter of the bytes of fp32: at 100,000 entries the
+/// scan reads 37 MiB, not 147); as fp16 rows, from which the cosine of every candidate is
+/// computed again before anything is ranked, cut or reported; and, for an index of more than
+/// `prefilterFrom` entries, as the int8 codes' signs (one bit per value: 4.6 MiB at 100,000),
+/// whose product with the question picks the `prefilterKeep` rows the int8 scan then reads.
+/// Without the prefilter only which entries make the `depth` nearest can differ from an fp32
+/// scan, and only among entries whose cosines lie within the int8 rounding (about 0.005) of
+/// the `depth`-th; with it, an entry whose signs agree poorly with the question can also miss
+/// the deep ranks (`jarvis-bench scale` counts how often the ten nearest change).
 ///
 /// Parameters (measured on the personal-QA set, see `jarvis-bench qa`):
 /// - RRF constant 60 (the usual choice; ranks matter, not raw scores);
@@ -63,6 +66,12 @@ public struct Retriever: Sendable {
     /// beyond, a fused score moves by less than 1/(rrfConstant + depth), and ranking 100,000
     /// entries costs one matrix-vector product and a selection, not two full sorts.
     public var depth = 1000
+    /// Indexes of more entries than this are first narrowed by the sign prefilter. Below it
+    /// the int8 scan reads every row; above it, at 100,000 entries, the scan was most of a
+    /// ranking's time (3.7 of 6.9 ms).
+    public var prefilterFrom = 32_768
+    /// Rows the sign prefilter keeps for the int8 scan (four times the default `depth`).
+    public var prefilterKeep = 4000
 
     // Entries live in slots; a removed entry's slot is reused. Rows of `matrix` are slots.
     private var ids: [UInt64] = []
@@ -74,7 +83,10 @@ public struct Retriever: Sendable {
     private var codes: [Int8] = []
     private var codeScales: [Float] = []
     private var halves: [UInt16] = []
+    // The codes' signs, `signBytes` per slot (see `jk_sign_bits_i8`).
+    private var signs: [UInt8] = []
     private var dim = 0
+    private var signBytes: Int { Int(jk_sign_row_bytes(Int32(dim))) }
     private var slotOf: [UInt64: Int32] = [:]
     private var freeSlots: [Int32] = []
     // BM25: an inverted index over term numbers.
@@ -113,12 +125,14 @@ public struct Retriever: Sendable {
         if slotOf[item.id] != nil { remove(id: item.id) }
         if count == 0 {
             dim = item.vector.count
-            codes = []; codeScales = []; halves = []; ids = []; tokenCounts = []; lengths = []; slotTerms = []; slotNames = []; freeSlots = []
+            codes = []; codeScales = []; halves = []; signs = []; ids = []; tokenCounts = []; lengths = []; slotTerms = []; slotNames = []; freeSlots = []
         }
         let row = item.vector.count == dim ? item.vector : [Float](repeating: 0, count: dim)
         let (rowCodes, rowScale) = Self.quantize(row)
         var rowHalves = [UInt16](repeating: 0, count: dim)
         jk_fp32_to_fp16_row(row, &rowHalves, Int64(dim))
+        var rowSigns = [UInt8](repeating: 0, count: signBytes)
+        jk_sign_bits_i8(rowCodes, 1, Int32(dim), &rowSigns)
         var tf: [String: Int32] = [:]
         for t in Self.terms(item.text + " " + item.names.joined(separator: " ")) { tf[t, default: 0] += 1 }
         let nameKeys = item.names.map { Self.terms($0).joined(separator: " ") }.filter { !$0.isEmpty }
@@ -129,11 +143,12 @@ public struct Retriever: Sendable {
             ids[i] = item.id; tokenCounts[i] = Int32(item.tokenCount)
             codes.replaceSubrange(i * dim..<(i + 1) * dim, with: rowCodes)
             halves.replaceSubrange(i * dim..<(i + 1) * dim, with: rowHalves)
+            signs.replaceSubrange(i * signBytes..<(i + 1) * signBytes, with: rowSigns)
             codeScales[i] = rowScale
         } else {
             slot = Int32(ids.count)
             ids.append(item.id); tokenCounts.append(Int32(item.tokenCount)); lengths.append(0); slotTerms.append([]); slotNames.append([])
-            codes.append(contentsOf: rowCodes); halves.append(contentsOf: rowHalves); codeScales.append(rowScale)
+            codes.append(contentsOf: rowCodes); halves.append(contentsOf: rowHalves); signs.append(contentsOf: rowSigns); codeScales.append(rowScale)
         }
         let i = Int(slot)
         var numbers: [Int32] = []
@@ -180,6 +195,7 @@ public struct Retriever: Sendable {
         ids[i] = Self.freeSlot
         lengths[i] = 0; slotTerms[i] = []; slotNames[i] = []
         for k in i * dim..<(i + 1) * dim { codes[k] = 0; halves[k] = 0 }
+        for k in i * signBytes..<(i + 1) * signBytes { signs[k] = 0 }
         codeScales[i] = 0
         freeSlots.append(slot)
     }
@@ -189,31 +205,32 @@ public struct Retriever: Sendable {
     public func rank(question: String, vector: [Float]) -> [Hit] {
         guard count > 0 else { return [] }
         let n = ids.count
-        // Dense: cosine of unit vectors is their dot product; first the int8 scan of every row,
-        // then the fp16 cosine of each candidate.
+        // Dense: cosine of unit vectors is their dot product; first the int8 scan (of every
+        // row, or of those the sign prefilter keeps), then the fp16 cosine of each candidate.
         let usable = vector.count == dim && dim > 0
-        var cosines = usable ? scan(vector) : [Float](repeating: 0, count: n)
+        var cosines = [Float](repeating: 0, count: n)
+        let scanned = usable ? scan(vector, into: &cosines) : occupied
         let (lexical, touched) = bm25Scores(question)
-        let occupied = freeSlots.isEmpty ? Array(0..<Int32(n)) : (0..<Int32(n)).filter { ids[Int($0)] != Self.freeSlot }
-        let nearest = topSlots(occupied, by: cosines)
-        let lexicalTop = best(topSlots(touched, by: lexical), by: lexical)
+        let nearest = topSlots(scanned, by: cosines, count: depth)
+        let lexicalTop = best(topSlots(touched, by: lexical, count: depth), by: lexical)
         let namedSlots = Set(namedIDs(in: question).compactMap { slotOf[$0] })
         var candidates = Set(nearest)
         candidates.formUnion(lexicalTop)
         candidates.formUnion(namedSlots)
         if usable { rescore(candidates, vector, into: &cosines) }
         let denseTop = best(nearest, by: cosines)
-        // Rank in each list; `depth` for an entry past it (dense), -1 for none (lexical).
-        var denseRank = [Int32](repeating: Int32(depth), count: n), lexicalRank = [Int32](repeating: -1, count: n)
-        for s in touched { lexicalRank[Int(s)] = Int32(depth) }
-        for (r, s) in denseTop.enumerated() { denseRank[Int(s)] = Int32(r) }
-        for (r, s) in lexicalTop.enumerated() { lexicalRank[Int(s)] = Int32(r) }
+        // Rank in each list; `depth` for an entry past it, and in the lexical list only for an
+        // entry holding a question term (its BM25 score is above 0).
+        var denseRank: [Int32: Int32] = [:], lexicalRank: [Int32: Int32] = [:]
+        denseRank.reserveCapacity(denseTop.count); lexicalRank.reserveCapacity(lexicalTop.count)
+        for (r, s) in denseTop.enumerated() { denseRank[s] = Int32(r) }
+        for (r, s) in lexicalTop.enumerated() { lexicalRank[s] = Int32(r) }
         var hits: [Hit] = []
         hits.reserveCapacity(candidates.count)
         for s in candidates {
             let i = Int(s)
-            var score = 1 / (rrfConstant + Double(denseRank[i] + 1))
-            if lexicalRank[i] >= 0 { score += 1 / (rrfConstant + Double(lexicalRank[i] + 1)) }
+            var score = 1 / (rrfConstant + Double(denseRank[s, default: Int32(depth)] + 1))
+            if lexical[i] > 0 { score += 1 / (rrfConstant + Double(lexicalRank[s, default: Int32(depth)] + 1)) }
             let isNamed = namedSlots.contains(s)
             hits.append(Hit(id: ids[i], score: score + (isNamed ? 1 : 0), cosine: cosines[i], nameMatch: isNamed))
         }
@@ -228,35 +245,45 @@ public struct Retriever: Sendable {
         return (v.map { Int8(max(-127, min(127, ($0 / scale).rounded()))) }, scale)
     }
 
-    /// Approximate cosines of `vector` with every slot, from the int8 rows.
-    private func scan(_ vector: [Float]) -> [Float] {
-        let n = ids.count
+    /// The slots that hold an entry.
+    private var occupied: [Int32] {
+        freeSlots.isEmpty ? Array(0..<Int32(ids.count)) : (0..<Int32(ids.count)).filter { ids[Int($0)] != Self.freeSlot }
+    }
+
+    /// Approximate cosines of `vector` from the int8 rows, put into `cosines` for the slots it
+    /// returns: every occupied slot, or in a large index the `prefilterKeep` the signs pick.
+    private func scan(_ vector: [Float], into cosines: inout [Float]) -> [Int32] {
         let (q, qScale) = Self.quantize(vector)
-        var dots = [Int32](repeating: 0, count: n)
-        jk_dot_i8_rows(codes, Int64(n), Int32(dim), q, &dots)
-        var out = [Float](repeating: 0, count: n)
-        for j in 0..<n { out[j] = Float(dots[j]) * codeScales[j] * qScale }
-        return out
+        if count > prefilterFrom {
+            var sums = [Int32](repeating: 0, count: ids.count), picked = [Int32](repeating: 0, count: ids.count)
+            jk_sign_dot_rows(signs, Int64(ids.count), Int32(dim), q, &sums)
+            // Free slots score 0 and rarely pass the cut; those that do are left out.
+            let m = Int(jk_top_i32(sums, Int64(ids.count), Int64(prefilterKeep + freeSlots.count), &picked))
+            let kept = freeSlots.isEmpty ? Array(picked[..<m]) : picked[..<m].filter { ids[Int($0)] != Self.freeSlot }
+            var dots = [Int32](repeating: 0, count: kept.count)
+            jk_dot_i8_slots(codes, kept, Int64(kept.count), Int32(dim), q, &dots)
+            for (s, d) in zip(kept, dots) { cosines[Int(s)] = Float(d) * codeScales[Int(s)] * qScale }
+            return kept
+        }
+        var dots = [Int32](repeating: 0, count: ids.count)
+        jk_dot_i8_rows(codes, Int64(ids.count), Int32(dim), q, &dots)
+        for j in dots.indices { cosines[j] = Float(dots[j]) * codeScales[j] * qScale }
+        return occupied
     }
 
     /// Puts the cosine of `vector` with each of `slots`' fp16 rows into `cosines`.
     private func rescore(_ slots: Set<Int32>, _ vector: [Float], into cosines: inout [Float]) {
-        var row = [Float](repeating: 0, count: dim)
-        halves.withUnsafeBufferPointer { h in
-            row.withUnsafeMutableBufferPointer { r in
-                for s in slots {
-                    jk_fp16_to_fp32_row(h.baseAddress! + Int(s) * dim, r.baseAddress!, Int64(dim))
-                    cosines[Int(s)] = cblas_sdot(Int32(dim), r.baseAddress!, 1, vector, 1)
-                }
-            }
-        }
+        let slots = Array(slots)
+        var out = [Float](repeating: 0, count: slots.count)
+        jk_dot_f16_slots(halves, slots, Int64(slots.count), Int32(dim), vector, &out)
+        for (s, c) in zip(slots, out) { cosines[Int(s)] = c }
     }
 
-    /// The `depth` slots of `slots` with the largest keys (as Float; ties by slot), in no
+    /// The `count` slots of `slots` with the largest keys (as Float; ties by slot), in no
     /// order: each packed with its key into one integer, so the selection compares plain
     /// integers — at 100,000 entries this was most of a ranking's time after the scan. The
     /// caller orders what comes back by the exact keys.
-    private func topSlots<K: BinaryFloatingPoint>(_ slots: [Int32], by keys: [K]) -> [Int32] {
+    private func topSlots<K: BinaryFloatingPoint>(_ slots: [Int32], by keys: [K], count depth: Int) -> [Int32] {
         guard slots.count > depth else { return slots }
         var packed = slots.map { s -> UInt64 in
             // Float bits made to sort as the floats do, then inverted: the largest first.
@@ -268,7 +295,9 @@ public struct Retriever: Sendable {
         return packed[..<depth].map { Int32(bitPattern: UInt32(truncatingIfNeeded: $0)) }
     }
 
-    /// The `depth` best of `slots` by `keys[slot]` (ties by id), best first.
+    /// The `depth` best of `slots` by `keys[slot]` (ties by id), best first. Inlined, so each
+    /// key type gets its own comparisons (unspecialized, ordering 1,000 slots took 0.5 ms).
+    @inline(__always)
     private func best<K: BinaryFloatingPoint>(_ slots: [Int32], by keys: [K]) -> [Int32] {
         keys.withUnsafeBufferPointer { k in
             ids.withUnsafeBufferPointer { id in
@@ -426,6 +455,8 @@ extension Retriever {
         postings = zip(slots, termCounts).map { Postings(slots: $0, counts: $1) }
         self.named = Dictionary(uniqueKeysWithValues: zip(names, named))
         for (slot, id) in ids.enumerated() where id != Self.freeSlot { slotOf[id] = Int32(slot) }
+        signs = [UInt8](repeating: 0, count: n * signBytes)
+        jk_sign_bits_i8(codes, Int64(n), Int32(dim), &signs)
     }
 
     /// `values` cut into consecutive arrays of `counts[i]` elements.

@@ -119,7 +119,8 @@ struct ScaleBenchmark: ParsableCommand {
             say(String(format: "%d entries: index built in process in %.2f s, again (warm page cache) in %.2f s", size, builds[0], builds[1]))
             let questions = Self.questions
             let qv = questions.map { embedder.embed($0) }
-            // The scan alone, on int8 rows of the same shape: the part that reads every vector.
+            // The int8 scan alone, of every row of the same shape (what the ranking did before the
+            // sign prefilter).
             let slots = retriever.count, width = qv[0].count
             let codes = (0..<slots * width).map { _ in Int8.random(in: -127...127) }
             var products = [Int32](repeating: 0, count: slots), productTimes: [Double] = []
@@ -137,22 +138,37 @@ struct ScaleBenchmark: ParsableCommand {
                 cblas_sgemv(CblasRowMajor, CblasNoTrans, Int32(slots), Int32(width), 1, matrix, Int32(width), v, 1, 0, &fp32, 1)
                 fp32Times.append(Date().timeIntervalSince(t))
             }
-            var rankTimes: [Double] = []
-            for _ in 0..<3 {
+            // The ranking as jarvisd does it, and without the sign prefilter (every row scanned in
+            // int8), in turn; how often the two agree on the ten nearest and on what is answered.
+            var unfiltered = retriever
+            unfiltered.prefilterFrom = .max
+            var rankTimes: [Double] = [], unfilteredTimes: [Double] = []
+            var sameTen = 0, sameAnswer = 0
+            for round in 0..<3 {
                 for (q, v) in zip(questions, qv) {
-                    let t = Date()
-                    _ = retriever.rank(question: q, vector: v)
+                    var t = Date()
+                    let hits = retriever.rank(question: q, vector: v)
                     rankTimes.append(Date().timeIntervalSince(t))
+                    t = Date()
+                    let all = unfiltered.rank(question: q, vector: v)
+                    unfilteredTimes.append(Date().timeIntervalSince(t))
+                    guard round == 0 else { continue }
+                    func nearest(_ h: [Retriever.Hit]) -> Set<UInt64> { Set(h.sorted { $0.cosine > $1.cosine }.prefix(10).map(\.id)) }
+                    if nearest(hits) == nearest(all) { sameTen += 1 }
+                    if retriever.retrieve(question: q, vector: v).map(\.id) == unfiltered.retrieve(question: q, vector: v).map(\.id) { sameAnswer += 1 }
                 }
             }
+            say(String(format: "%d entries: ranking %.2f ms with the sign prefilter (from %d entries), %.2f ms scanning every row; same ten nearest for %d of %d questions, same entries answered from for %d",
+                       size, median(rankTimes) * 1000, retriever.prefilterFrom, median(unfilteredTimes) * 1000, sameTen, questions.count, sameAnswer))
             retriever = Retriever()
+            unfiltered = Retriever()
 
             // jarvisd on the store.
             let m = try measureDaemon(jarvisd: jarvisd, dir: dir, notes: notes)
             rows.append([String(size), String(format: "%.0f s", fillSeconds),
                          String(format: "%.0f / %.0f ms", m.rememberP50 * 1000, m.rememberP99 * 1000),
                          String(format: "%.0f ms", m.askTTFT * 1000),
-                         String(format: "%.2f ms (%.2f; fp32 %.2f)", median(rankTimes) * 1000, median(productTimes) * 1000, median(fp32Times) * 1000),
+                         String(format: "%.2f ms (%.2f; %.2f; fp32 %.2f)", median(rankTimes) * 1000, median(unfilteredTimes) * 1000, median(productTimes) * 1000, median(fp32Times) * 1000),
                          String(format: "%.2f s / %.2f s", m.ready, m.readyFromSnapshot),
                          String(format: "%.0f ms, %@", m.listPage * 1000, Self.bytes(m.listPageBytes)),
                          String(format: "%.0f ms, %@", m.listAll * 1000, Self.bytes(m.listAllBytes)),
@@ -163,7 +179,7 @@ struct ScaleBenchmark: ParsableCommand {
     }
 
     func printTable(_ rows: [[String]]) {
-        let header = ["entries", "fill", "remember p50/p99", "ask TTFT", "retrieval (int8 scan; fp32 product)", "start→ready (store / snapshot)", "list page (1000)",
+        let header = ["entries", "fill", "remember p50/p99", "ask TTFT", "retrieval (no prefilter; int8 scan; fp32 product)", "start→ready (store / snapshot)", "list page (1000)",
                       "list all (pages)", "RSS anon + file", "disk", "B/token"]
         say("")
         let widths = header.indices.map { c in ([header[c]] + rows.map { $0[c] }).map(\.count).max()! + 2 }

@@ -249,6 +249,62 @@ final class KernelTests: XCTestCase {
         }
     }
 
+    func testSignPrefilterAndGatheredProductsAreTheSameOnEveryPath() {
+        defer { jk_select_vector_search_kernels(1) }
+        for (dim, n) in [(384, 40), (40, 9), (7, 9), (384, 40_000)] {
+            func value(_ i: Int, prime: Int) -> Int8 { Int8((i * prime) % 255 - 127) }
+            let codes: [Int8] = (0..<n * dim).map { i -> Int8 in i % 13 == 0 ? 0 : value(i, prime: 7919) }
+            let q: [Int8] = (0..<dim).map { d -> Int8 in d % 5 == 0 ? -127 : value(d, prime: 104_729) }
+            let rowBytes = Int(jk_sign_row_bytes(Int32(dim)))
+            XCTAssertEqual(rowBytes, (dim + 31) / 32 * 4)
+            var bits = [UInt8](repeating: 0xFF, count: n * rowBytes)
+            jk_sign_bits_i8(codes, Int64(n), Int32(dim), &bits)
+            var expected = [Int32](repeating: 0, count: n)
+            for j in 0..<n {
+                for d in 0..<dim where codes[j * dim + d] > 0 { expected[j] += Int32(q[d]) }
+                for d in dim..<rowBytes * 8 { XCTAssertEqual(bits[j * rowBytes + d / 8] >> (d % 8) & 1, 0, "padding bits are 0") }
+            }
+            let slots: [Int32] = (0..<min(n, 50)).map { Int32(($0 * 7) % n) }
+            let halves: [UInt16] = codes.map { jk_fp32_to_fp16(Float($0) / 127) }
+            let query: [Float] = q.map { Float($0) / 127 }
+            var gathered: [[UInt32]] = []
+            for level in [0, 1] {
+                jk_select_vector_search_kernels(Int32(level))
+                var out = [Int32](repeating: -1, count: n)
+                jk_sign_dot_rows(bits, Int64(n), Int32(dim), q, &out)
+                XCTAssertEqual(out, expected, "sign products, dim \(dim), level \(level)")
+                var i8 = [Int32](repeating: -1, count: slots.count)
+                jk_dot_i8_slots(codes, slots, Int64(slots.count), Int32(dim), q, &i8)
+                XCTAssertEqual(i8, slots.map { s in (0..<dim).reduce(Int32(0)) { $0 + Int32(codes[Int(s) * dim + $1]) * Int32(q[$1]) } })
+                var f16 = [Float](repeating: .nan, count: slots.count)
+                jk_dot_f16_slots(halves, slots, Int64(slots.count), Int32(dim), query, &f16)
+                for (k, s) in slots.enumerated() {
+                    let exact = (0..<dim).reduce(0.0) { $0 + Double(jk_fp16_to_fp32(halves[Int(s) * dim + $1])) * Double(query[$1]) }
+                    XCTAssertEqual(Double(f16[k]), exact, accuracy: 1e-4 * max(1, abs(exact)))
+                }
+                gathered.append(f16.map(\.bitPattern))
+            }
+            XCTAssertEqual(gathered[0], gathered[1], "fp16 products add in one order on every path, dim \(dim)")
+        }
+        // The top of a list of keys, by histogram: every key above the keep-th largest is in,
+        // at least `keep` come back, ascending; wide ranges share buckets.
+        for (n, keep, spread) in [(10, 20, 100), (1000, 10, 100), (100_000, 8000, 48_768), (50_000, 100, Int(Int32.max / 2))] {
+            var seed: UInt64 = 99
+            let keys: [Int32] = (0..<n).map { _ in
+                seed = seed &* 6364136223846793005 &+ 1442695040888963407
+                return Int32(Int(seed >> 33) % (2 * spread + 1) - spread)
+            }
+            var slots = [Int32](repeating: -1, count: n)
+            let m = Int(jk_top_i32(keys, Int64(n), Int64(keep), &slots))
+            let cut = keys.sorted(by: >)[min(keep, n) - 1]
+            XCTAssertGreaterThanOrEqual(m, min(keep, n))
+            XCTAssertLessThan(m, min(keep, n) + n / 50 + 2, "few ties at the cut")
+            XCTAssertEqual(Array(slots[..<m]), Array(slots[..<m]).sorted())
+            let chosen = Set(slots[..<m])
+            for j in 0..<n where keys[j] > cut { XCTAssertTrue(chosen.contains(Int32(j)), "key \(keys[j]) above the cut \(cut)") }
+        }
+    }
+
     func testThreadCountDoesNotChangeResults() {
         for (type, cols) in [(GGMLType.q4_1, 128), (.q6_K, 256), (.q5_K, 256), (.iq4_nl, 64), (.bf16, 96)] {
             let rows = 300, n = 9

@@ -152,6 +152,49 @@ final class RetrieverTests: XCTestCase {
             }
         }
     }
+
+    /// Above `prefilterFrom` entries the sign prefilter picks the rows the int8 scan reads: the
+    /// entry a question is about still comes first with its exact cosine, the answer's entries
+    /// are those of the full scan, and an index read back from a snapshot ranks the same.
+    func testTheSignPrefilterKeepsTheEntryAQuestionIsAbout() throws {
+        var random = SeededRandom(seed: 11)
+        func next() -> Float { random.next() }
+        let unit = SeededRandom.unit
+        // Vectors around a few topics, as embeddings of notes are, not spread evenly.
+        let topics = (0..<12).map { _ in unit((0..<384).map { _ in next() }) }
+        var full = Retriever(), narrowed = Retriever()
+        full.depth = 50; narrowed.depth = 50
+        narrowed.prefilterFrom = 1000; narrowed.prefilterKeep = 200
+        var vectors: [UInt64: [Float]] = [:]
+        for id in 1...3000 as ClosedRange<UInt64> {
+            let topic = topics[Int(id) % topics.count]
+            let v = unit(topic.map { $0 + next() * 0.12 })
+            vectors[id] = v
+            let item = Retriever.Item(id: id, names: [], text: "entry \(id % 7)", tokenCount: 4, vector: v)
+            full.add(item); narrowed.add(item)
+        }
+        var w = SnapshotWriter()
+        narrowed.write(to: &w)
+        var read = try w.data.withUnsafeBytes { raw -> Retriever in
+            var r = SnapshotReader(raw)
+            return try Retriever(snapshot: &r)
+        }
+        read.depth = 50; read.prefilterFrom = 1000; read.prefilterKeep = 200
+        var sameTop10 = 0
+        for k in 0..<20 {
+            let target = UInt64((next() + 0.5) * 2999) + 1
+            let q = unit(vectors[target]!.map { $0 + next() * 0.02 })
+            let a = full.rank(question: "entry \(k % 7)", vector: q), b = narrowed.rank(question: "entry \(k % 7)", vector: q)
+            XCTAssertEqual(b.first?.id, a.first?.id)
+            XCTAssertEqual(b.first?.cosine, a.first?.cosine, "the same fp16 rescoring")
+            XCTAssertEqual(narrowed.retrieve(question: "x", vector: q).map(\.id), full.retrieve(question: "x", vector: q).map(\.id))
+            XCTAssertEqual(read.rank(question: "entry \(k % 7)", vector: q), b, "the snapshot's sign rows are the index's")
+            let cosA = Dictionary(uniqueKeysWithValues: a.map { ($0.id, $0.cosine) })
+            for h in b where cosA[h.id] != nil { XCTAssertEqual(h.cosine, cosA[h.id]) }
+            if Set(a.sorted { $0.cosine > $1.cosine }.prefix(10).map(\.id)) == Set(b.sorted { $0.cosine > $1.cosine }.prefix(10).map(\.id)) { sameTop10 += 1 }
+        }
+        XCTAssertGreaterThanOrEqual(sameTop10, 18, "the ten nearest by cosine, prefiltered or not")
+    }
 }
 
 /// Reproducible floats in -0.5..<0.5 (a linear congruential generator), for vectors and picks.

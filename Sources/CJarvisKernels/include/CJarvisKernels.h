@@ -170,7 +170,26 @@ void jk_select_exp_kernels(int level);
 /// exact in int32. AVX2 where the CPU has it; a scan of 8192 rows or more is shared among the
 /// compute threads (`jk_parallel`). Every path gives the same integers.
 void jk_dot_i8_rows(const int8_t *rows, int64_t n, int dim, const int8_t *q, int32_t *out);
-/// Level 0: the portable loop; otherwise AVX2 when the CPU has it.
+/// Bytes of one sign-bit row of `dim` values: one bit per value, padded to 32 values.
+int jk_sign_row_bytes(int dim);
+/// Sign bits of `n` int8 rows of `dim` values: bit d%8 of byte d/8 of a row is set where the
+/// code is positive; padding bits are 0.
+void jk_sign_bits_i8(const int8_t *codes, int64_t n, int dim, uint8_t *bits);
+/// out[j] = Σ q[d] over the set bits of sign row j: with the query's own values and the rows'
+/// signs only, an estimate of the row's product with q, for a prefilter that reads one bit per
+/// value. Exact in int32 on every path; shared among the compute threads from 32768 rows.
+void jk_sign_dot_rows(const uint8_t *bits, int64_t n, int dim, const int8_t *q, int32_t *out);
+/// The indices j of the largest keys[j], at least `keep` of them (all when n <= keep; ties at
+/// the cut, within a histogram bucket, come too), ascending, written to `slots` (room for n).
+/// Returns how many. Three passes over the keys and no sorting.
+int64_t jk_top_i32(const int32_t *keys, int64_t n, int64_t keep, int32_t *slots);
+/// out[i] = dot(rows[slots[i]], q) for the int8 rows named by `slots`, exact in int32; lists of
+/// 1024 rows or more are shared among the compute threads.
+void jk_dot_i8_slots(const int8_t *rows, const int32_t *slots, int64_t count, int dim, const int8_t *q, int32_t *out);
+/// out[i] = dot(rows[slots[i]], q) for the fp16 rows named by `slots`: eight lanes of fused
+/// multiply-adds, added in one fixed order, so every path gives the same bits.
+void jk_dot_f16_slots(const uint16_t *rows, const int32_t *slots, int64_t count, int dim, const float *q, float *out);
+/// Level 0: the portable loops; otherwise AVX2 (with FMA and F16C) when the CPU has it.
 void jk_select_vector_search_kernels(int level);
 
 #ifdef __cplusplus
