@@ -173,6 +173,10 @@ public final class Transformer: @unchecked Sendable {
             if logits == .all { out += l } else if isLast { out = l }
             start = end
         }
+        // A long input's scratch (activations, attention scores) is freed by now; without this
+        // the allocator would keep it resident (`jarvis-bench engine` prints RSS against the
+        // bound of 1.2 × the model file + KV cache).
+        if n >= 256 { jk_release_free_memory() }
         return out
     }
 }

@@ -149,6 +149,11 @@ void jk_add_scaled_rows(float *y, const float *x, const float *scale, int rows, 
 void jk_col2im_transposed(const float *cols, int cout, int k, int h, int w, int stride, int pad,
                           float *out, int oh, int ow);
 
+// ---- memory ------------------------------------------------------------------------------------
+
+/// Returns the heap's free memory to the system (glibc's malloc_trim; nothing elsewhere).
+void jk_release_free_memory(void);
+
 // ---- threads and CPU features ------------------------------------------------------------------
 
 typedef void (*jk_task_fn)(void *ctx, int task);
