@@ -170,13 +170,39 @@ static void sign_part(void *ctx, int t) {
 
 int jk_sign_row_bytes(int dim) { return (dim + 31) / 32 * 4; }
 
-void jk_sign_bits_i8(const int8_t *codes, int64_t n, int dim, uint8_t *bits) {
+static void sign_bits_portable(const int8_t *codes, int64_t n, int dim, uint8_t *bits) {
     const int row = jk_sign_row_bytes(dim);
     for (int64_t j = 0; j < n; j++) {
         uint8_t *b = bits + j * row;
         for (int k = 0; k < row; k++) b[k] = 0;
         for (int d = 0; d < dim; d++) if (codes[j * dim + d] > 0) b[d >> 3] |= (uint8_t)(1u << (d & 7));
     }
+}
+
+#if defined(__x86_64__)
+// 32 codes compared with 0 give 32 mask bytes, whose top bits are the row's 4 sign bytes in order.
+__attribute__((target("avx2")))
+static void sign_bits_avx2(const int8_t *codes, int64_t n, int dim, uint8_t *bits) {
+    const int row = jk_sign_row_bytes(dim), blocks = dim / 32;
+    for (int64_t j = 0; j < n; j++) {
+        const int8_t *c = codes + j * dim;
+        uint8_t *b = bits + j * row;
+        for (int k = 0; k < row; k++) b[k] = 0;
+        for (int k = 0; k < blocks; k++) {
+            const __m256i v = _mm256_loadu_si256((const __m256i *)(c + 32 * k));
+            const uint32_t word = (uint32_t)_mm256_movemask_epi8(_mm256_cmpgt_epi8(v, _mm256_setzero_si256()));
+            __builtin_memcpy(b + 4 * k, &word, 4);
+        }
+        for (int d = blocks * 32; d < dim; d++) if (c[d] > 0) b[d >> 3] |= (uint8_t)(1u << (d & 7));
+    }
+}
+#endif
+
+void jk_sign_bits_i8(const int8_t *codes, int64_t n, int dim, uint8_t *bits) {
+#if defined(__x86_64__)
+    if (avx2()) { sign_bits_avx2(codes, n, dim, bits); return; }
+#endif
+    sign_bits_portable(codes, n, dim, bits);
 }
 
 void jk_sign_dot_rows(const uint8_t *bits, int64_t n, int dim, const int8_t *q, int32_t *out) {

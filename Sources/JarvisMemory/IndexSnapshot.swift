@@ -20,14 +20,14 @@ enum IndexSnapshot {
     /// The index the snapshot holds, if one was written for the store as it is now; nil when
     /// there is none, it is stale, or it does not read (a start then builds from the store).
     static func read(for store: PersonalStore) -> PersonalMemory.Index? {
-        guard let file = FileHandle(forReadingAtPath: path(store)), let state = try? store.state() else { return nil }
-        defer { try? file.close() }
+        // Mapped, not read: the arrays are copied out of the page cache once, not twice.
+        guard let state = try? store.state(),
+              let file = try? Data(contentsOf: URL(fileURLWithPath: path(store)), options: .alwaysMapped) else { return nil }
         // The header first: a stale snapshot is not read further.
-        let expected = header(state)
-        guard let head = try? file.read(upToCount: expected.data.count), Array(head) == expected.data,
-              let body = try? file.readToEnd() else { return nil }
-        return body.withUnsafeBytes { raw -> PersonalMemory.Index? in
-            var r = SnapshotReader(raw)
+        let expected = header(state).data
+        guard file.count >= expected.count, file.prefix(expected.count).elementsEqual(expected) else { return nil }
+        return file.withUnsafeBytes { raw -> PersonalMemory.Index? in
+            var r = SnapshotReader(UnsafeRawBufferPointer(rebasing: raw[expected.count...]))
             return try? PersonalMemory.Index(snapshot: &r)
         }
     }
@@ -85,6 +85,8 @@ extension PersonalMemory.Index {
               retriever.entryIDs == entries, digestList.count == hasDigest.filter({ $0 != 0 }).count else {
             throw StoreError(.corrupt, "the index snapshot is inconsistent")
         }
+        tokenCounts.reserveCapacity(entries.count); paged.reserveCapacity(entries.count); lastUse.reserveCapacity(entries.count)
+        digests.reserveCapacity(digestList.count); sources.reserveCapacity(digestList.count)
         for (i, id) in entries.enumerated() {
             if flags[i] & 2 != 0 { pinned.insert(id) }
             if flags[i] & 1 != 0 {

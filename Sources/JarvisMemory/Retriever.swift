@@ -454,6 +454,7 @@ extension Retriever {
         termNumbers = Dictionary(uniqueKeysWithValues: terms.enumerated().map { ($1, Int32($0)) })
         postings = zip(slots, termCounts).map { Postings(slots: $0, counts: $1) }
         self.named = Dictionary(uniqueKeysWithValues: zip(names, named))
+        slotOf.reserveCapacity(n)
         for (slot, id) in ids.enumerated() where id != Self.freeSlot { slotOf[id] = Int32(slot) }
         signs = [UInt8](repeating: 0, count: n * signBytes)
         jk_sign_bits_i8(codes, Int64(n), Int32(dim), &signs)

@@ -257,8 +257,12 @@ final class KernelTests: XCTestCase {
             let q: [Int8] = (0..<dim).map { d -> Int8 in d % 5 == 0 ? -127 : value(d, prime: 104_729) }
             let rowBytes = Int(jk_sign_row_bytes(Int32(dim)))
             XCTAssertEqual(rowBytes, (dim + 31) / 32 * 4)
-            var bits = [UInt8](repeating: 0xFF, count: n * rowBytes)
+            var bits = [UInt8](repeating: 0xFF, count: n * rowBytes), portable = bits
             jk_sign_bits_i8(codes, Int64(n), Int32(dim), &bits)
+            jk_select_vector_search_kernels(0)
+            jk_sign_bits_i8(codes, Int64(n), Int32(dim), &portable)
+            jk_select_vector_search_kernels(1)
+            XCTAssertEqual(bits, portable, "sign bits, dim \(dim)")
             var expected = [Int32](repeating: 0, count: n)
             for j in 0..<n {
                 for d in 0..<dim where codes[j * dim + d] > 0 { expected[j] += Int32(q[d]) }
