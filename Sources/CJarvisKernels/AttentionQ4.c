@@ -7,6 +7,7 @@
 // A key is min[d] + scale[d] · code, so q·k = Σ q[d]·min[d] + Σ (q[d]·scale[d])·code: the query
 // is folded with the page's channel parameters once, and each row costs one pass over its codes.
 #include "CJarvisKernels.h"
+#include "CPUFeatures.h"
 #include "Reductions.h"
 
 // The query folded with a page's channel parameters: even[i] = q[2i]·scale[2i], odd[i] =
@@ -104,12 +105,8 @@ TARGET static void mix_q4_avx2(float *state, const float *p, const uint8_t *v, c
 
 static _Atomic int use_avx2 = -1;
 static int avx2(void) {
-#if defined(__x86_64__)
-    if (use_avx2 < 0) { __builtin_cpu_init(); use_avx2 = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") && __builtin_cpu_supports("f16c"); }
+    if (use_avx2 < 0) use_avx2 = jk_cpu_avx2_fma_f16c();
     return use_avx2;
-#else
-    return 0;
-#endif
 }
 
 void jk_select_attention_q4_kernels(int level) {

@@ -2,6 +2,7 @@
 // prefilter of a large index, and the fp16 cosines of its candidates. Integer sums are exact,
 // and the fp16 products add in one fixed order, so the portable and AVX2 paths agree to the bit.
 #include "CJarvisKernels.h"
+#include "CPUFeatures.h"
 #include <math.h>
 
 static void dot_i8_portable(const int8_t *rows, int64_t n, int dim, const int8_t *q, int32_t *out) {
@@ -122,12 +123,8 @@ void jk_select_vector_search_kernels(int level) {
 }
 
 static int avx2(void) {
-#if defined(__x86_64__)
-    if (use_avx2 < 0) { __builtin_cpu_init(); use_avx2 = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") && __builtin_cpu_supports("f16c"); }
+    if (use_avx2 < 0) use_avx2 = jk_cpu_avx2_fma_f16c();
     return use_avx2;
-#else
-    return 0;
-#endif
 }
 
 static void dot_i8(const int8_t *rows, int64_t n, int dim, const int8_t *q, int32_t *out) {
