@@ -85,7 +85,6 @@ static void sign_dot_avx2(const uint8_t *bits, int64_t n, int dim, const int8_t 
         out[j] = total;
     }
 }
-
 #endif
 
 // fp16 row · fp32 query in 8 lanes of fused multiply-adds, lanes then tail added in order.
