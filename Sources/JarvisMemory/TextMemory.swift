@@ -106,12 +106,13 @@ final class TextMemory: Sendable {
         return text
     }
 
-    /// A file's name as its entries carry it: cut short (keeping its end) to at most a quarter
-    /// of `maxEntryTokens`, so the text keeps most of each entry.
+    /// A file's name as its entries carry it: cut short (keeping its end) to at most half of
+    /// `maxEntryTokens` with its brackets, so the text keeps at least half of each entry (the
+    /// headings then get what is left of that half; see `DocumentChunker.context`).
     func label(_ file: String) -> String {
-        let tokenizer = encoder.tokenizer, quarter = options.maxEntryTokens / 4
+        let tokenizer = encoder.tokenizer, half = options.maxEntryTokens / 2
         let empty = DocumentChunker.Chunk(text: "", headings: [], tableHeader: nil)
-        let short = DocumentChunker.shortened(file, keepingEnd: true) { tokenizer.encode(AnswerPrompt.entryText(empty, file: $0)).count <= quarter }
+        let short = DocumentChunker.shortened(file, keepingEnd: true) { tokenizer.encode(AnswerPrompt.entryText(empty, file: $0)).count <= half }
         return short.isEmpty ? "…" : short
     }
 

@@ -146,25 +146,30 @@ final class DocumentChunkerTests: XCTestCase {
         let words = (1...60).map { "section\($0)" }.joined(separator: " ")
         let paragraph = (1...40).map { "Line \($0) of the notes says the value is \($0 * 7)." }.joined(separator: " ")
         let text = "# \(words)\n\n## \(words) two\n\n### \(words) three\n\n\(paragraph)\n\n# \(String(repeating: "very long heading ", count: 80))\n\n\(paragraph)\n"
-        // A file name is cut to a quarter of the limit, keeping its end.
+        // A file name is cut to half the limit, keeping its end (as `TextMemory.label` does).
         let file = String(repeating: "a-very-long-file-name-", count: 20) + "notes.md"
         let empty = DocumentChunker.Chunk(text: "", headings: [], tableHeader: nil)
-        let label = DocumentChunker.shortened(file, keepingEnd: true) { tok.encode(AnswerPrompt.entryText(empty, file: $0)).count <= limit / 4 }
+        let label = DocumentChunker.shortened(file, keepingEnd: true) { tok.encode(AnswerPrompt.entryText(empty, file: $0)).count <= limit / 2 }
         XCTAssertTrue(label.hasPrefix("…") && label.hasSuffix("-notes.md"), label)
-        XCTAssertLessThanOrEqual(tok.encode(AnswerPrompt.entryText(empty, file: label)).count, limit / 4)
+        XCTAssertLessThanOrEqual(tok.encode(AnswerPrompt.entryText(empty, file: label)).count, limit / 2)
         XCTAssertEqual(DocumentChunker.shortened("notes.md", keepingEnd: true) { _ in true }, "notes.md")
-        let c = DocumentChunker(limit: limit) { tok.encode(AnswerPrompt.entryText($0, file: label)).count }
-        let chunks = c.chunks(of: text)
-        XCTAssertEqual(Array(chunks.map(\.text).joined().utf8), Array(text.utf8), "the chunks give the text back")
-        for chunk in chunks {
-            XCTAssertLessThanOrEqual(c.tokens(chunk), limit)
-            XCTAssertLessThanOrEqual(c.tokens(.init(text: "", headings: chunk.headings, tableHeader: nil)), limit / 2, "the context takes at most half")
+        // Under that name, or a short one, the chunks are the text, each with a fair share of it.
+        for name in [label, "notes.md"] {
+            let c = DocumentChunker(limit: limit) { tok.encode(AnswerPrompt.entryText($0, file: name)).count }
+            let chunks = c.chunks(of: text)
+            XCTAssertEqual(Array(chunks.map(\.text).joined().utf8), Array(text.utf8), "the chunks give the text back")
+            for chunk in chunks {
+                XCTAssertLessThanOrEqual(c.tokens(chunk), limit)
+                XCTAssertLessThanOrEqual(c.tokens(.init(text: "", headings: chunk.headings, tableHeader: nil)), limit / 2, "the context takes at most half")
+            }
+            // A few tens of chunks, not hundreds of slivers.
+            let textTokens = tok.encode(text).count
+            XCTAssertLessThanOrEqual(chunks.count, textTokens / (limit / 8) + 4, "\(name): \(chunks.count) chunks for \(textTokens) tokens")
+            if name == "notes.md" {
+                // With room for headings, the innermost is the one kept, cut short.
+                let last = try XCTUnwrap(chunks.last?.headings.last)
+                XCTAssertTrue(last.hasPrefix("very long heading") && last.hasSuffix("…"), last)
+            }
         }
-        // Each chunk holds a fair share of text: a few tens of chunks, not hundreds of slivers.
-        let textTokens = tok.encode(text).count
-        XCTAssertLessThanOrEqual(chunks.count, textTokens / (limit / 8) + 4, "\(chunks.count) chunks for \(textTokens) tokens")
-        // The innermost heading is the one kept, cut short.
-        let last = try XCTUnwrap(chunks.last?.headings.last)
-        XCTAssertTrue(last.hasPrefix("very long heading") && last.hasSuffix("…"), last)
     }
 }
