@@ -32,8 +32,8 @@ struct DocumentChunker {
         let blocks = Self.blocks(bytes)
         var pieces: [Piece] = []
         var path: [(level: Int, title: String)] = []
+        var headings: [String] = []     // the path's context, made again only when the path changes
         for b in blocks {
-            let headings = context(path.map(\.title))
             if case .heading(let level, let title) = b.kind {
                 // A heading line too long to stand with its section is cut like a paragraph.
                 if fits(b.range, headings: headings, header: nil, bytes: bytes, room: limit) {
@@ -43,6 +43,7 @@ struct DocumentChunker {
                 }
                 path.removeAll { $0.level >= level }
                 path.append((level, title))
+                headings = context(path.map(\.title))
                 continue
             }
             pieces += split(b, headings: headings, bytes: bytes)

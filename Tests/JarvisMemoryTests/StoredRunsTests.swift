@@ -163,15 +163,21 @@ final class StoredRunsTests: XCTestCase {
         try? "5".write(toFile: "/proc/self/clear_refs", atomically: false, encoding: .utf8)
     }
 
+    /// The shipped model, a store, an encoder under a short system prompt, and two notes of
+    /// which the second answers the spare-key question.
+    func twoNotes() throws -> (Transformer, BPETokenizer, PersonalStore, EntryEncoder, [String]) {
+        let (model, tok) = try Self.shared.get()
+        return (model, tok, try PersonalStore(directory: dir.path),
+                try encoder("<|im_start|>system\nYou are Jarvis. Use the user's notes.<|im_end|>\n"),
+                ["- My sister Ana lives in Lisbon and teaches piano on Thursdays.\n",
+                 "- The spare key is in the left drawer of the hall table, under the maps.\n"])
+    }
+
     /// Computing a moved entry's lead again: recomputing all of it gives the one-pass logits
     /// (it then attends to the entry before it, as text would); recomputing none is the plain
     /// layout; a part in between lends the rest of the entry from its pages, from the right row.
     func testLeadRecomputeOfAMovedEntry() throws {
-        let (model, tok) = try Self.shared.get()
-        let store = try PersonalStore(directory: dir.path)
-        let enc = try encoder("<|im_start|>system\nYou are Jarvis. Use the user's notes.<|im_end|>\n")
-        let notes = ["- My sister Ana lives in Lisbon and teaches piano on Thursdays.\n",
-                     "- The spare key is in the left drawer of the hall table, under the maps.\n"]
+        let (model, tok, store, enc, notes) = try twoNotes()
         // Small blocks, so that a lead of 11 tokens ends inside the second page.
         let records = try notes.map { try remember($0, in: store, with: enc, block: 8) }
         let question = tok.encode("<|im_start|>user\nWhere is the spare key?<|im_end|>\n<|im_start|>assistant\n", specials: .all)
@@ -241,11 +247,7 @@ final class StoredRunsTests: XCTestCase {
     /// The blend reads stored rows of every page format into one cache, keys turned to where
     /// they are placed: with nothing recomputed it attends as the pages lent in place do.
     func testBlendReadsEveryPageFormat() throws {
-        let (model, tok) = try Self.shared.get()
-        let store = try PersonalStore(directory: dir.path)
-        let enc = try encoder("<|im_start|>system\nYou are Jarvis. Use the user's notes.<|im_end|>\n")
-        let notes = ["- My sister Ana lives in Lisbon and teaches piano on Thursdays.\n",
-                     "- The spare key is in the left drawer of the hall table, under the maps.\n"]
+        let (model, tok, store, enc, notes) = try twoNotes()
         let question = tok.encode("<|im_start|>user\nWhere is the spare key?<|im_end|>\n<|im_start|>assistant\n", specials: .all)
         for dtype in [KVPageDType.fp16, .q8, .q4] {
             let records = try notes.map { note -> EntryRecord in
