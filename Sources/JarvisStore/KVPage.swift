@@ -2,7 +2,7 @@ import CJarvisChecksum
 
 /// Storage formats of a page's K/V payload.
 public enum KVPageDType: UInt8, Sendable, Codable, CaseIterable {
-    /// IEEE binary16, exactly the engine's cache rows. The default.
+    /// IEEE binary16, exactly the engine's cache rows.
     case fp16 = 1
     /// int8 values with one fp16 scale per 32 values of a row (round to nearest, scale =
     /// max |x| / 127): 1.0625 bytes per value. The head dimension must be a multiple of 32.
@@ -11,7 +11,7 @@ public enum KVPageDType: UInt8, Sendable, Codable, CaseIterable {
     /// has an fp16 scale and minimum shared by the page's tokens, since a few key channels carry
     /// outliers), values per token (an fp16 scale and minimum per 32 values of a row). A value is
     /// min + scale · code, code in 0…15. About 0.3 of fp16's bytes at 64 tokens a page. The head
-    /// dimension must be a multiple of 32.
+    /// dimension must be a multiple of 32. The daemon's default (`PersonalMemory.Options.dtype`).
     case q4 = 3
 
     /// The format's name: "fp16", "q8" or "q4".

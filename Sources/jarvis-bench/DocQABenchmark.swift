@@ -20,7 +20,7 @@ struct DocQABenchmark: ParsableCommand {
     var documents: Int?
 
     @Option(help: "Page format the entries are stored in: fp16, q8 or q4.")
-    var dtype: KVPageDType = PersonalMemory.Options().dtype
+    var dtype: PageFormat = .daemonDefault
 
     @Option(help: "The question set.")
     var data: String = "bench/docqa/questions.json"
@@ -106,7 +106,7 @@ struct DocQABenchmark: ParsableCommand {
         defer { if store == nil { try? FileManager.default.removeItem(at: dir) } }
         var o = PersonalMemory.Options()
         o.draftMetadata = draftMetadata
-        o.dtype = dtype
+        o.dtype = dtype.dtype
         o.maxEntryTokens = chunkTokens
         // A kept store says which settings it was encoded with; another setting means encoding again.
         let settings = dir.appendingPathComponent("docqa-settings.json")

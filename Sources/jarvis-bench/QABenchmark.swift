@@ -18,7 +18,7 @@ struct QABenchmark: ParsableCommand {
     var data: String = "bench/personal_qa.json"
 
     @Option(help: "Page format the entries are stored in: fp16, q8 or q4.")
-    var dtype: KVPageDType = PersonalMemory.Options().dtype
+    var dtype: PageFormat = .daemonDefault
 
     @Option(help: "Profiles to run (all by default).")
     var profiles: Int?
@@ -84,7 +84,7 @@ struct QABenchmark: ParsableCommand {
             defer { try? FileManager.default.removeItem(at: dir) }
             var o = PersonalMemory.Options()
             o.draftMetadata = draftMetadata
-            o.dtype = dtype
+            o.dtype = dtype.dtype
             if let retrieveLimit { o.retrieveLimit = retrieveLimit }
             if let answerFloor { o.answerFloor = answerFloor }
             if let blend { o.composition.blendRatio = blend }

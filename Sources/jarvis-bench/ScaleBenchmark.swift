@@ -29,7 +29,7 @@ struct ScaleBenchmark: ParsableCommand {
     var distinct: Int = 300
 
     @Option(help: "Page format of the filled entries: fp16, q8 or q4.")
-    var dtype: String = "q8"
+    var dtype: PageFormat = .daemonDefault
 
     @Option(help: "Compute threads for the model, here and in jarvisd.")
     var threads: Int = ProcessInfo.processInfo.activeProcessorCount
@@ -40,12 +40,9 @@ struct ScaleBenchmark: ParsableCommand {
     @Option(help: "Remembers and asks timed at each size.")
     var samples: Int = 20
 
-    var pageType: KVPageDType? { KVPageDType.allCases.first { "\($0)" == dtype } }
-
     func validate() throws {
         guard !sizes.isEmpty, sizes.allSatisfy({ $0 > 0 }), sizes == sizes.sorted() else { throw ValidationError("--sizes must be positive and ascending") }
         guard distinct > 0, samples > 1 else { throw ValidationError("--distinct and --samples must be positive (samples > 1)") }
-        guard pageType != nil else { throw ValidationError("--dtype must be fp16, q8 or q4") }
     }
 
     func run() throws {
@@ -57,7 +54,7 @@ struct ScaleBenchmark: ParsableCommand {
         let dir = store ?? FileManager.default.temporaryDirectory.appendingPathComponent("jarvis-bench-scale-\(getpid())").path
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
         defer { if store == nil { try? FileManager.default.removeItem(atPath: dir) } }
-        let pageType = self.pageType!
+        let pageType = dtype.dtype
 
         // The distinct notes, encoded once.
         ComputeThreads.set(threads)

@@ -125,8 +125,9 @@ final class BackupTests: XCTestCase {
         let d = try DaemonProcess(name: "backupfull")
         try d.start()
         let c = try JarvisConnection(socketPath: d.socket)
-        // About 20 tokens a note at ~23 KB a token: a few MiB of pages, more than 2 MiB.
-        for i in 0..<8 {
+        // About 20 tokens a note: one page a layer, 30 pages of at least 4 KiB (q4, the default),
+        // so 24 notes take more than 3 MiB against the 2 MiB there.
+        for i in 0..<24 {
             _ = try c.call(.remember(.init(text: "Note \(i): the parcel for flat \(i) is at the front desk, on shelf \(i % 5), behind the plant.")))
         }
         guard case .entries(let before, _, _) = try c.call(.list(.all)) else { return XCTFail("list") }
