@@ -46,7 +46,7 @@ void jk_attn_mix_begin(float *state, int head_dim) {
     for (int i = 0; i < 64 * head_dim; i++) state[i] = 0.0f;
 }
 
-void jk_attn_mix_end(const float *state, int hd, float *out, int order) {
+static void mix_end_portable(const float *state, int hd, float *out, int order) {
     for (int d = 0; d < hd; d++) {
         float all[64], lanes[16];
         for (int i = 0; i < 64; i++) all[i] = state[(size_t)i * hd + d];
@@ -94,10 +94,30 @@ TARGET static void mix_rows_avx2(float *state, const float *p, const uint16_t *v
         }
     }
 }
+
+// jk_attn_mix_end for eight dimensions at once: the slots of a dimension are added in the same
+// order as the portable loop, one lane per dimension, so each output has the same bits.
+TARGET static void mix_end_avx2(const float *state, int hd, float *out, int order) {
+    if (hd % 8 != 0) { mix_end_portable(state, hd, out, order); return; }
+    for (int d = 0; d < hd; d += 8) {
+        __m256 lanes[16];
+        for (int i = 0; i < 16; i++) {
+            const float *slot = state + (size_t)i * hd + d;
+            if (order == JK_ORDER_TILED) { lanes[i] = _mm256_loadu_ps(slot); continue; }
+            lanes[i] = _mm256_add_ps(_mm256_add_ps(_mm256_loadu_ps(slot), _mm256_loadu_ps(slot + (size_t)32 * hd)),
+                                     _mm256_add_ps(_mm256_loadu_ps(slot + (size_t)16 * hd), _mm256_loadu_ps(slot + (size_t)48 * hd)));
+        }
+        __m256 t3[8], t6[4];
+        for (int i = 0; i < 8; i++) t3[i] = _mm256_add_ps(lanes[8 + i], lanes[i]);
+        for (int i = 0; i < 4; i++) t6[i] = _mm256_add_ps(t3[4 + i], t3[i]);
+        _mm256_storeu_ps(out + d, _mm256_add_ps(_mm256_add_ps(t6[0], t6[2]), _mm256_add_ps(t6[1], t6[3])));
+    }
+}
 #endif
 
 static void (*scores_impl)(const float *, const uint16_t *, int, int, float, float *, int) = scores_portable;
 static void (*mix_rows_impl)(float *, const float *, const uint16_t *, int, int, int, int) = mix_rows_portable;
+static void (*mix_end_impl)(const float *, int, float *, int) = mix_end_portable;
 
 int jk_select_attention_kernels(int level) {
 #if defined(__x86_64__)
@@ -105,12 +125,14 @@ int jk_select_attention_kernels(int level) {
     if (level >= 1 && __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) {
         scores_impl = scores_avx2;
         mix_rows_impl = mix_rows_avx2;
+        mix_end_impl = mix_end_avx2;
         return 1;
     }
 #endif
     (void)level;
     scores_impl = scores_portable;
     mix_rows_impl = mix_rows_portable;
+    mix_end_impl = mix_end_portable;
     return 0;
 }
 
@@ -120,6 +142,10 @@ void jk_attn_scores_f16(const float *q, const uint16_t *k, int n, int head_dim, 
 
 void jk_attn_mix_rows(float *state, const float *p, const uint16_t *v, int n, int head_dim, int start, int order) {
     mix_rows_impl(state, p, v, n, head_dim, start, order);
+}
+
+void jk_attn_mix_end(const float *state, int head_dim, float *out, int order) {
+    mix_end_impl(state, head_dim, out, order);
 }
 
 void jk_attn_accumulate_f16(const float *p, const uint16_t *v, int n, int head_dim, float *out, int order) {

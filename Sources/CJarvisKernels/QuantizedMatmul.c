@@ -124,12 +124,54 @@ TARGET_VNNI static inline __m256 dot_i8i8_vnni(__m256i a, __m256i b) {
     return dot_u8i8_vnni(_mm256_sign_epi8(a, a), _mm256_sign_epi8(b, a));
 }
 
-// Rows × tokens, with tokens in tiles of four so each unpacked weight block is reused. Formats
+// One block of one weight row against the activation block `yq` (scale yd, and for formats
+// with a minimum the block sum ys): exactly the operations of the tiled loops below, so a row's
+// float order is the same whichever loop computes it.
+// Decode reads each weight row once from memory; the four rows after next are fetched while
+// these four are computed, in even parts over the blocks (measured best of 1, 2, 4 and 8 groups
+// ahead on this project's 2-core machine, by about 1.5× over the hardware prefetcher alone).
+#define PREFETCH_GROUPS 2
+#define PREFETCH_PART(AHEAD, STEP)                                                               \
+    for (int64_t o = b * (STEP); o < (b + 1) * (STEP); o += 64) _mm_prefetch((AHEAD) + o, _MM_HINT_T0);
+#define ROW_STEP_MIN(W, A, S, LOAD, DOT)                                                         \
+    S = fmaf(_cvtsh_ss(W[b].m), ys, S);                                                          \
+    A = _mm256_fmadd_ps(_mm256_set1_ps(_cvtsh_ss(W[b].d) * yd), DOT(LOAD(&W[b]), yq), A);
+#define ROW_STEP(W, A, LOAD, DOT)                                                                \
+    A = _mm256_fmadd_ps(_mm256_set1_ps(_cvtsh_ss(W[b].d) * yd), DOT(LOAD(&W[b]), yq), A);
+
+// Rows × tokens, with tokens in tiles of four so each unpacked weight block is reused; a single
+// token (decode) takes four rows at a time instead, so the activation block is loaded once for
+// four rows and their four chains of fused multiply-adds overlap rather than wait on each other. Formats
 // with a minimum (Q4_1, Q5_1): unsigned weights, plus m · s of the Q8_1 block.
 #define DEFINE_WITH_MIN(NAME, TARGET, DOT, BLOCK, LOAD)                                           \
 TARGET static void NAME(const uint8_t *w, int64_t row_bytes, int nb, const void *xv,             \
                         int n, float *y, int64_t ldy, int r0, int r1) {                          \
     const jk_block_q8 *x = (const jk_block_q8 *)xv;                                              \
+    if (n == 1) {                                                                                \
+        for (; r0 + 4 <= r1; r0 += 4) {                                                          \
+            const BLOCK *w0 = (const BLOCK *)(w + (int64_t)r0 * row_bytes);                      \
+            const BLOCK *w1 = (const BLOCK *)((const uint8_t *)w0 + row_bytes);                  \
+            const BLOCK *w2 = (const BLOCK *)((const uint8_t *)w1 + row_bytes);                  \
+            const BLOCK *w3 = (const BLOCK *)((const uint8_t *)w2 + row_bytes);                  \
+            __m256 a0 = _mm256_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;                          \
+            float s0 = 0, s1 = 0, s2 = 0, s3 = 0;                                                \
+            const char *ahead = (const char *)w0 + PREFETCH_GROUPS * 4 * row_bytes;             \
+            const int64_t step = (4 * row_bytes + nb - 1) / nb;                                  \
+            for (int b = 0; b < nb; b++) {                                                       \
+                PREFETCH_PART(ahead, step)                                                       \
+                const __m256i yq = _mm256_loadu_si256((const __m256i *)x[b].qs);                 \
+                const float yd = x[b].d, ys = x[b].s;                                            \
+                ROW_STEP_MIN(w0, a0, s0, LOAD, DOT)                                              \
+                ROW_STEP_MIN(w1, a1, s1, LOAD, DOT)                                              \
+                ROW_STEP_MIN(w2, a2, s2, LOAD, DOT)                                              \
+                ROW_STEP_MIN(w3, a3, s3, LOAD, DOT)                                              \
+            }                                                                                    \
+            y[r0] = jk_reduce8_avx(a0) + s0;                                                     \
+            y[r0 + 1] = jk_reduce8_avx(a1) + s1;                                                 \
+            y[r0 + 2] = jk_reduce8_avx(a2) + s2;                                                 \
+            y[r0 + 3] = jk_reduce8_avx(a3) + s3;                                                 \
+        }                                                                                        \
+    }                                                                                            \
     for (int t0 = 0; t0 < n; t0 += 4) {                                                          \
         const int tn = n - t0 < 4 ? n - t0 : 4;                                                  \
         for (int r = r0; r < r1; r++) {                                                          \
@@ -158,6 +200,30 @@ TARGET static void NAME(const uint8_t *w, int64_t row_bytes, int nb, const void 
 TARGET static void NAME(const uint8_t *w, int64_t row_bytes, int nb, const void *xv,             \
                         int n, float *y, int64_t ldy, int r0, int r1) {                          \
     const jk_block_q8 *x = (const jk_block_q8 *)xv;                                              \
+    if (n == 1) {                                                                                \
+        for (; r0 + 4 <= r1; r0 += 4) {                                                          \
+            const BLOCK *w0 = (const BLOCK *)(w + (int64_t)r0 * row_bytes);                      \
+            const BLOCK *w1 = (const BLOCK *)((const uint8_t *)w0 + row_bytes);                  \
+            const BLOCK *w2 = (const BLOCK *)((const uint8_t *)w1 + row_bytes);                  \
+            const BLOCK *w3 = (const BLOCK *)((const uint8_t *)w2 + row_bytes);                  \
+            __m256 a0 = _mm256_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;                          \
+            const char *ahead = (const char *)w0 + PREFETCH_GROUPS * 4 * row_bytes;             \
+            const int64_t step = (4 * row_bytes + nb - 1) / nb;                                  \
+            for (int b = 0; b < nb; b++) {                                                       \
+                PREFETCH_PART(ahead, step)                                                       \
+                const __m256i yq = _mm256_loadu_si256((const __m256i *)x[b].qs);                 \
+                const float yd = x[b].d;                                                         \
+                ROW_STEP(w0, a0, LOAD, DOT)                                                      \
+                ROW_STEP(w1, a1, LOAD, DOT)                                                      \
+                ROW_STEP(w2, a2, LOAD, DOT)                                                      \
+                ROW_STEP(w3, a3, LOAD, DOT)                                                      \
+            }                                                                                    \
+            y[r0] = jk_reduce8_avx(a0);                                                          \
+            y[r0 + 1] = jk_reduce8_avx(a1);                                                      \
+            y[r0 + 2] = jk_reduce8_avx(a2);                                                      \
+            y[r0 + 3] = jk_reduce8_avx(a3);                                                      \
+        }                                                                                        \
+    }                                                                                            \
     for (int t0 = 0; t0 < n; t0 += 4) {                                                          \
         const int tn = n - t0 < 4 ? n - t0 : 4;                                                  \
         for (int r = r0; r < r1; r++) {                                                          \
