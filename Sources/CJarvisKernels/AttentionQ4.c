@@ -9,6 +9,7 @@
 #include "CJarvisKernels.h"
 #include "CPUFeatures.h"
 #include "Reductions.h"
+#include <math.h>
 
 // The query folded with a page's channel parameters: even[i] = q[2i]·scale[2i], odd[i] =
 // q[2i+1]·scale[2i+1], and the constant Σ q[d]·min[d] every row's score starts from.
@@ -26,32 +27,38 @@ static void scores_q4_portable(const float *q, const uint8_t *k, const uint16_t 
     const int half = hd / 2;
     float even[half], odd[half];
     const float bias = fold_query(q, channels, hd, even, odd);
+    // Byte i of a row goes to lane i % 8 of two accumulators (low and high nibbles), as in the
+    // AVX2 loop, so both paths give the same bits.
     for (int j = 0; j < n; j++) {
         const uint8_t *row = k + (size_t)j * half;
-        float acc0 = 0, acc1 = 0;
+        float acc0[8] = {0}, acc1[8] = {0}, lanes[8];
         for (int i = 0; i < half; i++) {
-            acc0 += even[i] * (float)(row[i] & 15);
-            acc1 += odd[i] * (float)(row[i] >> 4);
+            acc0[i % 8] = fmaf((float)(row[i] & 15), even[i], acc0[i % 8]);
+            acc1[i % 8] = fmaf((float)(row[i] >> 4), odd[i], acc1[i % 8]);
         }
-        s[j] = (bias + acc0 + acc1) * scale;
+        for (int l = 0; l < 8; l++) lanes[l] = acc0[l] + acc1[l];
+        s[j] = (bias + jk_reduce8(lanes)) * scale;
     }
 }
 
+// The weighted sum of a run's values. 4-bit rows match no fp16 order bit for bit, so a run is not
+// spread over the 64 slots of the state as fp16 rows are: its rows are summed in registers, 32
+// dimensions at a time, and the sum is added once to the slot of its first row.
 static void mix_q4_portable(float *state, const float *p, const uint8_t *v, const uint16_t *groups, int n, int hd, int start, int order) {
     const int nb = hd / 32;
-    for (int j = 0; j < n; j++) {
-        const uint8_t *row = v + (size_t)j * (hd / 2);
-        const uint16_t *g = groups + (size_t)j * nb * 2;
-        float *a = state + (size_t)jk_slot(start + j, order) * hd;
-        for (int b = 0; b < nb; b++) {
-            const float w = p[j] * jk_fp16_to_fp32(g[2 * b]), base = p[j] * jk_fp16_to_fp32(g[2 * b + 1]);
-            float *ab = a + 32 * b;
-            const uint8_t *rb = row + 16 * b;
+    float *a = state + (size_t)jk_slot(start, order) * hd;
+    for (int b = 0; b < nb; b++) {
+        float acc[32] = {0};
+        for (int j = 0; j < n; j++) {
+            const uint8_t *rb = v + (size_t)j * (hd / 2) + 16 * b;
+            const uint16_t *g = groups + ((size_t)j * nb + b) * 2;
+            const float w = p[j] * jk_fp16_to_fp32(g[0]), base = p[j] * jk_fp16_to_fp32(g[1]);
             for (int i = 0; i < 16; i++) {
-                ab[2 * i] += w * (float)(rb[i] & 15) + base;
-                ab[2 * i + 1] += w * (float)(rb[i] >> 4) + base;
+                acc[2 * i] += fmaf(w, (float)(rb[i] & 15), base);
+                acc[2 * i + 1] += fmaf(w, (float)(rb[i] >> 4), base);
             }
         }
+        for (int i = 0; i < 32; i++) a[32 * b + i] += acc[i];
     }
 }
 
@@ -82,23 +89,23 @@ TARGET static void scores_q4_avx2(const float *q, const uint8_t *k, const uint16
 TARGET static void mix_q4_avx2(float *state, const float *p, const uint8_t *v, const uint16_t *groups, int n, int hd, int start, int order) {
     const int nb = hd / 32;
     const __m128i mask = _mm_set1_epi8(15);
-    for (int j = 0; j < n; j++) {
-        const uint8_t *row = v + (size_t)j * (hd / 2);
-        const uint16_t *g = groups + (size_t)j * nb * 2;
-        float *a = state + (size_t)jk_slot(start + j, order) * hd;
-        for (int b = 0; b < nb; b++) {
-            const __m256 w = _mm256_set1_ps(p[j] * _cvtsh_ss(g[2 * b])), base = _mm256_set1_ps(p[j] * _cvtsh_ss(g[2 * b + 1]));
-            const __m128i x = _mm_loadu_si128((const __m128i *)(row + 16 * b));
+    float *a = state + (size_t)jk_slot(start, order) * hd;
+    for (int b = 0; b < nb; b++) {
+        __m256 acc[4] = {_mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps()};
+        for (int j = 0; j < n; j++) {
+            const uint8_t *rb = v + (size_t)j * (hd / 2) + 16 * b;
+            const uint16_t *g = groups + ((size_t)j * nb + b) * 2;
+            const __m256 w = _mm256_set1_ps(p[j] * _cvtsh_ss(g[0])), base = _mm256_set1_ps(p[j] * _cvtsh_ss(g[1]));
+            const __m128i x = _mm_loadu_si128((const __m128i *)rb);
             const __m128i lo = _mm_and_si128(x, mask), hi = _mm_and_si128(_mm_srli_epi16(x, 4), mask);
             // Back in dimension order: 2i from the low nibble, 2i+1 from the high one.
             const __m128i first = _mm_unpacklo_epi8(lo, hi), second = _mm_unpackhi_epi8(lo, hi);
-            const __m128i parts[4] = {first, _mm_srli_si128(first, 8), second, _mm_srli_si128(second, 8)};
-            float *ab = a + 32 * b;
-            for (int c = 0; c < 4; c++) {
-                const __m256 y = _mm256_fmadd_ps(w, nibbles(parts[c]), base);
-                _mm256_storeu_ps(ab + 8 * c, _mm256_add_ps(_mm256_loadu_ps(ab + 8 * c), y));
-            }
+            acc[0] = _mm256_add_ps(acc[0], _mm256_fmadd_ps(w, nibbles(first), base));
+            acc[1] = _mm256_add_ps(acc[1], _mm256_fmadd_ps(w, nibbles(_mm_srli_si128(first, 8)), base));
+            acc[2] = _mm256_add_ps(acc[2], _mm256_fmadd_ps(w, nibbles(second), base));
+            acc[3] = _mm256_add_ps(acc[3], _mm256_fmadd_ps(w, nibbles(_mm_srli_si128(second, 8)), base));
         }
+        for (int c = 0; c < 4; c++) _mm256_storeu_ps(a + 32 * b + 8 * c, _mm256_add_ps(_mm256_loadu_ps(a + 32 * b + 8 * c), acc[c]));
     }
 }
 #endif
