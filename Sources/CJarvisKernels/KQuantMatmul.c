@@ -270,6 +270,13 @@ TARGET_AVX2 static inline __m256i scaled_dot(__m256i q, __m256i y, __m256i scale
     return _mm256_madd_epi16(_mm256_maddubs_epi16(q, y), scales);
 }
 
+// Decode (one token) reads each weight row once from memory: while a super-block is computed,
+// the same super-block two rows on is fetched. With several tokens a row is reused from cache.
+TARGET_AVX2 static inline void prefetch_two_rows_on(const void *block, int64_t row_bytes, int bytes) {
+    const char *p = (const char *)block + 2 * row_bytes;
+    for (int o = 0; o < bytes; o += 64) _mm_prefetch(p + o, _MM_HINT_T0);
+}
+
 // Rows × tokens, tokens in tiles of four so each unpacked super-block serves four tokens.
 TARGET_AVX2 static void mm_q4_K_avx2(const uint8_t *w, int64_t row_bytes, int nb, const void *xv,
                                      int n, float *y, int64_t ldy, int r0, int r1) {
@@ -281,6 +288,7 @@ TARGET_AVX2 static void mm_q4_K_avx2(const uint8_t *w, int64_t row_bytes, int nb
             const blk_q4_K *row = (const blk_q4_K *)(w + (int64_t)r * row_bytes);
             float sum[4] = {0, 0, 0, 0};
             for (int b = 0; b < nb; b++) {
+                if (n == 1) prefetch_two_rows_on(&row[b], row_bytes, (int)sizeof(blk_q4_K));
                 int sc[8], mn[8];
                 q4k_scales(row[b].scales, sc, mn);
                 __m256i acc[4] = { _mm256_setzero_si256(), _mm256_setzero_si256(), _mm256_setzero_si256(), _mm256_setzero_si256() };
@@ -318,6 +326,7 @@ TARGET_AVX2 static void mm_q6_K_avx2(const uint8_t *w, int64_t row_bytes, int nb
             const blk_q6_K *row = (const blk_q6_K *)(w + (int64_t)r * row_bytes);
             float sum[4] = {0, 0, 0, 0};
             for (int b = 0; b < nb; b++) {
+                if (n == 1) prefetch_two_rows_on(&row[b], row_bytes, (int)sizeof(blk_q6_K));
                 const int8_t *sc = row[b].scales;
                 __m256i acc[4] = { _mm256_setzero_si256(), _mm256_setzero_si256(), _mm256_setzero_si256(), _mm256_setzero_si256() };
                 for (int h = 0; h < 2; h++) {
@@ -406,6 +415,7 @@ TARGET_AVX2 static void mm_##T##_avx2(const uint8_t *w, int64_t row_bytes, int n
             float sum[4] = {0, 0, 0, 0};                                                         \
             for (int b = 0; b < nb; b++) {                                                       \
                 const uint8_t *blk = row + (int64_t)b * BYTES;                                   \
+                if (n == 1) prefetch_two_rows_on(blk, row_bytes, BYTES);                         \
                 __m256i q[8];                                                                    \
                 chunks_##T(blk, q);                                                              \
                 scales_##T(blk, &k);                                                             \
