@@ -124,15 +124,24 @@ TARGET_VNNI static inline __m256 dot_i8i8_vnni(__m256i a, __m256i b) {
     return dot_u8i8_vnni(_mm256_sign_epi8(a, a), _mm256_sign_epi8(b, a));
 }
 
-// One block of one weight row against the activation block `yq` (scale yd, and for formats
-// with a minimum the block sum ys): exactly the operations of the tiled loops below, so a row's
-// float order is the same whichever loop computes it.
 // Decode reads each weight row once from memory; the four rows after next are fetched while
-// these four are computed, in even parts over the blocks (measured best of 1, 2, 4 and 8 groups
-// ahead on this project's 2-core machine, by about 1.5× over the hardware prefetcher alone).
+// these four are computed, in even parts over the blocks (2 groups ahead measured best of 1, 2,
+// 4 and 8 on this project's 2-core machine: 1.3–1.5× over the hardware prefetcher alone).
 #define PREFETCH_GROUPS 2
 #define PREFETCH_PART(AHEAD, STEP)                                                               \
     for (int64_t o = b * (STEP); o < (b + 1) * (STEP); o += 64) _mm_prefetch((AHEAD) + o, _MM_HINT_T0);
+// Rows r0 … r0 + 3 of a decode product, and where to prefetch from.
+#define FOUR_ROWS(BLOCK)                                                                         \
+    const BLOCK *w0 = (const BLOCK *)(w + (int64_t)r0 * row_bytes);                              \
+    const BLOCK *w1 = (const BLOCK *)((const uint8_t *)w0 + row_bytes);                          \
+    const BLOCK *w2 = (const BLOCK *)((const uint8_t *)w1 + row_bytes);                          \
+    const BLOCK *w3 = (const BLOCK *)((const uint8_t *)w2 + row_bytes);                          \
+    const char *ahead = (const char *)w0 + PREFETCH_GROUPS * 4 * row_bytes;                      \
+    const int64_t step = (4 * row_bytes + nb - 1) / nb;
+
+// One block of one weight row against the activation block `yq` (scale yd, and for formats
+// with a minimum the block sum ys): exactly the operations of the tiled loops below, so a row's
+// float order is the same whichever loop computes it.
 #define ROW_STEP_MIN(W, A, S, LOAD, DOT)                                                         \
     S = fmaf(_cvtsh_ss(W[b].m), ys, S);                                                          \
     A = _mm256_fmadd_ps(_mm256_set1_ps(_cvtsh_ss(W[b].d) * yd), DOT(LOAD(&W[b]), yq), A);
@@ -141,22 +150,17 @@ TARGET_VNNI static inline __m256 dot_i8i8_vnni(__m256i a, __m256i b) {
 
 // Rows × tokens, with tokens in tiles of four so each unpacked weight block is reused; a single
 // token (decode) takes four rows at a time instead, so the activation block is loaded once for
-// four rows and their four chains of fused multiply-adds overlap rather than wait on each other. Formats
-// with a minimum (Q4_1, Q5_1): unsigned weights, plus m · s of the Q8_1 block.
+// four rows and their four chains of fused multiply-adds overlap rather than wait on each
+// other. Formats with a minimum (Q4_1, Q5_1): unsigned weights, plus m · s of the Q8_1 block.
 #define DEFINE_WITH_MIN(NAME, TARGET, DOT, BLOCK, LOAD)                                           \
 TARGET static void NAME(const uint8_t *w, int64_t row_bytes, int nb, const void *xv,             \
                         int n, float *y, int64_t ldy, int r0, int r1) {                          \
     const jk_block_q8 *x = (const jk_block_q8 *)xv;                                              \
     if (n == 1) {                                                                                \
         for (; r0 + 4 <= r1; r0 += 4) {                                                          \
-            const BLOCK *w0 = (const BLOCK *)(w + (int64_t)r0 * row_bytes);                      \
-            const BLOCK *w1 = (const BLOCK *)((const uint8_t *)w0 + row_bytes);                  \
-            const BLOCK *w2 = (const BLOCK *)((const uint8_t *)w1 + row_bytes);                  \
-            const BLOCK *w3 = (const BLOCK *)((const uint8_t *)w2 + row_bytes);                  \
+            FOUR_ROWS(BLOCK)                                                                     \
             __m256 a0 = _mm256_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;                          \
             float s0 = 0, s1 = 0, s2 = 0, s3 = 0;                                                \
-            const char *ahead = (const char *)w0 + PREFETCH_GROUPS * 4 * row_bytes;             \
-            const int64_t step = (4 * row_bytes + nb - 1) / nb;                                  \
             for (int b = 0; b < nb; b++) {                                                       \
                 PREFETCH_PART(ahead, step)                                                       \
                 const __m256i yq = _mm256_loadu_si256((const __m256i *)x[b].qs);                 \
@@ -202,13 +206,8 @@ TARGET static void NAME(const uint8_t *w, int64_t row_bytes, int nb, const void 
     const jk_block_q8 *x = (const jk_block_q8 *)xv;                                              \
     if (n == 1) {                                                                                \
         for (; r0 + 4 <= r1; r0 += 4) {                                                          \
-            const BLOCK *w0 = (const BLOCK *)(w + (int64_t)r0 * row_bytes);                      \
-            const BLOCK *w1 = (const BLOCK *)((const uint8_t *)w0 + row_bytes);                  \
-            const BLOCK *w2 = (const BLOCK *)((const uint8_t *)w1 + row_bytes);                  \
-            const BLOCK *w3 = (const BLOCK *)((const uint8_t *)w2 + row_bytes);                  \
+            FOUR_ROWS(BLOCK)                                                                     \
             __m256 a0 = _mm256_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;                          \
-            const char *ahead = (const char *)w0 + PREFETCH_GROUPS * 4 * row_bytes;             \
-            const int64_t step = (4 * row_bytes + nb - 1) / nb;                                  \
             for (int b = 0; b < nb; b++) {                                                       \
                 PREFETCH_PART(ahead, step)                                                       \
                 const __m256i yq = _mm256_loadu_si256((const __m256i *)x[b].qs);                 \
