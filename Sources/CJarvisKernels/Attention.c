@@ -14,31 +14,36 @@
 // multiple of 64, as llama.cpp's padded cache is; zero weights leave every lane unchanged.
 #include "CJarvisKernels.h"
 #include "Reductions.h"
+#include "AttentionMix.h"
 #include <math.h>
 
 #if defined(__x86_64__)
 #include <immintrin.h>
 #endif
 
-static void scores_portable(const float *q, const uint16_t *k, int n, int hd, float scale, float *s, int order) {
-    for (int j = 0; j < n; j++) {
-        const uint16_t *row = k + (size_t)j * hd;
-        float acc[64] = {0}, lanes[16];
-        for (int e = 0; e < hd; e++) acc[jk_slot(e, order)] = fmaf(jk_fp16_to_fp32(row[e]), q[e], acc[jk_slot(e, order)]);
-        if (order == JK_ORDER_TILED) for (int i = 0; i < 16; i++) lanes[i] = acc[i]; else jk_fold64(acc, lanes);
-        s[j] = jk_reduce16(lanes) * scale;
+static void scores_portable(const float *q, int m, const uint16_t *k, int n, int hd, float scale, float *s, int stride, int order) {
+    for (int i = 0; i < m; i++, q += hd, s += stride) {
+        for (int j = 0; j < n; j++) {
+            const uint16_t *row = k + (size_t)j * hd;
+            float acc[64] = {0}, lanes[16];
+            for (int e = 0; e < hd; e++) acc[jk_slot(e, order)] = fmaf(jk_fp16_to_fp32(row[e]), q[e], acc[jk_slot(e, order)]);
+            if (order == JK_ORDER_TILED) for (int l = 0; l < 16; l++) lanes[l] = acc[l]; else jk_fold64(acc, lanes);
+            s[j] = jk_reduce16(lanes) * scale;
+        }
     }
 }
 
 // The weighted sum of V is kept in a caller-owned state of 64 slots × head_dim floats, so that
 // rows from several places (a cached prefix, stored entries, the live cache) add up in one
 // order, as if they were one row: slot of position j is slot(start + j).
-static void mix_rows_portable(float *state, const float *p, const uint16_t *v, int n, int hd, int start, int order) {
-    for (int j = 0; j < n; j++) {
-        const uint16_t *row = v + (size_t)j * hd;
-        const float w = p[j];
-        float *a = state + (size_t)jk_slot(start + j, order) * hd;
-        for (int d = 0; d < hd; d++) a[d] = fmaf(jk_fp16_to_fp32(row[d]), w, a[d]);
+static void mix_rows_portable(float *state, int m, const float *p, int stride, const uint16_t *v, int n, int hd, int start, int order) {
+    for (int i = 0; i < m; i++, state += (size_t)64 * hd, p += stride) {
+        for (int j = 0; j < n; j++) {
+            const uint16_t *row = v + (size_t)j * hd;
+            const float w = p[j];
+            float *a = state + (size_t)jk_slot(start + j, order) * hd;
+            for (int d = 0; d < hd; d++) a[d] = fmaf(jk_fp16_to_fp32(row[d]), w, a[d]);
+        }
     }
 }
 
@@ -58,40 +63,88 @@ static void mix_end_portable(const float *state, int hd, float *out, int order) 
 #if defined(__x86_64__)
 #define TARGET __attribute__((target("avx2,fma,f16c")))
 
-TARGET static void scores_avx2(const float *q, const uint16_t *k, int n, int hd, float scale, float *s, int order) {
-    if (order == JK_ORDER_VECTOR && hd % 64 != 0) { scores_portable(q, k, n, hd, scale, s, order); return; }
+// One query in the vector order (a single query row: decoding).
+TARGET static void scores_vector_avx2(const float *q, const uint16_t *k, int n, int hd, float scale, float *s) {
     for (int j = 0; j < n; j++) {
         const uint16_t *row = k + (size_t)j * hd;
-        // acc[2a] / acc[2a+1]: lanes 0-7 / 8-15 of accumulator a (one accumulator when tiled)
+        // acc[2a] / acc[2a+1]: lanes 0-7 / 8-15 of accumulator a
         __m256 acc[8];
         for (int a = 0; a < 8; a++) acc[a] = _mm256_setzero_ps();
-        const int span = order == JK_ORDER_TILED ? 16 : 64;
-        for (int l = 0; l < hd; l += span) {
-            for (int a = 0; a < span / 16; a++) {
+        for (int l = 0; l < hd; l += 64) {
+            for (int a = 0; a < 4; a++) {
                 const uint16_t *r = row + l + 16 * a;
                 const float *qq = q + l + 16 * a;
                 acc[2 * a] = _mm256_fmadd_ps(_mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)r)), _mm256_loadu_ps(qq), acc[2 * a]);
                 acc[2 * a + 1] = _mm256_fmadd_ps(_mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(r + 8))), _mm256_loadu_ps(qq + 8), acc[2 * a + 1]);
             }
         }
-        __m256 lo = acc[0], hi = acc[1];
-        if (order == JK_ORDER_VECTOR) {
-            lo = _mm256_add_ps(_mm256_add_ps(acc[0], acc[4]), _mm256_add_ps(acc[2], acc[6]));
-            hi = _mm256_add_ps(_mm256_add_ps(acc[1], acc[5]), _mm256_add_ps(acc[3], acc[7]));
-        }
+        const __m256 lo = _mm256_add_ps(_mm256_add_ps(acc[0], acc[4]), _mm256_add_ps(acc[2], acc[6]));
+        const __m256 hi = _mm256_add_ps(_mm256_add_ps(acc[1], acc[5]), _mm256_add_ps(acc[3], acc[7]));
         s[j] = jk_reduce8_avx(_mm256_add_ps(hi, lo)) * scale;
     }
 }
 
-TARGET static void mix_rows_avx2(float *state, const float *p, const uint16_t *v, int n, int hd, int start, int order) {
-    for (int j = 0; j < n; j++) {
-        const uint16_t *row = v + (size_t)j * hd;
-        const __m256 w = _mm256_set1_ps(p[j]);
-        float *a = state + (size_t)jk_slot(start + j, order) * hd;
-        for (int d = 0; d < hd; d += 8) {
-            const __m256 x = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(row + d)));
-            _mm256_storeu_ps(a + d, _mm256_fmadd_ps(x, w, _mm256_loadu_ps(a + d)));
+// Up to JK_ATTN_QUERIES queries in the tiled order. Each key row is widened once for all of them;
+// each query's 16 lanes are folded to 8 and kept, and every 8 rows the folds are summed by one
+// transposition (jk_reduce8x8_avx), which gives each score the bits of jk_reduce8_avx.
+TARGET static inline __attribute__((always_inline))
+void scores_tiled_avx2(const float *q, const int m, const uint16_t *k, int n, int hd, float scale, float *s, int stride) {
+    __m256 folded[JK_ATTN_QUERIES][8];
+    const __m256 vscale = _mm256_set1_ps(scale);
+    for (int j0 = 0; j0 < n; j0 += 8) {
+        const int rows = n - j0 < 8 ? n - j0 : 8;
+        for (int jj = 0; jj < 8; jj++) {
+            if (jj >= rows) { for (int i = 0; i < m; i++) folded[i][jj] = _mm256_setzero_ps(); continue; }
+            const uint16_t *row = k + (size_t)(j0 + jj) * hd;
+            __m256 lo[JK_ATTN_QUERIES], hi[JK_ATTN_QUERIES];
+            for (int i = 0; i < m; i++) lo[i] = hi[i] = _mm256_setzero_ps();
+            for (int l = 0; l < hd; l += 16) {
+                const __m256 k0 = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(row + l)));
+                const __m256 k1 = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(row + l + 8)));
+                for (int i = 0; i < m; i++) {
+                    lo[i] = _mm256_fmadd_ps(k0, _mm256_loadu_ps(q + (size_t)i * hd + l), lo[i]);
+                    hi[i] = _mm256_fmadd_ps(k1, _mm256_loadu_ps(q + (size_t)i * hd + l + 8), hi[i]);
+                }
+            }
+            for (int i = 0; i < m; i++) folded[i][jj] = _mm256_add_ps(hi[i], lo[i]);
         }
+        for (int i = 0; i < m; i++) {
+            float out[8];
+            _mm256_storeu_ps(out, _mm256_mul_ps(jk_reduce8x8_avx(folded[i]), vscale));
+            for (int jj = 0; jj < rows; jj++) s[(size_t)i * stride + j0 + jj] = out[jj];
+        }
+    }
+}
+
+TARGET static void scores_avx2(const float *q, int m, const uint16_t *k, int n, int hd, float scale, float *s, int stride, int order) {
+    if (order == JK_ORDER_VECTOR) {
+        if (hd % 64 != 0) { scores_portable(q, m, k, n, hd, scale, s, stride, order); return; }
+        for (int i = 0; i < m; i++) scores_vector_avx2(q + (size_t)i * hd, k, n, hd, scale, s + (size_t)i * stride);
+        return;
+    }
+    for (int i = 0; i < m; i += JK_ATTN_QUERIES) {
+        const float *qi = q + (size_t)i * hd;
+        float *si = s + (size_t)i * stride;
+        switch (m - i) {   // a constant count, so each query's accumulators stay in registers
+        case 1: scores_tiled_avx2(qi, 1, k, n, hd, scale, si, stride); break;
+        case 2: scores_tiled_avx2(qi, 2, k, n, hd, scale, si, stride); break;
+        case 3: scores_tiled_avx2(qi, 3, k, n, hd, scale, si, stride); break;
+        default: scores_tiled_avx2(qi, JK_ATTN_QUERIES, k, n, hd, scale, si, stride); break;
+        }
+    }
+}
+
+TARGET static inline __m256 fp16_values(const void *rows, const void *scales, int j, int d, int hd) {
+    (void)scales;
+    return _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)((const uint16_t *)rows + (size_t)j * hd + d)));
+}
+
+// The tiled order sums each query's rows in registers (jk_mix_tiled_avx2); the vector order
+// spreads them over 64 slots, added in place.
+TARGET static void mix_rows_avx2(float *state, int m, const float *p, int stride, const uint16_t *v, int n, int hd, int start, int order) {
+    for (int i = 0; i < m; i++, state += (size_t)64 * hd, p += stride) {
+        if (order == JK_ORDER_TILED) { jk_mix_tiled_avx2(state, p, v, NULL, n, hd, start, fp16_values); continue; }
+        jk_mix_rows_one_by_one(state, p, v, NULL, 0, n, hd, start, 64, fp16_values);
     }
 }
 
@@ -115,8 +168,8 @@ TARGET static void mix_end_avx2(const float *state, int hd, float *out, int orde
 }
 #endif
 
-static void (*scores_impl)(const float *, const uint16_t *, int, int, float, float *, int) = scores_portable;
-static void (*mix_rows_impl)(float *, const float *, const uint16_t *, int, int, int, int) = mix_rows_portable;
+static void (*scores_impl)(const float *, int, const uint16_t *, int, int, float, float *, int, int) = scores_portable;
+static void (*mix_rows_impl)(float *, int, const float *, int, const uint16_t *, int, int, int, int) = mix_rows_portable;
 static void (*mix_end_impl)(const float *, int, float *, int) = mix_end_portable;
 
 int jk_select_attention_kernels(int level) {
@@ -136,12 +189,12 @@ int jk_select_attention_kernels(int level) {
     return 0;
 }
 
-void jk_attn_scores_f16(const float *q, const uint16_t *k, int n, int head_dim, float scale, float *scores, int order) {
-    scores_impl(q, k, n, head_dim, scale, scores, order);
+void jk_attn_scores_f16(const float *q, int m, const uint16_t *k, int n, int head_dim, float scale, float *scores, int stride, int order) {
+    scores_impl(q, m, k, n, head_dim, scale, scores, stride, order);
 }
 
-void jk_attn_mix_rows(float *state, const float *p, const uint16_t *v, int n, int head_dim, int start, int order) {
-    mix_rows_impl(state, p, v, n, head_dim, start, order);
+void jk_attn_mix_rows(float *state, int m, const float *p, int stride, const uint16_t *v, int n, int head_dim, int start, int order) {
+    mix_rows_impl(state, m, p, stride, v, n, head_dim, start, order);
 }
 
 void jk_attn_mix_end(const float *state, int head_dim, float *out, int order) {
@@ -151,6 +204,6 @@ void jk_attn_mix_end(const float *state, int head_dim, float *out, int order) {
 void jk_attn_accumulate_f16(const float *p, const uint16_t *v, int n, int head_dim, float *out, int order) {
     static _Thread_local float state[64 * 256];
     jk_attn_mix_begin(state, head_dim);
-    mix_rows_impl(state, p, v, n, head_dim, 0, order);
+    mix_rows_impl(state, 1, p, n, v, n, head_dim, 0, order);
     jk_attn_mix_end(state, head_dim, out, order);
 }

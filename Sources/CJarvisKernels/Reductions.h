@@ -7,6 +7,9 @@
 #include <immintrin.h>
 #endif
 
+/// Queries the multi-query attention kernels score in one pass over the key rows.
+enum { JK_ATTN_QUERIES = 4 };
+
 /// Sum of 16 lanes as GCC expands a 512-bit horizontal add: halves, then quarters, then pairs.
 static inline float jk_reduce16(const float a[16]) {
     float t3[8], t6[4];
@@ -36,6 +39,21 @@ __attribute__((target("avx2"))) static inline float jk_reduce8_avx(__m256 x) {
     r = _mm_add_ps(r, _mm_movehl_ps(r, r));
     r = _mm_add_ss(r, _mm_movehdup_ps(r));
     return _mm_cvtss_f32(r);
+}
+
+/// jk_reduce8_avx of eight vectors at once: lane j of the result is jk_reduce8_avx(x[j]), bit
+/// for bit. The same additions in the same pairs, done across vectors after a transposition
+/// rather than within each one.
+__attribute__((target("avx2"))) static inline __m256 jk_reduce8x8_avx(const __m256 x[8]) {
+    __m256 r[4], s[2];
+    for (int i = 0; i < 4; i++)   // r[i] = (x[2i] hi + lo, x[2i+1] hi + lo)
+        r[i] = _mm256_add_ps(_mm256_permute2f128_ps(x[2 * i], x[2 * i + 1], 0x31), _mm256_permute2f128_ps(x[2 * i], x[2 * i + 1], 0x20));
+    for (int i = 0; i < 2; i++)   // pairs (0, 2) and (1, 3) of each
+        s[i] = _mm256_add_ps(_mm256_shuffle_ps(r[2 * i], r[2 * i + 1], _MM_SHUFFLE(1, 0, 1, 0)),
+                             _mm256_shuffle_ps(r[2 * i], r[2 * i + 1], _MM_SHUFFLE(3, 2, 3, 2)));
+    const __m256 t = _mm256_add_ps(_mm256_shuffle_ps(s[0], s[1], _MM_SHUFFLE(2, 0, 2, 0)),
+                                   _mm256_shuffle_ps(s[0], s[1], _MM_SHUFFLE(3, 1, 3, 1)));
+    return _mm256_permutevar8x32_ps(t, _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7));   // t is (0 2 4 6 1 3 5 7)
 }
 #endif
 

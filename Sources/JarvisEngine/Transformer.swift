@@ -572,8 +572,10 @@ extension Transformer {
     }
 
     /// Grouped-query attention of `n` new query rows (at cache rows `rows`) over the context
-    /// runs and the cache rows up to each one's own (causal within the cache), one task per
-    /// (token, head) on the worker pool.
+    /// runs and the cache rows up to each one's own (causal within the cache), on the worker
+    /// pool. With two or more rows a task is one (token, KV head): the query heads that share the
+    /// KV head are scored and mixed in one pass over its rows. A single row (decoding) is split
+    /// by query head, so that both threads have work.
     ///
     /// Queries and attention weights are rounded to fp16, as llama.cpp does when it multiplies
     /// them with its fp16 cache; the cache itself is fp16 already.
@@ -581,18 +583,19 @@ extension Transformer {
                    cache: KVCache, context: [KVRun], out: UnsafeMutablePointer<Float>) {
         let c = config
         jk_round_fp16(q, Int64(n * c.heads * c.headDim))
+        let headsPerTask = n == 1 ? 1 : c.heads / c.kvHeads
         var job = AttentionJob(q: q, qRaw: qRaw, out: out, cache: cache, context: context, layer: layer, rows: rows,
-                               config: c, scale: c.attentionScale, window: c.window(layer: layer),
+                               config: c, scale: c.attentionScale, window: c.window(layer: layer), headsPerTask: headsPerTask,
                                order: n == 1 ? Int32(JK_ORDER_VECTOR) : Int32(JK_ORDER_TILED))
         withUnsafeMutablePointer(to: &job) { ctx in
             jk_parallel({ raw, task in
                 raw!.assumingMemoryBound(to: AttentionJob.self).pointee.run(task: Int(task))
-            }, ctx, Int32(n * c.heads))
+            }, ctx, Int32(n * c.heads / headsPerTask))
         }
     }
 }
 
-/// One (token, head) of attention; see `Transformer.attention`.
+/// One token's attention for `headsPerTask` query heads of one KV head; see `Transformer.attention`.
 struct AttentionJob {
     let q: UnsafeMutablePointer<Float>
     let qRaw: UnsafePointer<Float>?
@@ -605,52 +608,57 @@ struct AttentionJob {
     let scale: Float
     /// The layer's sliding window, nil when it sees the whole context.
     let window: Int?
+    /// Query heads per task: all those of a KV head, or one.
+    let headsPerTask: Int
     /// Summation order: llama.cpp's single-row order for one query row, its tiled one otherwise.
     let order: Int32
 
     func run(task: Int) {
-        let c = config, hd = c.headDim, qDim = c.heads * hd
-        let t = task / c.heads, h = task % c.heads
-        let kvh = h / (c.heads / c.kvHeads)
+        let c = config, hd = c.headDim, qDim = c.heads * hd, m = headsPerTask
+        let groups = c.heads / m
+        let t = task / groups, h0 = (task % groups) * m
+        let kvh = h0 / (c.heads / c.kvHeads)
         let slot = layer * c.kvHeads + kvh
         let contextRows = context.reduce(0) { $0 + $1.tokenCount }
         let row = rows[t]
         let own = row + 1
         let visible = contextRows + own
-        let scores = Scratch(visible), rotated = Scratch(hd + c.ropeDims), state = Scratch(64 * hd)
+        // Head i's scores are row i of `scores`, its weighted sum of V state i of `state`.
+        let scores = Scratch(m * visible), rotated = Scratch(m * hd + c.ropeDims), state = Scratch(m * 64 * hd)
         defer { scores.free(); rotated.free(); state.free() }
-        let qRotated = UnsafePointer(q + t * qDim + h * hd)
+        let qHeads = UnsafePointer(q + t * qDim + h0 * hd)
+        let m32 = Int32(m), stride = Int32(visible)
 
-        // Scores: each run with the query turned to where the run's keys were computed.
+        // Scores: each run with the queries turned to where the run's keys were computed.
         var offset = 0
         var rotatedDelta: Int?
         for run in context {
-            var qv = qRotated
+            var qv = qHeads
             if run.positionDelta != 0, let qRaw {
                 if rotatedDelta != run.positionDelta {
                     let position = cache.basePosition + row - run.positionDelta
-                    let cosT = rotated.p + hd, sinT = rotated.p + hd + c.ropeDims / 2
+                    let cosT = rotated.p + m * hd, sinT = rotated.p + m * hd + c.ropeDims / 2
                     c.ropeTable(sliding: window != nil, position: position, cos: cosT, sin: sinT)
-                    rotated.p.update(from: qRaw + t * qDim + h * hd, count: hd)
-                    jk_rope_apply(rotated.p, 1, Int32(hd), Int32(c.ropeDims), cosT, sinT, c.ropeIsNeox ? 1 : 0)
-                    jk_round_fp16(rotated.p, Int64(hd))
+                    rotated.p.update(from: qRaw + t * qDim + h0 * hd, count: m * hd)
+                    jk_rope_apply(rotated.p, m32, Int32(hd), Int32(c.ropeDims), cosT, sinT, c.ropeIsNeox ? 1 : 0)
+                    jk_round_fp16(rotated.p, Int64(m * hd))
                     rotatedDelta = run.positionDelta
                 }
                 qv = UnsafePointer(rotated.p)
             }
+            let n = Int32(run.tokenCount), runScale = scale * run.logitScale, s = scores.p + offset
             switch run.format {
             case .fp16:
-                jk_attn_scores_f16(qv, run.keys[slot].assumingMemoryBound(to: UInt16.self), Int32(run.tokenCount), Int32(hd),
-                                   scale * run.logitScale, scores.p + offset, order)
+                jk_attn_scores_f16(qv, m32, run.keys[slot].assumingMemoryBound(to: UInt16.self), n, Int32(hd), runScale, s, stride, order)
             case .q8(let keyScales, _):
-                jk_attn_scores_q8(qv, run.keys[slot].assumingMemoryBound(to: Int8.self), keyScales[slot], Int32(run.tokenCount),
-                                  Int32(hd), scale * run.logitScale, scores.p + offset, order)
+                jk_attn_scores_q8(qv, m32, run.keys[slot].assumingMemoryBound(to: Int8.self), keyScales[slot], n, Int32(hd), runScale, s,
+                                  stride, order)
             case .q4(let keyChannels, _):
-                jk_attn_scores_q4(qv, run.keys[slot].assumingMemoryBound(to: UInt8.self), keyChannels[slot], Int32(run.tokenCount),
-                                  Int32(hd), scale * run.logitScale, scores.p + offset, order)
+                jk_attn_scores_q4(qv, m32, run.keys[slot].assumingMemoryBound(to: UInt8.self), keyChannels[slot], n, Int32(hd), runScale, s,
+                                  stride, order)
             }
             if run.logitBias != 0 {
-                for i in offset..<offset + run.tokenCount { scores.p[i] += run.logitBias }
+                for i in 0..<m { for j in 0..<run.tokenCount { s[i * visible + j] += run.logitBias } }
             }
             offset += run.tokenCount
         }
@@ -660,39 +668,42 @@ struct AttentionJob {
         var first = 0
         if let window {
             let oldest = cache.basePosition + row - window + 1
-            offset = 0
-            for run in context {
-                for i in 0..<min(run.tokenCount, max(0, oldest - run.placedPosition)) { scores.p[offset + i] = -.infinity }
-                offset += run.tokenCount
-            }
             first = min(own, max(0, oldest - cache.basePosition))
-            for i in 0..<first { scores.p[offset + i] = -.infinity }
+            for i in 0..<m {
+                let s = scores.p + i * visible
+                offset = 0
+                for run in context {
+                    for j in 0..<min(run.tokenCount, max(0, oldest - run.placedPosition)) { s[offset + j] = -.infinity }
+                    offset += run.tokenCount
+                }
+                for j in 0..<first { s[offset + j] = -.infinity }
+            }
         }
-        jk_attn_scores_f16(qRotated, cache.keys(layer: layer, head: kvh) + first * hd, Int32(own - first), Int32(hd), scale,
-                           scores.p + offset + first, order)
-        jk_softmax(scores.p, Int32(visible))
-        jk_round_fp16(scores.p, Int64(visible))
+        jk_attn_scores_f16(qHeads, m32, cache.keys(layer: layer, head: kvh) + first * hd, Int32(own - first), Int32(hd), scale,
+                           scores.p + contextRows + first, stride, order)
+        for i in 0..<m { jk_softmax(scores.p + i * visible, stride) }
+        jk_round_fp16(scores.p, Int64(m * visible))
 
         // Weighted sum of V over all rows, in the order of one logical row.
-        jk_attn_mix_begin(state.p, Int32(hd))
+        for i in 0..<m { jk_attn_mix_begin(state.p + i * 64 * hd, Int32(hd)) }
         offset = 0
         for run in context {
+            let n = Int32(run.tokenCount), p = scores.p + offset
             switch run.format {
             case .fp16:
-                jk_attn_mix_rows(state.p, scores.p + offset, run.values[slot].assumingMemoryBound(to: UInt16.self),
-                                 Int32(run.tokenCount), Int32(hd), Int32(offset), order)
+                jk_attn_mix_rows(state.p, m32, p, stride, run.values[slot].assumingMemoryBound(to: UInt16.self), n, Int32(hd), Int32(offset), order)
             case .q8(_, let valueScales):
-                jk_attn_mix_rows_q8(state.p, scores.p + offset, run.values[slot].assumingMemoryBound(to: Int8.self), valueScales[slot],
-                                    Int32(run.tokenCount), Int32(hd), Int32(offset), order)
+                jk_attn_mix_rows_q8(state.p, m32, p, stride, run.values[slot].assumingMemoryBound(to: Int8.self), valueScales[slot], n,
+                                    Int32(hd), Int32(offset), order)
             case .q4(_, let valueGroups):
-                jk_attn_mix_rows_q4(state.p, scores.p + offset, run.values[slot].assumingMemoryBound(to: UInt8.self), valueGroups[slot],
-                                    Int32(run.tokenCount), Int32(hd), Int32(offset), order)
+                jk_attn_mix_rows_q4(state.p, m32, p, stride, run.values[slot].assumingMemoryBound(to: UInt8.self), valueGroups[slot], n,
+                                    Int32(hd), Int32(offset), order)
             }
             offset += run.tokenCount
         }
-        jk_attn_mix_rows(state.p, scores.p + offset + first, cache.values(layer: layer, head: kvh) + first * hd, Int32(own - first),
-                         Int32(hd), Int32(offset + first), order)
-        jk_attn_mix_end(state.p, Int32(hd), out + t * qDim + h * hd, order)
+        jk_attn_mix_rows(state.p, m32, scores.p + offset + first, stride, cache.values(layer: layer, head: kvh) + first * hd,
+                         Int32(own - first), Int32(hd), Int32(offset + first), order)
+        for i in 0..<m { jk_attn_mix_end(state.p + i * 64 * hd, Int32(hd), out + t * qDim + (h0 + i) * hd, order) }
     }
 }
 

@@ -189,8 +189,8 @@ final class KernelTests: XCTestCase {
         for level in [0, 1] {
             jk_select_attention_q4_kernels(Int32(level))
             var s = [Float](repeating: 0, count: n), state = [Float](repeating: 0, count: 64 * hd), o = [Float](repeating: 0, count: hd)
-            jk_attn_scores_q4(q, kCodes, channels, Int32(n), Int32(hd), 0.125, &s, Int32(JK_ORDER_VECTOR))
-            jk_attn_mix_rows_q4(&state, p, vCodes, groups, Int32(n), Int32(hd), Int32(start), Int32(JK_ORDER_VECTOR))
+            jk_attn_scores_q4(q, 1, kCodes, channels, Int32(n), Int32(hd), 0.125, &s, Int32(n), Int32(JK_ORDER_VECTOR))
+            jk_attn_mix_rows_q4(&state, 1, p, Int32(n), vCodes, groups, Int32(n), Int32(hd), Int32(start), Int32(JK_ORDER_VECTOR))
             jk_attn_mix_end(state, Int32(hd), &o, Int32(JK_ORDER_VECTOR))
             for j in 0..<n {
                 let want = (0..<hd).reduce(0.0) { $0 + Double(q[$1]) * (f(channels[hd + $1]) + f(channels[$1]) * code(kCodes, j, $1)) } * 0.125
@@ -207,6 +207,72 @@ final class KernelTests: XCTestCase {
         }
         jk_select_attention_q4_kernels(1)
         XCTAssertEqual(results[0], results[1], "4-bit attention, portable vs AVX2")
+    }
+
+    /// The query heads of a KV head are scored and mixed in one pass over its rows (up to four
+    /// at a time, then the rest): every score and every weighted sum has the bits of that query
+    /// alone, in each page format, order and CPU level. 13 and 42 rows leave remainders after
+    /// the groups of eight rows that are reduced together.
+    func testSeveralQueriesAttendAsEachAlone() {
+        let hd = 64
+        for n in [13, 42] {
+            let k16 = randoms(n * hd).map { Float16($0).bitPattern }, v16 = randoms(n * hd).map { Float16($0).bitPattern }
+            let k8 = randoms(n * hd).map { Int8($0 * 127) }, v8 = randoms(n * hd).map { Int8($0 * 127) }
+            let s8 = randoms(n * hd / 32).map { Float16(abs($0) / 50).bitPattern }
+            let k4 = (0..<n * hd / 2).map { _ in UInt8(truncatingIfNeeded: rng.next()) }
+            let v4 = (0..<n * hd / 2).map { _ in UInt8(truncatingIfNeeded: rng.next()) }
+            let channels = (randoms(hd).map { abs($0) / 8 } + randoms(hd)).map { Float16($0).bitPattern }
+            let groups = (0..<n * hd / 32).flatMap { _ in [Float16(abs(randoms(1)[0]) / 8).bitPattern, Float16(randoms(1)[0]).bitPattern] }
+            for m in 1...6 {
+                let q = randoms(m * hd).map { Float(Float16($0)) }
+                let p = randoms(m * n).map { Float(Float16(abs($0) / 75)) }
+                for order in [Int32(JK_ORDER_TILED), Int32(JK_ORDER_VECTOR)] {
+                    for level in [0, 1] {
+                        _ = jk_select_attention_kernels(Int32(level))
+                        jk_select_attention_q8_kernels(Int32(level))
+                        jk_select_attention_q4_kernels(Int32(level))
+                        // Scores then weighted sums of m queries, in one call or one call each.
+                        func attend(_ together: Bool, scores: (UnsafePointer<Float>, Int32, UnsafeMutablePointer<Float>) -> Void,
+                                    mix: (UnsafeMutablePointer<Float>, Int32, UnsafePointer<Float>) -> Void) -> [UInt32] {
+                            var s = [Float](repeating: 0, count: m * n), state = [Float](repeating: 0, count: m * 64 * hd)
+                            var o = [Float](repeating: 0, count: m * hd)
+                            q.withUnsafeBufferPointer { qb in
+                                s.withUnsafeMutableBufferPointer { sb in
+                                    if together { scores(qb.baseAddress!, Int32(m), sb.baseAddress!) } else {
+                                        for i in 0..<m { scores(qb.baseAddress! + i * hd, 1, sb.baseAddress! + i * n) }
+                                    }
+                                }
+                            }
+                            p.withUnsafeBufferPointer { pb in
+                                state.withUnsafeMutableBufferPointer { st in
+                                    if together { mix(st.baseAddress!, Int32(m), pb.baseAddress!) } else {
+                                        for i in 0..<m { mix(st.baseAddress! + i * 64 * hd, 1, pb.baseAddress! + i * n) }
+                                    }
+                                    for i in 0..<m { jk_attn_mix_end(st.baseAddress! + i * 64 * hd, Int32(hd), &o[i * hd], order) }
+                                }
+                            }
+                            return (s + o).map(\.bitPattern)
+                        }
+                        let formats: [(String, (UnsafePointer<Float>, Int32, UnsafeMutablePointer<Float>) -> Void,
+                                       (UnsafeMutablePointer<Float>, Int32, UnsafePointer<Float>) -> Void)] = [
+                            ("fp16", { jk_attn_scores_f16($0, $1, k16, Int32(n), Int32(hd), 0.125, $2, Int32(n), order) },
+                             { jk_attn_mix_rows($0, $1, $2, Int32(n), v16, Int32(n), Int32(hd), 3, order) }),
+                            ("q8", { jk_attn_scores_q8($0, $1, k8, s8, Int32(n), Int32(hd), 0.125, $2, Int32(n), order) },
+                             { jk_attn_mix_rows_q8($0, $1, $2, Int32(n), v8, s8, Int32(n), Int32(hd), 3, order) }),
+                            ("q4", { jk_attn_scores_q4($0, $1, k4, channels, Int32(n), Int32(hd), 0.125, $2, Int32(n), order) },
+                             { jk_attn_mix_rows_q4($0, $1, $2, Int32(n), v4, groups, Int32(n), Int32(hd), 3, order) }),
+                        ]
+                        for (name, scores, mix) in formats {
+                            XCTAssertEqual(attend(true, scores: scores, mix: mix), attend(false, scores: scores, mix: mix),
+                                           "\(name), \(m) queries, \(n) rows, order \(order), level \(level)")
+                        }
+                    }
+                }
+            }
+        }
+        _ = jk_select_attention_kernels(1)
+        jk_select_attention_q8_kernels(1)
+        jk_select_attention_q4_kernels(1)
     }
 
     func testEveryCPULevelGivesTheSameBits() {
@@ -238,7 +304,7 @@ final class KernelTests: XCTestCase {
             for level in [0, 1] {
                 _ = jk_select_attention_kernels(Int32(level))
                 var s = [Float](repeating: 0, count: n2), o = [Float](repeating: 0, count: hd)
-                jk_attn_scores_f16(q, k, Int32(n2), Int32(hd), 0.125, &s, order)
+                jk_attn_scores_f16(q, 1, k, Int32(n2), Int32(hd), 0.125, &s, Int32(n2), order)
                 jk_attn_accumulate_f16(p, v, Int32(n2), Int32(hd), &o, order)
                 scores.append(s.map(\.bitPattern)); mixes.append(o.map(\.bitPattern))
             }
@@ -253,8 +319,8 @@ final class KernelTests: XCTestCase {
             for level in [0, 1] {
                 jk_select_attention_q8_kernels(Int32(level))
                 var s = [Float](repeating: 0, count: n2), state = [Float](repeating: 0, count: 64 * hd), o = [Float](repeating: 0, count: hd)
-                jk_attn_scores_q8(q, k8, s8, Int32(n2), Int32(hd), 0.125, &s, order)
-                jk_attn_mix_rows_q8(&state, p, v8, s8, Int32(n2), Int32(hd), 3, order)
+                jk_attn_scores_q8(q, 1, k8, s8, Int32(n2), Int32(hd), 0.125, &s, Int32(n2), order)
+                jk_attn_mix_rows_q8(&state, 1, p, Int32(n2), v8, s8, Int32(n2), Int32(hd), 3, order)
                 jk_attn_mix_end(state, Int32(hd), &o, order)
                 results.append((s + o).map(\.bitPattern))
             }

@@ -73,30 +73,38 @@ void jk_rope_apply(float *x, int heads, int head_dim, int dims, const float *cos
 /// Summation orders of the attention dot products (see Attention.c): llama.cpp uses the tiled
 /// one when a batch has two or more query rows, the vector one for a single row.
 enum { JK_ORDER_TILED = 0, JK_ORDER_VECTOR = 1 };
-/// scores[j] = scale * dot(q, K[j]) for j in [0, n); K rows are `head_dim` fp16 values each
-/// (`head_dim` a multiple of 16, at most 256).
-void jk_attn_scores_f16(const float *q, const uint16_t *k, int n, int head_dim, float scale, float *scores, int order);
+/// scores[i·stride + j] = scale * dot(q_i, K[j]) for m queries q_i (q + i·head_dim) and j in
+/// [0, n); K rows are `head_dim` fp16 values each (`head_dim` a multiple of 16, at most 256).
+/// Queries that share K (a KV head's query heads) are scored in one pass over its rows; every
+/// score has the bits of a call with that query alone.
+void jk_attn_scores_f16(const float *q, int m, const uint16_t *k, int n, int head_dim, float scale, float *scores, int stride, int order);
 /// out[d] = sum_j p[j] * V[j][d] for j in [0, n); V rows are `head_dim` fp16 values each.
 void jk_attn_accumulate_f16(const float *p, const uint16_t *v, int n, int head_dim, float *out, int order);
 /// The same sum over rows that live in several places: begin with a state of 64 × head_dim
 /// floats, add each run of rows with the index of its first row in the logical row, then end.
 /// The result is bit-identical to one jk_attn_accumulate_f16 over the concatenated rows.
+/// jk_attn_mix_rows adds the rows to m states at once (state + i·64·head_dim), weighted by
+/// p + i·stride, each as a call with that state alone would.
 void jk_attn_mix_begin(float *state, int head_dim);
-void jk_attn_mix_rows(float *state, const float *p, const uint16_t *v, int n, int head_dim, int start, int order);
+void jk_attn_mix_rows(float *state, int m, const float *p, int stride, const uint16_t *v, int n, int head_dim, int start, int order);
 void jk_attn_mix_end(const float *state, int head_dim, float *out, int order);
 
 /// The same over rows stored in 8 bits: `head_dim` int8 values per row and one fp16 scale per
 /// 32 values (`scales` holds head_dim/32 per row); head_dim a multiple of 32.
-void jk_attn_scores_q8(const float *q, const int8_t *k, const uint16_t *scales, int n, int head_dim, float scale, float *scores, int order);
-void jk_attn_mix_rows_q8(float *state, const float *p, const int8_t *v, const uint16_t *scales, int n, int head_dim, int start, int order);
+void jk_attn_scores_q8(const float *q, int m, const int8_t *k, const uint16_t *scales, int n, int head_dim, float scale, float *scores,
+                       int stride, int order);
+void jk_attn_mix_rows_q8(float *state, int m, const float *p, int stride, const int8_t *v, const uint16_t *scales, int n, int head_dim,
+                         int start, int order);
 /// Level 0 forces the portable 8-bit attention loops (for tests); 1 picks the best.
 void jk_select_attention_q8_kernels(int level);
 /// The same over rows stored in 4 bits, two codes per byte (dimension 2i in the low nibble of
 /// byte i). Keys per channel: `channels` holds head_dim fp16 scales, then head_dim fp16 minimums,
 /// shared by the n rows; a key is min + scale · code. Values per token: `groups` holds, per row,
 /// head_dim/32 pairs (fp16 scale, fp16 minimum), one pair per 32 values. head_dim a multiple of 32.
-void jk_attn_scores_q4(const float *q, const uint8_t *k, const uint16_t *channels, int n, int head_dim, float scale, float *scores, int order);
-void jk_attn_mix_rows_q4(float *state, const float *p, const uint8_t *v, const uint16_t *groups, int n, int head_dim, int start, int order);
+void jk_attn_scores_q4(const float *q, int m, const uint8_t *k, const uint16_t *channels, int n, int head_dim, float scale, float *scores,
+                       int stride, int order);
+void jk_attn_mix_rows_q4(float *state, int m, const float *p, int stride, const uint8_t *v, const uint16_t *groups, int n, int head_dim,
+                         int start, int order);
 /// Level 0 forces the portable 4-bit attention loops (for tests); 1 picks the best.
 void jk_select_attention_q4_kernels(int level);
 
