@@ -14,7 +14,7 @@
 // multiple of 64, as llama.cpp's padded cache is; zero weights leave every lane unchanged.
 #include "CJarvisKernels.h"
 #include "Reductions.h"
-#include "AttentionMix.h"
+#include "AttentionTiled.h"
 #include <math.h>
 
 #if defined(__x86_64__)
@@ -63,80 +63,18 @@ static void mix_end_portable(const float *state, int hd, float *out, int order) 
 #if defined(__x86_64__)
 #define TARGET __attribute__((target("avx2,fma,f16c")))
 
-// One query in the vector order (a single query row: decoding).
-TARGET static void scores_vector_avx2(const float *q, const uint16_t *k, int n, int hd, float scale, float *s) {
-    for (int j = 0; j < n; j++) {
-        const uint16_t *row = k + (size_t)j * hd;
-        // acc[2a] / acc[2a+1]: lanes 0-7 / 8-15 of accumulator a
-        __m256 acc[8];
-        for (int a = 0; a < 8; a++) acc[a] = _mm256_setzero_ps();
-        for (int l = 0; l < hd; l += 64) {
-            for (int a = 0; a < 4; a++) {
-                const uint16_t *r = row + l + 16 * a;
-                const float *qq = q + l + 16 * a;
-                acc[2 * a] = _mm256_fmadd_ps(_mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)r)), _mm256_loadu_ps(qq), acc[2 * a]);
-                acc[2 * a + 1] = _mm256_fmadd_ps(_mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(r + 8))), _mm256_loadu_ps(qq + 8), acc[2 * a + 1]);
-            }
-        }
-        const __m256 lo = _mm256_add_ps(_mm256_add_ps(acc[0], acc[4]), _mm256_add_ps(acc[2], acc[6]));
-        const __m256 hi = _mm256_add_ps(_mm256_add_ps(acc[1], acc[5]), _mm256_add_ps(acc[3], acc[7]));
-        s[j] = jk_reduce8_avx(_mm256_add_ps(hi, lo)) * scale;
-    }
-}
-
-// Up to JK_ATTN_QUERIES queries in the tiled order. Each key row is widened once for all of them;
-// each query's 16 lanes are folded to 8 and kept, and every 8 rows the folds are summed by one
-// transposition (jk_reduce8x8_avx), which gives each score the bits of jk_reduce8_avx.
-TARGET static inline __attribute__((always_inline))
-void scores_tiled_avx2(const float *q, const int m, const uint16_t *k, int n, int hd, float scale, float *s, int stride) {
-    __m256 folded[JK_ATTN_QUERIES][8];
-    const __m256 vscale = _mm256_set1_ps(scale);
-    for (int j0 = 0; j0 < n; j0 += 8) {
-        const int rows = n - j0 < 8 ? n - j0 : 8;
-        for (int jj = 0; jj < 8; jj++) {
-            if (jj >= rows) { for (int i = 0; i < m; i++) folded[i][jj] = _mm256_setzero_ps(); continue; }
-            const uint16_t *row = k + (size_t)(j0 + jj) * hd;
-            __m256 lo[JK_ATTN_QUERIES], hi[JK_ATTN_QUERIES];
-            for (int i = 0; i < m; i++) lo[i] = hi[i] = _mm256_setzero_ps();
-            for (int l = 0; l < hd; l += 16) {
-                const __m256 k0 = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(row + l)));
-                const __m256 k1 = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(row + l + 8)));
-                for (int i = 0; i < m; i++) {
-                    lo[i] = _mm256_fmadd_ps(k0, _mm256_loadu_ps(q + (size_t)i * hd + l), lo[i]);
-                    hi[i] = _mm256_fmadd_ps(k1, _mm256_loadu_ps(q + (size_t)i * hd + l + 8), hi[i]);
-                }
-            }
-            for (int i = 0; i < m; i++) folded[i][jj] = _mm256_add_ps(hi[i], lo[i]);
-        }
-        for (int i = 0; i < m; i++) {
-            float out[8];
-            _mm256_storeu_ps(out, _mm256_mul_ps(jk_reduce8x8_avx(folded[i]), vscale));
-            for (int jj = 0; jj < rows; jj++) s[(size_t)i * stride + j0 + jj] = out[jj];
-        }
-    }
+TARGET static inline __m256 fp16_values(const void *rows, const void *scales, int j, int d, int hd) {
+    (void)scales;
+    return _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)((const uint16_t *)rows + (size_t)j * hd + d)));
 }
 
 TARGET static void scores_avx2(const float *q, int m, const uint16_t *k, int n, int hd, float scale, float *s, int stride, int order) {
     if (order == JK_ORDER_VECTOR) {
         if (hd % 64 != 0) { scores_portable(q, m, k, n, hd, scale, s, stride, order); return; }
-        for (int i = 0; i < m; i++) scores_vector_avx2(q + (size_t)i * hd, k, n, hd, scale, s + (size_t)i * stride);
+        for (int i = 0; i < m; i++) jk_scores_vector_avx2(q + (size_t)i * hd, k, NULL, n, hd, scale, s + (size_t)i * stride, fp16_values);
         return;
     }
-    for (int i = 0; i < m; i += JK_ATTN_QUERIES) {
-        const float *qi = q + (size_t)i * hd;
-        float *si = s + (size_t)i * stride;
-        switch (m - i) {   // a constant count, so each query's accumulators stay in registers
-        case 1: scores_tiled_avx2(qi, 1, k, n, hd, scale, si, stride); break;
-        case 2: scores_tiled_avx2(qi, 2, k, n, hd, scale, si, stride); break;
-        case 3: scores_tiled_avx2(qi, 3, k, n, hd, scale, si, stride); break;
-        default: scores_tiled_avx2(qi, JK_ATTN_QUERIES, k, n, hd, scale, si, stride); break;
-        }
-    }
-}
-
-TARGET static inline __m256 fp16_values(const void *rows, const void *scales, int j, int d, int hd) {
-    (void)scales;
-    return _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)((const uint16_t *)rows + (size_t)j * hd + d)));
+    jk_scores_tiled_avx2(q, m, k, NULL, n, hd, scale, s, stride, fp16_values);
 }
 
 // The tiled order sums each query's rows in registers (jk_mix_tiled_avx2); the vector order

@@ -28,6 +28,8 @@ public final class PersonalMemory: Sendable {
         /// computed cost SmolLM2-135M accuracy, and one entry is never moved.
         public var retrieveLimit = 1
         public var tokenBudget = 768
+        /// Where the best of several entries sits (`EntryOrder`).
+        public var entryOrder = EntryOrder.bestLast
         /// Below this cosine of the first-ranked entry, a question has nothing remembered
         /// behind it (`Retriever.answerFloor`); 0 answers every question from its best entries.
         public var answerFloor: Float = Retriever().answerFloor
@@ -62,6 +64,14 @@ public final class PersonalMemory: Sendable {
     /// streamed as the answer's text, with `Answer.nothingRemembered` set. Clients recognise
     /// the flag (`nothing_remembered` on the wire), not the words.
     public static let nothingRemembered = "I have nothing remembered about that."
+
+    /// The order several entries are laid out in before the question.
+    public enum EntryOrder: String, Sendable, CaseIterable {
+        /// The best entry first, right after the shared prefix; the others follow by rank.
+        case bestFirst = "best-first"
+        /// The best entry last, next to the question.
+        case bestLast = "best-last"
+    }
 
     /// How an answer uses the notes: `kv` reads the retrieved entries' stored caches; the other
     /// modes exist to compare against it.
@@ -380,7 +390,8 @@ public final class PersonalMemory: Sendable {
             // Best last: the entry ranked first sits next to the question. On docqa at k = 4 this
             // raised text-rag from 10.0% to 18.6% and kv from 10.0% to 17.1% (README, "Several
             // memories in one answer"); the answer still names its entries best first.
-            var a = try answer(question, image: image, entries: hits.reversed(), mode: mode, composition: options.composition,
+            let laid = options.entryOrder == .bestLast ? hits.reversed() : hits
+            var a = try answer(question, image: image, entries: laid, mode: mode, composition: options.composition,
                                maxTokens: maxTokens, sampling: sampling, start: start, onText: onText, shouldStop: shouldStop)
             a.entries = hits
             return a

@@ -35,8 +35,14 @@ struct QABenchmark: ParsableCommand {
     @Option(name: .customLong("retrieve-limit"), help: "Most entries an answer rests on.")
     var retrieveLimit: Int?
 
+    @Option(help: "Where the best of several entries sits: best-last (next to the question) or best-first.")
+    var order: String?
+
     @Option(name: .customLong("blend"), help: "kv composes its entries with CacheBlend-style selective recompute of this fraction of the moved entries' tokens (e.g. 0.2).")
     var blend: Double?
+
+    @Option(name: .customLong("lead"), help: "kv recomputes this many tokens at the start of each entry placed after another (EPIC-style).")
+    var lead: Int?
 
     @Option(name: .customLong("answer-floor"), help: "Cosine of the first-ranked entry below which a question has nothing remembered behind it (0: answer every question).")
     var answerFloor: Float?
@@ -86,8 +92,13 @@ struct QABenchmark: ParsableCommand {
             o.draftMetadata = draftMetadata
             o.dtype = dtype.dtype
             if let retrieveLimit { o.retrieveLimit = retrieveLimit }
+            if let order {
+                guard let e = PersonalMemory.EntryOrder(rawValue: order) else { throw ValidationError("unknown order \(order): best-first or best-last") }
+                o.entryOrder = e
+            }
             if let answerFloor { o.answerFloor = answerFloor }
             if let blend { o.composition.blendRatio = blend }
+            if let lead { o.composition.leadRecompute = lead }
             var prompt = AnswerPrompt(format: PersonalMemory.format(tokenizer: tok, vision: nil))
             if let system { prompt.system = system.replacingOccurrences(of: "\\n", with: "\n") }
             if let questionLead { prompt.questionLead = questionLead.replacingOccurrences(of: "\\n", with: "\n") }
@@ -131,8 +142,9 @@ struct QABenchmark: ParsableCommand {
         let answerable = (asked["single"] ?? 0) + (asked["two"] ?? 0)
         print("model: \(path)   threads: \(options.threads)   pages: \(dtype)   profiles: \(chosen.count)   questions: \(asked["single"] ?? 0) single-memory, "
               + "\(asked["two"] ?? 0) two-memory, \(asked["unanswerable"] ?? 0) unanswerable   answers up to \(maxTokens) tokens, greedy")
-        print("entries per answer: at most \(retrieveLimit ?? PersonalMemory.Options().retrieveLimit)   kv composition: "
-              + (blend.map { "CacheBlend-style recompute of \($0) of the moved entries' tokens" } ?? "plain"))
+        print("entries per answer: at most \(retrieveLimit ?? PersonalMemory.Options().retrieveLimit), \(order ?? PersonalMemory.Options().entryOrder.rawValue)"
+              + "   kv composition: " + (blend.map { "CacheBlend-style recompute of \($0) of the moved entries' tokens" }
+                                           ?? lead.map { "first \($0) tokens of each moved entry recomputed" } ?? "plain"))
         print("")
         print(pad("mode", 10) + pad("single", 9) + pad("two", 9) + pad("answerable", 12) + pad("unanswerable", 14) + "median TTFT")
         func percent(_ n: Int, of d: Int) -> Double { 100 * Double(n) / Double(max(d, 1)) }

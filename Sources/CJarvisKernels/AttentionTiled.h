@@ -1,0 +1,136 @@
+// Attention loops in llama.cpp's orders for rows of any element type the caller can widen eight
+// values at a time: in the tiled order (two or more query rows), scores of several queries in
+// one pass over the key rows and the weighted sum of V kept in registers; in the vector order,
+// one query's scores. Shared by the fp16 and 8-bit kernels.
+// Private to CJarvisKernels.
+#ifndef JARVIS_ATTENTION_TILED_H
+#define JARVIS_ATTENTION_TILED_H
+
+#if defined(__x86_64__)
+#include <immintrin.h>
+#include <stddef.h>
+#include "Reductions.h"
+
+/// Eight values of row j from dimension d, widened to fp32.
+typedef __m256 (*jk_value_loader)(const void *rows, const void *scales, int j, int d, int hd);
+
+/// Adds rows [0, n) of V, weighted by p, to a tiled-order state (16 slots of hd floats; row j
+/// goes to slot (start + j) % 16). The rows that fill whole turns of the 16 slots are summed in
+/// registers and stored once; the rows before and after them go to the state directly. Each slot takes its rows in the same order either way, so the bits are those
+/// of adding one row at a time.
+/// Adds rows [from, to) one at a time to a state of `slots` slots (16 tiled, 64 vector).
+__attribute__((target("avx2,fma,f16c"), always_inline)) static inline void
+jk_mix_rows_one_by_one(float *state, const float *p, const void *v, const void *scales, int from, int to, int hd, int start, int slots,
+                       jk_value_loader load) {
+    for (int j = from; j < to; j++) {
+        float *a = state + (size_t)((start + j) % slots) * hd;
+        const __m256 w = _mm256_set1_ps(p[j]);
+        for (int d = 0; d < hd; d += 8) _mm256_storeu_ps(a + d, _mm256_fmadd_ps(load(v, scales, j, d, hd), w, _mm256_loadu_ps(a + d)));
+    }
+}
+
+__attribute__((target("avx2,fma,f16c"), always_inline)) static inline void
+jk_mix_tiled_avx2(float *state, const float *p, const void *v, const void *scales, int n, int hd, int start, jk_value_loader load) {
+    const int lead = (16 - start % 16) % 16 < n ? (16 - start % 16) % 16 : n;
+    const int turns = (n - lead) / 16, tail = lead + 16 * turns;
+    jk_mix_rows_one_by_one(state, p, v, scales, 0, lead, hd, start, 16, load);
+    if (hd % 64 == 0) {
+        // Slot by slot, 64 dimensions in eight registers: one weight broadcast per row.
+        for (int d = 0; d < hd; d += 64) {
+            for (int l = 0; l < 16 && turns > 0; l++) {
+                float *a = state + (size_t)l * hd + d;
+                __m256 acc[8];
+                for (int c = 0; c < 8; c++) acc[c] = _mm256_loadu_ps(a + 8 * c);
+                for (int j = lead + l; j < tail; j += 16) {
+                    const __m256 w = _mm256_set1_ps(p[j]);
+                    for (int c = 0; c < 8; c++) acc[c] = _mm256_fmadd_ps(load(v, scales, j, d + 8 * c, hd), w, acc[c]);
+                }
+                for (int c = 0; c < 8; c++) _mm256_storeu_ps(a + 8 * c, acc[c]);
+            }
+        }
+    } else {
+        // Eight dimensions of eight slots at a time.
+        for (int d = 0; d < hd && turns > 0; d += 8) {
+            for (int half = 0; half < 16; half += 8) {
+                __m256 acc[8];
+                for (int l = 0; l < 8; l++) acc[l] = _mm256_loadu_ps(state + (size_t)(half + l) * hd + d);
+                for (int t = 0; t < turns; t++) {
+                    const int j0 = lead + 16 * t + half;
+                    for (int l = 0; l < 8; l++) acc[l] = _mm256_fmadd_ps(load(v, scales, j0 + l, d, hd), _mm256_set1_ps(p[j0 + l]), acc[l]);
+                }
+                for (int l = 0; l < 8; l++) _mm256_storeu_ps(state + (size_t)(half + l) * hd + d, acc[l]);
+            }
+        }
+    }
+    jk_mix_rows_one_by_one(state, p, v, scales, tail, n, hd, start, 16, load);
+}
+/// Scores of m (at most JK_ATTN_QUERIES) queries, q + i·hd, against rows [0, n); query i's go to
+/// s + i·stride. Each key row is widened once for all of them; each query's 16 lanes are folded
+/// to 8 and kept, and every 8 rows the folds are summed by one transposition (jk_reduce8x8_avx),
+/// which gives each score the bits of jk_reduce8_avx.
+__attribute__((target("avx2,fma,f16c"), always_inline)) static inline void
+jk_scores_tiled_group_avx2(const float *q, const int m, const void *k, const void *scales, int n, int hd, float scale, float *s, int stride,
+                           jk_value_loader load) {
+    __m256 folded[JK_ATTN_QUERIES][8];
+    const __m256 vscale = _mm256_set1_ps(scale);
+    for (int j0 = 0; j0 < n; j0 += 8) {
+        const int rows = n - j0 < 8 ? n - j0 : 8;
+        for (int jj = 0; jj < 8; jj++) {
+            if (jj >= rows) { for (int i = 0; i < m; i++) folded[i][jj] = _mm256_setzero_ps(); continue; }
+            __m256 lo[JK_ATTN_QUERIES], hi[JK_ATTN_QUERIES];
+            for (int i = 0; i < m; i++) lo[i] = hi[i] = _mm256_setzero_ps();
+            for (int l = 0; l < hd; l += 16) {
+                const __m256 k0 = load(k, scales, j0 + jj, l, hd), k1 = load(k, scales, j0 + jj, l + 8, hd);
+                for (int i = 0; i < m; i++) {
+                    lo[i] = _mm256_fmadd_ps(k0, _mm256_loadu_ps(q + (size_t)i * hd + l), lo[i]);
+                    hi[i] = _mm256_fmadd_ps(k1, _mm256_loadu_ps(q + (size_t)i * hd + l + 8), hi[i]);
+                }
+            }
+            for (int i = 0; i < m; i++) folded[i][jj] = _mm256_add_ps(hi[i], lo[i]);
+        }
+        for (int i = 0; i < m; i++) {
+            float out[8];
+            _mm256_storeu_ps(out, _mm256_mul_ps(jk_reduce8x8_avx(folded[i]), vscale));
+            for (int jj = 0; jj < rows; jj++) s[(size_t)i * stride + j0 + jj] = out[jj];
+        }
+    }
+}
+
+/// Scores of one query in the vector order (a single query row: decoding); hd a multiple of 64.
+__attribute__((target("avx2,fma,f16c"), always_inline)) static inline void
+jk_scores_vector_avx2(const float *q, const void *k, const void *scales, int n, int hd, float scale, float *s, jk_value_loader load) {
+    for (int j = 0; j < n; j++) {
+        // acc[2a] / acc[2a+1]: lanes 0-7 / 8-15 of accumulator a
+        __m256 acc[8];
+        for (int a = 0; a < 8; a++) acc[a] = _mm256_setzero_ps();
+        for (int l = 0; l < hd; l += 64) {
+            for (int a = 0; a < 4; a++) {
+                const int e = l + 16 * a;
+                acc[2 * a] = _mm256_fmadd_ps(load(k, scales, j, e, hd), _mm256_loadu_ps(q + e), acc[2 * a]);
+                acc[2 * a + 1] = _mm256_fmadd_ps(load(k, scales, j, e + 8, hd), _mm256_loadu_ps(q + e + 8), acc[2 * a + 1]);
+            }
+        }
+        const __m256 lo = _mm256_add_ps(_mm256_add_ps(acc[0], acc[4]), _mm256_add_ps(acc[2], acc[6]));
+        const __m256 hi = _mm256_add_ps(_mm256_add_ps(acc[1], acc[5]), _mm256_add_ps(acc[3], acc[7]));
+        s[j] = jk_reduce8_avx(_mm256_add_ps(hi, lo)) * scale;
+    }
+}
+
+/// jk_scores_tiled_group_avx2 for any number of queries, JK_ATTN_QUERIES at a time.
+__attribute__((target("avx2,fma,f16c"), always_inline)) static inline void
+jk_scores_tiled_avx2(const float *q, int m, const void *k, const void *scales, int n, int hd, float scale, float *s, int stride,
+                     jk_value_loader load) {
+    for (int i = 0; i < m; i += JK_ATTN_QUERIES) {
+        const float *qi = q + (size_t)i * hd;
+        float *si = s + (size_t)i * stride;
+        switch (m - i) {   // a constant count, so each query's accumulators stay in registers
+        case 1: jk_scores_tiled_group_avx2(qi, 1, k, scales, n, hd, scale, si, stride, load); break;
+        case 2: jk_scores_tiled_group_avx2(qi, 2, k, scales, n, hd, scale, si, stride, load); break;
+        case 3: jk_scores_tiled_group_avx2(qi, 3, k, scales, n, hd, scale, si, stride, load); break;
+        default: jk_scores_tiled_group_avx2(qi, JK_ATTN_QUERIES, k, scales, n, hd, scale, si, stride, load); break;
+        }
+    }
+}
+#endif
+
+#endif
