@@ -59,7 +59,7 @@ static void scores_q4_portable(const float *q, int m, const uint8_t *k, const ui
 static void mix_q4_portable(float *state, int m, const float *p, int stride, const uint8_t *v, const uint16_t *groups, int n, int hd,
                             int start, int order) {
     const int nb = hd / 32;
-    for (int q = 0; q < m; q++, state += (size_t)64 * hd, p += stride) {
+    for (int h = 0; h < m; h++, state += (size_t)64 * hd, p += stride) {
         float *a = state + (size_t)jk_slot(start, order) * hd;
         for (int b = 0; b < nb; b++) {
             float acc[32] = {0};

@@ -36,7 +36,7 @@ struct QABenchmark: ParsableCommand {
     var retrieveLimit: Int?
 
     @Option(help: "Where the best of several entries sits: best-last (next to the question) or best-first.")
-    var order: String?
+    var order: PersonalMemory.EntryOrder?
 
     @Option(name: .customLong("blend"), help: "kv composes its entries with CacheBlend-style selective recompute of this fraction of the moved entries' tokens (e.g. 0.2).")
     var blend: Double?
@@ -92,10 +92,7 @@ struct QABenchmark: ParsableCommand {
             o.draftMetadata = draftMetadata
             o.dtype = dtype.dtype
             if let retrieveLimit { o.retrieveLimit = retrieveLimit }
-            if let order {
-                guard let e = PersonalMemory.EntryOrder(rawValue: order) else { throw ValidationError("unknown order \(order): best-first or best-last") }
-                o.entryOrder = e
-            }
+            if let order { o.entryOrder = order }
             if let answerFloor { o.answerFloor = answerFloor }
             if let blend { o.composition.blendRatio = blend }
             if let lead { o.composition.leadRecompute = lead }
@@ -142,7 +139,7 @@ struct QABenchmark: ParsableCommand {
         let answerable = (asked["single"] ?? 0) + (asked["two"] ?? 0)
         print("model: \(path)   threads: \(options.threads)   pages: \(dtype)   profiles: \(chosen.count)   questions: \(asked["single"] ?? 0) single-memory, "
               + "\(asked["two"] ?? 0) two-memory, \(asked["unanswerable"] ?? 0) unanswerable   answers up to \(maxTokens) tokens, greedy")
-        print("entries per answer: at most \(retrieveLimit ?? PersonalMemory.Options().retrieveLimit), \(order ?? PersonalMemory.Options().entryOrder.rawValue)"
+        print("entries per answer: at most \(retrieveLimit ?? PersonalMemory.Options().retrieveLimit), \((order ?? PersonalMemory.Options().entryOrder).rawValue)"
               + "   kv composition: " + (blend.map { "CacheBlend-style recompute of \($0) of the moved entries' tokens" }
                                            ?? lead.map { "first \($0) tokens of each moved entry recomputed" } ?? "plain"))
         print("")
@@ -201,3 +198,5 @@ struct QABenchmark: ParsableCommand {
     }
 
 }
+
+extension PersonalMemory.EntryOrder: ExpressibleByArgument {}
