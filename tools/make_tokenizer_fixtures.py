@@ -4,9 +4,9 @@
 Writes Tests/JarvisEngineTests/Fixtures/tokenizer_smollm2.json: the ids llama.cpp gives for
 every string of the corpus below with the shipped SmolLM2 vocabulary, i.e.
 llama_tokenize(text, add_special=false, parse_special=...). The same vocabulary is also
-re-labelled with the other pre-tokenizers the engine implements (gpt-2, llama-bpe, qwen2) by
-rewriting `tokenizer.ggml.pre` in a tensor-less copy of the file's metadata, so that each
-pre-tokenizer is checked against llama.cpp, not against a reading of its source.
+re-labelled with the other pre-tokenizers the engine implements (gpt-2, llama-bpe, qwen2,
+gpt-4o) by rewriting `tokenizer.ggml.pre` in a tensor-less copy of the file's metadata, so that
+each pre-tokenizer is checked against llama.cpp, not against a reading of its source.
 
 Requires the pinned reference implementation:
     pip install llama-cpp-python==0.3.36
@@ -29,7 +29,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 OUT = os.path.join(ROOT, "Tests", "JarvisEngineTests", "Fixtures", "tokenizer_smollm2.json")
 
 # Pre-tokenizers besides the model's own ("smollm") checked on the same vocabulary.
-OTHER_PRE_TOKENIZERS = ["gpt-2", "llama-bpe", "qwen2"]
+OTHER_PRE_TOKENIZERS = ["gpt-2", "llama-bpe", "qwen2", "gpt-4o"]
 
 # --------------------------------------------------------------------------------------------
 # The corpus. Each entry is tokenized with special tokens parsed; SPECIAL_OFF below also
@@ -55,6 +55,11 @@ CORPUS = [
     "supercalifragilisticexpialidocious and floccinaucinihilipilification",
     "camelCaseIdentifier snake_case_identifier kebab-case-identifier SCREAMING_CASE",
     "iPhone eBay McDonald's O'Neill",
+    # case changes inside words (GPT-4o's pre-tokenizer splits at them)
+    "HTTPServer XMLHttpRequest getHTTPResponseCode ABCdef abcDEF aBcDeF",
+    "ÉCOLE école Élan naïve ÀBc aÉb ΑΘΗΝΑ Αθήνα ǅemal",
+    "e\u0301 a\u0300b cafe\u0301s",
+    "path/to/file/ a//b\n/ ?/\n",
     "e.g. i.e. etc. vs. Mr. Mrs. Dr. St.",
     "a b c d e f g h i j k l m n o p q r s t u v w x y z",
     "A B C D E F G H I J K L M N O P Q R S T U V W X Y Z",

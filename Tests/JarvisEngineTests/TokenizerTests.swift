@@ -57,7 +57,7 @@ final class TokenizerTests: XCTestCase {
     func testOtherPreTokenizersMatchLlamaCpp() throws {
         let gguf = try Self.shared.get().0
         let fixture = try TokenizerFixture.load()
-        XCTAssertEqual(Set(fixture.pre_tokenizers.keys), ["gpt-2", "llama-bpe", "qwen2"])
+        XCTAssertEqual(Set(fixture.pre_tokenizers.keys), ["gpt-2", "llama-bpe", "qwen2", "gpt-4o"])
         let dir = try makeTempDir()
         defer { try? FileManager.default.removeItem(at: dir) }
         for (pre, cases) in fixture.pre_tokenizers.sorted(by: { $0.key < $1.key }) {

@@ -144,19 +144,38 @@ final class PhotoMemoryTests: XCTestCase {
         XCTAssertThrowsError(try m.remember(MemoryItem(.photo(path: #filePath)))) { XCTAssertEqual(($0 as? ImageError)?.code, .invalidImage) }
     }
 
+    static let engineFixtures = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        .appendingPathComponent("JarvisEngineTests/Fixtures")
+
     /// With a vision-language model configured (here the tiny random SmolVLM of the engine's
     /// fixtures, whose decoder is then the memory's model), a photo's entry holds the KV of its
     /// visual tokens — the whole photo and each mined region, one frame each — behind its note,
     /// and a question with a photo shows the model that photo's visual tokens.
-    func testVisualKVWithAVisionLanguageModel() throws {
-        let vlm = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-            .appendingPathComponent("JarvisEngineTests/Fixtures/vlm")
+    func testVisualKVWithSmolVLM() throws {
+        let vision = try Idefics3Vision(mmproj: GGUFFile(path: Self.engineFixtures.appendingPathComponent("vlm/mmproj-tiny-idefics3-F32.gguf").path))
+        // <fake_token_around_image><global-img>, the frame's <image> tokens, <fake_token_around_image>.
+        try checkVisualKV(languageModel: "vlm/tiny-idefics3-F32.gguf", vision: vision, tokensPerView: vision.config.tokensPerFrame + 3,
+                          firstImageRow: 2)
+    }
+
+    /// The same under LLaVA-OneVision (its tiny random Qwen2 decoder as a GGUF, its vision
+    /// tower, projector and newline from the Hugging Face checkpoint): each view is one image of
+    /// a multi-image prompt, its base tile's n² rows and the newline.
+    func testVisualKVWithLlavaOneVision() throws {
+        let vision = try LlavaOneVisionVision(huggingFaceDirectory: Self.engineFixtures.appendingPathComponent("llava-ov/hf").path)
+        try checkVisualKV(languageModel: "llava-ov/tiny-llava-ov-qwen2-F32.gguf", vision: vision,
+                          tokensPerView: vision.config.grid * vision.config.grid + 1, firstImageRow: 0)
+    }
+
+    /// Remembers two photos under the same note with `vision`, whose decoder is
+    /// `languageModel` (a path under the engine's fixtures): `tokensPerView` tokens per view,
+    /// the first `<image>` row `firstImageRow` tokens after the note.
+    func checkVisualKV(languageModel: String, vision: any VisionTower, tokensPerView: Int, firstImageRow: Int) throws {
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("jarvis-vlm-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: dir) }
-        let gguf = try GGUFFile(path: vlm.appendingPathComponent("tiny-idefics3-F32.gguf").path)
+        let gguf = try GGUFFile(path: Self.engineFixtures.appendingPathComponent(languageModel).path)
         let model = try Transformer(gguf: gguf)
-        let vision = try Idefics3Vision(mmproj: GGUFFile(path: vlm.appendingPathComponent("mmproj-tiny-idefics3-F32.gguf").path))
         var options = PersonalMemory.Options()
         options.draftMetadata = false
         var drafting = options
@@ -176,8 +195,7 @@ final class PhotoMemoryTests: XCTestCase {
         let car = try m.remember(MemoryItem(.photo(path: paths[1]), metadata: ["note": "my mug"]))[0]
         let regions = try XCTUnwrap(try m.store.photo(id: mug.id)).regions.count
         let textTokens = m.tokenizer.encode(mug.encodedText).count
-        let perView = vision.config.tokensPerFrame + 3      // <fake><global-img> … <fake>
-        XCTAssertEqual(mug.tokenCount, textTokens + (1 + regions) * perView)
+        XCTAssertEqual(mug.tokenCount, textTokens + (1 + regions) * tokensPerView)
         XCTAssertTrue(mug.metadata["visual_kv"]?.hasPrefix("stored") ?? false, mug.metadata["visual_kv"] ?? "")
         // The model drafted a caption from the photo (the tiny random model's words are noise).
         XCTAssertNotNil(mug.metadata["caption"])
@@ -187,9 +205,10 @@ final class PhotoMemoryTests: XCTestCase {
             let b = try reader.page(entry: car.id, layer: 1, block: 0).keys(head: 0)
             let hd = model.config.headDim
             func rows(_ p: UnsafePointer<UInt16>, _ r: Range<Int>) -> [UInt16] { Array(UnsafeBufferPointer(start: p + r.lowerBound * hd, count: r.count * hd)) }
-            XCTAssertLessThan(textTokens + 3, 64, "both rows lie in the first page")
+            let image = textTokens + firstImageRow
+            XCTAssertLessThan(image + 1, 64, "both rows lie in the first page")
             XCTAssertEqual(rows(a, 0..<textTokens), rows(b, 0..<textTokens), "the note's rows")
-            XCTAssertNotEqual(rows(a, textTokens + 2..<textTokens + 3), rows(b, textTokens + 2..<textTokens + 3), "the first image token's row")
+            XCTAssertNotEqual(rows(a, image..<image + 1), rows(b, image..<image + 1), "the first image token's row")
         }
         // A question with the photo runs with the photo's visual tokens in its prompt.
         let answer = try m.ask("What is this?", image: try photo("mug_badge.png"), maxTokens: 4)

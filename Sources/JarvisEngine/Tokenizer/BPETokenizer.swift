@@ -49,7 +49,7 @@ public final class BPETokenizer: Sendable {
         switch model {
         case "gpt2":
             guard let pre = PreTokenizer(name: preName) else {
-                throw EngineError(.unsupported, "\(path): pre-tokenizer \"\(preName)\" is not supported (supported: smollm, gpt-2, llama-bpe, qwen2 and their aliases)")
+                throw EngineError(.unsupported, "\(path): pre-tokenizer \"\(preName)\" is not supported (supported: smollm, gpt-2, llama-bpe, qwen2, gpt-4o and their aliases)")
             }
             let vocabulary = try Vocabulary(gguf: gguf)
             self.vocabulary = vocabulary

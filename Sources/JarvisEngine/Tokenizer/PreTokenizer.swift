@@ -18,6 +18,11 @@ struct PreTokenizer: Sendable, Equatable {
         case llama3
         /// As `llama3`, with single digits (`\p{N}`) instead of runs of up to three.
         case qwen2
+        /// GPT-4o's (o200k): words split at case changes, contractions kept on the word,
+        /// `[^\r\n\p{L}\p{N}]?((?=\p{L})[^a-z])*((?=\p{L})[^A-Z])+(?:'s|'t|'re|'ve|'m|'ll|'d)?|…((?=\p{L})[^a-z])+((?=\p{L})[^A-Z])*…|\p{N}{1,3}| ?[^\s\p{L}\p{N}]+[\r\n/]*|\s*[\r\n]+|\s+(?!\S)|\s+`
+        /// (the contractions in either case), as llama.cpp runs it: a backtracking regex, so the
+        /// first alternative that matches wins, not the longest.
+        case gpt4o
     }
 
     let splitter: Splitter
@@ -46,6 +51,8 @@ struct PreTokenizer: Sendable, Equatable {
             self.init(splitter: .llama3)
         case "qwen2", "deepseek-r1-qwen", "kormo", "megrez", "stablelm2", "hunyuan", "solar-open", "grok-2":
             self.init(splitter: .qwen2)
+        case "gpt-4o", "llama4", "kanana2", "talkie":
+            self.init(splitter: .gpt4o)
         default:
             return nil
         }
@@ -72,6 +79,8 @@ struct PreTokenizer: Sendable, Equatable {
             Self.splitLlama3(text, classes, 0..<text.count, maxDigits: 3, into: &words)
         case .qwen2:
             Self.splitLlama3(text, classes, 0..<text.count, maxDigits: 1, into: &words)
+        case .gpt4o:
+            Self.splitGPT4o(text, classes, 0..<text.count, into: &words)
         }
         return words
     }
@@ -198,6 +207,86 @@ struct PreTokenizer: Sendable, Equatable {
                     f2 = cls(pos)
                 }
                 while isNewline(pos) { pos += 1 }
+                emit()
+                continue
+            }
+            // \s*[\r\n]+ | \s+(?!\S) | \s+
+            var spaces = 0
+            var afterLastNewline: Int?
+            while cls(pos + spaces) & ScalarClass.whitespace != 0 {
+                if isNewline(pos + spaces) { afterLastNewline = pos + spaces + 1 }
+                spaces += 1
+            }
+            if let afterLastNewline {
+                pos = afterLastNewline
+            } else if spaces > 1, pos + spaces < end {
+                pos += spaces - 1
+            } else if spaces > 0 {
+                pos += spaces
+            } else {
+                pos += 1
+            }
+            emit()
+        }
+    }
+
+    private static func splitGPT4o(_ text: [Unicode.Scalar], _ classes: [UInt8], _ piece: Range<Int>,
+                                   into words: inout [Range<Int>]) {
+        let end = piece.upperBound
+        func cls(_ i: Int) -> UInt8 { i < end ? classes[i] : 0 }
+        func isLetter(_ i: Int) -> Bool { cls(i) & ScalarClass.letter != 0 }
+        // [^a-z] and [^A-Z] behind a letter lookahead: every letter but ASCII lower case, and
+        // every letter but ASCII upper case (a letter outside ASCII is both).
+        func isUpperish(_ i: Int) -> Bool { isLetter(i) && !("a"..."z").contains(text[i]) }
+        func isLowerish(_ i: Int) -> Bool { isLetter(i) && !("A"..."Z").contains(text[i]) }
+        func isNewline(_ i: Int) -> Bool { i < end && (text[i] == "\r" || text[i] == "\n") }
+        // (?:'[sS]|'[tT]|'[rR][eE]|'[vV][eE]|'[mM]|'[lL][lL]|'[dD])? after a word.
+        func contraction(at i: Int) -> Int {
+            guard i + 1 < end, text[i] == "'" else { return 0 }
+            let n = contractionTailLength(asciiLower(text[i + 1]), i + 2 < end ? asciiLower(text[i + 2]) : nil)
+            return n > 0 ? 1 + n : 0
+        }
+        var start = piece.lowerBound
+        var pos = start
+        func emit() {
+            if pos > start { words.append(start..<pos) }
+            start = pos
+        }
+        while pos < end {
+            let c = text[pos]
+            let f = classes[pos]
+            // [^\r\n\p{L}\p{N}]? before the letters: taken when it can be (without it, a
+            // non-letter at pos cannot start a word).
+            let p = c != "\r" && c != "\n" && f & (ScalarClass.letter | ScalarClass.number) == 0 ? pos + 1 : pos
+            if isLetter(p) {
+                var upper = p
+                while isUpperish(upper) { upper += 1 }
+                // upper* lower+: backtracking from the longest upper run, the last position at
+                // or before its end where a lower-ish letter starts.
+                var k = upper
+                while k >= p, !isLowerish(k) { k -= 1 }
+                if k >= p {
+                    pos = k
+                    while isLowerish(pos) { pos += 1 }
+                } else {
+                    // upper+ lower*: all upper case A-Z, and no a-z follows.
+                    pos = upper
+                }
+                pos += contraction(at: pos)
+                emit()
+                continue
+            }
+            // \p{N}{1,3}
+            if f & ScalarClass.number != 0 {
+                while pos - start < 3, cls(pos) & ScalarClass.number != 0 { pos += 1 }
+                emit()
+                continue
+            }
+            //  ?[^\s\p{L}\p{N}]+[\r\n/]*
+            if ScalarClass.isOther(c == " " ? cls(pos + 1) : f) {
+                if c == " " { pos += 1 }
+                while ScalarClass.isOther(cls(pos)) { pos += 1 }
+                while isNewline(pos) || (pos < end && text[pos] == "/") { pos += 1 }
                 emit()
                 continue
             }

@@ -59,28 +59,6 @@ public final class Idefics3Model: @unchecked Sendable {
     /// - Throws: `.invalidArgument` when the number of `<image>` tokens is not the frames'
     ///   feature rows.
     public func embeddings(for ids: [Int32], frames: [[Float]]) throws -> [Float] {
-        try Self.embeddings(for: ids, features: frames.flatMap { vision.encode(frame: $0) }, text: text, imageTokenID: imageTokenID)
-    }
-
-    /// Token embeddings of `ids` from `text`, the rows of `imageTokenID` replaced in order by
-    /// the rows of `features` (each `text.config.dim` wide).
-    public static func embeddings(for ids: [Int32], features: [Float], text: Transformer, imageTokenID: Int32) throws -> [Float] {
-        let d = text.config.dim
-        let imageRows = ids.filter { $0 == imageTokenID }.count
-        guard imageRows * d == features.count else {
-            throw EngineError(.invalidArgument, "the prompt has \(imageRows) <image> tokens; the frames give \(features.count / d) feature rows")
-        }
-        var out: [Float] = []
-        out.reserveCapacity(ids.count * d)
-        var next = 0
-        for id in ids {
-            if id == imageTokenID {
-                out += features[next * d..<(next + 1) * d]
-                next += 1
-            } else {
-                out += text.embedding(of: id)
-            }
-        }
-        return out
+        try text.embeddings(for: ids, imageTokenID: imageTokenID, features: frames.flatMap { vision.encode(frame: $0) })
     }
 }

@@ -5,7 +5,8 @@ import JarvisImage
 /// processor does it: the image resized so its longest edge is `longestEdge`, then up to
 /// multiples of the frame size M, cut into M × M crops (row-major) plus a global view of the
 /// whole image at M × M, each normalised; and the prompt with every `<image>` expanded into
-/// the crops' and global view's image tokens. Resizing is Pillow's Lanczos, bit for bit.
+/// the crops' and global view's image tokens. Resizing is Pillow's Lanczos, bit for bit
+/// (`PillowResample`).
 public struct Idefics3Processor: Sendable {
     public let config: Idefics3Vision.Config
 
@@ -21,7 +22,7 @@ public struct Idefics3Processor: Sendable {
         if w >= h { w = l; h = Int(Double(l) / aspect); if h % 2 != 0 { h += 1 } }
         else { h = l; w = Int(Double(l) * aspect); if w % 2 != 0 { w += 1 } }
         w = max(1, min(w, 4096)); h = max(1, min(h, 4096))
-        var resized = Self.lanczos(image, width: w, height: h)
+        var resized = PillowResample.lanczos.resize(image, width: w, height: h)
         // Both sides up to multiples of M (this does not keep the aspect ratio).
         aspect = Double(w) / Double(h)
         // (At least one frame a side: a 1-pixel-wide strip can round to zero here.)
@@ -32,14 +33,14 @@ public struct Idefics3Processor: Sendable {
             h = (h + m - 1) / m * m
             w = (max(1, Int(Double(h) * aspect)) + m - 1) / m * m
         }
-        resized = Self.lanczos(resized, width: w, height: h)
+        resized = PillowResample.lanczos.resize(resized, width: w, height: h)
         guard w > m || h > m else { return ([normalize(resized)], 0, 0) }
         let rows = (h + m - 1) / m, cols = (w + m - 1) / m
         var frames: [[Float]] = []
         for r in 0..<rows {
             for c in 0..<cols { frames.append(normalize(resized.cropped(x: c * m, y: r * m, width: m, height: m))) }
         }
-        frames.append(normalize(Self.lanczos(resized, width: m, height: m)))
+        frames.append(normalize(PillowResample.lanczos.resize(resized, width: m, height: m)))
         return (frames, rows, cols)
     }
 
@@ -74,54 +75,5 @@ public struct Idefics3Processor: Sendable {
         let format = PromptFormat.smolVLM
         return format.begin + format.open(.user, beforeImage: true) + .markup(imageText(rows: rows, cols: cols))
             + .text(question) + format.close(.user) + format.answerPrefix
-    }
-
-    /// Pillow's Lanczos resampling (a = 3), separable, horizontal pass first: per output pixel
-    /// the normalised kernel weights over the input pixels its support covers, as 22-bit fixed
-    /// point, rounding through uint8 between the passes. A pass whose size does not change is
-    /// skipped (a copy).
-    public static func lanczos(_ image: RGBImage, width: Int, height: Int) -> RGBImage {
-        var out = image
-        if width != image.width { out = pass(out, to: width, horizontal: true) }
-        if height != image.height { out = pass(out, to: height, horizontal: false) }
-        return out
-    }
-
-    static let precision = 22
-
-    static func coefficients(from n: Int, to m: Int) -> [(start: Int, weights: [Int])] {
-        func sinc(_ x: Double) -> Double { x == 0 ? 1 : sin(Double.pi * x) / (Double.pi * x) }
-        func kernel(_ x: Double) -> Double { (-3 < x && x < 3) ? sinc(x) * sinc(x / 3) : 0 }
-        let scale = Double(n) / Double(m)
-        let filterScale = max(scale, 1), support = 3 * filterScale
-        return (0..<m).map { i in
-            let center = (Double(i) + 0.5) * scale
-            let lo = max(Int(center - support + 0.5), 0), hi = min(Int(center + support + 0.5), n)
-            var w = (lo..<hi).map { kernel((Double($0) - center + 0.5) / filterScale) }
-            let total = w.reduce(0, +)
-            if total != 0 { w = w.map { $0 / total } }
-            let fixed = w.map { Int(($0 * Double(1 << precision) + ($0 < 0 ? -0.5 : 0.5)).rounded(.towardZero)) }
-            return (lo, fixed)
-        }
-    }
-
-    static func pass(_ image: RGBImage, to size: Int, horizontal: Bool) -> RGBImage {
-        let coeffs = coefficients(from: horizontal ? image.width : image.height, to: size)
-        let w = horizontal ? size : image.width, h = horizontal ? image.height : size
-        var out = [UInt8](repeating: 0, count: w * h * 3)
-        for y in 0..<h {
-            for x in 0..<w {
-                let (start, weights) = coeffs[horizontal ? x : y]
-                for c in 0..<3 {
-                    var acc = 1 << (precision - 1)
-                    for (k, wgt) in weights.enumerated() {
-                        let sx = horizontal ? start + k : x, sy = horizontal ? y : start + k
-                        acc += Int(image.pixels[(sy * image.width + sx) * 3 + c]) * wgt
-                    }
-                    out[(y * w + x) * 3 + c] = UInt8(max(0, min(255, acc >> precision)))
-                }
-            }
-        }
-        return RGBImage(width: w, height: h, pixels: out)
     }
 }

@@ -1,14 +1,10 @@
 import Foundation
+import JarvisImage
 
-/// The vision half of SmolVLM (Idefics3): a SigLIP encoder over one square frame, pixel
-/// shuffle, and the connector's projection into the language model's width.
-///
-/// Frame (3 × M × M, normalised) → patch convolution (P × P, stride P, bias) + position
-/// embedding of patch py·n + px (n = M/P, no interpolation) → layers of pre-norm attention
-/// (non-causal, q/k/v/out with biases, scale hd^-½) and MLP (fc1, tanh GELU, fc2) → post
-/// LayerNorm → pixel shuffle by r (n² × Dv → n²/r² × Dv·r²) → projection to the text width
-/// (no bias). See docs/idefics3-notes.md for the details checked against transformers.
-public final class Idefics3Vision: @unchecked Sendable {
+/// The vision half of SmolVLM (Idefics3): a SigLIP encoder over one square frame
+/// (`SigLIPEncoder`, with its post LayerNorm), pixel shuffle by r (n² × Dv → n²/r² × Dv·r²),
+/// and the connector's projection into the language model's width (no bias). See docs/idefics3-notes.md for the details checked against transformers.
+public final class Idefics3Vision: VisionTower, @unchecked Sendable {
     public struct Config: Sendable, Equatable {
         /// Frame side M and patch side P.
         public var imageSize: Int, patchSize: Int
@@ -28,9 +24,7 @@ public final class Idefics3Vision: @unchecked Sendable {
     }
 
     public let config: Config
-    let patches: PatchEmbedding
-    let layers: [EncoderLayer]
-    let postNorm: LayerNorm
+    let encoder: SigLIPEncoder
     /// The connector: dim · r² → textDim, no bias.
     let projection: Linear
 
@@ -68,9 +62,9 @@ public final class Idefics3Vision: @unchecked Sendable {
         func norm(_ name: String) throws -> LayerNorm {
             LayerNorm(weight: try tensor(name + ".weight", d), bias: try tensor(name + ".bias", d), epsilon: c.normEpsilon)
         }
-        patches = PatchEmbedding(projection: try linear("v.patch_embd", inputs: 3 * p * p, outputs: d),
-                                 positions: try tensor("v.position_embd.weight", c.grid * c.grid * d), patchSize: p)
-        layers = try (0..<c.layers).map { i in
+        let patches = PatchEmbedding(projection: try linear("v.patch_embd", inputs: 3 * p * p, outputs: d),
+                                     positions: try tensor("v.position_embd.weight", c.grid * c.grid * d), patchSize: p)
+        let layers = try (0..<c.layers).map { i in
             let b = "v.blk.\(i)."
             // Files converted before May 2025 have fc1/fc2 under each other's names; the shape
             // tells: fc1 maps dim → ffn, so its rows (ne0) are dim long.
@@ -82,7 +76,7 @@ public final class Idefics3Vision: @unchecked Sendable {
             let mlp = MLP(up: try linear(up, inputs: d, outputs: c.ffnDim), down: try linear(down, inputs: c.ffnDim, outputs: d), activation: .tanh)
             return EncoderLayer(attention: attention, mlp: mlp, norm1: try norm(b + "ln1"), norm2: try norm(b + "ln2"), placement: .pre)
         }
-        postNorm = try norm("v.post_ln")
+        encoder = SigLIPEncoder(patches: patches, layers: layers, postNorm: try norm("v.post_ln"), imageSize: imageSize)
         let shuffled = d * c.scaleFactor * c.scaleFactor
         projection = Linear(weight: try tensor("mm.model.fc.weight", c.textDim * shuffled), bias: nil, inputs: shuffled, outputs: c.textDim)
         config = c
@@ -109,30 +103,9 @@ public final class Idefics3Vision: @unchecked Sendable {
                        imageMean: floats("image_mean") ?? [0.5, 0.5, 0.5], imageStd: floats("image_std") ?? [0.5, 0.5, 0.5],
                        longestEdge: longest)
         try Self.validate(&c, source: path)
-        let d = c.dim, p = c.patchSize, m = "model.vision_model."
-        func linear(_ name: String, inputs: Int, outputs: Int) throws -> Linear {
-            Linear(weight: try st.floats(name + ".weight", shape: [outputs, inputs]), bias: try st.floats(name + ".bias", shape: [outputs]),
-                   inputs: inputs, outputs: outputs)
-        }
-        func norm(_ name: String) throws -> LayerNorm {
-            LayerNorm(weight: try st.floats(name + ".weight", shape: [d]), bias: try st.floats(name + ".bias", shape: [d]), epsilon: c.normEpsilon)
-        }
-        let conv = m + "embeddings.patch_embedding."
-        patches = PatchEmbedding(projection: Linear(weight: try st.floats(conv + "weight", shape: [d, 3, p, p]),
-                                                    bias: try st.floats(conv + "bias", shape: [d]), inputs: 3 * p * p, outputs: d),
-                                 positions: try st.floats(m + "embeddings.position_embedding.weight", shape: [c.grid * c.grid, d]), patchSize: p)
-        layers = try (0..<c.layers).map { i in
-            let b = m + "encoder.layers.\(i)."
-            let attention = SelfAttention(query: try linear(b + "self_attn.q_proj", inputs: d, outputs: d),
-                                          key: try linear(b + "self_attn.k_proj", inputs: d, outputs: d),
-                                          value: try linear(b + "self_attn.v_proj", inputs: d, outputs: d),
-                                          output: try linear(b + "self_attn.out_proj", inputs: d, outputs: d), heads: c.heads)
-            let mlp = MLP(up: try linear(b + "mlp.fc1", inputs: d, outputs: c.ffnDim), down: try linear(b + "mlp.fc2", inputs: c.ffnDim, outputs: d),
-                          activation: .tanh)
-            return EncoderLayer(attention: attention, mlp: mlp, norm1: try norm(b + "layer_norm1"), norm2: try norm(b + "layer_norm2"), placement: .pre)
-        }
-        postNorm = try norm(m + "post_layernorm")
-        let shuffled = d * c.scaleFactor * c.scaleFactor
+        encoder = try SigLIPEncoder(safetensors: st, prefix: "model.vision_model.", imageSize: imageSize, patchSize: c.patchSize, dim: c.dim,
+                                    layers: c.layers, heads: c.heads, ffnDim: c.ffnDim, epsilon: c.normEpsilon, postNorm: true)
+        let shuffled = c.dim * c.scaleFactor * c.scaleFactor
         projection = Linear(weight: try st.floats("model.connector.modality_projection.proj.weight", shape: [c.textDim, shuffled]),
                             bias: nil, inputs: shuffled, outputs: c.textDim)
         config = c
@@ -153,12 +126,7 @@ public final class Idefics3Vision: @unchecked Sendable {
     /// The image features of one frame: `tokensPerFrame × textDim` floats, row-major.
     /// - Parameter frame: 3 × M × M normalised values, channel-major.
     public func encode(frame: [Float]) -> [Float] {
-        let m = config.imageSize
-        precondition(frame.count == 3 * m * m, "a frame is 3 × \(m) × \(m) values")
-        var h = patches(frame, side: m)
-        for layer in layers { layer(&h) }
-        postNorm(&h)
-        return projection(shuffle(h))
+        projection(shuffle(encoder(frame)))
     }
 
     /// Pixel shuffle: each r × r block of patches becomes one token of r²·dim values,
@@ -178,5 +146,19 @@ public final class Idefics3Vision: @unchecked Sendable {
             }
         }
         return out
+    }
+
+    // MARK: VisionTower
+
+    public var textDim: Int { config.textDim }
+    /// SmolVLM's own chat format.
+    public var promptFormat: PromptFormat? { .smolVLM }
+
+    /// One frame of the whole view, its global image block:
+    /// `<fake_token_around_image><global-img>`, the frame's `<image>` tokens, `<fake_token_around_image>`.
+    public func imageBlock(for view: RGBImage) -> (markup: String, features: [Float]) {
+        let processor = Idefics3Processor(config: config)
+        let (frames, rows, cols) = processor.frames(for: view, longestEdge: config.imageSize)
+        return (processor.imageText(rows: rows, cols: cols), frames.flatMap { encode(frame: $0) })
     }
 }
