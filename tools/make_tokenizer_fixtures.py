@@ -376,8 +376,25 @@ def _gguf_string(s):
     return struct.pack("<Q", len(b)) + b
 
 
-def metadata_with_pre(model_path, pre):
-    """Bytes of a GGUF file holding the model's metadata, tokenizer.ggml.pre = pre, no tensors."""
+LETTERS = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+
+
+def letter_pair_merges(tokens):
+    """Merges of every two ASCII letters whose pair is a token, in a fixed order (first letter,
+    then second, A-Z before a-z) and nothing else: a word's tokens are then pairs of letters
+    from its start, so the ids show where the pre-tokenizer cut the text. TokenizerTests builds
+    the same list."""
+    vocab = set(tokens)
+    return [f"{a} {b}" for a in LETTERS for b in LETTERS if a + b in vocab]
+
+
+def _gguf_string_array(items):
+    return struct.pack("<IQ", 8, len(items)) + b"".join(_gguf_string(x) for x in items)
+
+
+def metadata_with_pre(model_path, pre, merges=None):
+    """Bytes of a GGUF file holding the model's metadata, tokenizer.ggml.pre = pre, no tensors;
+    with `merges`, those instead of the model's."""
     with open(model_path, "rb") as f:
         data = f.read(64 << 20)  # the metadata is a few MB at the front
     magic, version, _n_tensors, n_kv = struct.unpack_from("<4sIQQ", data, 0)
@@ -393,6 +410,8 @@ def metadata_with_pre(model_path, pre):
         off = _skip_value(data, off + 4, vtype)
         if key == "tokenizer.ggml.pre":
             entries.append(_gguf_string(key) + struct.pack("<I", 8) + _gguf_string(pre))
+        elif key == "tokenizer.ggml.merges" and merges is not None:
+            entries.append(_gguf_string(key) + struct.pack("<I", 9) + _gguf_string_array(merges))
         else:
             entries.append(data[start:off])
     header = struct.pack("<4sIQQ", b"GGUF", version, 0, len(entries))
@@ -448,6 +467,21 @@ def main():
             fixture["pre_tokenizers"][pre] = [{"text": r["text"], "ids": r["ids"]} for r in results]
             print(f"{pre}: {len(results)} cases (same vocabulary, tokenizer.ggml.pre = {pre!r})")
 
+        # Letter-pair merges only: the ids then show the words' boundaries, which the shipped
+        # merges often hide (pre-tokenizers that cut differently can still give the same ids).
+        tokens = llama_cpp.Llama(model_path=model, vocab_only=True, verbose=False)
+        tokens = [tokens.detokenize([i], special=True).decode("utf-8", "replace") for i in range(tokens.n_vocab())]
+        merges = letter_pair_merges(tokens)
+        fixture["letter_pair_merge_count"] = len(merges)
+        fixture["letter_pair_merges"] = {}
+        for pre in ["llama-bpe", "gpt-4o"]:
+            path = os.path.join(tmp, f"pairs-{pre}.gguf")
+            with open(path, "wb") as f:
+                f.write(metadata_with_pre(model, pre, merges))
+            results = tokenize_all(path, [(t, True) for t in CORPUS])
+            fixture["letter_pair_merges"][pre] = [{"text": r["text"], "ids": r["ids"]} for r in results]
+            print(f"{pre} with {len(merges)} letter-pair merges: {len(results)} cases")
+
     os.makedirs(os.path.dirname(OUT), exist_ok=True)
     with open(OUT, "w", encoding="utf-8") as f:
         # One case per line: small diffs when the corpus grows.
@@ -460,8 +494,8 @@ def main():
                 f.write(f'  "cases": [\n')
                 f.write(",\n".join("    " + json.dumps(c, ensure_ascii=False) for c in value))
                 f.write(f"\n  ]{comma}\n")
-            elif key == "pre_tokenizers":
-                f.write('  "pre_tokenizers": {\n')
+            elif key in ("pre_tokenizers", "letter_pair_merges"):
+                f.write(f'  "{key}": {{\n')
                 pres = list(value)
                 for j, pre in enumerate(pres):
                     f.write(f"    {json.dumps(pre)}: [\n")

@@ -16,6 +16,8 @@ private struct TokenizerFixture: Decodable {
     let llama_cpp_python: String
     let cases: [Case]
     let pre_tokenizers: [String: [PreCase]]
+    let letter_pair_merge_count: Int
+    let letter_pair_merges: [String: [PreCase]]
 
     static func load() throws -> TokenizerFixture {
         let url = try XCTUnwrap(Bundle.module.url(forResource: "tokenizer_smollm2", withExtension: "json", subdirectory: "Fixtures"),
@@ -77,6 +79,44 @@ final class TokenizerTests: XCTestCase {
                 }
             }
             XCTAssert(mismatches.isEmpty, "pre-tokenizer \(pre): \(mismatches.count) of \(cases.count) differ:\n" + mismatches.joined(separator: "\n"))
+        }
+    }
+
+    /// The same vocabulary with only letter-pair merges (every two ASCII letters whose pair is a
+    /// token), so that a word's tokens are pairs from its start and the ids show where the
+    /// pre-tokenizer cut: the shipped merges hide many cuts, giving the same ids either way.
+    func testWordBoundariesMatchLlamaCpp() throws {
+        let gguf = try Self.shared.get().0
+        let fixture = try TokenizerFixture.load()
+        let tokens = Set(try XCTUnwrap(gguf["tokenizer.ggml.tokens"]?.array).compactMap(\.string))
+        let letters = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz".map(String.init)
+        let merges = letters.flatMap { a in letters.compactMap { b in tokens.contains(a + b) ? "\(a) \(b)" : nil } }
+        XCTAssertEqual(merges.count, fixture.letter_pair_merge_count)
+        XCTAssertEqual(Set(fixture.letter_pair_merges.keys), ["llama-bpe", "gpt-4o"])
+        let dir = try makeTempDir()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        for (pre, cases) in fixture.letter_pair_merges.sorted(by: { $0.key < $1.key }) {
+            let writer = GGUFWriter()
+            for key in gguf.metadataKeys {
+                switch key {
+                case "tokenizer.ggml.pre": writer.add(key: key, value: .string(pre))
+                case "tokenizer.ggml.merges": writer.add(key: key, value: .array(merges.map { .string($0) }))
+                default: writer.add(key: key, value: gguf.metadata[key]!)
+                }
+            }
+            let url = dir.appendingPathComponent("pairs-\(pre).gguf")
+            try writer.write(to: url)
+            let tok = try BPETokenizer(gguf: GGUFFile(path: url.path))
+            let mismatches = cases.filter { tok.encode($0.text, specials: .all) != $0.ids }.map(\.text.debugDescription)
+            XCTAssert(mismatches.isEmpty, "pre-tokenizer \(pre) with letter-pair merges: \(mismatches.count) of \(cases.count) differ: \(mismatches)")
+        }
+        // The two pre-tokenizers cut these differently (at case changes, after contractions,
+        // slashes after punctuation), and the ids show it.
+        let gpt4o = Dictionary(uniqueKeysWithValues: fixture.letter_pair_merges["gpt-4o", default: []].map { ($0.text, $0.ids) })
+        let llama3 = Dictionary(uniqueKeysWithValues: fixture.letter_pair_merges["llama-bpe", default: []].map { ($0.text, $0.ids) })
+        for text in ["camelCaseIdentifier snake_case_identifier kebab-case-identifier SCREAMING_CASE", "don't can't won't shouldn't",
+                     "path/to/file/ a//b\n/ ?/\n"] {
+            XCTAssertNotEqual(gpt4o[text], llama3[text], text)
         }
     }
 
