@@ -53,6 +53,7 @@ public final class Assistant: RequestHandler, Sendable {
                 status("loading the vision tower \(mmproj)")
                 vision = try Self.visionTower(mmproj)
             }
+            status("answering in the \(PersonalMemory.format(tokenizer: tokenizer, vision: vision).name) chat format")
             do {
                 memory = try PersonalMemory(model: model, tokenizer: tokenizer, gguf: gguf, embedder: embedder,
                                             store: store, imageFocusPath: imageFocus, vision: vision, options: options)

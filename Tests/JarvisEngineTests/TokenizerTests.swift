@@ -251,6 +251,21 @@ final class TokenizerTests: XCTestCase {
         XCTAssertEqual(ids.filter { $0 == 2 }.count, 2)
     }
 
+    /// The templates of released models (Llama 3.1 and 3.2, Qwen2.5, Qwen3, SmolLM3, Gemma 2,
+    /// Phi-3.5), as llama.cpp's pinned source keeps them (tools/make_family_chat_fixtures.py).
+    func testReleasedModelsTemplatesAreRecognised() throws {
+        struct Fixture: Decodable {
+            struct Template: Decodable { let model, format, template: String }
+            let templates: [Template]
+        }
+        let url = try XCTUnwrap(Bundle.module.url(forResource: "chat_templates", withExtension: "json", subdirectory: "Fixtures"))
+        let fixture = try JSONDecoder().decode(Fixture.self, from: Data(contentsOf: url))
+        XCTAssertEqual(fixture.templates.count, 7)
+        for t in fixture.templates {
+            XCTAssertEqual(PromptFormat(jinja: t.template).map { "\($0)" }, t.format, t.model)
+        }
+    }
+
     func testChatTemplateDetection() throws {
         XCTAssertEqual(PromptFormat(jinja: "{% for m in messages %}<|im_start|>{{ m.role }}{% endfor %}"), .chatML)
         XCTAssertEqual(PromptFormat(jinja: "{{ '<|start_header_id|>' + m['role'] + '<|end_header_id|>' }}"), .llama3)

@@ -28,6 +28,19 @@ public enum PromptFormat: Sendable, Equatable, CaseIterable {
     /// The formats' names, for messages.
     public static let supportedNames = "ChatML, Qwen3, SmolLM3, Llama 3, Gemma, Phi-3 or SmolVLM"
 
+    /// The format's name, for messages.
+    public var name: String {
+        switch self {
+        case .chatML: "ChatML"
+        case .qwen3: "Qwen3"
+        case .smolLM3: "SmolLM3"
+        case .llama3: "Llama 3"
+        case .smolVLM: "SmolVLM"
+        case .gemma: "Gemma"
+        case .phi3: "Phi-3"
+        }
+    }
+
     public enum Role: String, Sendable { case system, user, assistant }
 
     /// Recognises the family of a Jinja chat template, or nil if it is none of these.
