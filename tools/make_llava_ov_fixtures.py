@@ -89,8 +89,6 @@ padded past the tokenizer to a multiple of 16 rows, as Qwen2 checkpoints are.
 """
 import argparse
 import hashlib
-import io
-import json
 import math
 import os
 import shutil
@@ -107,6 +105,10 @@ os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
 from PIL import Image  # noqa: E402
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from fixture_files import check_versions, png_bytes, write_reference  # noqa: E402
+from llava_ov_language_model import extract  # noqa: E402
 
 PINNED = {"torch": "2.15.0", "transformers": "4.57.6", "tokenizers": "0.22.2", "safetensors": "0.8.0",
           "gguf": "0.19.0", "numpy": "2.4.6", "pillow": "13.0.0", "torchvision": "0.29.2"}
@@ -167,16 +169,6 @@ SEED = 20250612
 # so that fp16 K/V rounding (~6e-4) stays inside a 1e-3 parity budget while real mistakes move
 # logits by 0.4 or more (see the docstring).
 LM_HEAD_GAIN = 0.4
-
-
-def check_versions():
-    bad = []
-    for pkg, want in PINNED.items():
-        got = version(pkg)
-        if got != want:
-            bad.append(f"{pkg}=={got} (expected {want})")
-    if bad:
-        sys.exit("version mismatch: " + ", ".join(bad))
 
 
 def byte_alphabet():
@@ -326,12 +318,6 @@ def make_image(width, height, seed):
     r, g, b = np.where(disk, 245.0, r), np.where(disk, 30.0, g), np.where(stripe, 10.0, b)
     img = np.stack([r, g, b], axis=-1) + rng.normal(0.0, 14.0, size=(height, width, 3))
     return Image.fromarray(np.clip(np.rint(img), 0, 255).astype(np.uint8), mode="RGB")
-
-
-def png_bytes(img):
-    buf = io.BytesIO()
-    img.save(buf, format="PNG", optimize=False, compress_level=9)
-    return buf.getvalue()
 
 
 # ---- the anyres arithmetic, written out (asserted against transformers below) -------------
@@ -742,11 +728,6 @@ def check_llama_cpp(gguf_path, cases, tensors, embeds):
     L.llama_model_free(model)
 
 
-def sha256(path):
-    with open(path, "rb") as f:
-        return hashlib.sha256(f.read()).hexdigest()
-
-
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--out", default=OUT)
@@ -755,7 +736,7 @@ def main():
     ap.add_argument("--check-llama-cpp", action="store_true",
                     help="tokenize the prompts and run the text GGUF with llama-cpp-python")
     args = ap.parse_args()
-    check_versions()
+    check_versions(PINNED)
     if not os.path.isfile(args.llama_cpp_sdist):
         sys.exit(f"{args.llama_cpp_sdist} not found: see the docstring for how to fetch the sdist")
     torch.set_num_threads(1)
@@ -815,8 +796,6 @@ def main():
         src = unpack_converter(args.llama_cpp_sdist, os.path.join(tmp, "src"))
         text_dir = os.path.join(tmp, "tiny-llava-ov-qwen2")
         # The decoder alone, by the same tool a user runs on a real checkpoint.
-        sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-        from llava_ov_language_model import extract
         from transformers import Qwen2ForCausalLM
         extract(hf, text_dir)
         lm = Qwen2ForCausalLM.from_pretrained(text_dir, dtype=torch.float32, attn_implementation="eager").eval()
@@ -883,21 +862,7 @@ def main():
         "text_gguf": gguf_report,
         "llama_cpp_converter": converter,
     }
-    files = []
-    for dirpath, _, names in os.walk(out):
-        for n in names:
-            files.append(os.path.relpath(os.path.join(dirpath, n), out))
-    ref["sha256"] = {f: sha256(os.path.join(out, f)) for f in sorted(files)}
-    with open(os.path.join(out, "reference.json"), "w") as f:
-        json.dump(ref, f, indent=1, ensure_ascii=True)
-        f.write("\n")
-
-    total = 0
-    for f in sorted(files + ["reference.json"]):
-        size = os.path.getsize(os.path.join(out, f))
-        total += size
-        print(f"{size:>9}  {f}")
-    print(f"{total:>9}  total")
+    write_reference(out, ref)
     for name, info in cases.items():
         print(f"{name}: image {info['image_size_hw']} -> best {info['best_resolution_hw']}, grid {info['grid_rows_cols']}, "
               f"unpadded {info['unpadded_hw']}, interpolated {info['interpolated_hw']}, "

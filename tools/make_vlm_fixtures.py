@@ -44,9 +44,6 @@ was trained with, and what llama.cpp uses) by patching Idefics3VisionEmbeddings.
 the stock library would use are recorded in reference.json.
 """
 import argparse
-import hashlib
-import io
-import json
 import os
 import shutil
 import sys
@@ -59,6 +56,9 @@ os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
 from PIL import Image  # noqa: E402
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from fixture_files import check_versions, png_bytes, write_reference  # noqa: E402
 
 PINNED = {"torch": "2.15.0", "transformers": "4.57.6", "tokenizers": "0.22.2", "safetensors": "0.8.0",
           "gguf": "0.19.0", "numpy": "2.4.6", "pillow": "13.0.0"}
@@ -138,16 +138,6 @@ def patch_vision_positions():
     stock = mi.Idefics3VisionEmbeddings.forward
     mi.Idefics3VisionEmbeddings.forward = forward
     return stock
-
-
-def check_versions():
-    bad = []
-    for pkg, want in PINNED.items():
-        got = version(pkg)
-        if got != want:
-            bad.append(f"{pkg}=={got} (expected {want})")
-    if bad:
-        sys.exit("version mismatch: " + ", ".join(bad))
 
 
 def bytes_to_unicode():
@@ -262,12 +252,6 @@ def make_images():
         img = np.stack([r, g, b], axis=-1)
         return Image.fromarray(np.clip(np.rint(img), 0, 255).astype(np.uint8), mode="RGB")
     return paint(128, 64, 0.0), paint(64, 64, 0.25)
-
-
-def png_bytes(img):
-    buf = io.BytesIO()
-    img.save(buf, format="PNG", optimize=False, compress_level=9)
-    return buf.getvalue()
 
 
 def run_case(model, processor, image, images_kwargs):
@@ -435,11 +419,6 @@ def write_mmproj_gguf(path, sd):
     return sorted(out)
 
 
-def sha256(path):
-    with open(path, "rb") as f:
-        return hashlib.sha256(f.read()).hexdigest()
-
-
 def check_llama_cpp(out, tensors, cases):
     """Loads the GGUF pair with llama.cpp (llama-cpp-python's libllama + libmtmd) and compares:
     its tokenization of the expanded prompts, its logits for the reference inputs_embeds (fp16 KV
@@ -554,7 +533,7 @@ def main():
     ap.add_argument("--check-llama-cpp", action="store_true", help="load the GGUF pair in llama.cpp and compare")
     ap.add_argument("--out", default=OUT)
     args = ap.parse_args()
-    check_versions()
+    check_versions(PINNED)
     torch.set_num_threads(1)
     torch.manual_seed(SEED)
     from safetensors.numpy import save_file
@@ -642,21 +621,7 @@ def main():
         "reference_tensors": {k: {"dtype": str(v.dtype), "shape": list(v.shape)} for k, v in sorted(tensors.items())},
         "gguf_tensors": {"tiny-idefics3-F32.gguf": text_names, "mmproj-tiny-idefics3-F32.gguf": mmproj_names},
     }
-    files = []
-    for dirpath, _, names in os.walk(out):
-        for n in names:
-            files.append(os.path.relpath(os.path.join(dirpath, n), out))
-    ref["sha256"] = {f: sha256(os.path.join(out, f)) for f in sorted(files)}
-    with open(os.path.join(out, "reference.json"), "w") as f:
-        json.dump(ref, f, indent=1, ensure_ascii=True)
-        f.write("\n")
-
-    total = 0
-    for f in sorted(files + ["reference.json"]):
-        size = os.path.getsize(os.path.join(out, f))
-        total += size
-        print(f"{size:>9}  {f}")
-    print(f"{total:>9}  total")
+    write_reference(out, ref)
     for case, info in cases.items():
         print(f"{case}: {info['n_tokens']} tokens, {info['n_images']} images, "
               f"|logits| max {info['logits_abs_max']:.3f}, std {info['logits_std']:.3f}")

@@ -157,7 +157,6 @@ struct PreTokenizer: Sendable, Equatable {
                                     maxDigits: Int, into words: inout [Range<Int>]) {
         let end = piece.upperBound
         func cls(_ i: Int) -> UInt8 { i < end ? classes[i] : 0 }
-        func isNewline(_ i: Int) -> Bool { i < end && (text[i] == "\r" || text[i] == "\n") }
         var start = piece.lowerBound
         var pos = start
         func emit() {
@@ -168,13 +167,11 @@ struct PreTokenizer: Sendable, Equatable {
             let c = text[pos]
             let f = classes[pos]
             // (?i:'s|'t|'re|'ve|'m|'ll|'d)
-            if c == "'", pos + 1 < end {
-                let n = contractionTailLength(asciiLower(text[pos + 1]), pos + 2 < end ? asciiLower(text[pos + 2]) : nil)
-                if n > 0 {
-                    pos += 1 + n
-                    emit()
-                    continue
-                }
+            let contraction = contractionLength(text, at: pos, end: end)
+            if contraction > 0 {
+                pos += contraction
+                emit()
+                continue
             }
             // [^\r\n\p{L}\p{N}]?\p{L}+
             if !(c == "\r" || c == "\n" || f & ScalarClass.number != 0),
@@ -199,33 +196,12 @@ struct PreTokenizer: Sendable, Equatable {
                 continue
             }
             //  ?[^\s\p{L}\p{N}]+[\r\n]*
-            var f2 = c == " " ? cls(pos + 1) : f
-            if f2 & (ScalarClass.whitespace | ScalarClass.letter | ScalarClass.number) == 0, f != 0 {
-                if c == " " { pos += 1 }
-                while ScalarClass.isOther(f2) {
-                    pos += 1
-                    f2 = cls(pos)
-                }
-                while isNewline(pos) { pos += 1 }
+            if let wordEnd = otherWordEnd(text, classes, from: pos, end: end, slashes: false) {
+                pos = wordEnd
                 emit()
                 continue
             }
-            // \s*[\r\n]+ | \s+(?!\S) | \s+
-            var spaces = 0
-            var afterLastNewline: Int?
-            while cls(pos + spaces) & ScalarClass.whitespace != 0 {
-                if isNewline(pos + spaces) { afterLastNewline = pos + spaces + 1 }
-                spaces += 1
-            }
-            if let afterLastNewline {
-                pos = afterLastNewline
-            } else if spaces > 1, pos + spaces < end {
-                pos += spaces - 1
-            } else if spaces > 0 {
-                pos += spaces
-            } else {
-                pos += 1
-            }
+            pos = whitespaceWordEnd(text, classes, from: pos, end: end)
             emit()
         }
     }
@@ -239,13 +215,6 @@ struct PreTokenizer: Sendable, Equatable {
         // every letter but ASCII upper case (a letter outside ASCII is both).
         func isUpperish(_ i: Int) -> Bool { isLetter(i) && !("a"..."z").contains(text[i]) }
         func isLowerish(_ i: Int) -> Bool { isLetter(i) && !("A"..."Z").contains(text[i]) }
-        func isNewline(_ i: Int) -> Bool { i < end && (text[i] == "\r" || text[i] == "\n") }
-        // (?:'[sS]|'[tT]|'[rR][eE]|'[vV][eE]|'[mM]|'[lL][lL]|'[dD])? after a word.
-        func contraction(at i: Int) -> Int {
-            guard i + 1 < end, text[i] == "'" else { return 0 }
-            let n = contractionTailLength(asciiLower(text[i + 1]), i + 2 < end ? asciiLower(text[i + 2]) : nil)
-            return n > 0 ? 1 + n : 0
-        }
         var start = piece.lowerBound
         var pos = start
         func emit() {
@@ -272,7 +241,8 @@ struct PreTokenizer: Sendable, Equatable {
                     // upper+ lower*: all upper case A-Z, and no a-z follows.
                     pos = upper
                 }
-                pos += contraction(at: pos)
+                // (?:'[sS]|'[tT]|'[rR][eE]|'[vV][eE]|'[mM]|'[lL][lL]|'[dD])?
+                pos += contractionLength(text, at: pos, end: end)
                 emit()
                 continue
             }
@@ -283,31 +253,47 @@ struct PreTokenizer: Sendable, Equatable {
                 continue
             }
             //  ?[^\s\p{L}\p{N}]+[\r\n/]*
-            if ScalarClass.isOther(c == " " ? cls(pos + 1) : f) {
-                if c == " " { pos += 1 }
-                while ScalarClass.isOther(cls(pos)) { pos += 1 }
-                while isNewline(pos) || (pos < end && text[pos] == "/") { pos += 1 }
+            if let wordEnd = otherWordEnd(text, classes, from: pos, end: end, slashes: true) {
+                pos = wordEnd
                 emit()
                 continue
             }
-            // \s*[\r\n]+ | \s+(?!\S) | \s+
-            var spaces = 0
-            var afterLastNewline: Int?
-            while cls(pos + spaces) & ScalarClass.whitespace != 0 {
-                if isNewline(pos + spaces) { afterLastNewline = pos + spaces + 1 }
-                spaces += 1
-            }
-            if let afterLastNewline {
-                pos = afterLastNewline
-            } else if spaces > 1, pos + spaces < end {
-                pos += spaces - 1
-            } else if spaces > 0 {
-                pos += spaces
-            } else {
-                pos += 1
-            }
+            pos = whitespaceWordEnd(text, classes, from: pos, end: end)
             emit()
         }
+    }
+
+    /// The length of `'s`, `'t`, `'re`, `'ve`, `'m`, `'ll` or `'d` in either case at `i`, or 0.
+    private static func contractionLength(_ text: [Unicode.Scalar], at i: Int, end: Int) -> Int {
+        guard i + 1 < end, text[i] == "'" else { return 0 }
+        let n = contractionTailLength(asciiLower(text[i + 1]), i + 2 < end ? asciiLower(text[i + 2]) : nil)
+        return n > 0 ? 1 + n : 0
+    }
+
+    /// Where ` ?[^\s\p{L}\p{N}]+[\r\n]*` (with `slashes`, `[\r\n/]*`) ends a word starting
+    /// at `pos`, or nil if it does not match there.
+    private static func otherWordEnd(_ text: [Unicode.Scalar], _ classes: [UInt8], from pos: Int, end: Int, slashes: Bool) -> Int? {
+        func cls(_ i: Int) -> UInt8 { i < end ? classes[i] : 0 }
+        var i = text[pos] == " " ? pos + 1 : pos
+        guard ScalarClass.isOther(cls(i)) else { return nil }
+        while ScalarClass.isOther(cls(i)) { i += 1 }
+        while i < end, text[i] == "\r" || text[i] == "\n" || (slashes && text[i] == "/") { i += 1 }
+        return i
+    }
+
+    /// Where `\s*[\r\n]+|\s+(?!\S)|\s+` ends a word starting at `pos`: past the last line
+    /// break of a white-space run; else the run but its last space when text follows; else the
+    /// run. A character no expression matches is a word of its own.
+    private static func whitespaceWordEnd(_ text: [Unicode.Scalar], _ classes: [UInt8], from pos: Int, end: Int) -> Int {
+        var spaces = 0
+        var afterLastNewline: Int?
+        while pos + spaces < end, classes[pos + spaces] & ScalarClass.whitespace != 0 {
+            if text[pos + spaces] == "\r" || text[pos + spaces] == "\n" { afterLastNewline = pos + spaces + 1 }
+            spaces += 1
+        }
+        if let afterLastNewline { return afterLastNewline }
+        if spaces > 1, pos + spaces < end { return pos + spaces - 1 }
+        return pos + max(spaces, 1)
     }
 
     private static func asciiLower(_ s: Unicode.Scalar) -> Unicode.Scalar {

@@ -44,15 +44,8 @@ public struct Idefics3Processor: Sendable {
         return (frames, rows, cols)
     }
 
-    /// (v / 255 − mean) / std per channel, channel-major.
     func normalize(_ image: RGBImage) -> [Float] {
-        let n = image.width * image.height
-        var out = [Float](repeating: 0, count: 3 * n)
-        for c in 0..<3 {
-            let mean = config.imageMean[c], std = config.imageStd[c]
-            for i in 0..<n { out[c * n + i] = (Float(image.pixels[3 * i + c]) / 255 - mean) / std }
-        }
-        return out
+        image.normalized(mean: config.imageMean, std: config.imageStd)
     }
 
     /// The text that stands for one image in the prompt: per crop
