@@ -117,8 +117,8 @@ final class PhotoMemory: Sendable {
         return try g.decode(encoder.tokenizer, maxTokens: 40).text.trimmingCharacters(in: .whitespacesAndNewlines)
     }
 
-    /// The decoder's input for `before`, one image block per view (`VisionTower.imageBlock`), then `after`:
-    /// token ids and input embeddings (the views' image features in the `<image>` rows).
+    /// The decoder's input for `before`, one image block per view (`VisionTower.imageBlock`),
+    /// then `after`: token ids and input embeddings (the views' features in the `<image>` rows).
     func input(_ before: Prompt, views: [RGBImage], after: Prompt = Prompt()) throws -> (ids: [Int32], embeddings: [Float]) {
         guard let vision else { throw MemoryError(.unsupported, "no vision-language model is configured") }
         var images = Prompt(), features: [Float] = []

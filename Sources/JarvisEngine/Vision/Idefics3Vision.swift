@@ -3,7 +3,8 @@ import JarvisImage
 
 /// The vision half of SmolVLM (Idefics3): a SigLIP encoder over one square frame
 /// (`SigLIPEncoder`, with its post LayerNorm), pixel shuffle by r (n² × Dv → n²/r² × Dv·r²),
-/// and the connector's projection into the language model's width (no bias). See docs/idefics3-notes.md for the details checked against transformers.
+/// and the connector's projection into the language model's width (no bias). See
+/// docs/idefics3-notes.md for the details checked against transformers.
 public final class Idefics3Vision: VisionTower, @unchecked Sendable {
     public struct Config: Sendable, Equatable {
         /// Frame side M and patch side P.

@@ -10,10 +10,10 @@ public final class LlavaOneVisionModel: @unchecked Sendable {
     public let imageTokenID: Int32
 
     /// Loads a Hugging Face LLaVA-OneVision checkpoint directory (config.json,
-    /// model.safetensors, preprocessor_config.json), in either key layout transformers has
-    /// saved: `model.{vision_tower,multi_modal_projector,image_newline,language_model}` with
-    /// `lm_head` (≥ 4.52), or `{vision_tower,…,language_model.model}` with
-    /// `language_model.lm_head` (before).
+    /// model.safetensors, preprocessor_config.json), in either key layout:
+    /// `{vision_tower,multi_modal_projector,image_newline,language_model.model}` with
+    /// `language_model.lm_head` (what `save_pretrained` writes), or
+    /// `model.{vision_tower,…,language_model}` with `lm_head` (transformers' in-memory names).
     public init(huggingFaceDirectory dir: String) throws {
         let (config, preprocessor, st, prefix) = try LlavaOneVisionVision.open(dir)
         vision = try LlavaOneVisionVision(safetensors: st, config: config, preprocessor: preprocessor, prefix: prefix)

@@ -33,20 +33,13 @@ public struct LlavaOneVisionProcessor: Sendable {
     public func tiles(for image: RGBImage) -> (frames: [[Float]], rows: Int, cols: Int) {
         let m = config.tileSize, resample = config.resample
         let target = bestResolution(height: image.height, width: image.width)
-        // Fit inside the target, the other side rounded up (at most the target's).
+        // Fit inside the target, the other side rounded up (at most the target's), then centred
+        // on black.
         let sw = Double(target.width) / Double(image.width), sh = Double(target.height) / Double(image.height)
         var w = target.width, h = target.height
         if sw < sh { h = min(Int((Double(image.height) * sw).rounded(.up)), target.height) }
         else { w = min(Int((Double(image.width) * sh).rounded(.up)), target.width) }
-        let fitted = resample.resize(image, width: w, height: h)
-        // Centred on black, the odd pixel of padding right and below.
-        var canvas = [UInt8](repeating: 0, count: target.width * target.height * 3)
-        let left = (target.width - w) / 2, top = (target.height - h) / 2
-        for y in 0..<h {
-            let src = y * w * 3, dst = ((top + y) * target.width + left) * 3
-            canvas.replaceSubrange(dst..<dst + w * 3, with: fitted.pixels[src..<src + w * 3])
-        }
-        let padded = RGBImage(width: target.width, height: target.height, pixels: canvas)
+        let padded = Self.centred(resample.resize(image, width: w, height: h), width: target.width, height: target.height, fill: [0, 0, 0])
         let rows = target.height / m, cols = target.width / m
         var frames = [normalize(resample.resize(image, width: m, height: m))]
         for r in 0..<rows {
@@ -59,19 +52,24 @@ public struct LlavaOneVisionProcessor: Sendable {
     /// colour (the odd pixel of padding right and below), resized to one tile, normalised.
     public func squareTile(for image: RGBImage) -> [Float] {
         let side = max(image.width, image.height)
-        var square = image
-        if image.width != image.height {
-            let fill = config.imageMean.map { UInt8(clamping: Int($0 * 255)) }
-            var pixels = [UInt8](repeating: 0, count: side * side * 3)
-            for i in 0..<side * side { pixels[3 * i] = fill[0]; pixels[3 * i + 1] = fill[1]; pixels[3 * i + 2] = fill[2] }
-            let left = (side - image.width) / 2, top = (side - image.height) / 2
-            for y in 0..<image.height {
-                let src = y * image.width * 3, dst = ((top + y) * side + left) * 3
-                pixels.replaceSubrange(dst..<dst + image.width * 3, with: image.pixels[src..<src + image.width * 3])
-            }
-            square = RGBImage(width: side, height: side, pixels: pixels)
-        }
+        let square = Self.centred(image, width: side, height: side, fill: config.imageMean.map { UInt8(clamping: Int($0 * 255)) })
         return normalize(config.resample.resize(square, width: config.tileSize, height: config.tileSize))
+    }
+
+    /// `image` centred on a `width` × `height` canvas of `fill` (RGB), the odd pixel of
+    /// padding right and below.
+    static func centred(_ image: RGBImage, width: Int, height: Int, fill: [UInt8]) -> RGBImage {
+        guard image.width != width || image.height != height else { return image }
+        var pixels = [UInt8](repeating: 0, count: width * height * 3)
+        if fill != [0, 0, 0] {
+            for i in 0..<width * height { pixels[3 * i] = fill[0]; pixels[3 * i + 1] = fill[1]; pixels[3 * i + 2] = fill[2] }
+        }
+        let left = (width - image.width) / 2, top = (height - image.height) / 2
+        for y in 0..<image.height {
+            let src = y * image.width * 3, dst = ((top + y) * width + left) * 3
+            pixels.replaceSubrange(dst..<dst + image.width * 3, with: image.pixels[src..<src + image.width * 3])
+        }
+        return RGBImage(width: width, height: height, pixels: pixels)
     }
 
     func normalize(_ image: RGBImage) -> [Float] {

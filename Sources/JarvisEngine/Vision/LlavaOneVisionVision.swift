@@ -45,8 +45,9 @@ public final class LlavaOneVisionVision: VisionTower, @unchecked Sendable {
 
     /// Loads the vision tower, projector and newline from a Hugging Face LLaVA-OneVision
     /// checkpoint: `config` is its config.json, `preprocessor` its preprocessor_config.json,
-    /// `prefix` where the model's tensors live (`model.` as transformers ≥ 4.52 saves them,
-    /// "" in checkpoints saved before).
+    /// `prefix` where the model's tensors live: "" in the layout `save_pretrained` writes
+    /// (`vision_tower.…`, as published checkpoints hold them, and as transformers 4.57 still
+    /// saves), `model.` in the layout transformers ≥ 4.52 uses in memory.
     /// - Throws: `EngineError` naming the file and the missing, misshapen or unsupported piece.
     public init(safetensors st: SafetensorsFile, config json: [String: Any], preprocessor: [String: Any], prefix: String) throws {
         let path = st.path
