@@ -58,11 +58,13 @@ final class LlavaOneVisionTests: XCTestCase {
             let (st, image) = try reference(name)
             let (frames, _, _) = processor.tiles(for: image)
             let tiles = frames.flatMap(model.vision.tileFeatures)
-            XCTAssertLessThan(maxDifference(tiles, try floats(st, "\(name).tile_features")), 5e-5, "\(name): tile features")
+            let tDiff = maxDifference(tiles, try floats(st, "\(name).tile_features"))
+            XCTAssertLessThan(tDiff, 5e-5, "\(name): tile features")
 
             let features = model.vision.features(for: image)
             let expected = try floats(st, "\(name).image_features")
-            XCTAssertLessThan(maxDifference(features, expected), 5e-5, "\(name): packed image features")
+            let fDiff = maxDifference(features, expected)
+            XCTAssertLessThan(fDiff, 5e-5, "\(name): packed image features")
             let packing = processor.packing(height: image.height, width: image.width)
             if packing.outHeight != packing.height { resampled += 1 }
             if packing.top + packing.left > 0 { unpadded += 1 }
@@ -74,7 +76,8 @@ final class LlavaOneVisionTests: XCTestCase {
             let logits = try model.text.prefill(embeddings: embeddings, cache: cache, logits: .all)
             let lDiff = maxDifference(logits, try floats(st, "\(name).logits"))
             XCTAssertLessThanOrEqual(lDiff, 1e-3, "\(name): logits max |Δ| over all \(ids.count) positions")
-            print("\(name): \(frames.count) tiles, \(expected.count / model.text.config.dim) image tokens, logits max |Δ| \(lDiff)")
+            print("\(name): \(frames.count) tiles, \(expected.count / model.text.config.dim) image tokens; max |Δ| tile features \(tDiff), "
+                  + "packed \(fDiff), logits \(lDiff)")
         }
         XCTAssertEqual(resampled, 1, "one case goes through the anyres_max resampling")
         XCTAssertGreaterThanOrEqual(unpadded, 1, "a case has padding cut off")
@@ -97,7 +100,9 @@ final class LlavaOneVisionTests: XCTestCase {
         let ids = try ints(st, "multi.input_ids")
         let embeddings = try model.embeddings(for: ids, images: images)
         let logits = try model.text.prefill(embeddings: embeddings, cache: KVCache(config: model.text.config, capacity: ids.count), logits: .all)
-        XCTAssertLessThanOrEqual(maxDifference(logits, try floats(st, "multi.logits")), 1e-3, "logits over all \(ids.count) positions")
+        let lDiff = maxDifference(logits, try floats(st, "multi.logits"))
+        XCTAssertLessThanOrEqual(lDiff, 1e-3, "logits over all \(ids.count) positions")
+        print("multi: \(images.count) images, \(ids.count) tokens; logits max |Δ| \(lDiff)")
         XCTAssertThrowsError(try model.embeddings(for: Array(ids.dropLast(n + 5)), images: images)) {
             XCTAssertEqual(($0 as? EngineError)?.code, .invalidArgument)
         }
