@@ -8,10 +8,10 @@ jarvisd runs with `--mmproj` pointing at the LLaVA-OneVision directory. llama.cp
     tools/llava_ov_language_model.py llava-onevision-qwen2-0.5b-ov-hf qwen2-text
     python3 convert_hf_to_gguf.py qwen2-text --outfile llava-ov-0.5b.gguf --outtype q8_0
 
-Reads config.json (its text_config), model.safetensors in either key layout transformers has
-saved (`language_model.model.*` with `language_model.lm_head.weight`, or `model.language_model.*`
+Reads config.json (its text_config), model.safetensors (or the shards its index names) in either
+key layout transformers has saved (`language_model.model.*` with `language_model.lm_head.weight`, or `model.language_model.*`
 with `lm_head.weight`), and copies the tokenizer files and chat template. Weights are copied as
-they are stored (no conversion). Nothing but the decoder is written.
+they are stored (no conversion), into one model.safetensors. Nothing but the decoder is written.
 """
 import json
 import os
@@ -31,27 +31,28 @@ def extract(src, dst):
         config = json.load(f)
     if config.get("model_type") != "llava_onevision":
         sys.exit(f"{src}/config.json: model type {config.get('model_type')!r} is not llava_onevision")
-    if os.path.exists(os.path.join(src, "model.safetensors.index.json")):
-        sys.exit(f"{src}: sharded checkpoints are not handled; merge the shards into one model.safetensors")
+    index = os.path.join(src, "model.safetensors.index.json")
+    if os.path.exists(index):
+        with open(index) as f:
+            shards = sorted(set(json.load(f)["weight_map"].values()))
+    else:
+        shards = ["model.safetensors"]
     text = dict(config["text_config"])
     text["architectures"] = ["Qwen2ForCausalLM"]
     text["model_type"] = text.get("model_type", "qwen2")
     tied = config.get("tie_word_embeddings", text.get("tie_word_embeddings", False))
     text["tie_word_embeddings"] = tied
-    tensors = {}
-    with safe_open(os.path.join(src, "model.safetensors"), "np") as f:
-        keys = list(f.keys())
-        old = any(k.startswith("language_model.model.") for k in keys)
-        body, head = ("language_model.model.", "language_model.lm_head.weight") if old else ("model.language_model.", "lm_head.weight")
-        for k in keys:
-            if k.startswith(body):
-                tensors["model." + k[len(body):]] = f.get_tensor(k)
-        if not tied:
-            if head not in keys:
-                sys.exit(f"{src}/model.safetensors: no {head}, and the config does not tie the output to the embeddings")
-            tensors["lm_head.weight"] = f.get_tensor(head)
+    handles = [safe_open(os.path.join(src, shard), "np") for shard in shards]
+    where = {k: h for h in handles for k in h.keys()}
+    old = any(k.startswith("language_model.model.") for k in where)
+    body, head = ("language_model.model.", "language_model.lm_head.weight") if old else ("model.language_model.", "lm_head.weight")
+    tensors = {"model." + k[len(body):]: h.get_tensor(k) for k, h in where.items() if k.startswith(body)}
+    if not tied:
+        if head not in where:
+            sys.exit(f"{src}: no {head}, and the config does not tie the output to the embeddings")
+        tensors["lm_head.weight"] = where[head].get_tensor(head)
     if "model.embed_tokens.weight" not in tensors:
-        sys.exit(f"{src}/model.safetensors: no language model under {body}")
+        sys.exit(f"{src}: no language model under {body}")
     os.makedirs(dst, exist_ok=True)
     save_file(tensors, os.path.join(dst, "model.safetensors"), metadata={"format": "pt"})
     with open(os.path.join(dst, "config.json"), "w") as f:

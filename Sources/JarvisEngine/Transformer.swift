@@ -74,7 +74,7 @@ public final class Transformer: @unchecked Sendable {
     /// `ModelConfig(huggingFace:)`); `prefix` is where its tensors live (`model.` for a plain
     /// LlamaForCausalLM, `model.text_model.` inside Idefics3), `output` the name of the output
     /// matrix (nil when it is tied to the embeddings).
-    public init(safetensors: SafetensorsFile, config: ModelConfig, prefix: String, output: String?) throws {
+    public init(safetensors: any SafetensorsSource, config: ModelConfig, prefix: String, output: String?) throws {
         guard config.headDim % 16 == 0, config.headDim <= 256 else {
             throw EngineError(.unsupported, "\(safetensors.path): head size \(config.headDim) is not supported (a multiple of 16 up to 256 is)")
         }
@@ -322,7 +322,7 @@ extension Transformer {
         /// `{prefix}layers.N.self_attn.q_proj` …, `lm_head` or tied). For llama, Q and K rows are
         /// permuted into the adjacent-pair rotary layout GGUF uses, as llama.cpp's converter does,
         /// so one forward pass serves both formats; qwen2 and qwen3 rotate halves as stored.
-        init(safetensors st: SafetensorsFile, config c: ModelConfig, prefix p: String, output: String?) throws {
+        init(safetensors st: any SafetensorsSource, config c: ModelConfig, prefix p: String, output: String?) throws {
             gguf = nil
             let qDim = c.heads * c.headDim, kvDim = c.kvHeads * c.headDim
             func dense(_ values: [Float], rows: Int, cols: Int) -> Matrix {
@@ -349,7 +349,7 @@ extension Transformer {
             outputNorm = try st.floats(p + "norm.weight", shape: [c.dim])
             self.output = try output.map { try matrix($0, rows: c.vocabularySize, cols: c.dim) } ?? dense(table, rows: c.vocabularySize, cols: c.dim)
             func bias(_ name: String, _ n: Int) throws -> [Float]? {
-                st.tensors[name] == nil ? nil : try st.floats(name, shape: [n])
+                !st.contains(name) ? nil : try st.floats(name, shape: [n])
             }
             for i in 0..<c.layers {
                 let l = p + "layers.\(i)."

@@ -129,6 +129,57 @@ final class LlavaOneVisionTests: XCTestCase {
         XCTAssertEqual(p.tokens(height: 1080, width: 1920), 7269)
     }
 
+    /// The same checkpoint in two shards with an index, as transformers saves a large model,
+    /// gives the same logits bit for bit; an index naming a shard elsewhere is refused.
+    func testAShardedCheckpointLoadsTheSame() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("llava-ov-shards-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let hf = Self.dir.appendingPathComponent("hf")
+        for name in try FileManager.default.contentsOfDirectory(atPath: hf.path) where name != "model.safetensors" {
+            try FileManager.default.copyItem(at: hf.appendingPathComponent(name), to: dir.appendingPathComponent(name))
+        }
+        let whole = try SafetensorsFile(path: hf.appendingPathComponent("model.safetensors").path)
+        let names = whole.tensors.keys.sorted()
+        var map: [String: String] = [:]
+        for (i, part) in [names.filter { !$0.hasPrefix("language_model.") }, names.filter { $0.hasPrefix("language_model.") }].enumerated() {
+            let shard = "model-0000\(i + 1)-of-00002.safetensors"
+            try Self.writeSafetensors(part.map { (name: $0, tensor: whole.tensors[$0]!) }, from: whole, to: dir.appendingPathComponent(shard))
+            for name in part { map[name] = shard }
+        }
+        let index = dir.appendingPathComponent("model.safetensors.index.json")
+        try JSONSerialization.data(withJSONObject: ["metadata": [:], "weight_map": map]).write(to: index)
+
+        let model = try Self.model.get(), sharded = try LlavaOneVisionModel(huggingFaceDirectory: dir.path)
+        let (st, image) = try reference("small")
+        let ids = try ints(st, "small.input_ids")
+        func logits(_ m: LlavaOneVisionModel) throws -> [Float] {
+            try m.text.prefill(embeddings: m.embeddings(for: ids, images: [image]), cache: KVCache(config: m.text.config, capacity: ids.count), logits: .all)
+        }
+        XCTAssertEqual(try logits(sharded), try logits(model))
+
+        try JSONSerialization.data(withJSONObject: ["weight_map": ["image_newline": "../model.safetensors"]]).write(to: index)
+        XCTAssertThrowsError(try LlavaOneVisionModel(huggingFaceDirectory: dir.path)) {
+            XCTAssertEqual(($0 as? EngineError)?.code, .invalidFile)
+        }
+    }
+
+    /// Writes `tensors` (raw bytes from `source`) as a safetensors file.
+    static func writeSafetensors(_ tensors: [(name: String, tensor: SafetensorsFile.Tensor)], from source: SafetensorsFile, to url: URL) throws {
+        var header: [String: Any] = [:], data = Data(), offset = 0
+        for (name, t) in tensors {
+            header[name] = ["dtype": t.dtype.rawValue, "shape": t.shape, "data_offsets": [offset, offset + t.byteCount]]
+            data.append(contentsOf: source.file.bytes[t.offset..<t.offset + t.byteCount])
+            offset += t.byteCount
+        }
+        let json = try JSONSerialization.data(withJSONObject: header, options: [.sortedKeys])
+        var out = Data()
+        withUnsafeBytes(of: UInt64(json.count).littleEndian) { out.append(contentsOf: $0) }
+        out.append(json)
+        out.append(data)
+        try out.write(to: url)
+    }
+
     func testCheckpointsItCannotReadAreRefused() throws {
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("llava-ov-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)

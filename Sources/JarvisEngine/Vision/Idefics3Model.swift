@@ -22,8 +22,8 @@ public final class Idefics3Model: @unchecked Sendable {
         try checkWidths(languageModel)
     }
 
-    /// Loads a Hugging Face Idefics3 checkpoint directory (config.json, model.safetensors,
-    /// preprocessor_config.json).
+    /// Loads a Hugging Face Idefics3 checkpoint directory (config.json, model.safetensors or
+    /// its shards, preprocessor_config.json).
     public init(huggingFaceDirectory dir: String) throws {
         func json(_ name: String) throws -> [String: Any]? {
             guard let data = FileManager.default.contents(atPath: dir + "/" + name) else { return nil }
@@ -36,7 +36,7 @@ public final class Idefics3Model: @unchecked Sendable {
         guard let textConfig = config["text_config"] as? [String: Any] else {
             throw EngineError(.modelMismatch, "\(dir)/config.json has no text_config")
         }
-        let st = try SafetensorsFile(path: dir + "/model.safetensors")
+        let st = try SafetensorsCheckpoint(directory: dir)
         vision = try Idefics3Vision(safetensors: st, config: config, preprocessor: try json("preprocessor_config.json"))
         let tied = (config["tie_word_embeddings"] as? Bool) ?? (textConfig["tie_word_embeddings"] as? Bool) ?? false
         text = try Transformer(safetensors: st, config: ModelConfig(huggingFace: textConfig, source: dir + "/config.json"),

@@ -85,7 +85,7 @@ public final class Idefics3Vision: VisionTower, @unchecked Sendable {
 
     /// Loads the vision tower and connector from a Hugging Face Idefics3 checkpoint:
     /// `config` is its config.json, `preprocessor` its preprocessor_config.json (if any).
-    public init(safetensors st: SafetensorsFile, config json: [String: Any], preprocessor: [String: Any]?) throws {
+    public init(safetensors st: any SafetensorsSource, config json: [String: Any], preprocessor: [String: Any]?) throws {
         let path = st.path
         guard let v = json["vision_config"] as? [String: Any], let t = json["text_config"] as? [String: Any] else {
             throw EngineError(.modelMismatch, "\(path): config.json has no vision_config / text_config")

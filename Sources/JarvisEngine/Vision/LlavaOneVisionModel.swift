@@ -10,7 +10,7 @@ public final class LlavaOneVisionModel: @unchecked Sendable {
     public let imageTokenID: Int32
 
     /// Loads a Hugging Face LLaVA-OneVision checkpoint directory (config.json,
-    /// model.safetensors, preprocessor_config.json), in either key layout:
+    /// model.safetensors or its shards, preprocessor_config.json), in either key layout:
     /// `{vision_tower,multi_modal_projector,image_newline,language_model.model}` with
     /// `language_model.lm_head` (what `save_pretrained` writes), or
     /// `model.{vision_tower,…,language_model}` with `lm_head` (transformers' in-memory names).

@@ -49,7 +49,7 @@ public final class LlavaOneVisionVision: VisionTower, @unchecked Sendable {
     /// (`vision_tower.…`, as published checkpoints hold them, and as transformers 4.57 still
     /// saves), `model.` in the layout transformers ≥ 4.52 uses in memory.
     /// - Throws: `EngineError` naming the file and the missing, misshapen or unsupported piece.
-    public init(safetensors st: SafetensorsFile, config json: [String: Any], preprocessor: [String: Any], prefix: String) throws {
+    public init(safetensors st: any SafetensorsSource, config json: [String: Any], preprocessor: [String: Any], prefix: String) throws {
         let path = st.path
         guard let v = json["vision_config"] as? [String: Any], let t = json["text_config"] as? [String: Any] else {
             throw EngineError(.modelMismatch, "\(path): config.json has no vision_config / text_config")
@@ -119,18 +119,19 @@ public final class LlavaOneVisionVision: VisionTower, @unchecked Sendable {
     }
 
     /// Loads the vision tower, projector and newline from a Hugging Face LLaVA-OneVision
-    /// checkpoint directory (config.json, preprocessor_config.json, model.safetensors).
+    /// checkpoint directory (config.json, preprocessor_config.json, model.safetensors or its
+    /// shards).
     public convenience init(huggingFaceDirectory dir: String) throws {
         let (config, preprocessor, st, prefix) = try Self.open(dir)
         try self.init(safetensors: st, config: config, preprocessor: preprocessor, prefix: prefix)
     }
 
-    /// config.json, preprocessor_config.json, model.safetensors and the tensors' prefix of a
-    /// checkpoint directory.
-    static func open(_ dir: String) throws -> (config: [String: Any], preprocessor: [String: Any], st: SafetensorsFile, prefix: String) {
+    /// config.json, preprocessor_config.json, the weights (one file or shards) and the
+    /// tensors' prefix of a checkpoint directory.
+    static func open(_ dir: String) throws -> (config: [String: Any], preprocessor: [String: Any], st: SafetensorsCheckpoint, prefix: String) {
         func json(_ name: String) throws -> [String: Any] {
             guard let data = FileManager.default.contents(atPath: dir + "/" + name) else {
-                throw EngineError(.io, "\(dir)/\(name) is missing: a LLaVA-OneVision checkpoint directory holds config.json, preprocessor_config.json and model.safetensors")
+                throw EngineError(.io, "\(dir)/\(name) is missing: a LLaVA-OneVision checkpoint directory holds config.json, preprocessor_config.json and model.safetensors (or its shards)")
             }
             guard let o = try? JSONSerialization.jsonObject(with: data) as? [String: Any] else {
                 throw EngineError(.invalidFile, "\(dir)/\(name) is not a JSON object")
@@ -141,11 +142,8 @@ public final class LlavaOneVisionVision: VisionTower, @unchecked Sendable {
         guard config["model_type"] as? String == "llava_onevision" else {
             throw EngineError(.unsupported, "\(dir)/config.json: model type \(config["model_type"] ?? "none") is not LLaVA-OneVision (llava_onevision)")
         }
-        if FileManager.default.fileExists(atPath: dir + "/model.safetensors.index.json") {
-            throw EngineError(.unsupported, "\(dir): sharded checkpoints are not supported; merge the shards into one model.safetensors")
-        }
-        let st = try SafetensorsFile(path: dir + "/model.safetensors")
-        return (config, try json("preprocessor_config.json"), st, st.tensors["model.image_newline"] != nil ? "model." : "")
+        let st = try SafetensorsCheckpoint(directory: dir)
+        return (config, try json("preprocessor_config.json"), st, st.contains("model.image_newline") ? "model." : "")
     }
 
     /// The projected features of one tile (3 × M × M, normalised): n² × `textDim` floats.

@@ -28,7 +28,7 @@ struct SigLIPEncoder {
     /// `encoder.layers.N.{self_attn.{q,k,v,out}_proj, layer_norm1, layer_norm2, mlp.fc1, mlp.fc2}`,
     /// and `post_layernorm` when `postNorm` is set.
     /// - Throws: `EngineError(.modelMismatch)` naming a missing or misshapen tensor.
-    init(safetensors st: SafetensorsFile, prefix m: String, imageSize: Int, patchSize p: Int, dim d: Int, layers count: Int,
+    init(safetensors st: any SafetensorsSource, prefix m: String, imageSize: Int, patchSize p: Int, dim d: Int, layers count: Int,
          heads: Int, ffnDim: Int, epsilon: Float, postNorm: Bool) throws {
         func linear(_ name: String, inputs: Int, outputs: Int) throws -> Linear {
             Linear(weight: try st.floats(name + ".weight", shape: [outputs, inputs]), bias: try st.floats(name + ".bias", shape: [outputs]),
