@@ -193,5 +193,25 @@ final class LlavaOneVisionTests: XCTestCase {
             XCTAssertEqual(($0 as? EngineError)?.code, .unsupported)
             XCTAssertTrue("\($0)".contains("idefics3"), "\($0)")
         }
+        // The real checkpoint with one setting changed: each refusal names the setting.
+        let hf = Self.dir.appendingPathComponent("hf")
+        for name in try FileManager.default.contentsOfDirectory(atPath: hf.path) where name != "config.json" {
+            try FileManager.default.copyItem(at: hf.appendingPathComponent(name), to: dir.appendingPathComponent(name))
+        }
+        let config = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(contentsOf: hf.appendingPathComponent("config.json"))) as? [String: Any])
+        let changes: [(key: String, value: Any, code: EngineError.Code)] = [
+            ("vision_feature_layer", 7, .unsupported), ("vision_feature_select_strategy", "default", .unsupported),
+            ("projector_hidden_act", "relu", .unsupported), ("vision_aspect_ratio", "anyres_max_0", .unsupported),
+            ("image_grid_pinpoints", [[32, 40]], .modelMismatch),
+        ]
+        for change in changes {
+            var changed = config
+            changed[change.key] = change.value
+            try JSONSerialization.data(withJSONObject: changed).write(to: dir.appendingPathComponent("config.json"))
+            XCTAssertThrowsError(try LlavaOneVisionModel(huggingFaceDirectory: dir.path), change.key) {
+                XCTAssertEqual(($0 as? EngineError)?.code, change.code, "\(change.key): \($0)")
+                XCTAssertTrue("\($0)".contains(change.key), "\($0)")
+            }
+        }
     }
 }

@@ -72,7 +72,7 @@ public final class LlavaOneVisionVision: VisionTower, @unchecked Sendable {
         switch json["projector_hidden_act"] as? String ?? "gelu" {
         case "gelu": activation = .exact
         case "gelu_pytorch_tanh": activation = .tanh
-        case let other: throw EngineError(.unsupported, "\(path): projector activation \(other) is not supported (gelu and gelu_pytorch_tanh are)")
+        case let other: throw EngineError(.unsupported, "\(path): projector_hidden_act \(other) is not supported (gelu and gelu_pytorch_tanh are)")
         }
         let resample: PillowResample
         switch (preprocessor["resample"] as? NSNumber)?.intValue ?? 3 {
@@ -102,7 +102,7 @@ public final class LlavaOneVisionVision: VisionTower, @unchecked Sendable {
         guard [c.tileSize, c.patchSize, c.dim, c.ffnDim, c.textDim].allSatisfy({ (1...16_384).contains($0) }), c.layers <= 256, (1...256).contains(c.heads),
               c.tileSize % c.patchSize == 0, c.dim % c.heads == 0, c.imageMean.count == 3, c.imageStd.count == 3, !c.gridPinpoints.isEmpty,
               c.gridPinpoints.allSatisfy({ r in [r.height, r.width].allSatisfy { $0 > 0 && $0 % tile == 0 && $0 <= 16 * tile } }) else {
-            throw EngineError(.modelMismatch, "\(path): inconsistent vision config (tile \(c.tileSize), patch \(c.patchSize), width \(c.dim), heads \(c.heads), grids \(pinpoints))")
+            throw EngineError(.modelMismatch, "\(path): inconsistent vision config (tile \(c.tileSize), patch \(c.patchSize), width \(c.dim), heads \(c.heads); image_grid_pinpoints \(pinpoints) must be multiples of the tile, at most 16 a side)")
         }
         encoder = try SigLIPEncoder(safetensors: st, prefix: prefix + "vision_tower.vision_model.", imageSize: tile, patchSize: c.patchSize, dim: c.dim,
                                     layers: used, heads: c.heads, ffnDim: c.ffnDim, epsilon: c.normEpsilon, postNorm: false)
