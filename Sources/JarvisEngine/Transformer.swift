@@ -584,8 +584,8 @@ extension Transformer {
         let c = config
         jk_round_fp16(q, Int64(n * c.heads * c.headDim))
         let headsPerTask = n == 1 ? 1 : c.heads / c.kvHeads
-        var job = AttentionJob(q: q, qRaw: qRaw, out: out, cache: cache, context: context, layer: layer, rows: rows,
-                               config: c, scale: c.attentionScale, window: c.window(layer: layer), headsPerTask: headsPerTask,
+        var job = AttentionJob(q: q, qRaw: qRaw, out: out, cache: cache, context: context, contextRows: context.reduce(0) { $0 + $1.tokenCount },
+                               layer: layer, rows: rows, config: c, scale: c.attentionScale, window: c.window(layer: layer), headsPerTask: headsPerTask,
                                order: n == 1 ? Int32(JK_ORDER_VECTOR) : Int32(JK_ORDER_TILED))
         withUnsafeMutablePointer(to: &job) { ctx in
             jk_parallel({ raw, task in
@@ -602,6 +602,8 @@ struct AttentionJob {
     let out: UnsafeMutablePointer<Float>
     let cache: KVCache
     let context: [KVRun]
+    /// The context runs' rows in all.
+    let contextRows: Int
     let layer: Int
     let rows: Transformer.CacheRows
     let config: ModelConfig
@@ -619,7 +621,6 @@ struct AttentionJob {
         let t = task / groups, h0 = (task % groups) * m
         let kvh = h0 / (c.heads / c.kvHeads)
         let slot = layer * c.kvHeads + kvh
-        let contextRows = context.reduce(0) { $0 + $1.tokenCount }
         let row = rows[t]
         let own = row + 1
         let visible = contextRows + own
