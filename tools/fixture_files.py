@@ -1,5 +1,6 @@
 """What the reference-fixture scripts (make_vlm_fixtures.py, make_llava_ov_fixtures.py) share:
-the pinned-version check, deterministic PNG bytes, and reference.json with every file's sha256."""
+the pinned-version check, deterministic PNG bytes, reference.json with every file's sha256, and
+llama.cpp's logits for input embeddings in their --check-llama-cpp runs."""
 import hashlib
 import io
 import json
@@ -44,3 +45,27 @@ def write_reference(out, ref):
         total += size
         print(f"{size:>9}  {f}")
     print(f"{total:>9}  total")
+
+
+def llama_cpp_logits_for_embeds(L, ctx, emb, n_vocab):
+    """llama.cpp's logits at every position for input embeddings `emb` (n x dim), from a cleared
+    context `ctx` of llama-cpp-python's low-level module `L` (for the --check-llama-cpp runs)."""
+    import ctypes
+
+    import numpy as np
+
+    L.llama_memory_clear(L.llama_get_memory(ctx), True)
+    n, d = emb.shape
+    batch = L.llama_batch_init(n, d, 1)
+    batch.n_tokens = n
+    flat = np.ascontiguousarray(emb, dtype=np.float32).ravel()
+    ctypes.memmove(batch.embd, flat.ctypes.data, flat.nbytes)
+    for i in range(n):
+        batch.pos[i] = i
+        batch.n_seq_id[i] = 1
+        batch.seq_id[i][0] = 0
+        batch.logits[i] = 1
+    assert L.llama_decode(ctx, batch) == 0
+    res = np.ctypeslib.as_array(L.llama_get_logits(ctx), shape=(n * n_vocab,)).reshape(n, n_vocab).copy()
+    L.llama_batch_free(batch)
+    return res

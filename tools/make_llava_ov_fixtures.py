@@ -107,7 +107,7 @@ import torch  # noqa: E402
 from PIL import Image  # noqa: E402
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from fixture_files import check_versions, png_bytes, write_reference  # noqa: E402
+from fixture_files import check_versions, llama_cpp_logits_for_embeds, png_bytes, write_reference  # noqa: E402
 from llava_ov_language_model import extract  # noqa: E402
 
 PINNED = {"torch": "2.15.0", "transformers": "4.57.6", "tokenizers": "0.22.2", "safetensors": "0.8.0",
@@ -673,7 +673,6 @@ def check_text_gguf(path, tokenizer, hf_text_sd, cases):
 def check_llama_cpp(gguf_path, cases, tensors, embeds):
     """Loads the text GGUF in llama.cpp (llama-cpp-python's libllama) and compares its tokenization
     of the prompts and its logits for the reference inputs_embeds with transformers'."""
-    import ctypes
     try:
         if version("llama-cpp-python") != "0.3.36":
             sys.exit(f"--check-llama-cpp expects llama-cpp-python==0.3.36, found {version('llama-cpp-python')}")
@@ -694,22 +693,6 @@ def check_llama_cpp(gguf_path, cases, tensors, embeds):
             want = info["input_ids"] if key == "expanded_prompt" else info["chat_prompt_ids"]
             print(f"llama.cpp tokenization of the {name} {key} matches transformers': {list(buf[:n]) == want}")
 
-    def logits_for_embeds(ctx, emb):
-        L.llama_memory_clear(L.llama_get_memory(ctx), True)
-        n, d = emb.shape
-        batch = L.llama_batch_init(n, d, 1)
-        batch.n_tokens = n
-        flat = np.ascontiguousarray(emb, dtype=np.float32).ravel()
-        ctypes.memmove(batch.embd, flat.ctypes.data, flat.nbytes)
-        for i in range(n):
-            batch.pos[i] = i
-            batch.n_seq_id[i] = 1
-            batch.seq_id[i][0] = 0
-            batch.logits[i] = 1
-        assert L.llama_decode(ctx, batch) == 0
-        res = np.ctypeslib.as_array(L.llama_get_logits(ctx), shape=(n * n_vocab,)).reshape(n, n_vocab).copy()
-        L.llama_batch_free(batch)
-        return res
 
     # (type_k = type_v, flash_attn_type): fp32 cache; fp16 cache without flash attention; defaults.
     for label, kv, fa in (("f32 KV, no FA", 0, 0), ("f16 KV, no FA", 1, 0), ("defaults", None, None)):
@@ -721,7 +704,7 @@ def check_llama_cpp(gguf_path, cases, tensors, embeds):
         ctx = L.llama_init_from_model(model, cp)
         for name in cases:
             ref = tensors[f"{name}.logits"]
-            got = logits_for_embeds(ctx, embeds[name])
+            got = llama_cpp_logits_for_embeds(L, ctx, embeds[name], n_vocab)
             print(f"llama.cpp logits from the reference inputs_embeds, {label}, {name}: max |diff| "
                   f"{np.abs(got - ref).max():.3e} (|ref| max {np.abs(ref).max():.3f})")
         L.llama_free(ctx)

@@ -58,7 +58,7 @@ import torch  # noqa: E402
 from PIL import Image  # noqa: E402
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from fixture_files import check_versions, png_bytes, write_reference  # noqa: E402
+from fixture_files import check_versions, llama_cpp_logits_for_embeds, png_bytes, write_reference  # noqa: E402
 
 PINNED = {"torch": "2.15.0", "transformers": "4.57.6", "tokenizers": "0.22.2", "safetensors": "0.8.0",
           "gguf": "0.19.0", "numpy": "2.4.6", "pillow": "13.0.0"}
@@ -442,22 +442,6 @@ def check_llama_cpp(out, tensors, cases):
         n = L.llama_tokenize(vocab, b, len(b), buf, 4096, False, parse_special)
         return list(buf[:n])
 
-    def logits_for_embeds(ctx, emb):
-        L.llama_memory_clear(L.llama_get_memory(ctx), True)
-        n, d = emb.shape
-        batch = L.llama_batch_init(n, d, 1)
-        batch.n_tokens = n
-        flat = np.ascontiguousarray(emb, dtype=np.float32).ravel()
-        ctypes.memmove(batch.embd, flat.ctypes.data, flat.nbytes)
-        for i in range(n):
-            batch.pos[i] = i
-            batch.n_seq_id[i] = 1
-            batch.seq_id[i][0] = 0
-            batch.logits[i] = 1
-        assert L.llama_decode(ctx, batch) == 0
-        res = np.ctypeslib.as_array(L.llama_get_logits(ctx), shape=(n * n_vocab,)).reshape(n, n_vocab).copy()
-        L.llama_batch_free(batch)
-        return res
 
     for case, info in cases.items():
         ids = tokenize(info["expanded_prompt"])
@@ -473,7 +457,7 @@ def check_llama_cpp(out, tensors, cases):
         ctx = L.llama_init_from_model(model, cp)
         for case in cases:
             ref = tensors[f"{case}.logits"]
-            got = logits_for_embeds(ctx, tensors[f"{case}.inputs_embeds"])
+            got = llama_cpp_logits_for_embeds(L, ctx, tensors[f"{case}.inputs_embeds"], n_vocab)
             print(f"llama.cpp logits from reference inputs_embeds, {label}, {case}: max |diff| all rows "
                   f"{np.abs(got - ref).max():.3e}, last row {np.abs(got[-1] - ref[-1]).max():.3e}; "
                   f"|ref| max {np.abs(ref).max():.3f}")
