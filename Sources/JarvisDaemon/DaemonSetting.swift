@@ -85,7 +85,7 @@ public enum DaemonSetting: String, CaseIterable, Sendable {
         case .maxTokens:
             Declaration("JARVIS_MAX_TOKENS", nil, "Default cap on an answer's tokens", .integer(1...4096), default: .value("96"))
         case .retrieveLimit:
-            Declaration("JARVIS_RETRIEVE_LIMIT", nil, "Entries an answer rests on at most", .integer(1...16), default: .value("1"))
+            Declaration("JARVIS_RETRIEVE_LIMIT", nil, "Entries an answer rests on at most", .integer(1...16), default: .value(String(PersonalMemory.Options().retrieveLimit)))
         case .pageDType:
             Declaration("JARVIS_PAGE_DTYPE", "dtype", "Page format of entries remembered from now on: \(Self.orList(KVPageDType.allCases.map(\.name))) (stored entries keep theirs)",
                         .oneOf(KVPageDType.allCases.map(\.name)), default: .value(PersonalMemory.Options().dtype.name))

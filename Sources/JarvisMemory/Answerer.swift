@@ -33,11 +33,7 @@ final class Answerer: Sendable {
         switch mode {
         case .kv:
             return try store.read { reader in
-                let recompute = StoredContext.Recompute(lead: composition.leadRecompute, blendRatio: composition.blendRatio, model: model) {
-                    tokenizer.encode($0.encodedText)
-                }
-                let context = try StoredContext(prefix: prefix, entries: entries, reader: reader, model: model.config, recompute: recompute,
-                                                temperature: composition.temperature, scale: composition.scale)
+                let context = try self.context(entries, composition: composition, reader: reader)
                 let cache = KVCache(config: model.config, capacity: question.count + maxTokens + 1, basePosition: context.nextPosition)
                 var answer = try generate(context: context.runs, cache: cache, prompt: question, embeddings: embeddings)
                 answer.recomputedTokens = context.recomputedTokens
@@ -57,6 +53,19 @@ final class Answerer: Sendable {
 }
 
 extension Answerer {
+    /// The shared prefix, then `entries`' pages in this order, put together as `composition`
+    /// says. Valid only inside `reader`'s transaction.
+    /// - Throws: `StoreError` for a missing or damaged page; what the model throws while
+    ///   recomputing.
+    func context(_ entries: [EntryRecord], composition: Composition, reader: StoreReader) throws -> StoredContext {
+        let model = encoder.model, tokenizer = encoder.tokenizer
+        let recompute = StoredContext.Recompute(lead: composition.leadRecompute, blendRatio: composition.blendRatio, model: model) {
+            tokenizer.encode($0.encodedText)
+        }
+        return try StoredContext(prefix: encoder.prefix, entries: entries, reader: reader, model: model.config, recompute: recompute,
+                                 temperature: composition.temperature, scale: composition.scale)
+    }
+
     /// The decode loop every answer goes through: prefills `prompt` into `cache` behind
     /// `context` and generates up to `maxTokens` tokens, streaming their text through `onText`.
     /// Also returns the generated tokens (for a conversation's history).

@@ -56,7 +56,7 @@ extension PersonalMemory {
         let name = conversation.record.name
         let hits = index.withLock { $0 }.retriever.retrieve(question: question, vector: embedder.embed(question),
                                                           limit: options.retrieveLimit, tokenBudget: options.tokenBudget).map(\.id)
-        let records = try withPages(try hits.compactMap { try store.entry(id: $0) })
+        let records = try withPages(try laidOut(hits).compactMap { try store.entry(id: $0) })
         noteUse(records.map(\.id))
         let first = conversation.record.turns.isEmpty
         let turnPrompt = tokenizer.encode(prompt.chatTurn(question, first: first))
@@ -67,7 +67,7 @@ extension PersonalMemory {
         }
         let nothing = records.isEmpty && first
         return try store.read { reader in
-            let context = try StoredContext(prefix: encoder.prefix, entries: records, reader: reader, model: model.config)
+            let context = try answerer.context(records, composition: options.composition, reader: reader)
             let runs = context.runs + conversation.runs(placedAt: context.nextPosition)
             let base = context.nextPosition + historyTokens
             guard base + turnPrompt.count + maxTokens + end.count < model.config.contextLength else {

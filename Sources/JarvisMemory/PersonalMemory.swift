@@ -22,20 +22,24 @@ public final class PersonalMemory: Sendable {
         public var prompt: AnswerPrompt?
         /// Longest entry, in tokens; longer input is split at paragraphs, then sentences.
         public var maxEntryTokens = 160
-        /// Most entries an answer rests on, and their token budget. One by default: on the
-        /// personal-QA set (3 profiles) kv answered 86% with one entry, 78% with two and 84%
-        /// with three, while recall@1 was 1.0 — entries moved away from where they were
-        /// computed cost SmolLM2-135M accuracy, and one entry is never moved.
-        public var retrieveLimit = 1
-        public var tokenBudget = 768
+        /// Most entries an answer rests on. Several short notes compose (with `composition`'s
+        /// recompute); see `tokenBudget` for long ones.
+        public var retrieveLimit = 4
+        /// Most tokens of all the entries an answer rests on; the best one is used whatever its
+        /// length, the others only within this. Four notes of ~20 tokens fit, and a document
+        /// chunk answers alone, as composing chunks cost docqa
+        /// accuracy even as text (README, "Several memories in one answer").
+        public var tokenBudget = 96
         /// Where the best of several entries sits (`EntryOrder`).
         public var entryOrder = EntryOrder.bestLast
         /// Below this cosine of the first-ranked entry, a question has nothing remembered
         /// behind it (`Retriever.answerFloor`); 0 answers every question from its best entries.
         public var answerFloor: Float = Retriever().answerFloor
-        /// How kv puts several entries together (`Composition`); plain until a remedy measures
-        /// better (README, "Several memories in one answer").
-        public var composition = Composition.plain
+        /// How kv puts several entries together (`Composition`): the first 16 tokens of each
+        /// moved entry computed again, nearly all of a note, which gave text-rag's accuracy on
+        /// personal QA at four entries (75.7%, against 67.3% plain; README, "Several memories
+        /// in one answer").
+        public var composition = Composition(leadRecompute: 16)
         /// Let the model draft metadata (name, category, attributes) for each entry.
         public var draftMetadata = true
         /// Storage format of new entries' pages: q4, the smallest format whose accuracy stays
@@ -387,17 +391,20 @@ public final class PersonalMemory: Sendable {
                 return try answer(question, image: image, entries: hits, mode: mode, composition: options.composition, maxTokens: maxTokens,
                                   sampling: sampling, start: start, onText: onText, shouldStop: shouldStop)
             }
-            // Best last by default (`entryOrder`): the entry ranked first sits next to the
-            // question. On docqa at k = 4 this raised text-rag from 10.0% to 18.6% and kv from
-            // 10.0% to 17.1%, and best first cost kv 4.6 points on personal QA at four entries
-            // (README, "Several memories in one answer"); the answer still names its entries
-            // best first.
-            let laid = options.entryOrder == .bestLast ? hits.reversed() : hits
-            var a = try answer(question, image: image, entries: laid, mode: mode, composition: options.composition,
+            var a = try answer(question, image: image, entries: laidOut(hits), mode: mode, composition: options.composition,
                                maxTokens: maxTokens, sampling: sampling, start: start, onText: onText, shouldStop: shouldStop)
             a.entries = hits
             return a
         }
+    }
+
+    /// Retrieved entries (best first) in the order they are laid out before the question. Best
+    /// last by default (`entryOrder`), next to the question: on docqa at k = 4 this raised
+    /// text-rag from 10.0% to 18.6% and kv from 10.0% to 17.1%, and best first cost kv 4.6
+    /// points on personal QA at four entries (README, "Several memories in one answer").
+    /// Answers still name their entries best first.
+    func laidOut(_ hits: [UInt64]) -> [UInt64] {
+        options.entryOrder == .bestLast ? hits.reversed() : hits
     }
 
     /// Answers `question` from exactly these entries, in this order, whatever retrieval would

@@ -23,7 +23,9 @@ import JarvisStore
 /// - relevance floor: an entry is kept only if its cosine is at least `absoluteFloor` and
 ///   within `relativeMargin` of the best entry's cosine — a question about one thing is not
 ///   drowned in near-misses;
-/// - budget: entries are taken best-first until `tokenBudget` tokens are used;
+/// - budget: the best entry is always taken, whatever its length; the others only while the
+///   set stays within `tokenBudget` tokens, so several short notes compose and a long chunk
+///   answers alone;
 /// - answer floor: when the first-ranked entry (the one the answer would rest on first) is
 ///   not named in the question and its cosine is below `answerFloor`, nothing remembered is
 ///   about the question and nothing is returned. 0.35 declines none of the personal-QA set's
@@ -344,8 +346,8 @@ public struct Retriever: Sendable {
         return found
     }
 
-    /// The entries to answer from: ranked, cut by the relevance floor, at most `limit`, and
-    /// within `tokenBudget` tokens in all.
+    /// The entries to answer from: ranked, cut by the relevance floor, at most `limit`; the
+    /// first always, the others while all of them stay within `tokenBudget` tokens.
     public func retrieve(question: String, vector: [Float], limit: Int = 4, tokenBudget: Int = 1024) -> [Hit] {
         let ranked = rank(question: question, vector: vector)
         // The entry the answer would rest on first must be close enough in meaning, or named.
@@ -356,7 +358,7 @@ public struct Retriever: Sendable {
         for h in ranked where chosen.count < limit {
             guard h.nameMatch || h.cosine >= floor else { continue }
             let tokens = slotOf[h.id].map { Int(tokenCounts[Int($0)]) } ?? 0
-            if used + tokens > tokenBudget { continue }
+            if !chosen.isEmpty && used + tokens > tokenBudget { continue }
             used += tokens
             chosen.append(h)
         }

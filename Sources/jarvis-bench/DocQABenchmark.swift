@@ -8,7 +8,9 @@ import JarvisStore
 /// extractive questions written against them, see bench/docqa/SOURCES.md) remembered as files
 /// in one store and asked with the retriever's best k entries forced, k = 1, 2, 4, 8: per k,
 /// retrieval recall@k (every evidence span of the question lies in the k entries), kv and
-/// text-rag accuracy, how often kv gives text-rag's answer, and median TTFT.
+/// text-rag accuracy, how often kv gives text-rag's answer, and median TTFT. With `--ask`, also
+/// each question asked as `jarvisctl ask` does, at the product's settings: retrieval with its
+/// floors, limit and token budget, and its composition.
 struct DocQABenchmark: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "docqa",
@@ -28,8 +30,17 @@ struct DocQABenchmark: ParsableCommand {
     @Option(help: "The documents' directory.")
     var docs: String = "bench/docqa/docs"
 
-    @Option(name: .customLong("k"), parsing: .upToNextOption, help: "Entries per answer (forced).")
-    var ks: [Int] = [1, 2, 4, 8]
+    @Option(name: .customLong("k"), parsing: .upToNextOption, help: "Entries per answer (forced; default 1 2 4 8, none with --ask).")
+    var forcedKs: [Int] = []
+
+    @Flag(help: "Also ask every question as `ask` does at the product's settings (kv and text-rag over the entries retrieval chooses).")
+    var ask = false
+
+    @Option(name: .customLong("retrieve-limit"), help: "For --ask: most entries an answer rests on (default: the daemon's).")
+    var retrieveLimit: Int?
+
+    @Option(name: .customLong("token-budget"), help: "For --ask: most tokens of all the entries an answer rests on; the best one is used whatever its length (default: the daemon's).")
+    var tokenBudget: Int?
 
     @Option(name: .customLong("lead"), parsing: .upToNextOption,
             help: "kv variants: tokens at the start of each moved entry computed again in place (0: none).")
@@ -77,8 +88,12 @@ struct DocQABenchmark: ParsableCommand {
         let questions: [Question]
     }
 
+    /// The forced entry counts to run.
+    var ks: [Int] { forcedKs.isEmpty && !ask ? [1, 2, 4, 8] : forcedKs }
+
     func validate() throws {
-        guard ks.allSatisfy({ $0 > 0 }), !ks.isEmpty else { throw ValidationError("--k takes positive entry counts") }
+        guard forcedKs.allSatisfy({ $0 > 0 }) else { throw ValidationError("--k takes positive entry counts") }
+        guard (retrieveLimit ?? 1) > 0, (tokenBudget ?? 1) > 0 else { throw ValidationError("--retrieve-limit and --token-budget must be positive") }
         guard every > 0 else { throw ValidationError("--questions must be positive") }
         guard (documents ?? 1) > 0 else { throw ValidationError("--documents must be positive") }
         guard !leads.isEmpty, leads.allSatisfy({ $0 >= 0 }) else { throw ValidationError("--lead takes token counts ≥ 0") }
@@ -108,6 +123,8 @@ struct DocQABenchmark: ParsableCommand {
         o.draftMetadata = draftMetadata
         o.dtype = dtype.dtype
         o.maxEntryTokens = chunkTokens
+        if let retrieveLimit { o.retrieveLimit = retrieveLimit }
+        if let tokenBudget { o.tokenBudget = tokenBudget }
         // A kept store says which settings it was encoded with; another setting means encoding again.
         let settings = dir.appendingPathComponent("docqa-settings.json")
         let wanted = Data("{\"chunk_tokens\":\(chunkTokens),\"draft_metadata\":\(draftMetadata),\"documents\":\(set.documents.count),\"dtype\":\"\(dtype)\"}".utf8)
@@ -163,6 +180,9 @@ struct DocQABenchmark: ParsableCommand {
         struct Tally { var correct = 0, agree = 0, firstAgree = 0, lost = 0, recomputed = 0, entryTokens = 0; var ttft: [Double] = [] }
         struct Key: Hashable { let k: Int, method: Method }
         var tally: [Key: Tally] = [:], recalled: [Int: Int] = [:], declined = 0, caught = 0
+        /// `--ask`: per mode, answers over what retrieval chose.
+        struct Asked { var correct = 0, agree = 0, caught = 0, recalled = 0, entries = 0; var ttft: [Double] = [] }
+        var asked: [PersonalMemory.Mode: Asked] = [:]
         let picked = set.questions.enumerated().filter { $0.offset % every == 0 }.map(\.element)
         let questions = picked.filter { $0.type != "unanswerable" }, unanswerable = picked.filter { $0.type == "unanswerable" }
         // The index does not change while questions are asked: one copy, one embedding per question.
@@ -177,6 +197,29 @@ struct DocQABenchmark: ParsableCommand {
             // What ask would do by itself: nothing remembered is about the question.
             let nothing = retriever.retrieve(question: q.question, vector: vector).isEmpty
             if nothing { if answerable { declined += 1 } else { caught += 1 } }
+            if ask {
+                var reference: PersonalMemory.Answer?
+                for mode in [PersonalMemory.Mode.textRAG, .kv] {
+                    let a = try memory.ask(q.question, mode: mode, maxTokens: maxTokens)
+                    var t = asked[mode] ?? Asked()
+                    if answerable {
+                        t.correct += QABenchmark.matches(a.text, gold: q.answer) ? 1 : 0
+                        t.recalled += !needed.isEmpty && needed.isSubset(of: a.entries) ? 1 : 0
+                        t.entries += a.entries.count
+                        if !a.nothingRemembered { t.ttft.append(a.timeToFirstToken) }
+                        if mode == .textRAG { reference = a } else { t.agree += a.text == reference?.text ? 1 : 0 }
+                    } else {
+                        t.caught += a.nothingRemembered ? 1 : 0
+                    }
+                    asked[mode] = t
+                    if verbose { FileHandle.standardError.write(Data("[\(q.id) ask \(mode.rawValue)] entries=\(a.entries.count) \(a.text)\n".utf8)) }
+                    if let out {
+                        try out.write(["id": q.id, "type": q.type, "question": q.question, "gold": q.answer, "method": "ask \(mode.rawValue)",
+                                       "answer": a.text, "nothing_remembered": a.nothingRemembered, "ttft": a.timeToFirstToken,
+                                       "entries": a.entries.map { entryText[$0] ?? "" }] as [String: Any])
+                    }
+                }
+            }
             for k in ks {
                 let chosen = Array(ranked.prefix(k))
                 if answerable { recalled[k, default: 0] += !needed.isEmpty && needed.isSubset(of: chosen) ? 1 : 0 }
@@ -221,14 +264,18 @@ struct DocQABenchmark: ParsableCommand {
         }
         guard !questions.isEmpty else { throw ValidationError("no answerable questions chosen") }
         let count = Double(questions.count)
-        print("model: \(path)   threads: \(options.threads)   pages: \(dtype)   documents: \(set.documents.count)   entries: \(entryCount) (≤ \(chunkTokens) tokens)   "
+        let sizes = listed.map(\.tokenCount).sorted()
+        print("model: \(path)   threads: \(options.threads)   pages: \(dtype)   documents: \(set.documents.count)   entries: \(entryCount) (≤ \(chunkTokens) tokens; "
+              + "median \(sizes[sizes.count / 2]), 10th percentile \(sizes[sizes.count / 10]))   "
               + (reuse ? "encoding kept from \(dir.path)" : "encoded in \(String(format: "%.0f", encodeSeconds)) s"))
         print("questions: \(questions.count) answerable and \(unanswerable.count) unanswerable (every \(every)), answers up to \(maxTokens) tokens, greedy; "
               + (onlyBestLast ? "k entries forced, best last" : "k entries forced in the retriever's order"))
-        print("")
-        print(pad("k", 4) + pad("recall@k", 10) + pad("method", 28) + pad("accuracy", 10) + pad("agreement", 11) + pad("first token", 13)
-              + pad("median TTFT", 13) + pad("recomputed", 18) + "right but declined")
         func percent(_ n: Int, of d: Double = count) -> String { String(format: "%.1f%%", 100 * Double(n) / max(d, 1)) }
+        if !ks.isEmpty {
+            print("")
+            print(pad("k", 4) + pad("recall@k", 10) + pad("method", 28) + pad("accuracy", 10) + pad("agreement", 11) + pad("first token", 13)
+                  + pad("median TTFT", 13) + pad("recomputed", 18) + "right but declined")
+        }
         for k in ks {
             for (i, m) in methods.enumerated() {
                 let t = tally[Key(k: k, method: m)] ?? Tally()
@@ -239,6 +286,18 @@ struct DocQABenchmark: ParsableCommand {
                       + pad(String(format: "%.1f (%.1f%%)", Double(t.recomputed) / count, 100 * Double(t.recomputed) / Double(max(t.entryTokens, 1))), 18)
                       + percent(t.lost))
             }
+        }
+        if ask {
+            print("\nAsked as `ask` does: at most \(memory.options.retrieveLimit) entries, the best one and others within \(memory.options.tokenBudget) tokens, "
+                  + "\(memory.options.entryOrder.rawValue), kv lead \(memory.options.composition.leadRecompute)")
+            print(pad("mode", 10) + pad("accuracy", 10) + pad("agreement", 11) + pad("recall", 9) + pad("entries", 9) + pad("median TTFT", 13) + "unanswerable caught")
+            for mode in [PersonalMemory.Mode.textRAG, .kv] {
+                let t = asked[mode] ?? Asked()
+                print(pad(mode.rawValue, 10) + pad(percent(t.correct), 10) + pad(mode == .kv ? percent(t.agree) : "-", 11)
+                      + pad(String(format: "%.3f", Double(t.recalled) / count), 9) + pad(String(format: "%.2f", Double(t.entries) / count), 9)
+                      + pad(String(format: "%.0f ms", median(t.ttft) * 1000), 13) + "\(t.caught) of \(unanswerable.count)")
+            }
+            print("recall: every evidence span of the question lies in the entries retrieval chose; entries: how many, on average.")
         }
         print("\nagreement: the kv answer's text equals text-rag's over the same entries in the same order.")
         print("kv lead N: the first N tokens of each entry placed after others are computed again in place (EPIC-style); the rest is read from its pages.")

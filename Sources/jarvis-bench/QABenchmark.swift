@@ -35,6 +35,9 @@ struct QABenchmark: ParsableCommand {
     @Option(name: .customLong("retrieve-limit"), help: "Most entries an answer rests on.")
     var retrieveLimit: Int?
 
+    @Option(name: .customLong("token-budget"), help: "Most tokens of all the entries an answer rests on (the best one is used whatever its length).")
+    var tokenBudget: Int?
+
     @Option(help: "Where the best of several entries sits: best-last (next to the question) or best-first.")
     var order: PersonalMemory.EntryOrder?
 
@@ -72,6 +75,20 @@ struct QABenchmark: ParsableCommand {
         let profiles: [Profile]
     }
 
+    /// The memory's options with this run's overrides (all but the prompt).
+    var settings: PersonalMemory.Options {
+        var o = PersonalMemory.Options()
+        o.draftMetadata = draftMetadata
+        o.dtype = dtype.dtype
+        if let retrieveLimit { o.retrieveLimit = retrieveLimit }
+        if let tokenBudget { o.tokenBudget = tokenBudget }
+        if let order { o.entryOrder = order }
+        if let answerFloor { o.answerFloor = answerFloor }
+        if let blend { o.composition.blendRatio = blend }
+        if let lead { o.composition.leadRecompute = lead }
+        return o
+    }
+
     func run() throws {
         let set = try readBenchData(QASet.self, from: data)
         let (path, gguf, model, tok, embedder) = try options.memoryModels()
@@ -88,14 +105,7 @@ struct QABenchmark: ParsableCommand {
         for (pi, profile) in chosen.enumerated() {
             let dir = FileManager.default.temporaryDirectory.appendingPathComponent("jarvis-qa-\(getpid())-\(pi)")
             defer { try? FileManager.default.removeItem(at: dir) }
-            var o = PersonalMemory.Options()
-            o.draftMetadata = draftMetadata
-            o.dtype = dtype.dtype
-            if let retrieveLimit { o.retrieveLimit = retrieveLimit }
-            if let order { o.entryOrder = order }
-            if let answerFloor { o.answerFloor = answerFloor }
-            if let blend { o.composition.blendRatio = blend }
-            if let lead { o.composition.leadRecompute = lead }
+            var o = settings
             var prompt = AnswerPrompt(format: PersonalMemory.format(tokenizer: tok, vision: nil))
             if let system { prompt.system = system.replacingOccurrences(of: "\\n", with: "\n") }
             if let questionLead { prompt.questionLead = questionLead.replacingOccurrences(of: "\\n", with: "\n") }
@@ -139,9 +149,10 @@ struct QABenchmark: ParsableCommand {
         let answerable = (asked["single"] ?? 0) + (asked["two"] ?? 0)
         print("model: \(path)   threads: \(options.threads)   pages: \(dtype)   profiles: \(chosen.count)   questions: \(asked["single"] ?? 0) single-memory, "
               + "\(asked["two"] ?? 0) two-memory, \(asked["unanswerable"] ?? 0) unanswerable   answers up to \(maxTokens) tokens, greedy")
-        print("entries per answer: at most \(retrieveLimit ?? PersonalMemory.Options().retrieveLimit), \((order ?? PersonalMemory.Options().entryOrder).rawValue)"
-              + "   kv composition: " + (blend.map { "CacheBlend-style recompute of \($0) of the moved entries' tokens" }
-                                           ?? lead.map { "first \($0) tokens of each moved entry recomputed" } ?? "plain"))
+        let o = settings, c = o.composition
+        print("entries per answer: at most \(o.retrieveLimit), the best one and others within \(o.tokenBudget) tokens, \(o.entryOrder.rawValue)"
+              + "   kv composition: " + (c.blendRatio > 0 ? "CacheBlend-style recompute of \(c.blendRatio) of the moved entries' tokens"
+                                           : c.leadRecompute > 0 ? "first \(c.leadRecompute) tokens of each moved entry recomputed" : "plain"))
         print("")
         print(pad("mode", 10) + pad("single", 9) + pad("two", 9) + pad("answerable", 12) + pad("unanswerable", 14) + "median TTFT")
         func percent(_ n: Int, of d: Int) -> Double { 100 * Double(n) / Double(max(d, 1)) }

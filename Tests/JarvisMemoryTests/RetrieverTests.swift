@@ -60,6 +60,16 @@ final class RetrieverTests: XCTestCase {
         XCTAssertEqual(hits.map(\.id).first, 1)
     }
 
+    func testTheBestEntryIsKeptWhateverItsLength() throws {
+        var r = index()
+        r.absoluteFloor = -1
+        r.relativeMargin = 10
+        let all = r.retrieve(question: "anything", vector: vector(0), limit: 4, tokenBudget: 10_000)
+        let first = try XCTUnwrap(all.first)
+        // A budget smaller than the best entry still answers from it, and from nothing else.
+        XCTAssertEqual(r.retrieve(question: "anything", vector: vector(0), limit: 4, tokenBudget: 1).map(\.id), [first.id])
+    }
+
     func testBM25PrefersTheEntryWithTheRareTerm() {
         let scores = index().bm25("lisbon")
         XCTAssertEqual(scores.firstIndex(of: scores.max()!), 3)
