@@ -72,6 +72,22 @@ final class PersonalMemoryTests: XCTestCase {
         XCTAssertTrue(code.text.contains("4417"), code.text)
     }
 
+    func testShortNotesComposeWithTheirLeadsRecomputed() throws {
+        let m = try memory()
+        let notes = ["My dog Biscuit is a beagle.", "My cat Luna is grey and sleeps all day.", "My parrot Kiwi says hello to everyone."]
+        let saved = try (notes + ["The garage door code is 4417."]).map { try m.remember(.note($0))[0] }
+        let a = try m.ask("What are the names of my pets?", maxTokens: 8)
+        // Up to four entries by default; the three pet notes are all close to the question.
+        XCTAssertGreaterThan(a.entries.count, 1, "several short notes answer together")
+        XCTAssertLessThanOrEqual(a.entries.count, m.options.retrieveLimit)
+        let tokens = Dictionary(uniqueKeysWithValues: saved.map { ($0.id, $0.tokenCount) })
+        XCTAssertLessThanOrEqual(a.entries.map { tokens[$0]! }.reduce(0, +), m.options.tokenBudget)
+        // Laid out best last (the answer lists them best first), every entry but the one laid
+        // first is moved, and each moved one has its lead computed again.
+        let moved = a.entries.dropLast().map { tokens[$0]! }
+        XCTAssertEqual(a.recomputedTokens, moved.reduce(0) { $0 + min($1, m.options.composition.leadRecompute) })
+    }
+
     func testKVAnswerEqualsTextAnswerForOneEntryAtItsPlace() throws {
         // One retrieved entry sits exactly where it was computed: reading its fp16 pages must
         // give the same tokens as prefilling its text.
