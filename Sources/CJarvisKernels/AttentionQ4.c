@@ -6,10 +6,22 @@
 // Codes are packed two per byte: dimension 2i in the low nibble of byte i, 2i+1 in the high one.
 // A key is min[d] + scale[d] · code, so q·k = Σ q[d]·min[d] + Σ (q[d]·scale[d])·code: the query
 // is folded with the page's channel parameters once, and each row costs one pass over its codes.
+//
+// 4-bit rows match no fp16 order bit for bit, so the two orders are this file's own, each the
+// same in the portable and the AVX2 loops:
+//  - JK_ORDER_VECTOR (one query row: decoding): a row's codes are widened in registers for up to
+//    four queries; a score sums byte b of the row in lane b % 8 of two accumulators.
+//  - JK_ORDER_TILED (a prefill's many queries): a block of rows is widened once into a small
+//    buffer, dimension-major for the keys and row-major for the values, and every query of the
+//    call is run over it as a small matrix product. A score is one chain of multiply-adds over
+//    the dimensions in order; a weighted sum is one chain per dimension over the rows, with the
+//    minima's share summed apart, Σ_j p_j·min_j, and added once.
 #include "CJarvisKernels.h"
 #include "CPUFeatures.h"
 #include "Reductions.h"
 #include <math.h>
+#include <stdlib.h>
+#include <string.h>
 
 // A page's channel parameters as floats (hd scales, then hd minimums), widened once per call
 // however many queries it scores.
@@ -73,6 +85,63 @@ static void mix_q4_portable(float *state, int m, const float *p, int stride, con
                 }
             }
             for (int i = 0; i < 32; i++) a[32 * b + i] += acc[i];
+        }
+    }
+}
+
+// ---- the many-query order (JK_ORDER_TILED) ----------------------------------------------------
+
+static inline int code_at(const uint8_t *rows, int j, int d, int hd) {
+    const uint8_t byte = rows[(size_t)j * (hd / 2) + d / 2];
+    return d % 2 == 0 ? byte & 15 : byte >> 4;
+}
+
+// Each query folded with the channels (widened: widen_channels), in dimension order: qf[i·hd + d]
+// = q[d]·scale[d]; its constant Σ q[d]·min[d] (fold_query's) in bias[i].
+static void fold_queries(const float *q, int m, const float *wide, int hd, float *qf, float *bias) {
+    float even[128], odd[128];
+    for (int i = 0; i < m; i++) {
+        bias[i] = fold_query(q + (size_t)i * hd, wide, hd, even, odd);
+        for (int h = 0; h < hd / 2; h++) { qf[(size_t)i * hd + 2 * h] = even[h]; qf[(size_t)i * hd + 2 * h + 1] = odd[h]; }
+    }
+}
+
+static void scores_q4_rows_portable(const float *q, int m, const uint8_t *k, const uint16_t *channels, int n, int hd, float scale, float *s,
+                                    int stride) {
+    float *qf = malloc(sizeof(float) * (size_t)m * hd), *bias = malloc(sizeof(float) * (size_t)m), wide[512];
+    widen_channels(channels, hd, wide);
+    fold_queries(q, m, wide, hd, qf, bias);
+    for (int i = 0; i < m; i++) {
+        for (int j = 0; j < n; j++) {
+            float acc = 0;
+            for (int d = 0; d < hd; d++) acc = fmaf(qf[(size_t)i * hd + d], (float)code_at(k, j, d, hd), acc);
+            s[(size_t)i * stride + j] = (bias[i] + acc) * scale;
+        }
+    }
+    free(qf);
+    free(bias);
+}
+
+// Σ_j (p_j·scale_j)·code_j in one chain per dimension, plus the minima's share Σ_j p_j·min_j
+// summed in eight lanes (row j in lane j % 8, the last lanes padded with zeros) and reduced,
+// added once to the slot of the run's first row.
+static void mix_q4_rows_portable(float *state, int m, const float *p, int stride, const uint8_t *v, const uint16_t *groups, int n, int hd,
+                                 int start) {
+    const int nb = hd / 32;
+    for (int i = 0; i < m; i++) {
+        float *a = state + (size_t)i * 64 * hd + (size_t)jk_slot(start, JK_ORDER_TILED) * hd;
+        for (int b = 0; b < nb; b++) {
+            float acc[32] = {0}, lanes[8] = {0};
+            for (int j = 0; j < (n + 7) / 8 * 8; j++) {
+                const uint16_t *g = groups + ((size_t)j * nb + b) * 2;
+                const float pj = j < n ? p[(size_t)i * stride + j] : 0, minimum = j < n ? jk_fp16_to_fp32(g[1]) : 0;
+                lanes[j % 8] = fmaf(pj, minimum, lanes[j % 8]);
+                if (j >= n) continue;
+                const float w = pj * jk_fp16_to_fp32(g[0]);
+                for (int e = 0; e < 32; e++) acc[e] = fmaf(w, (float)code_at(v, j, 32 * b + e, hd), acc[e]);
+            }
+            const float base = jk_reduce8(lanes);
+            for (int e = 0; e < 32; e++) a[32 * b + e] += acc[e] + base;
         }
     }
 }
@@ -182,6 +251,177 @@ TARGET static void mix_q4_avx2(float *state, int m, const float *p, int stride, 
         }
     }
 }
+
+// The many-query order. Keys: each block of 8 rows is widened once, dimension-major, and every
+// query's scores of those rows are eight lanes of one register, accumulated over the dimensions.
+enum { Q4_KEY_ROWS = 8, Q4_KEY_QUERIES = 8, Q4_VALUE_ROWS = 32, Q4_VALUE_QUERIES = 6 };
+
+// Codes of rows [j0, j0 + rows) as floats, dimension-major: t[8·d + r] (lanes past `rows` are 0).
+// Sixteen dimensions at a time: each row's 8 bytes are split into codes in dimension order, and
+// the 8 × 16 codes are transposed by three rounds of unpacking (bytes, pairs, quads).
+TARGET static void codes_by_dimension(const uint8_t *k, int j0, int rows, int hd, float *t) {
+    static const uint8_t zeros[8] = {0};
+    const __m128i mask = _mm_set1_epi8(15);
+    for (int h0 = 0; h0 < hd / 2; h0 += 8) {
+        __m128i r[8], a[8], b[8];
+        for (int i = 0; i < 8; i++) {
+            const __m128i x = _mm_loadl_epi64((const __m128i *)(i < rows ? k + (size_t)(j0 + i) * (hd / 2) + h0 : zeros));
+            r[i] = _mm_unpacklo_epi8(_mm_and_si128(x, mask), _mm_and_si128(_mm_srli_epi16(x, 4), mask));
+        }
+        for (int i = 0; i < 8; i += 2) { a[i] = _mm_unpacklo_epi8(r[i], r[i + 1]); a[i + 1] = _mm_unpackhi_epi8(r[i], r[i + 1]); }
+        for (int i = 0; i < 8; i += 4) {
+            b[i] = _mm_unpacklo_epi16(a[i], a[i + 2]);
+            b[i + 1] = _mm_unpackhi_epi16(a[i], a[i + 2]);
+            b[i + 2] = _mm_unpacklo_epi16(a[i + 1], a[i + 3]);
+            b[i + 3] = _mm_unpackhi_epi16(a[i + 1], a[i + 3]);
+        }
+        float *out = t + (size_t)8 * 2 * h0;
+        for (int i = 0; i < 4; i++) {
+            // Dimensions 4i .. 4i + 3 of the sixteen, each as eight bytes (rows 0-7).
+            const __m128i lo = _mm_unpacklo_epi32(b[i], b[i + 4]), hi = _mm_unpackhi_epi32(b[i], b[i + 4]);
+            _mm256_storeu_ps(out + 8 * (4 * i), nibbles(lo));
+            _mm256_storeu_ps(out + 8 * (4 * i + 1), nibbles(_mm_srli_si128(lo, 8)));
+            _mm256_storeu_ps(out + 8 * (4 * i + 2), nibbles(hi));
+            _mm256_storeu_ps(out + 8 * (4 * i + 3), nibbles(_mm_srli_si128(hi, 8)));
+        }
+    }
+}
+
+TARGET static inline __attribute__((always_inline))
+void scores_q4_rows_group(const float *qf, const float *bias, const int m, const float *t, int hd, __m256 vscale, float *s, int stride,
+                          int rows) {
+    __m256 acc[Q4_KEY_QUERIES];
+    for (int i = 0; i < m; i++) acc[i] = _mm256_setzero_ps();
+    for (int d = 0; d < hd; d++) {
+        const __m256 c = _mm256_loadu_ps(t + 8 * d);
+        for (int i = 0; i < m; i++) acc[i] = _mm256_fmadd_ps(_mm256_broadcast_ss(qf + (size_t)i * hd + d), c, acc[i]);
+    }
+    for (int i = 0; i < m; i++) {
+        float out[8];
+        _mm256_storeu_ps(out, _mm256_mul_ps(_mm256_add_ps(_mm256_set1_ps(bias[i]), acc[i]), vscale));
+        for (int r = 0; r < rows; r++) s[(size_t)i * stride + r] = out[r];
+    }
+}
+
+TARGET static void scores_q4_rows_avx2(const float *q, int m, const uint8_t *k, const uint16_t *channels, int n, int hd, float scale, float *s,
+                                       int stride) {
+    float *qf = malloc(sizeof(float) * (size_t)m * hd), *bias = malloc(sizeof(float) * (size_t)m), wide[512];
+    for (int d = 0; d < 2 * hd; d += 8) _mm256_storeu_ps(wide + d, _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(channels + d))));
+    fold_queries(q, m, wide, hd, qf, bias);
+    float t[8 * 256];
+    const __m256 vscale = _mm256_set1_ps(scale);
+    for (int j0 = 0; j0 < n; j0 += Q4_KEY_ROWS) {
+        const int rows = n - j0 < Q4_KEY_ROWS ? n - j0 : Q4_KEY_ROWS;
+        codes_by_dimension(k, j0, rows, hd, t);
+        for (int i = 0; i < m; i += Q4_KEY_QUERIES) {
+            const float *qi = qf + (size_t)i * hd, *bi = bias + i;
+            float *si = s + (size_t)i * stride + j0;
+            switch (m - i) {   // a constant count, so the accumulators stay in registers
+            case 1: scores_q4_rows_group(qi, bi, 1, t, hd, vscale, si, stride, rows); break;
+            case 2: scores_q4_rows_group(qi, bi, 2, t, hd, vscale, si, stride, rows); break;
+            case 3: scores_q4_rows_group(qi, bi, 3, t, hd, vscale, si, stride, rows); break;
+            case 4: scores_q4_rows_group(qi, bi, 4, t, hd, vscale, si, stride, rows); break;
+            case 5: scores_q4_rows_group(qi, bi, 5, t, hd, vscale, si, stride, rows); break;
+            case 6: scores_q4_rows_group(qi, bi, 6, t, hd, vscale, si, stride, rows); break;
+            case 7: scores_q4_rows_group(qi, bi, 7, t, hd, vscale, si, stride, rows); break;
+            default: scores_q4_rows_group(qi, bi, Q4_KEY_QUERIES, t, hd, vscale, si, stride, rows); break;
+            }
+        }
+    }
+    free(qf);
+    free(bias);
+}
+
+// Values: each block of rows is widened once, row-major in dimension order, and each query's
+// weighted sum of 16 dimensions is two registers, accumulated over the rows. w[(i·nb + b)·R + r]
+// is query i's weight of row r times the row's scale of group b (R = Q4_VALUE_ROWS).
+TARGET static inline __attribute__((always_inline))
+void mix_q4_rows_group(float *acc, const float *w, const int m, const float *codes, int rows, int hd, int d0, int nb) {
+    const int b = d0 / 32;
+    __m256 a[Q4_VALUE_QUERIES][2];
+    for (int i = 0; i < m; i++) { a[i][0] = _mm256_loadu_ps(acc + (size_t)i * hd + d0); a[i][1] = _mm256_loadu_ps(acc + (size_t)i * hd + d0 + 8); }
+    for (int r = 0; r < rows; r++) {
+        const __m256 c0 = _mm256_loadu_ps(codes + (size_t)r * hd + d0), c1 = _mm256_loadu_ps(codes + (size_t)r * hd + d0 + 8);
+        for (int i = 0; i < m; i++) {
+            const __m256 wv = _mm256_broadcast_ss(w + ((size_t)i * nb + b) * Q4_VALUE_ROWS + r);
+            a[i][0] = _mm256_fmadd_ps(wv, c0, a[i][0]);
+            a[i][1] = _mm256_fmadd_ps(wv, c1, a[i][1]);
+        }
+    }
+    for (int i = 0; i < m; i++) { _mm256_storeu_ps(acc + (size_t)i * hd + d0, a[i][0]); _mm256_storeu_ps(acc + (size_t)i * hd + d0 + 8, a[i][1]); }
+}
+
+TARGET static void mix_q4_rows_avx2(float *state, int m, const float *p, int stride, const uint8_t *v, const uint16_t *groups, int n, int hd,
+                                    int start) {
+    const int nb = hd / 32;
+    float *acc = calloc((size_t)m * hd, sizeof(float)), *w = malloc(sizeof(float) * (size_t)m * nb * Q4_VALUE_ROWS);
+    float *base = calloc((size_t)m * nb * 8, sizeof(float));   // eight lanes per query and group
+    float codes[Q4_VALUE_ROWS * 256];
+    // The block's scales and minima by group, then row (zero past the last row).
+    float scales[8 * Q4_VALUE_ROWS], minima[8 * Q4_VALUE_ROWS];
+    const __m128i mask = _mm_set1_epi8(15);
+    for (int j0 = 0; j0 < n; j0 += Q4_VALUE_ROWS) {
+        const int rows = n - j0 < Q4_VALUE_ROWS ? n - j0 : Q4_VALUE_ROWS, padded = (rows + 7) / 8 * 8;
+        for (int r = 0; r < padded; r++) {
+            for (int b = 0; b < nb; b++) {
+                const uint16_t *g = groups + ((size_t)(j0 + r) * nb + b) * 2;
+                scales[b * Q4_VALUE_ROWS + r] = r < rows ? _cvtsh_ss(g[0]) : 0;
+                minima[b * Q4_VALUE_ROWS + r] = r < rows ? _cvtsh_ss(g[1]) : 0;
+            }
+            if (r >= rows) continue;
+            for (int b = 0; b < nb; b++) {
+                const __m128i x = _mm_loadu_si128((const __m128i *)(v + (size_t)(j0 + r) * (hd / 2) + 16 * b));
+                const __m128i lo = _mm_and_si128(x, mask), hi = _mm_and_si128(_mm_srli_epi16(x, 4), mask);
+                const __m128i first = _mm_unpacklo_epi8(lo, hi), second = _mm_unpackhi_epi8(lo, hi);
+                float *c = codes + (size_t)r * hd + 32 * b;
+                _mm256_storeu_ps(c, nibbles(first));
+                _mm256_storeu_ps(c + 8, nibbles(_mm_srli_si128(first, 8)));
+                _mm256_storeu_ps(c + 16, nibbles(second));
+                _mm256_storeu_ps(c + 24, nibbles(_mm_srli_si128(second, 8)));
+            }
+        }
+        // Weights times scales, and the minima's share, eight rows at a time.
+        for (int i = 0; i < m; i++) {
+            const float *pi = p + (size_t)i * stride + j0;
+            for (int r = 0; r < padded; r += 8) {
+                float pr[8];
+                for (int l = 0; l < 8; l++) pr[l] = r + l < rows ? pi[r + l] : 0;
+                const __m256 pv = _mm256_loadu_ps(pr);
+                for (int b = 0; b < nb; b++) {
+                    _mm256_storeu_ps(w + ((size_t)i * nb + b) * Q4_VALUE_ROWS + r, _mm256_mul_ps(pv, _mm256_loadu_ps(scales + b * Q4_VALUE_ROWS + r)));
+                    float *lanes = base + ((size_t)i * nb + b) * 8;
+                    _mm256_storeu_ps(lanes, _mm256_fmadd_ps(pv, _mm256_loadu_ps(minima + b * Q4_VALUE_ROWS + r), _mm256_loadu_ps(lanes)));
+                }
+            }
+        }
+        for (int i = 0; i < m; i += Q4_VALUE_QUERIES) {
+            for (int d0 = 0; d0 < hd; d0 += 16) {
+                float *ai = acc + (size_t)i * hd;
+                const float *wi = w + (size_t)i * nb * Q4_VALUE_ROWS;
+                switch (m - i) {
+                case 1: mix_q4_rows_group(ai, wi, 1, codes, rows, hd, d0, nb); break;
+                case 2: mix_q4_rows_group(ai, wi, 2, codes, rows, hd, d0, nb); break;
+                case 3: mix_q4_rows_group(ai, wi, 3, codes, rows, hd, d0, nb); break;
+                case 4: mix_q4_rows_group(ai, wi, 4, codes, rows, hd, d0, nb); break;
+                case 5: mix_q4_rows_group(ai, wi, 5, codes, rows, hd, d0, nb); break;
+                default: mix_q4_rows_group(ai, wi, Q4_VALUE_QUERIES, codes, rows, hd, d0, nb); break;
+                }
+            }
+        }
+    }
+    const size_t slot = (size_t)jk_slot(start, JK_ORDER_TILED) * hd;
+    for (int i = 0; i < m; i++) {
+        float *a = state + (size_t)i * 64 * hd + slot;
+        for (int b = 0; b < nb; b++) {
+            const __m256 minimum = _mm256_set1_ps(jk_reduce8_avx(_mm256_loadu_ps(base + ((size_t)i * nb + b) * 8)));
+            for (int d = 32 * b; d < 32 * b + 32; d += 8)
+                _mm256_storeu_ps(a + d, _mm256_add_ps(_mm256_loadu_ps(a + d), _mm256_add_ps(_mm256_loadu_ps(acc + (size_t)i * hd + d), minimum)));
+        }
+    }
+    free(acc);
+    free(w);
+    free(base);
+}
 #endif
 
 static _Atomic int use_avx2 = -1;
@@ -197,17 +437,20 @@ void jk_select_attention_q4_kernels(int level) {
 
 void jk_attn_scores_q4(const float *q, int m, const uint8_t *k, const uint16_t *channels, int n, int hd, float scale, float *s, int stride,
                        int order) {
-    (void)order;   // 4-bit rows match no fp16 order bit for bit; one order serves both.
 #if defined(__x86_64__)
+    if (avx2() && order == JK_ORDER_TILED) { scores_q4_rows_avx2(q, m, k, channels, n, hd, scale, s, stride); return; }
     if (avx2()) { scores_q4_avx2(q, m, k, channels, n, hd, scale, s, stride); return; }
 #endif
+    if (order == JK_ORDER_TILED) { scores_q4_rows_portable(q, m, k, channels, n, hd, scale, s, stride); return; }
     scores_q4_portable(q, m, k, channels, n, hd, scale, s, stride);
 }
 
 void jk_attn_mix_rows_q4(float *state, int m, const float *p, int stride, const uint8_t *v, const uint16_t *groups, int n, int hd, int start,
                          int order) {
 #if defined(__x86_64__)
+    if (avx2() && order == JK_ORDER_TILED) { mix_q4_rows_avx2(state, m, p, stride, v, groups, n, hd, start); return; }
     if (avx2()) { mix_q4_avx2(state, m, p, stride, v, groups, n, hd, start, order); return; }
 #endif
+    if (order == JK_ORDER_TILED) { mix_q4_rows_portable(state, m, p, stride, v, groups, n, hd, start); return; }
     mix_q4_portable(state, m, p, stride, v, groups, n, hd, start, order);
 }

@@ -27,7 +27,11 @@ void jk_rope_table(float pos, int dims, float base, const float *freq_factors, f
 
 // The rotation is a·cos − b·sin and a·sin + b·cos with the first product fused into the
 // subtraction / addition (fmaf(a, cos, −b·sin)), which is how GCC compiles ggml's rope for
-// CPUs with FMA; measured bit for bit against llama.cpp.
+// CPUs with FMA; measured bit for bit against llama.cpp. fmaf is exact, so the FMA clone (an
+// inline vfmadd rather than a call into libm) gives the same bits.
+#if defined(__x86_64__)
+__attribute__((target_clones("fma", "default")))
+#endif
 void jk_rope_apply(float *x, int heads, int head_dim, int dims, const float *c, const float *s, int neox) {
     const int half = dims / 2;
     for (int h = 0; h < heads; h++) {

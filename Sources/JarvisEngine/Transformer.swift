@@ -520,6 +520,8 @@ extension Transformer {
                 c.ropeTable(sliding: kind == 1, position: cache.basePosition + rows[t], cos: cosT.p + at, sin: sinT.p + at)
             }
         }
+        let turns = QueryTurns(config: c, context: context, n: n, rows: rows, basePosition: cache.basePosition, kinds: kinds)
+        defer { turns.free() }
 
         for li in layers {
             let layer = weights.layers[li]
@@ -549,7 +551,9 @@ extension Transformer {
                 cache.store(layer: li, at: rows.first, n: n, k: k.p, v: v.p)
             }
             // A layer without RoPE needs no turn of its query for a relocated run.
-            attention(layer: li, q: q.p, qRaw: relocated && rotates ? qRaw.p : nil, n: n, rows: rows, cache: cache, context: context, out: att.p)
+            let kind = kinds == 2 && c.slidingLayers.contains(li) ? 1 : 0
+            attention(layer: li, q: q.p, qRaw: relocated && rotates ? qRaw.p : nil, turns: turns, kind: kind, n: n, rows: rows, cache: cache,
+                      context: context, out: att.p)
             // Residual: xn is free here (Q/K/V are computed), so the product lands there first.
             project(Activations(att.p, n: n, cols: qDim), layer.wo, into: xn.p)
             if let post = layer.attnPostNorm { normalize(xn.p, rows: n, weight: post, into: xn.p) }
@@ -573,29 +577,83 @@ extension Transformer {
 
     /// Grouped-query attention of `n` new query rows (at cache rows `rows`) over the context
     /// runs and the cache rows up to each one's own (causal within the cache), on the worker
-    /// pool. With two or more rows a task is one (token, KV head): the query heads that share the
-    /// KV head are scored and mixed in one pass over its rows. A single row (decoding) is split
-    /// by query head, so that both threads have work.
+    /// pool. With two or more rows a task is one KV head for a block of rows
+    /// (`attentionTokensPerTask`): all their query heads that share the KV head are scored
+    /// and mixed in one pass over each context run, so a stored row is widened once for all of
+    /// them. A single row (decoding) is split by query head, so that both threads have work.
     ///
     /// Queries and attention weights are rounded to fp16, as llama.cpp does when it multiplies
     /// them with its fp16 cache; the cache itself is fp16 already.
-    func attention(layer: Int, q: UnsafeMutablePointer<Float>, qRaw: UnsafePointer<Float>?, n: Int, rows: CacheRows,
-                   cache: KVCache, context: [KVRun], out: UnsafeMutablePointer<Float>) {
+    func attention(layer: Int, q: UnsafeMutablePointer<Float>, qRaw: UnsafePointer<Float>?, turns: QueryTurns, kind: Int, n: Int,
+                   rows: CacheRows, cache: KVCache, context: [KVRun], out: UnsafeMutablePointer<Float>) {
         let c = config
         jk_round_fp16(q, Int64(n * c.heads * c.headDim))
         let headsPerTask = n == 1 ? 1 : c.heads / c.kvHeads
+        let tokensPerTask = n == 1 ? 1 : Self.attentionTokensPerTask(n: n, kvHeads: c.kvHeads, threads: Int(jk_pool_threads()))
+        let blocks = (n + tokensPerTask - 1) / tokensPerTask
         var job = AttentionJob(q: q, qRaw: qRaw, out: out, cache: cache, context: context, contextRows: context.reduce(0) { $0 + $1.tokenCount },
-                               layer: layer, rows: rows, config: c, scale: c.attentionScale, window: c.window(layer: layer), headsPerTask: headsPerTask,
+                               turns: turns, kind: kind, layer: layer, n: n, rows: rows, config: c, scale: c.attentionScale,
+                               window: c.window(layer: layer), headsPerTask: headsPerTask, tokensPerTask: tokensPerTask,
                                order: n == 1 ? Int32(JK_ORDER_VECTOR) : Int32(JK_ORDER_TILED))
         withUnsafeMutablePointer(to: &job) { ctx in
             jk_parallel({ raw, task in
                 raw!.assumingMemoryBound(to: AttentionJob.self).pointee.run(task: Int(task))
-            }, ctx, Int32(n * c.heads / headsPerTask))
+            }, ctx, Int32(blocks * c.heads / headsPerTask))
         }
+    }
+
+    /// Rows per attention task in a prefill of `n` rows: as many as still give each thread two
+    /// tasks (KV heads × blocks of rows), at most 16, so that a stored row, widened once per
+    /// task, serves many queries. A 21-row question on SmolLM2 (3 KV heads) with 2 threads runs
+    /// as 6 tasks of 11 or 10 rows × 3 heads; `jarvis-bench store` measured blocks of 4, 8 and
+    /// 11 rows at k = 8 entries: 135, 125 and 124 ms.
+    static func attentionTokensPerTask(n: Int, kvHeads: Int, threads: Int) -> Int {
+        let blocks = max(1, (2 * threads + kvHeads - 1) / kvHeads)
+        return min(16, max(1, (n + blocks - 1) / blocks))
     }
 }
 
-/// One token's attention for `headsPerTask` query heads of one KV head; see `Transformer.attention`.
+/// The rotary tables that turn each new row's query to where a relocated context run's keys
+/// were computed: one table per distinct position delta, layer kind (whole-context or sliding)
+/// and row, made once per forward pass rather than by every attention task of every layer.
+struct QueryTurns {
+    /// Per context run: its table set, or nil when the run is not moved.
+    let setOfRun: [Int?]
+    let kinds: Int
+    let n: Int
+    let half: Int
+    /// cos then sin (`half` floats each) per (set, kind, row).
+    let tables: Scratch
+
+    init(config c: ModelConfig, context: [KVRun], n: Int, rows: Transformer.CacheRows, basePosition: Int, kinds: Int) {
+        let deltas = Array(Set(context.map(\.positionDelta).filter { $0 != 0 })).sorted()
+        setOfRun = context.map { run in deltas.firstIndex(of: run.positionDelta) }
+        self.kinds = kinds
+        self.n = n
+        half = c.ropeDims / 2
+        tables = Scratch(deltas.count * kinds * n * 2 * half)
+        for (set, delta) in deltas.enumerated() {
+            for kind in 0..<kinds {
+                for t in 0..<n {
+                    let at = tables.p + ((set * kinds + kind) * n + t) * 2 * half
+                    c.ropeTable(sliding: kind == 1, position: basePosition + rows[t] - delta, cos: at, sin: at + half)
+                }
+            }
+        }
+    }
+
+    /// The cos table of row `t` for the run at `index` in a layer of `kind`; sin follows it.
+    func table(run index: Int, kind: Int, row t: Int) -> UnsafeMutablePointer<Float>? {
+        guard let set = setOfRun[index] else { return nil }
+        return tables.p + ((set * kinds + kind) * n + t) * 2 * half
+    }
+
+    func free() { tables.free() }
+}
+
+/// The attention of a block of rows for the query heads of one KV head (or, decoding, one query
+/// head); see `Transformer.attention`. The task's queries are numbered row-major: query
+/// `r · headsPerTask + i` is row `t0 + r`, head `h0 + i`.
 struct AttentionJob {
     let q: UnsafeMutablePointer<Float>
     let qRaw: UnsafePointer<Float>?
@@ -604,7 +662,12 @@ struct AttentionJob {
     let context: [KVRun]
     /// The context runs' rows in all.
     let contextRows: Int
+    let turns: QueryTurns
+    /// The layer's kind in `turns`.
+    let kind: Int
     let layer: Int
+    /// New rows in the pass.
+    let n: Int
     let rows: Transformer.CacheRows
     let config: ModelConfig
     let scale: Float
@@ -612,99 +675,111 @@ struct AttentionJob {
     let window: Int?
     /// Query heads per task: all those of a KV head, or one.
     let headsPerTask: Int
+    /// New rows per task.
+    let tokensPerTask: Int
     /// Summation order: llama.cpp's single-row order for one query row, its tiled one otherwise.
     let order: Int32
 
     func run(task: Int) {
         let c = config, hd = c.headDim, qDim = c.heads * hd, m = headsPerTask
         let groups = c.heads / m
-        let t = task / groups, h0 = (task % groups) * m
+        let t0 = (task / groups) * tokensPerTask, h0 = (task % groups) * m
+        let tokens = min(tokensPerTask, n - t0), queries = tokens * m
         let kvh = h0 / (c.heads / c.kvHeads)
         let slot = layer * c.kvHeads + kvh
-        let row = rows[t]
-        let own = row + 1
-        let visible = contextRows + own
-        // Head i's scores are row i of `scores`, its weighted sum of V state i of `state`.
-        let scores = Scratch(m * visible), rotated = Scratch(m * hd + c.ropeDims), state = Scratch(m * 64 * hd)
-        defer { scores.free(); rotated.free(); state.free() }
-        let qHeads = UnsafePointer(q + t * qDim + h0 * hd)
-        let m32 = Int32(m), stride = Int32(visible)
+        // Row r of the block sees the context and cache rows up to its own.
+        let own = (0..<tokens).map { rows[t0 + $0] + 1 }
+        let stride = contextRows + own.max()!
+        // Query j's scores are row j of `scores`, its weighted sum of V state j of `state`.
+        let scores = Scratch(queries * stride), block = Scratch(queries * hd), state = Scratch(queries * 64 * hd)
+        defer { scores.free(); block.free(); state.free() }
+        for r in 0..<tokens { block.p.advanced(by: r * m * hd).update(from: q + (t0 + r) * qDim + h0 * hd, count: m * hd) }
+        let all = Int32(queries), stride32 = Int32(stride)
 
         // Scores: each run with the queries turned to where the run's keys were computed.
+        let rotated = Scratch(qRaw != nil ? queries * hd : 0)
+        defer { rotated.free() }
         var offset = 0
-        var rotatedDelta: Int?
-        for run in context {
-            var qv = qHeads
-            if run.positionDelta != 0, let qRaw {
-                if rotatedDelta != run.positionDelta {
-                    let position = cache.basePosition + row - run.positionDelta
-                    let cosT = rotated.p + m * hd, sinT = rotated.p + m * hd + c.ropeDims / 2
-                    c.ropeTable(sliding: window != nil, position: position, cos: cosT, sin: sinT)
-                    rotated.p.update(from: qRaw + t * qDim + h0 * hd, count: m * hd)
-                    jk_rope_apply(rotated.p, m32, Int32(hd), Int32(c.ropeDims), cosT, sinT, c.ropeIsNeox ? 1 : 0)
-                    jk_round_fp16(rotated.p, Int64(m * hd))
-                    rotatedDelta = run.positionDelta
+        for (index, run) in context.enumerated() {
+            var qv = UnsafePointer(block.p)
+            if let qRaw, run.positionDelta != 0 {
+                for r in 0..<tokens {
+                    let cosT = turns.table(run: index, kind: kind, row: t0 + r)!
+                    let dst = rotated.p + r * m * hd
+                    dst.update(from: qRaw + (t0 + r) * qDim + h0 * hd, count: m * hd)
+                    jk_rope_apply(dst, Int32(m), Int32(hd), Int32(c.ropeDims), cosT, cosT + turns.half, c.ropeIsNeox ? 1 : 0)
                 }
+                jk_round_fp16(rotated.p, Int64(queries * hd))
                 qv = UnsafePointer(rotated.p)
             }
-            let n = Int32(run.tokenCount), runScale = scale * run.logitScale, s = scores.p + offset
+            let count = Int32(run.tokenCount), runScale = scale * run.logitScale, s = scores.p + offset
             switch run.format {
             case .fp16:
-                jk_attn_scores_f16(qv, m32, run.keys[slot].assumingMemoryBound(to: UInt16.self), n, Int32(hd), runScale, s, stride, order)
+                jk_attn_scores_f16(qv, all, run.keys[slot].assumingMemoryBound(to: UInt16.self), count, Int32(hd), runScale, s, stride32, order)
             case .q8(let keyScales, _):
-                jk_attn_scores_q8(qv, m32, run.keys[slot].assumingMemoryBound(to: Int8.self), keyScales[slot], n, Int32(hd), runScale, s,
-                                  stride, order)
+                jk_attn_scores_q8(qv, all, run.keys[slot].assumingMemoryBound(to: Int8.self), keyScales[slot], count, Int32(hd), runScale, s,
+                                  stride32, order)
             case .q4(let keyChannels, _):
-                jk_attn_scores_q4(qv, m32, run.keys[slot].assumingMemoryBound(to: UInt8.self), keyChannels[slot], n, Int32(hd), runScale, s,
-                                  stride, order)
+                jk_attn_scores_q4(qv, all, run.keys[slot].assumingMemoryBound(to: UInt8.self), keyChannels[slot], count, Int32(hd), runScale, s,
+                                  stride32, order)
             }
             if run.logitBias != 0 {
-                for i in 0..<m { for j in 0..<run.tokenCount { s[i * visible + j] += run.logitBias } }
+                for j in 0..<queries { for i in 0..<run.tokenCount { s[j * stride + i] += run.logitBias } }
             }
             offset += run.tokenCount
         }
-        // A sliding layer masks keys `window` or more positions back, by their logical
-        // positions; cache rows that far back are neither scored nor mixed (zero weights would
-        // add nothing).
-        var first = 0
-        if let window {
-            let oldest = cache.basePosition + row - window + 1
-            first = min(own, max(0, oldest - cache.basePosition))
-            for i in 0..<m {
-                let s = scores.p + i * visible
-                offset = 0
-                for run in context {
-                    for j in 0..<min(run.tokenCount, max(0, oldest - run.placedPosition)) { s[offset + j] = -.infinity }
-                    offset += run.tokenCount
+        // Each row's own cache rows. A sliding layer masks keys `window` or more positions back,
+        // by their logical positions; cache rows that far back are neither scored nor mixed
+        // (zero weights would add nothing).
+        var first = [Int](repeating: 0, count: tokens)
+        for r in 0..<tokens {
+            let row = rows[t0 + r], heads = scores.p + r * m * stride
+            if let window {
+                let oldest = cache.basePosition + row - window + 1
+                first[r] = min(own[r], max(0, oldest - cache.basePosition))
+                for i in 0..<m {
+                    let s = heads + i * stride
+                    offset = 0
+                    for run in context {
+                        for j in 0..<min(run.tokenCount, max(0, oldest - run.placedPosition)) { s[offset + j] = -.infinity }
+                        offset += run.tokenCount
+                    }
+                    for j in 0..<first[r] { s[contextRows + j] = -.infinity }
                 }
-                for j in 0..<first { s[offset + j] = -.infinity }
+            }
+            jk_attn_scores_f16(block.p + r * m * hd, Int32(m), cache.keys(layer: layer, head: kvh) + first[r] * hd, Int32(own[r] - first[r]),
+                               Int32(hd), scale, heads + contextRows + first[r], stride32, order)
+            for i in 0..<m {
+                jk_softmax(heads + i * stride, Int32(contextRows + own[r]))
+                jk_round_fp16(heads + i * stride, Int64(contextRows + own[r]))
             }
         }
-        jk_attn_scores_f16(qHeads, m32, cache.keys(layer: layer, head: kvh) + first * hd, Int32(own - first), Int32(hd), scale,
-                           scores.p + contextRows + first, stride, order)
-        for i in 0..<m { jk_softmax(scores.p + i * visible, stride) }
-        jk_round_fp16(scores.p, Int64(m * visible))
 
-        // Weighted sum of V over all rows, in the order of one logical row.
-        for i in 0..<m { jk_attn_mix_begin(state.p + i * 64 * hd, Int32(hd)) }
+        // Weighted sum of V over all rows, in the order of one logical row. The tiled order
+        // uses the state's first 16 slots only.
+        let slots = order == Int32(JK_ORDER_TILED) ? 16 : 64
+        for j in 0..<queries { (state.p + j * 64 * hd).update(repeating: 0, count: slots * hd) }
         offset = 0
         for run in context {
-            let n = Int32(run.tokenCount), p = scores.p + offset
+            let count = Int32(run.tokenCount), p = scores.p + offset
             switch run.format {
             case .fp16:
-                jk_attn_mix_rows(state.p, m32, p, stride, run.values[slot].assumingMemoryBound(to: UInt16.self), n, Int32(hd), Int32(offset), order)
+                jk_attn_mix_rows(state.p, all, p, stride32, run.values[slot].assumingMemoryBound(to: UInt16.self), count, Int32(hd), Int32(offset), order)
             case .q8(_, let valueScales):
-                jk_attn_mix_rows_q8(state.p, m32, p, stride, run.values[slot].assumingMemoryBound(to: Int8.self), valueScales[slot], n,
+                jk_attn_mix_rows_q8(state.p, all, p, stride32, run.values[slot].assumingMemoryBound(to: Int8.self), valueScales[slot], count,
                                     Int32(hd), Int32(offset), order)
             case .q4(_, let valueGroups):
-                jk_attn_mix_rows_q4(state.p, m32, p, stride, run.values[slot].assumingMemoryBound(to: UInt8.self), valueGroups[slot], n,
+                jk_attn_mix_rows_q4(state.p, all, p, stride32, run.values[slot].assumingMemoryBound(to: UInt8.self), valueGroups[slot], count,
                                     Int32(hd), Int32(offset), order)
             }
             offset += run.tokenCount
         }
-        jk_attn_mix_rows(state.p, m32, scores.p + offset + first, stride, cache.values(layer: layer, head: kvh) + first * hd,
-                         Int32(own - first), Int32(hd), Int32(offset + first), order)
-        for i in 0..<m { jk_attn_mix_end(state.p + i * 64 * hd, Int32(hd), out + t * qDim + (h0 + i) * hd, order) }
+        for r in 0..<tokens {
+            let heads = state.p + r * m * 64 * hd
+            jk_attn_mix_rows(heads, Int32(m), scores.p + r * m * stride + offset + first[r], stride32, cache.values(layer: layer, head: kvh) + first[r] * hd,
+                             Int32(own[r] - first[r]), Int32(hd), Int32(offset + first[r]), order)
+            for i in 0..<m { jk_attn_mix_end(heads + i * 64 * hd, Int32(hd), out + (t0 + r) * qDim + (h0 + i) * hd, order) }
+        }
     }
 }
 

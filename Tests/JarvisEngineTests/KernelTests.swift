@@ -169,9 +169,10 @@ final class KernelTests: XCTestCase {
         }
     }
 
-    /// 4-bit attention (keys per channel, values per 32): the portable and AVX2 paths give the
-    /// same bits, and both match the dequantized rows multiplied in Double. The weighted sum lands
-    /// in the state's slots; whichever slot takes it, the end of the sum adds them all.
+    /// 4-bit attention (keys per channel, values per 32), in both of its orders: the portable and
+    /// AVX2 paths give the same bits, and both match the dequantized rows multiplied in Double.
+    /// The weighted sum lands in the state's slots; whichever slot takes it, the end of the sum
+    /// adds them all. 150 rows leave remainders after the tiled order's blocks of 8 and 32 rows.
     func testFourBitAttentionMatchesItsDequantizedRows() {
         let hd = 64, n = 150, start = 5
         let q = randoms(hd).map { Float(Float16($0)) }
@@ -185,34 +186,37 @@ final class KernelTests: XCTestCase {
             let byte = codes[row * hd / 2 + d / 2]
             return Double(d % 2 == 0 ? byte & 15 : byte >> 4)
         }
-        var results: [[UInt32]] = []
-        for level in [0, 1] {
-            jk_select_attention_q4_kernels(Int32(level))
-            var s = [Float](repeating: 0, count: n), state = [Float](repeating: 0, count: 64 * hd), o = [Float](repeating: 0, count: hd)
-            jk_attn_scores_q4(q, 1, kCodes, channels, Int32(n), Int32(hd), 0.125, &s, Int32(n), Int32(JK_ORDER_VECTOR))
-            jk_attn_mix_rows_q4(&state, 1, p, Int32(n), vCodes, groups, Int32(n), Int32(hd), Int32(start), Int32(JK_ORDER_VECTOR))
-            jk_attn_mix_end(state, Int32(hd), &o, Int32(JK_ORDER_VECTOR))
-            for j in 0..<n {
-                let want = (0..<hd).reduce(0.0) { $0 + Double(q[$1]) * (f(channels[hd + $1]) + f(channels[$1]) * code(kCodes, j, $1)) } * 0.125
-                XCTAssertEqual(Double(s[j]), want, accuracy: 1e-4, "score \(j), level \(level)")
-            }
-            for d in 0..<hd {
-                let want = (0..<n).reduce(0.0) { sum, j in
-                    let g = (j * hd / 32 + d / 32) * 2
-                    return sum + Double(p[j]) * (f(groups[g + 1]) + f(groups[g]) * code(vCodes, j, d))
+        for order in [Int32(JK_ORDER_TILED), Int32(JK_ORDER_VECTOR)] {
+            var results: [[UInt32]] = []
+            for level in [0, 1] {
+                jk_select_attention_q4_kernels(Int32(level))
+                var s = [Float](repeating: 0, count: n), state = [Float](repeating: 0, count: 64 * hd), o = [Float](repeating: 0, count: hd)
+                jk_attn_scores_q4(q, 1, kCodes, channels, Int32(n), Int32(hd), 0.125, &s, Int32(n), order)
+                jk_attn_mix_rows_q4(&state, 1, p, Int32(n), vCodes, groups, Int32(n), Int32(hd), Int32(start), order)
+                jk_attn_mix_end(state, Int32(hd), &o, order)
+                for j in 0..<n {
+                    let want = (0..<hd).reduce(0.0) { $0 + Double(q[$1]) * (f(channels[hd + $1]) + f(channels[$1]) * code(kCodes, j, $1)) } * 0.125
+                    XCTAssertEqual(Double(s[j]), want, accuracy: 1e-4, "score \(j), order \(order), level \(level)")
                 }
-                XCTAssertEqual(Double(o[d]), want, accuracy: 1e-4, "value dimension \(d), level \(level)")
+                for d in 0..<hd {
+                    let want = (0..<n).reduce(0.0) { sum, j in
+                        let g = (j * hd / 32 + d / 32) * 2
+                        return sum + Double(p[j]) * (f(groups[g + 1]) + f(groups[g]) * code(vCodes, j, d))
+                    }
+                    XCTAssertEqual(Double(o[d]), want, accuracy: 1e-4, "value dimension \(d), order \(order), level \(level)")
+                }
+                results.append((s + o).map(\.bitPattern))
             }
-            results.append((s + o).map(\.bitPattern))
+            XCTAssertEqual(results[0], results[1], "4-bit attention, order \(order), portable vs AVX2")
         }
         jk_select_attention_q4_kernels(1)
-        XCTAssertEqual(results[0], results[1], "4-bit attention, portable vs AVX2")
     }
 
-    /// The query heads of a KV head are scored and mixed in one pass over its rows (up to four
-    /// at a time, then the rest): every score and every weighted sum has the bits of that query
-    /// alone, in each page format, order and CPU level. 13 and 42 rows leave remainders after
-    /// the groups of eight rows that are reduced together.
+    /// The queries of a task are scored and mixed in one pass over the rows (in groups of four,
+    /// or of eight and six in the 4-bit tiled order, then the rest): every score and every
+    /// weighted sum has the bits of that query alone, in each page format, order and CPU level.
+    /// 13 and 42 rows leave remainders after the groups of eight rows that are reduced together,
+    /// and nine queries after every group size.
     func testSeveralQueriesAttendAsEachAlone() {
         let hd = 64
         for n in [13, 42] {
@@ -223,7 +227,7 @@ final class KernelTests: XCTestCase {
             let v4 = (0..<n * hd / 2).map { _ in UInt8(truncatingIfNeeded: rng.next()) }
             let channels = (randoms(hd).map { abs($0) / 8 } + randoms(hd)).map { Float16($0).bitPattern }
             let groups = (0..<n * hd / 32).flatMap { _ in [Float16(abs(randoms(1)[0]) / 8).bitPattern, Float16(randoms(1)[0]).bitPattern] }
-            for m in 1...6 {
+            for m in 1...9 {
                 let q = randoms(m * hd).map { Float(Float16($0)) }
                 let p = randoms(m * n).map { Float(Float16(abs($0) / 75)) }
                 for order in [Int32(JK_ORDER_TILED), Int32(JK_ORDER_VECTOR)] {
