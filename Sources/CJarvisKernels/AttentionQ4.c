@@ -15,7 +15,7 @@
 //    buffer, dimension-major for the keys and row-major for the values, and every query of the
 //    call is run over it as a small matrix product. A score is one chain of multiply-adds over
 //    the dimensions in order; a weighted sum is one chain per dimension over the rows, with the
-//    minima's share summed apart, Σ_j p_j·min_j, and added once.
+//    minima's share Σ_j p_j·min_j summed apart (row j in lane j % 8) and added once.
 #include "CJarvisKernels.h"
 #include "CPUFeatures.h"
 #include "Reductions.h"
@@ -65,9 +65,9 @@ static void scores_q4_portable(const float *q, int m, const uint8_t *k, const ui
     }
 }
 
-// The weighted sum of a run's values. 4-bit rows match no fp16 order bit for bit, so a run is not
-// spread over the 64 slots of the state as fp16 rows are: its rows are summed in registers, 32
-// dimensions at a time, and the sum is added once to the slot of its first row.
+// The weighted sum of a run's values in the vector order. A run is not spread over the 64 slots
+// of the state as fp16 rows are: its rows are summed in registers, 32 dimensions at a time, and
+// the sum is added once to the slot of its first row.
 static void mix_q4_portable(float *state, int m, const float *p, int stride, const uint8_t *v, const uint16_t *groups, int n, int hd,
                             int start, int order) {
     const int nb = hd / 32;

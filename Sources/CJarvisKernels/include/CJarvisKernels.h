@@ -101,6 +101,7 @@ void jk_select_attention_q8_kernels(int level);
 /// byte i). Keys per channel: `channels` holds head_dim fp16 scales, then head_dim fp16 minimums,
 /// shared by the n rows; a key is min + scale · code. Values per token: `groups` holds, per row,
 /// head_dim/32 pairs (fp16 scale, fp16 minimum), one pair per 32 values. head_dim a multiple of 32.
+/// Each order is AttentionQ4.c's own (no fp16 order applies to 4-bit rows), the same on every CPU.
 void jk_attn_scores_q4(const float *q, int m, const uint8_t *k, const uint16_t *channels, int n, int head_dim, float scale, float *scores,
                        int stride, int order);
 void jk_attn_mix_rows_q4(float *state, int m, const float *p, int stride, const uint8_t *v, const uint16_t *groups, int n, int head_dim,
