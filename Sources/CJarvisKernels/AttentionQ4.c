@@ -184,11 +184,8 @@ void scores_q4_group_avx2(const float *q, const int m, const uint8_t *k, const u
             }
             for (int i = 0; i < m; i++) folded[i][jj] = _mm256_add_ps(acc0[i], acc1[i]);
         }
-        for (int i = 0; i < m; i++) {
-            float out[8];
-            _mm256_storeu_ps(out, _mm256_mul_ps(_mm256_add_ps(bias[i], jk_reduce8x8_avx(folded[i])), vscale));
-            for (int jj = 0; jj < rows; jj++) s[(size_t)i * stride + j0 + jj] = out[jj];
-        }
+        for (int i = 0; i < m; i++)
+            jk_store_rows_avx(s + (size_t)i * stride + j0, _mm256_mul_ps(_mm256_add_ps(bias[i], jk_reduce8x8_avx(folded[i])), vscale), rows);
     }
 }
 
@@ -296,11 +293,8 @@ void scores_q4_rows_group(const float *qf, const float *bias, const int m, const
         const __m256 c = _mm256_loadu_ps(t + 8 * d);
         for (int i = 0; i < m; i++) acc[i] = _mm256_fmadd_ps(_mm256_broadcast_ss(qf + (size_t)i * hd + d), c, acc[i]);
     }
-    for (int i = 0; i < m; i++) {
-        float out[8];
-        _mm256_storeu_ps(out, _mm256_mul_ps(_mm256_add_ps(_mm256_set1_ps(bias[i]), acc[i]), vscale));
-        for (int r = 0; r < rows; r++) s[(size_t)i * stride + r] = out[r];
-    }
+    for (int i = 0; i < m; i++)
+        jk_store_rows_avx(s + (size_t)i * stride, _mm256_mul_ps(_mm256_add_ps(_mm256_set1_ps(bias[i]), acc[i]), vscale), rows);
 }
 
 TARGET static void scores_q4_rows_avx2(const float *q, int m, const uint8_t *k, const uint16_t *channels, int n, int hd, float scale, float *s,

@@ -88,11 +88,7 @@ jk_scores_tiled_group_avx2(const float *q, const int m, const void *k, const voi
             }
             for (int i = 0; i < m; i++) folded[i][jj] = _mm256_add_ps(hi[i], lo[i]);
         }
-        for (int i = 0; i < m; i++) {
-            float out[8];
-            _mm256_storeu_ps(out, _mm256_mul_ps(jk_reduce8x8_avx(folded[i]), vscale));
-            for (int jj = 0; jj < rows; jj++) s[(size_t)i * stride + j0 + jj] = out[jj];
-        }
+        for (int i = 0; i < m; i++) jk_store_rows_avx(s + (size_t)i * stride + j0, _mm256_mul_ps(jk_reduce8x8_avx(folded[i]), vscale), rows);
     }
 }
 

@@ -55,6 +55,13 @@ __attribute__((target("avx2"))) static inline __m256 jk_reduce8x8_avx(const __m2
                                    _mm256_shuffle_ps(s[0], s[1], _MM_SHUFFLE(3, 1, 3, 1)));
     return _mm256_permutevar8x32_ps(t, _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7));   // t is (0 2 4 6 1 3 5 7)
 }
+
+/// Stores the first `rows` (at most 8) lanes of v at dst: one store, masked for a last partial
+/// block (a loop of scalar stores here became a call to memcpy per block).
+__attribute__((target("avx2"))) static inline void jk_store_rows_avx(float *dst, __m256 v, int rows) {
+    if (rows == 8) { _mm256_storeu_ps(dst, v); return; }
+    _mm256_maskstore_ps(dst, _mm256_cmpgt_epi32(_mm256_set1_epi32(rows), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7)), v);
+}
 #endif
 
 #endif
