@@ -82,7 +82,8 @@ struct StoreBenchmark: ParsableCommand {
                      pageBytesPerToken, c.layers, c.kvHeads, c.headDim, Double(s.fileSize) / 1_048_576))
         // The question's own prefill (behind the cached prefix, no entries) is the floor every
         // TTFT below is set against (issue 18: k = 8 within 1.5× of it). It is timed in the same
-        // rounds as the asks it divides, one before each, so that both see the machine alike.
+        // rounds as the asks it divides, one before each (after one warm-up), so that both see the
+        // machine alike.
         func alone() throws -> Double { try Self.askFromPages(transformer, s, [], prefix: prefix, question: questionTokens) }
         _ = try alone()
         print("")
