@@ -69,10 +69,10 @@ static void scores_q4_portable(const float *q, int m, const uint8_t *k, const ui
 // of the state as fp16 rows are: its rows are summed in registers, 32 dimensions at a time, and
 // the sum is added once to the slot of its first row.
 static void mix_q4_portable(float *state, int m, const float *p, int stride, const uint8_t *v, const uint16_t *groups, int n, int hd,
-                            int start, int order) {
+                            int start) {
     const int nb = hd / 32;
     for (int h = 0; h < m; h++, state += (size_t)64 * hd, p += stride) {
-        float *a = state + (size_t)jk_slot(start, order) * hd;
+        float *a = state + (size_t)jk_slot(start, JK_ORDER_VECTOR) * hd;
         for (int b = 0; b < nb; b++) {
             float acc[32] = {0};
             for (int j = 0; j < n; j++) {
@@ -206,10 +206,10 @@ TARGET static void scores_q4_avx2(const float *q, int m, const uint8_t *k, const
 // Each row's codes are widened once and summed into every query's registers.
 TARGET static inline __attribute__((always_inline))
 void mix_q4_group_avx2(float *state, const int m, const float *p, int stride, const uint8_t *v, const uint16_t *groups, int n, int hd,
-                       int start, int order) {
+                       int start) {
     const int nb = hd / 32;
     const __m128i mask = _mm_set1_epi8(15);
-    const size_t slot = (size_t)jk_slot(start, order) * hd;
+    const size_t slot = (size_t)jk_slot(start, JK_ORDER_VECTOR) * hd;
     for (int b = 0; b < nb; b++) {
         __m256 acc[JK_ATTN_QUERIES][4];
         for (int i = 0; i < m; i++) for (int c = 0; c < 4; c++) acc[i][c] = _mm256_setzero_ps();
@@ -236,15 +236,15 @@ void mix_q4_group_avx2(float *state, const int m, const float *p, int stride, co
 }
 
 TARGET static void mix_q4_avx2(float *state, int m, const float *p, int stride, const uint8_t *v, const uint16_t *groups, int n, int hd,
-                               int start, int order) {
+                               int start) {
     for (int i = 0; i < m; i += JK_ATTN_QUERIES) {
         float *st = state + (size_t)i * 64 * hd;
         const float *pi = p + (size_t)i * stride;
         switch (m - i) {
-        case 1: mix_q4_group_avx2(st, 1, pi, stride, v, groups, n, hd, start, order); break;
-        case 2: mix_q4_group_avx2(st, 2, pi, stride, v, groups, n, hd, start, order); break;
-        case 3: mix_q4_group_avx2(st, 3, pi, stride, v, groups, n, hd, start, order); break;
-        default: mix_q4_group_avx2(st, JK_ATTN_QUERIES, pi, stride, v, groups, n, hd, start, order); break;
+        case 1: mix_q4_group_avx2(st, 1, pi, stride, v, groups, n, hd, start); break;
+        case 2: mix_q4_group_avx2(st, 2, pi, stride, v, groups, n, hd, start); break;
+        case 3: mix_q4_group_avx2(st, 3, pi, stride, v, groups, n, hd, start); break;
+        default: mix_q4_group_avx2(st, JK_ATTN_QUERIES, pi, stride, v, groups, n, hd, start); break;
         }
     }
 }
@@ -443,8 +443,8 @@ void jk_attn_mix_rows_q4(float *state, int m, const float *p, int stride, const 
                          int order) {
 #if defined(__x86_64__)
     if (avx2() && order == JK_ORDER_TILED) { mix_q4_rows_avx2(state, m, p, stride, v, groups, n, hd, start); return; }
-    if (avx2()) { mix_q4_avx2(state, m, p, stride, v, groups, n, hd, start, order); return; }
+    if (avx2()) { mix_q4_avx2(state, m, p, stride, v, groups, n, hd, start); return; }
 #endif
     if (order == JK_ORDER_TILED) { mix_q4_rows_portable(state, m, p, stride, v, groups, n, hd, start); return; }
-    mix_q4_portable(state, m, p, stride, v, groups, n, hd, start, order);
+    mix_q4_portable(state, m, p, stride, v, groups, n, hd, start);
 }
