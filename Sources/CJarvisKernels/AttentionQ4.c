@@ -251,7 +251,7 @@ TARGET static void mix_q4_avx2(float *state, int m, const float *p, int stride, 
 
 // The many-query order. Keys: each block of 8 rows is widened once, dimension-major, and every
 // query's scores of those rows are eight lanes of one register, accumulated over the dimensions.
-enum { Q4_KEY_ROWS = 8, Q4_KEY_QUERIES = 8, Q4_VALUE_ROWS = 32, Q4_VALUE_QUERIES = 6 };
+enum { Q4_KEY_ROWS = 8, Q4_KEY_QUERIES = 8, Q4_PAIR_QUERIES = 6, Q4_VALUE_ROWS = 32, Q4_VALUE_QUERIES = 6 };
 
 // Codes of rows [j0, j0 + rows) as floats, dimension-major: t[8·d + r] (lanes past `rows` are 0).
 // Sixteen dimensions at a time: each row's 8 bytes are split into codes in dimension order, and
@@ -297,28 +297,89 @@ void scores_q4_rows_group(const float *qf, const float *bias, const int m, const
         jk_store_rows_avx(s + (size_t)i * stride, _mm256_mul_ps(_mm256_add_ps(_mm256_set1_ps(bias[i]), acc[i]), vscale), rows);
 }
 
+// fold_queries with the same bits: the products eight at a time, each pair's sum by one
+// horizontal add (a + b either way round), and the queries' chains of pair sums, which each
+// run in dimension order, interleaved so that they overlap instead of waiting on each other.
+TARGET static void fold_queries_avx2(const float *q, int m, const float *wide, int hd, float *qf, float *bias) {
+    float *pairs = malloc(sizeof(float) * (size_t)m * (hd / 2));   // pairs[i·hd/2 + h]: query i's pair h
+    for (int i = 0; i < m; i++) {
+        const float *qi = q + (size_t)i * hd;
+        for (int d = 0; d < hd; d += 16) {
+            const __m256 a = _mm256_loadu_ps(qi + d), b = _mm256_loadu_ps(qi + d + 8);
+            _mm256_storeu_ps(qf + (size_t)i * hd + d, _mm256_mul_ps(a, _mm256_loadu_ps(wide + d)));
+            _mm256_storeu_ps(qf + (size_t)i * hd + d + 8, _mm256_mul_ps(b, _mm256_loadu_ps(wide + d + 8)));
+            // hadd pairs within 128-bit lanes: (a0+a1, a2+a3, b0+b1, b2+b3 | a4+a5, a6+a7, b4+b5, b6+b7).
+            const __m256 h = _mm256_hadd_ps(_mm256_mul_ps(a, _mm256_loadu_ps(wide + hd + d)), _mm256_mul_ps(b, _mm256_loadu_ps(wide + hd + d + 8)));
+            _mm256_storeu_ps(pairs + (size_t)i * (hd / 2) + d / 2, _mm256_castpd_ps(_mm256_permute4x64_pd(_mm256_castps_pd(h), 0xD8)));
+        }
+        bias[i] = 0;
+    }
+    for (int h = 0; h < hd / 2; h++)
+        for (int i = 0; i < m; i++) bias[i] += pairs[(size_t)i * (hd / 2) + h];
+    free(pairs);
+}
+
+// Sixteen rows (two blocks of codes_by_dimension) against up to Q4_PAIR_QUERIES queries: each
+// broadcast of a query's dimension feeds two multiply-adds, so the loop is bound by them rather
+// than by its loads. Each score is the same chain as scores_q4_rows_group's.
+TARGET static inline __attribute__((always_inline))
+void scores_q4_rows_pair(const float *qf, const float *bias, const int m, const float *t0, const float *t1, int hd, __m256 vscale, float *s,
+                         int stride, int rows) {
+    __m256 a0[Q4_PAIR_QUERIES], a1[Q4_PAIR_QUERIES];
+    for (int i = 0; i < m; i++) a0[i] = a1[i] = _mm256_setzero_ps();
+    for (int d = 0; d < hd; d++) {
+        const __m256 c0 = _mm256_loadu_ps(t0 + 8 * d), c1 = _mm256_loadu_ps(t1 + 8 * d);
+        for (int i = 0; i < m; i++) {
+            const __m256 x = _mm256_broadcast_ss(qf + (size_t)i * hd + d);
+            a0[i] = _mm256_fmadd_ps(x, c0, a0[i]);
+            a1[i] = _mm256_fmadd_ps(x, c1, a1[i]);
+        }
+    }
+    for (int i = 0; i < m; i++) {
+        const __m256 b = _mm256_set1_ps(bias[i]);
+        jk_store_rows_avx(s + (size_t)i * stride, _mm256_mul_ps(_mm256_add_ps(b, a0[i]), vscale), 8);
+        jk_store_rows_avx(s + (size_t)i * stride + 8, _mm256_mul_ps(_mm256_add_ps(b, a1[i]), vscale), rows - 8);
+    }
+}
+
 TARGET static void scores_q4_rows_avx2(const float *q, int m, const uint8_t *k, const uint16_t *channels, int n, int hd, float scale, float *s,
                                        int stride) {
     float *qf = malloc(sizeof(float) * (size_t)m * hd), *bias = malloc(sizeof(float) * (size_t)m), wide[512];
     for (int d = 0; d < 2 * hd; d += 8) _mm256_storeu_ps(wide + d, _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(channels + d))));
-    fold_queries(q, m, wide, hd, qf, bias);
-    float t[8 * 256];
+    fold_queries_avx2(q, m, wide, hd, qf, bias);
+    float t[2][8 * 256];
     const __m256 vscale = _mm256_set1_ps(scale);
-    for (int j0 = 0; j0 < n; j0 += Q4_KEY_ROWS) {
-        const int rows = n - j0 < Q4_KEY_ROWS ? n - j0 : Q4_KEY_ROWS;
-        codes_by_dimension(k, j0, rows, hd, t);
+    for (int j0 = 0; j0 < n; j0 += 2 * Q4_KEY_ROWS) {
+        const int rows = n - j0 < 2 * Q4_KEY_ROWS ? n - j0 : 2 * Q4_KEY_ROWS;
+        codes_by_dimension(k, j0, rows < Q4_KEY_ROWS ? rows : Q4_KEY_ROWS, hd, t[0]);
+        if (rows > Q4_KEY_ROWS) {
+            codes_by_dimension(k, j0 + Q4_KEY_ROWS, rows - Q4_KEY_ROWS, hd, t[1]);
+            for (int i = 0; i < m; i += Q4_PAIR_QUERIES) {
+                const float *qi = qf + (size_t)i * hd, *bi = bias + i;
+                float *si = s + (size_t)i * stride + j0;
+                switch (m - i) {   // a constant count, so the accumulators stay in registers
+                case 1: scores_q4_rows_pair(qi, bi, 1, t[0], t[1], hd, vscale, si, stride, rows); break;
+                case 2: scores_q4_rows_pair(qi, bi, 2, t[0], t[1], hd, vscale, si, stride, rows); break;
+                case 3: scores_q4_rows_pair(qi, bi, 3, t[0], t[1], hd, vscale, si, stride, rows); break;
+                case 4: scores_q4_rows_pair(qi, bi, 4, t[0], t[1], hd, vscale, si, stride, rows); break;
+                case 5: scores_q4_rows_pair(qi, bi, 5, t[0], t[1], hd, vscale, si, stride, rows); break;
+                default: scores_q4_rows_pair(qi, bi, Q4_PAIR_QUERIES, t[0], t[1], hd, vscale, si, stride, rows); break;
+                }
+            }
+            continue;
+        }
         for (int i = 0; i < m; i += Q4_KEY_QUERIES) {
             const float *qi = qf + (size_t)i * hd, *bi = bias + i;
             float *si = s + (size_t)i * stride + j0;
-            switch (m - i) {   // a constant count, so the accumulators stay in registers
-            case 1: scores_q4_rows_group(qi, bi, 1, t, hd, vscale, si, stride, rows); break;
-            case 2: scores_q4_rows_group(qi, bi, 2, t, hd, vscale, si, stride, rows); break;
-            case 3: scores_q4_rows_group(qi, bi, 3, t, hd, vscale, si, stride, rows); break;
-            case 4: scores_q4_rows_group(qi, bi, 4, t, hd, vscale, si, stride, rows); break;
-            case 5: scores_q4_rows_group(qi, bi, 5, t, hd, vscale, si, stride, rows); break;
-            case 6: scores_q4_rows_group(qi, bi, 6, t, hd, vscale, si, stride, rows); break;
-            case 7: scores_q4_rows_group(qi, bi, 7, t, hd, vscale, si, stride, rows); break;
-            default: scores_q4_rows_group(qi, bi, Q4_KEY_QUERIES, t, hd, vscale, si, stride, rows); break;
+            switch (m - i) {
+            case 1: scores_q4_rows_group(qi, bi, 1, t[0], hd, vscale, si, stride, rows); break;
+            case 2: scores_q4_rows_group(qi, bi, 2, t[0], hd, vscale, si, stride, rows); break;
+            case 3: scores_q4_rows_group(qi, bi, 3, t[0], hd, vscale, si, stride, rows); break;
+            case 4: scores_q4_rows_group(qi, bi, 4, t[0], hd, vscale, si, stride, rows); break;
+            case 5: scores_q4_rows_group(qi, bi, 5, t[0], hd, vscale, si, stride, rows); break;
+            case 6: scores_q4_rows_group(qi, bi, 6, t[0], hd, vscale, si, stride, rows); break;
+            case 7: scores_q4_rows_group(qi, bi, 7, t[0], hd, vscale, si, stride, rows); break;
+            default: scores_q4_rows_group(qi, bi, Q4_KEY_QUERIES, t[0], hd, vscale, si, stride, rows); break;
             }
         }
     }

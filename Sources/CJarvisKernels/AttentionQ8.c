@@ -59,16 +59,14 @@ TARGET static void scores_q8_avx2(const float *q, int m, const int8_t *k, const 
         for (int i = 0; i < m; i++) jk_scores_vector_avx2(q + (size_t)i * hd, k, ks, n, hd, scale, s + (size_t)i * stride, q8_values);
         return;
     }
-    jk_scores_tiled_avx2(q, m, k, ks, n, hd, scale, s, stride, q8_values);
+    jk_scores_tiled_widened_avx2(q, m, k, ks, n, hd, scale, s, stride, q8_values);
 }
 
-// As Attention.c's mix_rows_avx2, for 8-bit rows.
+// As Attention.c's mix_rows_avx2, for 8-bit rows, each block widened once for all the queries.
 TARGET static void mix_q8_avx2(float *state, int m, const float *p, int stride, const int8_t *v, const uint16_t *vs, int n, int hd, int start,
                                int order) {
-    for (int i = 0; i < m; i++, state += (size_t)64 * hd, p += stride) {
-        if (order == JK_ORDER_TILED) { jk_mix_tiled_avx2(state, p, v, vs, n, hd, start, q8_values); continue; }
-        jk_mix_rows_one_by_one(state, p, v, vs, 0, n, hd, start, 64, q8_values);
-    }
+    if (order == JK_ORDER_TILED) { jk_mix_tiled_widened_avx2(state, m, p, stride, v, vs, n, hd, start, q8_values); return; }
+    for (int i = 0; i < m; i++, state += (size_t)64 * hd, p += stride) jk_mix_rows_one_by_one(state, p, v, vs, 0, n, hd, start, 64, q8_values);
 }
 #endif
 

@@ -14,6 +14,26 @@
 /// Eight values of row j from dimension d, widened to fp32.
 typedef __m256 (*jk_value_loader)(const void *rows, const void *scales, int j, int d, int hd);
 
+/// Floats of the buffer 8-bit rows are widened into when several queries read them: 16 KiB, so
+/// a block of rows stays in L1 while every query of a task passes over it. A block is a whole
+/// number of 16-row turns, which keeps the tiled order's slots and 8-row reductions aligned.
+enum { JK_WIDE_FLOATS = 4096 };
+static inline int jk_wide_block_rows(int hd) { return JK_WIDE_FLOATS / hd / 16 * 16; }
+
+/// The loader of rows already widened: fp32, hd per row.
+__attribute__((target("avx2,fma,f16c"), always_inline)) static inline __m256 jk_fp32_values(const void *rows, const void *scales, int j, int d,
+                                                                                             int hd) {
+    (void)scales;
+    return _mm256_loadu_ps((const float *)rows + (size_t)j * hd + d);
+}
+
+/// Rows [j0, j0 + rows) widened once into `wide` (row-major), for every query to read.
+__attribute__((target("avx2,fma,f16c"), always_inline)) static inline void
+jk_widen_rows(const void *v, const void *scales, int j0, int rows, int hd, float *wide, jk_value_loader load) {
+    for (int r = 0; r < rows; r++)
+        for (int d = 0; d < hd; d += 8) _mm256_storeu_ps(wide + (size_t)r * hd + d, load(v, scales, j0 + r, d, hd));
+}
+
 /// Adds rows [0, n) of V, weighted by p, to a tiled-order state (16 slots of hd floats; row j
 /// goes to slot (start + j) % 16). The rows that fill whole turns of the 16 slots are summed in
 /// registers and stored once; the rows before and after them go to the state directly. Each slot takes its rows in the same order either way, so the bits are those
@@ -125,6 +145,41 @@ jk_scores_tiled_avx2(const float *q, int m, const void *k, const void *scales, i
         case 3: jk_scores_tiled_group_avx2(qi, 3, k, scales, n, hd, scale, si, stride, load); break;
         default: jk_scores_tiled_group_avx2(qi, JK_ATTN_QUERIES, k, scales, n, hd, scale, si, stride, load); break;
         }
+    }
+}
+
+/// jk_scores_tiled_avx2 for rows whose loader costs more than a reload (8-bit rows: widening,
+/// conversion and scale): with more queries than one group, each block of key rows is widened
+/// once (jk_widen_rows) and every group reads it. The values, so the bits, are the loader's.
+/// (fp16 rows measured no faster this way: their widening is one conversion per 8 values.)
+__attribute__((target("avx2,fma,f16c"), always_inline)) static inline void
+jk_scores_tiled_widened_avx2(const float *q, int m, const void *k, const void *scales, int n, int hd, float scale, float *s, int stride,
+                             jk_value_loader load) {
+    if (m <= JK_ATTN_QUERIES) { jk_scores_tiled_avx2(q, m, k, scales, n, hd, scale, s, stride, load); return; }
+    float wide[JK_WIDE_FLOATS];
+    const int block = jk_wide_block_rows(hd);
+    for (int j0 = 0; j0 < n; j0 += block) {
+        const int rows = n - j0 < block ? n - j0 : block;
+        jk_widen_rows(k, scales, j0, rows, hd, wide, load);
+        jk_scores_tiled_avx2(q, m, wide, NULL, rows, hd, scale, s + j0, stride, jk_fp32_values);
+    }
+}
+
+/// The tiled order's weighted sums for m queries (state + i·64·hd, weights p + i·stride), for the
+/// same rows: each block of value rows is widened once and every query's rows are summed from it.
+/// A block is a whole number of 16-row turns, so each slot still takes its rows one after
+/// another, as in jk_mix_tiled_avx2 over all the rows.
+__attribute__((target("avx2,fma,f16c"), always_inline)) static inline void
+jk_mix_tiled_widened_avx2(float *state, int m, const float *p, int stride, const void *v, const void *scales, int n, int hd, int start,
+                          jk_value_loader load) {
+    if (m == 1) { jk_mix_tiled_avx2(state, p, v, scales, n, hd, start, load); return; }
+    float wide[JK_WIDE_FLOATS];
+    const int block = jk_wide_block_rows(hd);
+    for (int j0 = 0; j0 < n; j0 += block) {
+        const int rows = n - j0 < block ? n - j0 : block;
+        jk_widen_rows(v, scales, j0, rows, hd, wide, load);
+        for (int i = 0; i < m; i++)
+            jk_mix_tiled_avx2(state + (size_t)i * 64 * hd, p + (size_t)i * stride + j0, wide, NULL, rows, hd, start + j0, jk_fp32_values);
     }
 }
 #endif

@@ -93,15 +93,46 @@ void jk_swiglu(float *gate, const float *up, int n) {
 }
 
 #if defined(__x86_64__)
+// jk_softmax's loop with the maximum, the whole groups of 16 and the scaling in registers. The
+// maximum is exact in any order (max_ps(x, m) keeps m where x is NaN, as `x > mx` does); each
+// group's sum is jk_reduce16's, as jk_reduce8_avx(hi + lo); the double sum keeps its order.
 __attribute__((target("avx2,fma")))
-static void exp16_shifted_avx2(const float *x, float mx, float *v) {
+static void softmax_avx2(float *x, int n) {
+    __m256 m0 = _mm256_set1_ps(-INFINITY), m1 = m0;
+    int i = 0;
+    for (; i + 16 <= n; i += 16) {
+        m0 = _mm256_max_ps(_mm256_loadu_ps(x + i), m0);
+        m1 = _mm256_max_ps(_mm256_loadu_ps(x + i + 8), m1);
+    }
+    float lanes[8], mx = -INFINITY;
+    _mm256_storeu_ps(lanes, _mm256_max_ps(m0, m1));
+    for (int l = 0; l < 8; l++) if (lanes[l] > mx) mx = lanes[l];
+    for (; i < n; i++) if (x[i] > mx) mx = x[i];
+    if (mx == -INFINITY) { for (i = 0; i < n; i++) x[i] = 0.0f; return; }
     const __m256 m = _mm256_set1_ps(mx);
-    _mm256_storeu_ps(v, expf8(_mm256_sub_ps(_mm256_loadu_ps(x), m)));
-    _mm256_storeu_ps(v + 8, expf8(_mm256_sub_ps(_mm256_loadu_ps(x + 8), m)));
+    double sum = 0.0;
+    for (i = 0; i + 16 <= n; i += 16) {
+        const __m256 lo = expf8(_mm256_sub_ps(_mm256_loadu_ps(x + i), m)), hi = expf8(_mm256_sub_ps(_mm256_loadu_ps(x + i + 8), m));
+        _mm256_storeu_ps(x + i, lo);
+        _mm256_storeu_ps(x + i + 8, hi);
+        sum += (double)jk_reduce8_avx(_mm256_add_ps(hi, lo));
+    }
+    if (i < n) {   // the partial last group, as if padded with zero weights
+        float v[16] = {0};
+        for (int k = 0; k < n - i; k++) x[i + k] = v[k] = jk_expf_ggml(x[i + k] - mx);
+        sum += (double)jk_reduce16(v);
+    }
+    const float inv = (float)(1.0 / sum);
+    const __m256 vinv = _mm256_set1_ps(inv);
+    for (i = 0; i + 8 <= n; i += 8) _mm256_storeu_ps(x + i, _mm256_mul_ps(_mm256_loadu_ps(x + i), vinv));
+    for (; i < n; i++) x[i] *= inv;
 }
 #endif
 
 void jk_softmax(float *x, int n) {
+#if defined(__x86_64__)
+    if (use_avx2) { softmax_avx2(x, n); return; }
+#endif
     float mx = -INFINITY;
     for (int i = 0; i < n; i++) if (x[i] > mx) mx = x[i];
     if (mx == -INFINITY) { for (int i = 0; i < n; i++) x[i] = 0.0f; return; }
@@ -113,13 +144,8 @@ void jk_softmax(float *x, int n) {
     for (; i < n; i += 16) {
         float v[16];
         int m = n - i < 16 ? n - i : 16;
-#if defined(__x86_64__)
-        if (use_avx2 && m == 16) exp16_shifted_avx2(x + i, mx, v); else
-#endif
-        {
-            for (int k = 0; k < m; k++) v[k] = jk_expf_ggml(x[i + k] - mx);
-            for (int k = m; k < 16; k++) v[k] = 0.0f;
-        }
+        for (int k = 0; k < m; k++) v[k] = jk_expf_ggml(x[i + k] - mx);
+        for (int k = m; k < 16; k++) v[k] = 0.0f;
         for (int k = 0; k < m; k++) x[i + k] = v[k];
         sum += (double)jk_reduce16(v);
     }

@@ -215,11 +215,12 @@ final class KernelTests: XCTestCase {
     /// The queries of a task are scored and mixed in one pass over the rows (in groups of four,
     /// or of eight and six in the 4-bit tiled order, then the rest): every score and every
     /// weighted sum has the bits of that query alone, in each page format, order and CPU level.
-    /// 13 and 42 rows leave remainders after the groups of eight rows that are reduced together,
-    /// and nine queries after every group size.
+    /// 13 and 42 rows leave remainders after the groups of eight rows that are reduced together
+    /// (and of sixteen, in the 4-bit keys' pairs of blocks), 150 after the 64-row blocks that
+    /// several queries widen once and read; nine queries leave remainders after every group size.
     func testSeveralQueriesAttendAsEachAlone() {
         let hd = 64
-        for n in [13, 42] {
+        for n in [13, 42, 150] {
             let k16 = randoms(n * hd).map { Float16($0).bitPattern }, v16 = randoms(n * hd).map { Float16($0).bitPattern }
             let k8 = randoms(n * hd).map { Int8($0 * 127) }, v8 = randoms(n * hd).map { Int8($0 * 127) }
             let s8 = randoms(n * hd / 32).map { Float16(abs($0) / 50).bitPattern }
@@ -332,7 +333,8 @@ final class KernelTests: XCTestCase {
         }
         jk_select_attention_q8_kernels(1)
 
-        let logits = randoms(203, scale: 20)
+        var logits = randoms(203, scale: 20)
+        for masked in [5, 40, 200] { logits[masked] = -.infinity }   // in whole groups of 16 and in the last, partial one
         let gate = randoms(512, scale: 12), up = randoms(512)
         var outs: [[UInt32]] = []
         for level in [0, 1] {
@@ -477,11 +479,21 @@ final class KernelTests: XCTestCase {
     }
 
     func testSoftmaxSumsToOneAndMasksInfinities() {
-        var x: [Float] = [1, 2, -.infinity, 3, -.infinity]
-        jk_softmax(&x, 5)
-        XCTAssertEqual(x[2], 0)
-        XCTAssertEqual(x[4], 0)
-        XCTAssertEqual(Double(x.reduce(0, +)), 1, accuracy: 1e-6)
-        XCTAssertGreaterThan(x[3], x[1])
+        defer { jk_select_exp_kernels(1) }
+        for level in [0, 1] {
+            jk_select_exp_kernels(Int32(level))
+            // Five values (a partial group only) and 37 (two whole groups of 16, then five).
+            for n in [5, 37] {
+                var x = (0..<n).map { Float($0 % 7) }
+                for masked in stride(from: 2, to: n, by: 2) { x[masked] = -.infinity }
+                jk_softmax(&x, Int32(n))
+                for masked in stride(from: 2, to: n, by: 2) { XCTAssertEqual(x[masked], 0, "level \(level), n \(n)") }
+                XCTAssertEqual(Double(x.reduce(0, +)), 1, accuracy: 1e-6, "level \(level), n \(n)")
+                XCTAssertGreaterThan(x[3], x[1], "level \(level), n \(n)")
+            }
+            var none = [Float](repeating: -.infinity, count: 20)
+            jk_softmax(&none, 20)
+            XCTAssertEqual(none, [Float](repeating: 0, count: 20), "level \(level): a row with nothing to attend to")
+        }
     }
 }
