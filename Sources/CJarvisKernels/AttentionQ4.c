@@ -435,18 +435,20 @@ TARGET static void mix_q4_rows_avx2(float *state, int m, const float *p, int str
                 _mm256_storeu_ps(c + 24, nibbles(_mm_srli_si128(second, 8)));
             }
         }
-        // Weights times scales, and the minima's share, eight rows at a time.
+        // Weights times scales, and the minima's share, eight rows at a time (a last partial
+        // eight loaded masked, its missing rows zero).
+        const __m256i last = _mm256_cmpgt_epi32(_mm256_set1_epi32(rows - (padded - 8)), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
         for (int i = 0; i < m; i++) {
             const float *pi = p + (size_t)i * stride + j0;
-            for (int r = 0; r < padded; r += 8) {
-                float pr[8];
-                for (int l = 0; l < 8; l++) pr[l] = r + l < rows ? pi[r + l] : 0;
-                const __m256 pv = _mm256_loadu_ps(pr);
-                for (int b = 0; b < nb; b++) {
-                    _mm256_storeu_ps(w + ((size_t)i * nb + b) * Q4_VALUE_ROWS + r, _mm256_mul_ps(pv, _mm256_loadu_ps(scales + b * Q4_VALUE_ROWS + r)));
-                    float *lanes = base + ((size_t)i * nb + b) * 8;
-                    _mm256_storeu_ps(lanes, _mm256_fmadd_ps(pv, _mm256_loadu_ps(minima + b * Q4_VALUE_ROWS + r), _mm256_loadu_ps(lanes)));
+            for (int b = 0; b < nb; b++) {
+                float *wb = w + ((size_t)i * nb + b) * Q4_VALUE_ROWS, *lanes = base + ((size_t)i * nb + b) * 8;
+                __m256 share = _mm256_loadu_ps(lanes);
+                for (int r = 0; r < padded; r += 8) {
+                    const __m256 pv = r + 8 <= rows ? _mm256_loadu_ps(pi + r) : _mm256_maskload_ps(pi + r, last);
+                    _mm256_storeu_ps(wb + r, _mm256_mul_ps(pv, _mm256_loadu_ps(scales + b * Q4_VALUE_ROWS + r)));
+                    share = _mm256_fmadd_ps(pv, _mm256_loadu_ps(minima + b * Q4_VALUE_ROWS + r), share);
                 }
+                _mm256_storeu_ps(lanes, share);
             }
         }
         for (int i = 0; i < m; i += Q4_VALUE_QUERIES) {
