@@ -212,9 +212,10 @@ final class KernelTests: XCTestCase {
         jk_select_attention_q4_kernels(1)
     }
 
-    /// The queries of a task are scored and mixed in one pass over the rows (in groups of four,
-    /// or of eight and six in the 4-bit tiled order, then the rest): every score and every
-    /// weighted sum has the bits of that query alone, in each page format, order and CPU level.
+    /// The queries of a task are scored and mixed in one pass over the rows (in groups of six in
+    /// the tiled order, of eight and six for 4-bit pages, of four in the vector order, then the
+    /// rest): every score and every weighted sum has the bits of that query alone, in each page
+    /// format, order and CPU level.
     /// 13 and 42 rows leave remainders after the groups of eight rows that are reduced together
     /// (and of sixteen, in the 4-bit keys' pairs of blocks), 150 after the 64-row blocks that
     /// several queries widen once and read; nine queries leave remainders after every group size.
