@@ -49,8 +49,8 @@ jk_mix_rows_one_by_one(float *state, const float *p, const void *v, const void *
     }
 }
 
-/// Adds `count` dimensions (C registers) from d of rows first, first + 16, … (< n) of V, weighted
-/// by p, to one slot `a` of a tiled-order state: loaded once, summed in registers, stored once.
+/// Adds 8·C dimensions, from d, of rows first, first + 16, … (< n) of V, weighted by p, to one
+/// slot `a` of a tiled-order state: loaded once, summed in C registers, stored once.
 #define JK_MIX_SLOT(C)                                                                                                   \
     do {                                                                                                                 \
         __m256 acc[C];                                                                                                   \

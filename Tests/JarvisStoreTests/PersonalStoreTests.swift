@@ -474,7 +474,8 @@ final class PersonalStoreTests: XCTestCase {
         XCTAssertEqual(jk_crc32c(0, s, s.count), 0xE306_9283)
         var rng = SystemRandomNumberGenerator()
         let data = (0..<10_007).map { _ in UInt8.random(in: 0...255, using: &rng) }
-        for n in [0, 1, 7, 8, 9, 63, 10_007] {
+        // Around the three-stream rounds of 768 bytes, and several of them with a remainder.
+        for n in [0, 1, 7, 8, 9, 63, 767, 768, 769, 1536, 2311, 10_007] {
             XCTAssertEqual(jk_crc32c(0, data, n), jk_crc32c_portable(0, data, n), "n = \(n)")
         }
         XCTAssertEqual(jk_crc32c(jk_crc32c(0, data, 100), Array(data[100...]), data.count - 100), jk_crc32c(0, data, data.count))
