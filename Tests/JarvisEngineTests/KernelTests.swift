@@ -218,7 +218,8 @@ final class KernelTests: XCTestCase {
     /// format, order and CPU level.
     /// 13 and 42 rows leave remainders after the groups of eight rows that are reduced together
     /// (and of sixteen, in the 4-bit keys' pairs of blocks), 150 after the 64-row blocks that
-    /// several queries widen once and read; nine queries leave remainders after every group size.
+    /// several queries widen once and read (8-bit rows), and off the slots' 16-row turns (the
+    /// rows start at 3); nine queries leave remainders after every group size.
     func testSeveralQueriesAttendAsEachAlone() {
         let hd = 64
         for n in [13, 42, 150] {
