@@ -153,15 +153,18 @@ static void mix_q4_rows_portable(float *state, int m, const float *p, int stride
 // Eight codes as floats: the low or high nibbles of 8 bytes.
 TARGET static inline __m256 nibbles(__m128i bytes) { return _mm256_cvtepi32_ps(_mm256_cvtepu8_epi32(bytes)); }
 
-// Up to JK_ATTN_QUERIES queries: each row's codes are widened once for all of them, and every 8
+// Queries the vector order scores and mixes in one pass over a run's rows.
+enum { Q4_VECTOR_QUERIES = 4 };
+
+// Up to Q4_VECTOR_QUERIES queries: each row's codes are widened once for all of them, and every 8
 // rows each query's sums are reduced by one transposition (jk_reduce8x8_avx, the bits of
 // jk_reduce8_avx). head_dim is at most 256.
 TARGET static inline __attribute__((always_inline))
 void scores_q4_group_avx2(const float *q, const int m, const uint8_t *k, const uint16_t *channels, int n, int hd, float scale, float *s,
                           int stride) {
     const int half = hd / 2;
-    float even[JK_ATTN_QUERIES][128], odd[JK_ATTN_QUERIES][128];
-    __m256 bias[JK_ATTN_QUERIES], folded[JK_ATTN_QUERIES][8];
+    float even[Q4_VECTOR_QUERIES][128], odd[Q4_VECTOR_QUERIES][128];
+    __m256 bias[Q4_VECTOR_QUERIES], folded[Q4_VECTOR_QUERIES][8];
     float wide[512];
     for (int d = 0; d < 2 * hd; d += 8) _mm256_storeu_ps(wide + d, _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(channels + d))));
     for (int i = 0; i < m; i++) bias[i] = _mm256_set1_ps(fold_query(q + (size_t)i * hd, wide, hd, even[i], odd[i]));
@@ -172,7 +175,7 @@ void scores_q4_group_avx2(const float *q, const int m, const uint8_t *k, const u
         for (int jj = 0; jj < 8; jj++) {
             if (jj >= rows) { for (int i = 0; i < m; i++) folded[i][jj] = _mm256_setzero_ps(); continue; }
             const uint8_t *row = k + (size_t)(j0 + jj) * half;
-            __m256 acc0[JK_ATTN_QUERIES], acc1[JK_ATTN_QUERIES];
+            __m256 acc0[Q4_VECTOR_QUERIES], acc1[Q4_VECTOR_QUERIES];
             for (int i = 0; i < m; i++) acc0[i] = acc1[i] = _mm256_setzero_ps();
             for (int b = 0; b < half; b += 8) {
                 const __m128i bytes = _mm_loadl_epi64((const __m128i *)(row + b));
@@ -191,14 +194,14 @@ void scores_q4_group_avx2(const float *q, const int m, const uint8_t *k, const u
 
 TARGET static void scores_q4_avx2(const float *q, int m, const uint8_t *k, const uint16_t *channels, int n, int hd, float scale, float *s,
                                   int stride) {
-    for (int i = 0; i < m; i += JK_ATTN_QUERIES) {
+    for (int i = 0; i < m; i += Q4_VECTOR_QUERIES) {
         const float *qi = q + (size_t)i * hd;
         float *si = s + (size_t)i * stride;
         switch (m - i) {   // a constant count, so each query's accumulators stay in registers
         case 1: scores_q4_group_avx2(qi, 1, k, channels, n, hd, scale, si, stride); break;
         case 2: scores_q4_group_avx2(qi, 2, k, channels, n, hd, scale, si, stride); break;
         case 3: scores_q4_group_avx2(qi, 3, k, channels, n, hd, scale, si, stride); break;
-        default: scores_q4_group_avx2(qi, JK_ATTN_QUERIES, k, channels, n, hd, scale, si, stride); break;
+        default: scores_q4_group_avx2(qi, Q4_VECTOR_QUERIES, k, channels, n, hd, scale, si, stride); break;
         }
     }
 }
@@ -211,7 +214,7 @@ void mix_q4_group_avx2(float *state, const int m, const float *p, int stride, co
     const __m128i mask = _mm_set1_epi8(15);
     const size_t slot = (size_t)jk_slot(start, JK_ORDER_VECTOR) * hd;
     for (int b = 0; b < nb; b++) {
-        __m256 acc[JK_ATTN_QUERIES][4];
+        __m256 acc[Q4_VECTOR_QUERIES][4];
         for (int i = 0; i < m; i++) for (int c = 0; c < 4; c++) acc[i][c] = _mm256_setzero_ps();
         for (int j = 0; j < n; j++) {
             const uint8_t *rb = v + (size_t)j * (hd / 2) + 16 * b;
@@ -237,14 +240,14 @@ void mix_q4_group_avx2(float *state, const int m, const float *p, int stride, co
 
 TARGET static void mix_q4_avx2(float *state, int m, const float *p, int stride, const uint8_t *v, const uint16_t *groups, int n, int hd,
                                int start) {
-    for (int i = 0; i < m; i += JK_ATTN_QUERIES) {
+    for (int i = 0; i < m; i += Q4_VECTOR_QUERIES) {
         float *st = state + (size_t)i * 64 * hd;
         const float *pi = p + (size_t)i * stride;
         switch (m - i) {
         case 1: mix_q4_group_avx2(st, 1, pi, stride, v, groups, n, hd, start); break;
         case 2: mix_q4_group_avx2(st, 2, pi, stride, v, groups, n, hd, start); break;
         case 3: mix_q4_group_avx2(st, 3, pi, stride, v, groups, n, hd, start); break;
-        default: mix_q4_group_avx2(st, JK_ATTN_QUERIES, pi, stride, v, groups, n, hd, start); break;
+        default: mix_q4_group_avx2(st, Q4_VECTOR_QUERIES, pi, stride, v, groups, n, hd, start); break;
         }
     }
 }
@@ -300,8 +303,8 @@ void scores_q4_rows_group(const float *qf, const float *bias, const int m, const
 // fold_queries with the same bits: the products eight at a time, each pair's sum by one
 // horizontal add (a + b either way round), and the queries' chains of pair sums, which each
 // run in dimension order, interleaved so that they overlap instead of waiting on each other.
-TARGET static void fold_queries_avx2(const float *q, int m, const float *wide, int hd, float *qf, float *bias) {
-    float *pairs = malloc(sizeof(float) * (size_t)m * (hd / 2));   // pairs[i·hd/2 + h]: query i's pair h
+// `pairs` is scratch of m · hd/2 floats (pairs[i·hd/2 + h]: query i's pair h).
+TARGET static void fold_queries_avx2(const float *q, int m, const float *wide, int hd, float *qf, float *bias, float *pairs) {
     for (int i = 0; i < m; i++) {
         const float *qi = q + (size_t)i * hd;
         for (int d = 0; d < hd; d += 16) {
@@ -316,7 +319,6 @@ TARGET static void fold_queries_avx2(const float *q, int m, const float *wide, i
     }
     for (int h = 0; h < hd / 2; h++)
         for (int i = 0; i < m; i++) bias[i] += pairs[(size_t)i * (hd / 2) + h];
-    free(pairs);
 }
 
 // Sixteen rows (two blocks of codes_by_dimension) against up to Q4_PAIR_QUERIES queries: each
@@ -344,9 +346,10 @@ void scores_q4_rows_pair(const float *qf, const float *bias, const int m, const 
 
 TARGET static void scores_q4_rows_avx2(const float *q, int m, const uint8_t *k, const uint16_t *channels, int n, int hd, float scale, float *s,
                                        int stride) {
-    float *qf = malloc(sizeof(float) * (size_t)m * hd), *bias = malloc(sizeof(float) * (size_t)m), wide[512];
+    // One allocation: the folded queries, their constants, and the fold's pair sums.
+    float *qf = malloc(sizeof(float) * (size_t)m * (hd + 1 + hd / 2)), *bias = qf + (size_t)m * hd, wide[512];
     for (int d = 0; d < 2 * hd; d += 8) _mm256_storeu_ps(wide + d, _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(channels + d))));
-    fold_queries_avx2(q, m, wide, hd, qf, bias);
+    fold_queries_avx2(q, m, wide, hd, qf, bias, bias + m);
     float t[2][8 * 256];
     const __m256 vscale = _mm256_set1_ps(scale);
     for (int j0 = 0; j0 < n; j0 += 2 * Q4_KEY_ROWS) {
@@ -384,7 +387,6 @@ TARGET static void scores_q4_rows_avx2(const float *q, int m, const uint8_t *k, 
         }
     }
     free(qf);
-    free(bias);
 }
 
 // Values: each block of rows is widened once, row-major in dimension order, and each query's
@@ -409,8 +411,10 @@ void mix_q4_rows_group(float *acc, const float *w, const int m, const float *cod
 TARGET static void mix_q4_rows_avx2(float *state, int m, const float *p, int stride, const uint8_t *v, const uint16_t *groups, int n, int hd,
                                     int start) {
     const int nb = hd / 32;
-    float *acc = calloc((size_t)m * hd, sizeof(float)), *w = malloc(sizeof(float) * (size_t)m * nb * Q4_VALUE_ROWS);
-    float *base = calloc((size_t)m * nb * 8, sizeof(float));   // eight lanes per query and group
+    // One zeroed allocation: the sums, eight lanes of the minima's share per query and group, and
+    // the block's weights.
+    float *acc = calloc((size_t)m * (hd + nb * 8 + nb * Q4_VALUE_ROWS), sizeof(float));
+    float *base = acc + (size_t)m * hd, *w = base + (size_t)m * nb * 8;
     float codes[Q4_VALUE_ROWS * 256];
     // The block's scales and minima by group, then row (zero past the last row).
     float scales[8 * Q4_VALUE_ROWS], minima[8 * Q4_VALUE_ROWS];
@@ -476,8 +480,6 @@ TARGET static void mix_q4_rows_avx2(float *state, int m, const float *p, int str
         }
     }
     free(acc);
-    free(w);
-    free(base);
 }
 #endif
 

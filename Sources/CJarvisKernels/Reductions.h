@@ -7,9 +7,6 @@
 #include <immintrin.h>
 #endif
 
-/// Queries the multi-query attention kernels score in one pass over the key rows.
-enum { JK_ATTN_QUERIES = 4 };
-
 /// Sum of 16 lanes as GCC expands a 512-bit horizontal add: halves, then quarters, then pairs.
 static inline float jk_reduce16(const float a[16]) {
     float t3[8], t6[4];
