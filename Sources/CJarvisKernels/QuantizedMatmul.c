@@ -14,6 +14,7 @@
 #include "Reductions.h"
 #include "MatmulKernels.h"
 #include <math.h>
+#include <stdlib.h>
 #include <string.h>
 
 #if defined(__x86_64__)
@@ -37,11 +38,16 @@ _Static_assert(sizeof(jk_block_q8) == 40, "q8 activation block");
 
 // ---- activation quantization ------------------------------------------------------------------
 
-void jk_quantize_q8(const float *x, jk_block_q8 *y, int64_t n) {
+// The block's scale d = amax / 127 and Q8_1 sum s = d · Σq, each rounded through fp16.
+static inline void finish_block_q8(jk_block_q8 *y, float d, int sum) {
+    y->d = jk_fp16_to_fp32(jk_fp32_to_fp16(d));
+    y->s = jk_fp16_to_fp32(jk_fp32_to_fp16(d * (float)sum));
+}
+
+static void quantize_q8_portable(const float *x, jk_block_q8 *y, int64_t n) {
     for (int64_t b = 0; b < n / 32; b++, x += 32) {
         float amax = 0.0f;
         for (int j = 0; j < 32; j++) { float a = fabsf(x[j]); if (a > amax) amax = a; }
-        const float d = amax / 127.0f;
         const float id = amax != 0.0f ? 127.0f / amax : 0.0f;
         int sum = 0;
         for (int j = 0; j < 32; j++) {
@@ -49,10 +55,43 @@ void jk_quantize_q8(const float *x, jk_block_q8 *y, int64_t n) {
             y[b].qs[j] = (int8_t)q;
             sum += q;
         }
-        y[b].d = jk_fp16_to_fp32(jk_fp32_to_fp16(d));
-        y[b].s = jk_fp16_to_fp32(jk_fp32_to_fp16(d * (float)sum));
+        finish_block_q8(&y[b], amax / 127.0f, sum);
     }
 }
+
+#if defined(__x86_64__)
+// The same values eight at a time: the maximum is exact in any order, each x · id is the same
+// product, and rounding to nearest even is nearbyintf's.
+__attribute__((target("avx2,fma,f16c"))) static void quantize_q8_avx2(const float *x, jk_block_q8 *y, int64_t n) {
+    const __m256 magnitude = _mm256_castsi256_ps(_mm256_set1_epi32(0x7fffffff));
+    for (int64_t b = 0; b < n / 32; b++, x += 32) {
+        __m256 v[4], m = _mm256_setzero_ps();
+        for (int i = 0; i < 4; i++) {
+            v[i] = _mm256_loadu_ps(x + 8 * i);
+            m = _mm256_max_ps(_mm256_and_ps(v[i], magnitude), m);
+        }
+        __m128 h = _mm_max_ps(_mm256_extractf128_ps(m, 1), _mm256_castps256_ps128(m));
+        h = _mm_max_ps(h, _mm_movehl_ps(h, h));
+        const float amax = _mm_cvtss_f32(_mm_max_ss(h, _mm_movehdup_ps(h)));
+        const __m256 id = _mm256_set1_ps(amax != 0.0f ? 127.0f / amax : 0.0f);
+        __m256i q[4], sum = _mm256_setzero_si256();
+        for (int i = 0; i < 4; i++) {
+            q[i] = _mm256_cvtps_epi32(_mm256_round_ps(_mm256_mul_ps(v[i], id), _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC));
+            sum = _mm256_add_epi32(sum, q[i]);
+        }
+        // Packing works within 128-bit halves: dwords come out as elements 0–3, 8–11, 16–19,
+        // 24–27, 4–7, …; the permutation puts them back in order.
+        const __m256i packed = _mm256_packs_epi16(_mm256_packs_epi32(q[0], q[1]), _mm256_packs_epi32(q[2], q[3]));
+        _mm256_storeu_si256((__m256i *)y[b].qs, _mm256_permutevar8x32_epi32(packed, _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7)));
+        __m128i t = _mm_add_epi32(_mm256_extracti128_si256(sum, 1), _mm256_castsi256_si128(sum));
+        t = _mm_add_epi32(t, _mm_unpackhi_epi64(t, t));
+        t = _mm_add_epi32(t, _mm_shuffle_epi32(t, 1));
+        finish_block_q8(&y[b], amax / 127.0f, _mm_cvtsi128_si32(t));
+    }
+}
+#endif
+
+static void (*quantize_q8_current)(const float *, jk_block_q8 *, int64_t);
 
 // ---- portable dot products (the reference for the vector paths) ------------------------------
 
@@ -148,11 +187,68 @@ TARGET_VNNI static inline __m256 dot_i8i8_vnni(__m256i a, __m256i b) {
 #define ROW_STEP(W, A, LOAD, DOT)                                                                \
     A = _mm256_fmadd_ps(_mm256_set1_ps(_cvtsh_ss(W[b].d) * yd), DOT(LOAD(&W[b]), yq), A);
 
+// Prefill: one weight row × eight tokens. For each tile of eight tokens their blocks' scales
+// (and Q8_1 sums) are laid out token by token once; for each row, the products of its block
+// scales with the tokens' (and, with a minimum, Σ m · s) are computed ahead of its dot
+// products, so the inner loop is a load, the integer dot, a conversion and a fused
+// multiply-add per block and token, with eight chains in flight. Each float operation is the
+// one the per-row loops below do, in the same order, so the bits are the same. Returns how many
+// of the n tokens it did (whole tiles of eight).
+#define TILE_TOKENS 8
+#define MIN_TERM_YES(X) X
+#define MIN_TERM_NO(X)
+#define DEFINE_TILE(NAME, TARGET, DOT, BLOCK, LOAD, MIN_TERM)                                     \
+TARGET static int NAME(const uint8_t *w, int64_t row_bytes, int nb, const jk_block_q8 *x,        \
+                       int n, float *y, int64_t ldy, int r0, int r1) {                           \
+    const int tiled = n / TILE_TOKENS * TILE_TOKENS;                                             \
+    if (tiled == 0) return 0;                                                                    \
+    /* One allocation: the tile's activation scales, their sums, and a row's scale products. */  \
+    float *scales = aligned_alloc(32, sizeof(float) * 3 * TILE_TOKENS * (size_t)nb);             \
+    if (!scales) return 0;                                                                       \
+    float *sums = scales + TILE_TOKENS * nb, *products = sums + TILE_TOKENS * nb;                \
+    for (int t0 = 0; t0 < tiled; t0 += TILE_TOKENS) {                                            \
+        const jk_block_q8 *xt = x + (int64_t)t0 * nb;                                            \
+        for (int b = 0; b < nb; b++)                                                             \
+            for (int u = 0; u < TILE_TOKENS; u++) {                                              \
+                scales[TILE_TOKENS * b + u] = xt[(int64_t)u * nb + b].d;                         \
+                sums[TILE_TOKENS * b + u] = xt[(int64_t)u * nb + b].s;                           \
+            }                                                                                    \
+        for (int r = r0; r < r1; r++) {                                                          \
+            const BLOCK *row = (const BLOCK *)(w + (int64_t)r * row_bytes);                      \
+            __m256 summs = _mm256_setzero_ps();                                                  \
+            for (int b = 0; b < nb; b++) {                                                       \
+                _mm256_store_ps(products + TILE_TOKENS * b, _mm256_mul_ps(                       \
+                    _mm256_set1_ps(_cvtsh_ss(row[b].d)), _mm256_load_ps(scales + TILE_TOKENS * b))); \
+                MIN_TERM(summs = _mm256_fmadd_ps(_mm256_set1_ps(_cvtsh_ss(row[b].m)),           \
+                                                 _mm256_load_ps(sums + TILE_TOKENS * b), summs);) \
+            }                                                                                    \
+            __m256 acc[TILE_TOKENS];                                                             \
+            for (int u = 0; u < TILE_TOKENS; u++) acc[u] = _mm256_setzero_ps();                  \
+            for (int b = 0; b < nb; b++) {                                                       \
+                const __m256i qx = LOAD(&row[b]);                                                \
+                for (int u = 0; u < TILE_TOKENS; u++) {                                          \
+                    const __m256i qy = _mm256_loadu_si256((const __m256i *)xt[(int64_t)u * nb + b].qs); \
+                    acc[u] = _mm256_fmadd_ps(_mm256_broadcast_ss(products + TILE_TOKENS * b + u), \
+                                             DOT(qx, qy), acc[u]);                               \
+                }                                                                                \
+            }                                                                                    \
+            __m256 out = jk_reduce8x8_avx(acc);                                                  \
+            MIN_TERM(out = _mm256_add_ps(out, summs);)                                           \
+            float o[TILE_TOKENS];                                                                \
+            _mm256_storeu_ps(o, out);                                                            \
+            for (int u = 0; u < TILE_TOKENS; u++) y[(int64_t)(t0 + u) * ldy + r] = o[u];         \
+        }                                                                                        \
+    }                                                                                            \
+    free(scales);                                                                                \
+    return tiled;                                                                                \
+}
+
 // Rows × tokens, with tokens in tiles of four so each unpacked weight block is reused; a single
 // token (decode) takes four rows at a time instead, so the activation block is loaded once for
 // four rows and their four chains of fused multiply-adds overlap rather than wait on each
 // other. Formats with a minimum (Q4_1, Q5_1): unsigned weights, plus m · s of the Q8_1 block.
 #define DEFINE_WITH_MIN(NAME, TARGET, DOT, BLOCK, LOAD)                                           \
+DEFINE_TILE(NAME##_tile, TARGET, DOT, BLOCK, LOAD, MIN_TERM_YES)                                  \
 TARGET static void NAME(const uint8_t *w, int64_t row_bytes, int nb, const void *xv,             \
                         int n, float *y, int64_t ldy, int r0, int r1) {                          \
     const jk_block_q8 *x = (const jk_block_q8 *)xv;                                              \
@@ -176,7 +272,7 @@ TARGET static void NAME(const uint8_t *w, int64_t row_bytes, int nb, const void 
             y[r0 + 3] = jk_reduce8_avx(a3) + s3;                                                 \
         }                                                                                        \
     }                                                                                            \
-    for (int t0 = 0; t0 < n; t0 += 4) {                                                          \
+    for (int t0 = NAME##_tile(w, row_bytes, nb, x, n, y, ldy, r0, r1); t0 < n; t0 += 4) {       \
         const int tn = n - t0 < 4 ? n - t0 : 4;                                                  \
         for (int r = r0; r < r1; r++) {                                                          \
             const BLOCK *row = (const BLOCK *)(w + (int64_t)r * row_bytes);                      \
@@ -201,6 +297,7 @@ TARGET static void NAME(const uint8_t *w, int64_t row_bytes, int nb, const void 
 // Symmetric formats (one scale per block, no minimum): Q4_0 and Q8_0 differ only in how a
 // block's 32 signed weights are loaded.
 #define DEFINE_SYMMETRIC(NAME, TARGET, DOT, BLOCK, LOAD)                                          \
+DEFINE_TILE(NAME##_tile, TARGET, DOT, BLOCK, LOAD, MIN_TERM_NO)                                   \
 TARGET static void NAME(const uint8_t *w, int64_t row_bytes, int nb, const void *xv,             \
                         int n, float *y, int64_t ldy, int r0, int r1) {                          \
     const jk_block_q8 *x = (const jk_block_q8 *)xv;                                              \
@@ -223,7 +320,7 @@ TARGET static void NAME(const uint8_t *w, int64_t row_bytes, int nb, const void 
             y[r0 + 3] = jk_reduce8_avx(a3);                                                      \
         }                                                                                        \
     }                                                                                            \
-    for (int t0 = 0; t0 < n; t0 += 4) {                                                          \
+    for (int t0 = NAME##_tile(w, row_bytes, nb, x, n, y, ldy, r0, r1); t0 < n; t0 += 4) {       \
         const int tn = n - t0 < 4 ? n - t0 : 4;                                                  \
         for (int r = r0; r < r1; r++) {                                                          \
             const BLOCK *row = (const BLOCK *)(w + (int64_t)r * row_bytes);                      \
@@ -339,8 +436,18 @@ int jk_select_matmul_kernels(int level) {
         else if (k->block_bytes == 64) k->current = jk_half_kernel(k->type, chosen);
         else k->current = chosen == 2 ? k->vnni : chosen == 1 ? k->avx2 : k->portable;
     }
+#if defined(__x86_64__)
+    quantize_q8_current = chosen >= 1 ? quantize_q8_avx2 : quantize_q8_portable;
+#else
+    quantize_q8_current = quantize_q8_portable;
+#endif
     kernels_selected = 1;
     return chosen;
+}
+
+void jk_quantize_q8(const float *x, jk_block_q8 *y, int64_t n) {
+    if (!kernels_selected) jk_select_matmul_kernels(2);
+    quantize_q8_current(x, y, n);
 }
 
 int jk_activation_format(int type) {

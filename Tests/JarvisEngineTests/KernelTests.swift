@@ -284,9 +284,10 @@ final class KernelTests: XCTestCase {
 
     func testEveryCPULevelGivesTheSameBits() {
         // One token takes the decode path (four rows at a time, then the rest one by one); six
-        // take the tiled one. 42 rows leave a remainder after the groups of four.
+        // take the tiles of four tokens; 21 take two tiles of eight, then one of four and one
+        // token. 42 rows leave a remainder after the groups of four.
         for type in Self.kernelTypes {
-            for n in [1, 6] {
+            for n in [1, 6, 21] {
                 let cols = jk_activation_format(Int32(type.rawValue)) == Int32(JK_ACTIVATIONS_Q8K) ? 512 : 192
                 let rows = 42
                 let w = randomBlocks(type, elements: rows * cols)
