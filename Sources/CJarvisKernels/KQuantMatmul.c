@@ -14,6 +14,7 @@
 #include "CJarvisKernels.h"
 #include "MatmulKernels.h"
 #include <math.h>
+#include <stdlib.h>
 #include <string.h>
 
 #if defined(__x86_64__)
@@ -277,12 +278,140 @@ TARGET_AVX2 static inline void prefetch_two_rows_on(const void *block, int64_t r
     for (int o = 0; o < bytes; o += 64) _mm_prefetch(p + o, _MM_HINT_T0);
 }
 
-// Rows × tokens, tokens in tiles of four so each unpacked super-block serves four tokens.
+// Lane u of the result is the sum of the eight lanes of v[u] (integers: exact in any order).
+TARGET_AVX2 static inline __m256i hsum8x8_i32(const __m256i v[8]) {
+    const __m256i a = _mm256_hadd_epi32(_mm256_hadd_epi32(v[0], v[1]), _mm256_hadd_epi32(v[2], v[3]));
+    const __m256i b = _mm256_hadd_epi32(_mm256_hadd_epi32(v[4], v[5]), _mm256_hadd_epi32(v[6], v[7]));
+    // a: tokens 0–3 over elements 0–3 (low half) and 4–7 (high half); b likewise for 4–7.
+    return _mm256_add_epi32(_mm256_permute2x128_si256(a, b, 0x20), _mm256_permute2x128_si256(a, b, 0x31));
+}
+
+// Prefill takes one row × eight tokens: a super-block's integer sums for the eight tokens are
+// reduced together (lane u for token u), and its float part (the scale products and the two
+// multiply-adds) is done for the eight at once: lane by lane the operations of the four-token
+// loops below, so the bits are the same. Each kernel returns how many tokens it did (whole
+// tiles of eight) and its four-token loop does the rest.
+#define TILE_TOKENS 8
+
+// The activation scales of a tile, token by token per super-block (`scales`, 8 · nb floats).
+static inline void tile_scales(const jk_block_q8k *xt, int nb, float *scales) {
+    for (int b = 0; b < nb; b++)
+        for (int u = 0; u < TILE_TOKENS; u++) scales[TILE_TOKENS * b + u] = xt[(int64_t)u * nb + b].d;
+}
+
+// The eight tokens' results of row r: y[(t0 + u) · ldy + r] = lane u.
+TARGET_AVX2 static inline void store_tile(float *y, int64_t ldy, int t0, int r, __m256 v) {
+    float o[TILE_TOKENS];
+    _mm256_storeu_ps(o, v);
+    for (int u = 0; u < TILE_TOKENS; u++) y[(int64_t)(t0 + u) * ldy + r] = o[u];
+}
+
+TARGET_AVX2 static int q4_K_tile_avx2(const uint8_t *w, int64_t row_bytes, int nb, const jk_block_q8k *x,
+                                      int n, float *y, int64_t ldy, int r0, int r1) {
+    const int tiled = n / TILE_TOKENS * TILE_TOKENS;
+    float *scales = tiled ? aligned_alloc(32, sizeof(float) * TILE_TOKENS * (size_t)nb) : NULL;
+    if (!scales) return 0;
+    const __m256i low = _mm256_set1_epi8(0x0F);
+    const __m256 sign = _mm256_set1_ps(-0.0f);
+    for (int t0 = 0; t0 < tiled; t0 += TILE_TOKENS) {
+        const jk_block_q8k *xt = x + (int64_t)t0 * nb;
+        tile_scales(xt, nb, scales);
+        for (int r = r0; r < r1; r++) {
+            const blk_q4_K *row = (const blk_q4_K *)(w + (int64_t)r * row_bytes);
+            __m256 sum = _mm256_setzero_ps();
+            for (int b = 0; b < nb; b++) {
+                int sc[8], mn[8];
+                q4k_scales(row[b].scales, sc, mn);
+                __m256i acc[TILE_TOKENS], mins[TILE_TOKENS];
+                for (int u = 0; u < TILE_TOKENS; u++) acc[u] = _mm256_setzero_si256();
+                for (int p = 0; p < 4; p++) {
+                    const __m256i bytes = _mm256_loadu_si256((const __m256i *)(row[b].qs + 32 * p));
+                    const __m256i qlo = _mm256_and_si256(bytes, low);
+                    const __m256i qhi = _mm256_and_si256(_mm256_srli_epi16(bytes, 4), low);
+                    const __m256i slo = _mm256_set1_epi16((short)sc[2 * p]);
+                    const __m256i shi = _mm256_set1_epi16((short)sc[2 * p + 1]);
+                    for (int u = 0; u < TILE_TOKENS; u++) {
+                        const int8_t *yq = xt[(int64_t)u * nb + b].qs + 64 * p;
+                        acc[u] = _mm256_add_epi32(acc[u], scaled_dot(qlo, _mm256_loadu_si256((const __m256i *)yq), slo));
+                        acc[u] = _mm256_add_epi32(acc[u], scaled_dot(qhi, _mm256_loadu_si256((const __m256i *)(yq + 32)), shi));
+                    }
+                }
+                // q4k_minima_term for each token: lane j of the product is mn[j] · (bsums[2j] + bsums[2j+1]).
+                const __m256i m = _mm256_setr_epi16((short)mn[0], (short)mn[0], (short)mn[1], (short)mn[1],
+                    (short)mn[2], (short)mn[2], (short)mn[3], (short)mn[3], (short)mn[4], (short)mn[4],
+                    (short)mn[5], (short)mn[5], (short)mn[6], (short)mn[6], (short)mn[7], (short)mn[7]);
+                for (int u = 0; u < TILE_TOKENS; u++)
+                    mins[u] = _mm256_madd_epi16(_mm256_loadu_si256((const __m256i *)xt[(int64_t)u * nb + b].bsums), m);
+                const __m256 yd = _mm256_load_ps(scales + TILE_TOKENS * b);
+                const __m256 d = _mm256_mul_ps(_mm256_set1_ps(_cvtsh_ss(row[b].d)), yd);
+                const __m256 dmin = _mm256_mul_ps(_mm256_set1_ps(_cvtsh_ss(row[b].dmin)), yd);
+                sum = _mm256_fmadd_ps(d, _mm256_cvtepi32_ps(hsum8x8_i32(acc)), sum);
+                sum = _mm256_fmadd_ps(_mm256_xor_ps(dmin, sign), _mm256_cvtepi32_ps(hsum8x8_i32(mins)), sum);
+            }
+            store_tile(y, ldy, t0, r, sum);
+        }
+    }
+    free(scales);
+    return tiled;
+}
+
+TARGET_AVX2 static int q6_K_tile_avx2(const uint8_t *w, int64_t row_bytes, int nb, const jk_block_q8k *x,
+                                      int n, float *y, int64_t ldy, int r0, int r1) {
+    const int tiled = n / TILE_TOKENS * TILE_TOKENS;
+    float *scales = tiled ? aligned_alloc(32, sizeof(float) * TILE_TOKENS * (size_t)nb) : NULL;
+    if (!scales) return 0;
+    const __m256i low = _mm256_set1_epi8(0x0F);
+    for (int t0 = 0; t0 < tiled; t0 += TILE_TOKENS) {
+        const jk_block_q8k *xt = x + (int64_t)t0 * nb;
+        tile_scales(xt, nb, scales);
+        for (int r = r0; r < r1; r++) {
+            const blk_q6_K *row = (const blk_q6_K *)(w + (int64_t)r * row_bytes);
+            __m256 sum = _mm256_setzero_ps();
+            for (int b = 0; b < nb; b++) {
+                const int8_t *sc = row[b].scales;
+                __m256i acc[TILE_TOKENS], offsets[TILE_TOKENS];
+                for (int u = 0; u < TILE_TOKENS; u++) acc[u] = _mm256_setzero_si256();
+                for (int h = 0; h < 2; h++) {
+                    const __m256i l0 = _mm256_loadu_si256((const __m256i *)(row[b].ql + 64 * h));
+                    const __m256i l1 = _mm256_loadu_si256((const __m256i *)(row[b].ql + 64 * h + 32));
+                    const __m256i hb = _mm256_loadu_si256((const __m256i *)(row[b].qh + 32 * h));
+                    const __m256i q[4] = {
+                        _mm256_or_si256(_mm256_and_si256(l0, low), _mm256_slli_epi16(_mm256_and_si256(hb, _mm256_set1_epi8(0x03)), 4)),
+                        _mm256_or_si256(_mm256_and_si256(l1, low), _mm256_slli_epi16(_mm256_and_si256(hb, _mm256_set1_epi8(0x0C)), 2)),
+                        _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(l0, 4), low), _mm256_and_si256(hb, _mm256_set1_epi8(0x30))),
+                        _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(l1, 4), low), _mm256_srli_epi16(_mm256_and_si256(hb, _mm256_set1_epi8((char)0xC0)), 2)),
+                    };
+                    for (int k = 0; k < 4; k++) {
+                        const short s0 = sc[8 * h + 2 * k], s1 = sc[8 * h + 2 * k + 1];
+                        const __m256i scale = _mm256_setr_epi16(s0, s0, s0, s0, s0, s0, s0, s0, s1, s1, s1, s1, s1, s1, s1, s1);
+                        for (int u = 0; u < TILE_TOKENS; u++) {
+                            const int8_t *yq = xt[(int64_t)u * nb + b].qs + 128 * h + 32 * k;
+                            acc[u] = _mm256_add_epi32(acc[u], scaled_dot(q[k], _mm256_loadu_si256((const __m256i *)yq), scale));
+                        }
+                    }
+                }
+                // q6k_offset_term / 32 for each token: Σ sc[j] · bsums[j].
+                const __m256i s16 = _mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *)sc));
+                for (int u = 0; u < TILE_TOKENS; u++)
+                    offsets[u] = _mm256_madd_epi16(_mm256_loadu_si256((const __m256i *)xt[(int64_t)u * nb + b].bsums), s16);
+                const __m256i sumi = _mm256_sub_epi32(hsum8x8_i32(acc), _mm256_slli_epi32(hsum8x8_i32(offsets), 5));
+                const __m256 d = _mm256_mul_ps(_mm256_set1_ps(_cvtsh_ss(row[b].d)), _mm256_load_ps(scales + TILE_TOKENS * b));
+                sum = _mm256_fmadd_ps(d, _mm256_cvtepi32_ps(sumi), sum);
+            }
+            store_tile(y, ldy, t0, r, sum);
+        }
+    }
+    free(scales);
+    return tiled;
+}
+
+// Rows × tokens, tokens in tiles of four so each unpacked super-block serves four tokens (the
+// tokens after the tiles of eight).
 TARGET_AVX2 static void mm_q4_K_avx2(const uint8_t *w, int64_t row_bytes, int nb, const void *xv,
                                      int n, float *y, int64_t ldy, int r0, int r1) {
     const jk_block_q8k *x = (const jk_block_q8k *)xv;
     const __m256i low = _mm256_set1_epi8(0x0F);
-    for (int t0 = 0; t0 < n; t0 += 4) {
+    for (int t0 = q4_K_tile_avx2(w, row_bytes, nb, x, n, y, ldy, r0, r1); t0 < n; t0 += 4) {
         const int tn = n - t0 < 4 ? n - t0 : 4;
         for (int r = r0; r < r1; r++) {
             const blk_q4_K *row = (const blk_q4_K *)(w + (int64_t)r * row_bytes);
@@ -320,7 +449,7 @@ TARGET_AVX2 static void mm_q6_K_avx2(const uint8_t *w, int64_t row_bytes, int nb
                                      int n, float *y, int64_t ldy, int r0, int r1) {
     const jk_block_q8k *x = (const jk_block_q8k *)xv;
     const __m256i low = _mm256_set1_epi8(0x0F);
-    for (int t0 = 0; t0 < n; t0 += 4) {
+    for (int t0 = q6_K_tile_avx2(w, row_bytes, nb, x, n, y, ldy, r0, r1); t0 < n; t0 += 4) {
         const int tn = n - t0 < 4 ? n - t0 : 4;
         for (int r = r0; r < r1; r++) {
             const blk_q6_K *row = (const blk_q6_K *)(w + (int64_t)r * row_bytes);
