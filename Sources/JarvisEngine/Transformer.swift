@@ -440,6 +440,27 @@ extension Transformer {
         }
     }
 
+    /// Several products of the same activations (Q, K and V; gate and up), as `project` gives
+    /// each: quantized matrices run as one job on the pool, so the threads meet once for all of them.
+    func project(_ a: Activations, _ products: [(w: Matrix, bias: [Float]?, y: UnsafeMutablePointer<Float>)]) {
+        var batch: [jk_product] = []
+        for p in products {
+            guard case .quantized(let type, let data, let rows, let cols) = p.w, batch.count < Int(JK_MAX_PRODUCTS) else {
+                project(a, p.w, bias: p.bias, into: p.y)
+                continue
+            }
+            batch.append(jk_product(type: Int32(type.rawValue), w: data, rows: Int32(rows), cols: Int32(cols),
+                                    x: a.blocks(for: type), y: p.y, ldy: Int64(rows)))
+        }
+        jk_matmul_quantized_many(batch, Int32(batch.count), Int32(a.n))
+        for p in products {
+            guard case .quantized = p.w, let bias = p.bias else { continue }
+            bias.withUnsafeBufferPointer { b in
+                for t in 0..<a.n { jk_add(p.y + t * p.w.rows, b.baseAddress!, Int32(p.w.rows)) }
+            }
+        }
+    }
+
     /// RMS-normalizes `rows` consecutive vectors of `weight.count` floats from `x` into `out`
     /// (which may be `x`), each with `weight`: model-wide rows or single heads.
     func normalize(_ x: UnsafePointer<Float>, rows: Int, weight: [Float], into out: UnsafeMutablePointer<Float>) {
@@ -527,9 +548,7 @@ extension Transformer {
             let layer = weights.layers[li]
             normalize(x, rows: n, weight: layer.attnNorm, into: xn.p)
             let normed = Activations(xn.p, n: n, cols: c.dim)
-            project(normed, layer.wq, bias: layer.bq, into: q.p)
-            project(normed, layer.wk, bias: layer.bk, into: k.p)
-            project(normed, layer.wv, bias: layer.bv, into: v.p)
+            project(normed, [(layer.wq, layer.bq, q.p), (layer.wk, layer.bk, k.p), (layer.wv, layer.bv, v.p)])
             if let qNorm = layer.qNorm, let kNorm = layer.kNorm {
                 normalize(q.p, rows: n * c.heads, weight: qNorm, into: q.p)
                 normalize(k.p, rows: n * c.kvHeads, weight: kNorm, into: k.p)
@@ -561,8 +580,7 @@ extension Transformer {
 
             normalize(x, rows: n, weight: layer.ffnNorm, into: xn.p)
             let normed2 = Activations(xn.p, n: n, cols: c.dim)
-            project(normed2, layer.wGate, into: gate.p)
-            project(normed2, layer.wUp, into: up.p)
+            project(normed2, [(layer.wGate, nil, gate.p), (layer.wUp, nil, up.p)])
             if c.gatesWithGELU {
                 jk_gelu_tanh(gate.p, Int64(n * c.ffnDim))
                 for i in 0..<n * c.ffnDim { gate.p[i] *= up.p[i] }

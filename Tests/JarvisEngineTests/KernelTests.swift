@@ -445,6 +445,42 @@ final class KernelTests: XCTestCase {
         }
     }
 
+    /// Products run as one job (Q, K, V; gate and up) give what each gives alone, whatever their
+    /// types, row counts and thread count; a type without a kernel leaves its output alone.
+    func testSeveralProductsAsOneJobGiveEachOnesResult() {
+        let cols = 256, n = 9
+        // The third product is F32, which has no kernel; the fifth is past JK_MAX_PRODUCTS.
+        let parts: [(GGMLType, Int)] = [(.q4_1, 300), (.q6_K, 40), (.f32, 5), (.q8_0, 77), (.q4_K, 130)]
+        let weights = parts.map { $0.0 == .f32 ? [UInt8](repeating: 0, count: 4 * $0.1 * cols) : randomBlocks($0.0, elements: $0.1 * cols) }
+        let x = randoms(n * cols)
+        for threads in [1, 2] {
+            ComputeThreads.set(threads)
+            let w = weights.map { b in UnsafeMutableRawPointer.allocate(byteCount: b.count, alignment: 64).initializeMemory(as: UInt8.self, from: b, count: b.count) }
+            let xs = parts.map { part in
+                let b = part.0 == .f32 ? [UInt8](repeating: 0, count: 4 * n * cols) : prepare(part.0, x)
+                return UnsafeMutableRawPointer.allocate(byteCount: b.count, alignment: 64).initializeMemory(as: UInt8.self, from: b, count: b.count)
+            }
+            let ys = parts.map { part in
+                let y = UnsafeMutablePointer<Float>.allocate(capacity: n * part.1)
+                y.initialize(repeating: 7, count: n * part.1)
+                return y
+            }
+            defer { (w + xs).forEach { $0.deallocate() }; ys.forEach { $0.deallocate() } }
+            let products = parts.indices.map { i in
+                jk_product(type: Int32(parts[i].0.rawValue), w: w[i], rows: Int32(parts[i].1), cols: Int32(cols), x: xs[i], y: ys[i], ldy: Int64(parts[i].1))
+            }
+            jk_matmul_quantized_many(products, Int32(products.count), Int32(n))
+            for i in [0, 1, 3] {
+                let alone = matmul(parts[i].0, weights[i], rows: parts[i].1, cols: cols, x, n: n)
+                XCTAssertEqual(Array(UnsafeBufferPointer(start: ys[i], count: n * parts[i].1)).map(\.bitPattern), alone.map(\.bitPattern),
+                               "\(parts[i].0), \(threads) threads")
+            }
+            for i in [2, 4] {
+                XCTAssertTrue(UnsafeBufferPointer(start: ys[i], count: n * parts[i].1).allSatisfy { $0 == 7 }, "product \(i) is left alone")
+            }
+        }
+    }
+
     func testConcurrentCallersTakeTurnsOnThePool() {
         let rows = 200, cols = 128, n = 3
         let w = randomBlocks(.q8_0, elements: rows * cols)

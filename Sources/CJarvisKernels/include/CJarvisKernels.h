@@ -141,6 +141,15 @@ void jk_prepare_activations(int format, const float *x, void *out, int64_t n);
 /// kernel (jk_activation_format NONE) leave y unchanged.
 void jk_matmul_quantized(int type, const void *w, int rows, int cols, const void *x, int n, float *y, int64_t ldy);
 
+/// One product of a batch for jk_matmul_quantized_many: the arguments of jk_matmul_quantized.
+typedef struct { int type; const void *w; int rows, cols; const void *x; float *y; int64_t ldy; } jk_product;
+/// The most products one jk_matmul_quantized_many call takes; more are ignored.
+enum { JK_MAX_PRODUCTS = 4 };
+/// Several products over the same n tokens (Q, K and V; gate and up) as one job on the pool:
+/// their row chunks are tasks of one job, so the threads meet once for all of them rather
+/// than once each. Each result is the one jk_matmul_quantized gives.
+void jk_matmul_quantized_many(const jk_product *products, int count, int n);
+
 // ---- encoders (vision, text) -------------------------------------------------------------------
 
 /// LayerNorm of each of `rows` rows of n values in place: (x − mean) / sqrt(var + eps) · γ + β,
