@@ -142,10 +142,12 @@ static float dot_portable(const uint8_t *row, int block_bytes, void (*unpack)(co
 #define TARGET_AVX2 __attribute__((target("avx2,fma,f16c")))
 #define TARGET_VNNI __attribute__((target("avx2,fma,f16c,avx512f,avx512vl,avx512vnni")))
 
+// The 32 nibbles of a block in element order: the 16 bytes in both halves, the high half's
+// shifted right by 4 (per 32 bits: the bits that cross into a byte from its neighbour are
+// masked off with the rest).
 TARGET_AVX2 static inline __m256i unpack_nibbles(const uint8_t *qs) {
-    const __m128i t = _mm_loadu_si128((const __m128i *)qs);
-    const __m256i b = _mm256_set_m128i(_mm_srli_epi16(t, 4), t);
-    return _mm256_and_si256(_mm256_set1_epi8(0x0F), b);
+    const __m256i b = _mm256_broadcastsi128_si256(_mm_loadu_si128((const __m128i *)qs));
+    return _mm256_and_si256(_mm256_set1_epi8(0x0F), _mm256_srlv_epi32(b, _mm256_setr_epi32(0, 0, 0, 0, 4, 4, 4, 4)));
 }
 
 // Sums of four adjacent u8×i8 products into eight int32 lanes, as floats (exact).
@@ -179,11 +181,17 @@ TARGET_VNNI static inline __m256 dot_i8i8_vnni(__m256i a, __m256i b) {
     const int64_t step = (4 * row_bytes + nb - 1) / nb;
 
 // One block of one weight row against the activation block `yq` (scale yd, and for formats
-// with a minimum the block sum ys): exactly the operations of the tiled loops below, so a row's
-// float order is the same whichever loop computes it.
+// with a minimum the block sum ys): exactly the float operations of the tiled loops below, so
+// a row's float order is the same whichever loop computes it. With a minimum, the block's d and
+// m (adjacent fp16) are widened by one conversion: lane 0 of yd4 is the activations' d, so lane
+// 0 of the product is d · yd; lane 1 of ys4 is their s (the other lanes 0), so lane 1 of the
+// four-lane S carries the chain of m · s.
 #define ROW_STEP_MIN(W, A, S, LOAD, DOT)                                                         \
-    S = fmaf(_cvtsh_ss(W[b].m), ys, S);                                                          \
-    A = _mm256_fmadd_ps(_mm256_set1_ps(_cvtsh_ss(W[b].d) * yd), DOT(LOAD(&W[b]), yq), A);
+    {   uint32_t dm_;                                                                            \
+        memcpy(&dm_, &W[b], 4);                                                                  \
+        const __m128 dm = _mm_cvtph_ps(_mm_cvtsi32_si128((int)dm_));                             \
+        S = _mm_fmadd_ps(dm, ys4, S);                                                            \
+        A = _mm256_fmadd_ps(_mm256_broadcastss_ps(_mm_mul_ss(dm, yd4)), DOT(LOAD(&W[b]), yq), A); }
 #define ROW_STEP(W, A, LOAD, DOT)                                                                \
     A = _mm256_fmadd_ps(_mm256_set1_ps(_cvtsh_ss(W[b].d) * yd), DOT(LOAD(&W[b]), yq), A);
 
@@ -243,6 +251,8 @@ TARGET static int NAME(const uint8_t *w, int64_t row_bytes, int nb, const jk_blo
     return tiled;                                                                                \
 }
 
+#define LANE1(V) _mm_cvtss_f32(_mm_movehdup_ps(V))
+
 // Rows × tokens, with tokens in tiles of four so each unpacked weight block is reused; a single
 // token (decode) takes four rows at a time instead, so the activation block is loaded once for
 // four rows and their four chains of fused multiply-adds overlap rather than wait on each
@@ -256,20 +266,20 @@ TARGET static void NAME(const uint8_t *w, int64_t row_bytes, int nb, const void 
         for (; r0 + 4 <= r1; r0 += 4) {                                                          \
             FOUR_ROWS(BLOCK)                                                                     \
             __m256 a0 = _mm256_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;                          \
-            float s0 = 0, s1 = 0, s2 = 0, s3 = 0;                                                \
+            __m128 s0 = _mm_setzero_ps(), s1 = s0, s2 = s0, s3 = s0;                             \
             for (int b = 0; b < nb; b++) {                                                       \
                 PREFETCH_PART(ahead, step)                                                       \
                 const __m256i yq = _mm256_loadu_si256((const __m256i *)x[b].qs);                 \
-                const float yd = x[b].d, ys = x[b].s;                                            \
+                const __m128 yd4 = _mm_set_ss(x[b].d), ys4 = _mm_setr_ps(0, x[b].s, 0, 0);       \
                 ROW_STEP_MIN(w0, a0, s0, LOAD, DOT)                                              \
                 ROW_STEP_MIN(w1, a1, s1, LOAD, DOT)                                              \
                 ROW_STEP_MIN(w2, a2, s2, LOAD, DOT)                                              \
                 ROW_STEP_MIN(w3, a3, s3, LOAD, DOT)                                              \
             }                                                                                    \
-            y[r0] = jk_reduce8_avx(a0) + s0;                                                     \
-            y[r0 + 1] = jk_reduce8_avx(a1) + s1;                                                 \
-            y[r0 + 2] = jk_reduce8_avx(a2) + s2;                                                 \
-            y[r0 + 3] = jk_reduce8_avx(a3) + s3;                                                 \
+            y[r0] = jk_reduce8_avx(a0) + LANE1(s0);                                              \
+            y[r0 + 1] = jk_reduce8_avx(a1) + LANE1(s1);                                          \
+            y[r0 + 2] = jk_reduce8_avx(a2) + LANE1(s2);                                          \
+            y[r0 + 3] = jk_reduce8_avx(a3) + LANE1(s3);                                          \
         }                                                                                        \
     }                                                                                            \
     for (int t0 = NAME##_tile(w, row_bytes, nb, x, n, y, ldy, r0, r1); t0 < n; t0 += 4) {       \
