@@ -62,6 +62,19 @@ static inline void q4k_scales(const uint8_t *s, int sc[8], int mn[8]) {
     }
 }
 
+// The same scales (bytes 0–7) and minima (bytes 8–15), unpacked four at a time from 32-bit
+// words: shifting a word moves the neighbouring byte's bits in too, and the masks drop them.
+static inline void q4k_scale_bytes(const uint8_t *s, uint8_t out[16]) {
+    const uint32_t m6 = 0x3f3f3f3f, m4 = 0x0f0f0f0f, m2 = 0x03030303;
+    uint32_t u[3], v[4];
+    memcpy(u, s, 12);
+    v[0] = u[0] & m6;                                   // sc[0..3]
+    v[1] = (u[2] & m4) | (((u[0] >> 6) & m2) << 4);     // sc[4..7]
+    v[2] = u[1] & m6;                                   // mn[0..3]
+    v[3] = ((u[2] >> 4) & m4) | (((u[1] >> 6) & m2) << 4);   // mn[4..7]
+    memcpy(out, v, 16);
+}
+
 // Σ_j mn[j] · (sum of the 32 activations of sub-block j): the minima's share of a Q4_K product.
 static inline int q4k_minima_term(const int mn[8], const jk_block_q8k *y) {
     int s = 0;
@@ -271,6 +284,18 @@ TARGET_AVX2 static inline __m256i scaled_dot(__m256i q, __m256i y, __m256i scale
     return _mm256_madd_epi16(_mm256_maddubs_epi16(q, y), scales);
 }
 
+// q4k_minima_term as eight int32 lanes to be summed: lane j is mn[j] · (bsums[2j] + bsums[2j+1]),
+// with `mins` holding each minimum twice (int16).
+TARGET_AVX2 static inline __m256i q4k_minima_lanes(__m256i mins, const jk_block_q8k *y) {
+    return _mm256_madd_epi16(_mm256_loadu_si256((const __m256i *)y->bsums), mins);
+}
+// Each of the eight minima (bytes 8–15 of q4k_scale_bytes) twice, as int16.
+TARGET_AVX2 static inline __m256i q4k_minima_pairs(const uint8_t bytes[16]) {
+    const __m128i m = _mm_shuffle_epi8(_mm_loadu_si128((const __m128i *)bytes),
+                                       _mm_setr_epi8(8, 8, 9, 9, 10, 10, 11, 11, 12, 12, 13, 13, 14, 14, 15, 15));
+    return _mm256_cvtepu8_epi16(m);
+}
+
 // Decode (one token) reads each weight row once from memory: while a super-block is computed,
 // the same super-block two rows on is fetched. With several tokens a row is reused from cache.
 TARGET_AVX2 static inline void prefetch_two_rows_on(const void *block, int64_t row_bytes, int bytes) {
@@ -320,8 +345,8 @@ TARGET_AVX2 static int q4_K_tile_avx2(const uint8_t *w, int64_t row_bytes, int n
             const blk_q4_K *row = (const blk_q4_K *)(w + (int64_t)r * row_bytes);
             __m256 sum = _mm256_setzero_ps();
             for (int b = 0; b < nb; b++) {
-                int sc[8], mn[8];
-                q4k_scales(row[b].scales, sc, mn);
+                uint8_t sc[16];
+                q4k_scale_bytes(row[b].scales, sc);
                 __m256i acc[TILE_TOKENS], mins[TILE_TOKENS];
                 for (int u = 0; u < TILE_TOKENS; u++) acc[u] = _mm256_setzero_si256();
                 for (int p = 0; p < 4; p++) {
@@ -336,12 +361,8 @@ TARGET_AVX2 static int q4_K_tile_avx2(const uint8_t *w, int64_t row_bytes, int n
                         acc[u] = _mm256_add_epi32(acc[u], scaled_dot(qhi, _mm256_loadu_si256((const __m256i *)(yq + 32)), shi));
                     }
                 }
-                // q4k_minima_term for each token: lane j of the product is mn[j] · (bsums[2j] + bsums[2j+1]).
-                const __m256i m = _mm256_setr_epi16((short)mn[0], (short)mn[0], (short)mn[1], (short)mn[1],
-                    (short)mn[2], (short)mn[2], (short)mn[3], (short)mn[3], (short)mn[4], (short)mn[4],
-                    (short)mn[5], (short)mn[5], (short)mn[6], (short)mn[6], (short)mn[7], (short)mn[7]);
-                for (int u = 0; u < TILE_TOKENS; u++)
-                    mins[u] = _mm256_madd_epi16(_mm256_loadu_si256((const __m256i *)xt[(int64_t)u * nb + b].bsums), m);
+                const __m256i m = q4k_minima_pairs(sc);
+                for (int u = 0; u < TILE_TOKENS; u++) mins[u] = q4k_minima_lanes(m, xt + (int64_t)u * nb + b);
                 const __m256 yd = _mm256_load_ps(scales + TILE_TOKENS * b);
                 const __m256 d = _mm256_mul_ps(_mm256_set1_ps(_cvtsh_ss(row[b].d)), yd);
                 const __m256 dmin = _mm256_mul_ps(_mm256_set1_ps(_cvtsh_ss(row[b].dmin)), yd);
@@ -418,8 +439,9 @@ TARGET_AVX2 static void mm_q4_K_avx2(const uint8_t *w, int64_t row_bytes, int nb
             float sum[4] = {0, 0, 0, 0};
             for (int b = 0; b < nb; b++) {
                 if (n == 1) prefetch_two_rows_on(&row[b], row_bytes, (int)sizeof(blk_q4_K));
-                int sc[8], mn[8];
-                q4k_scales(row[b].scales, sc, mn);
+                uint8_t sc[16];
+                q4k_scale_bytes(row[b].scales, sc);
+                const __m256i m = q4k_minima_pairs(sc);
                 __m256i acc[4] = { _mm256_setzero_si256(), _mm256_setzero_si256(), _mm256_setzero_si256(), _mm256_setzero_si256() };
                 for (int p = 0; p < 4; p++) {
                     const __m256i bytes = _mm256_loadu_si256((const __m256i *)(row[b].qs + 32 * p));
@@ -437,7 +459,7 @@ TARGET_AVX2 static void mm_q4_K_avx2(const uint8_t *w, int64_t row_bytes, int nb
                 for (int u = 0; u < tn; u++) {
                     const jk_block_q8k *yb = x + (int64_t)(t0 + u) * nb + b;
                     sum[u] = fmaf(d * yb->d, (float)hsum_i32(acc[u]), sum[u]);
-                    sum[u] = fmaf(-(dmin * yb->d), (float)q4k_minima_term(mn, yb), sum[u]);
+                    sum[u] = fmaf(-(dmin * yb->d), (float)hsum_i32(q4k_minima_lanes(m, yb)), sum[u]);
                 }
             }
             for (int u = 0; u < tn; u++) y[(int64_t)(t0 + u) * ldy + r] = sum[u];
