@@ -296,6 +296,18 @@ TARGET_AVX2 static inline __m256i q4k_minima_pairs(const uint8_t bytes[16]) {
     return _mm256_cvtepu8_epi16(m);
 }
 
+// Q6_K's sixteen int8 scales `sc16`: scale j for the low eight int16 lanes and j + 1 for the
+// high eight, the layout of one 32-value quarter's products.
+TARGET_AVX2 static inline __m256i q6k_scale_pair(__m128i sc16, int j) {
+    const __m128i pick = _mm_add_epi8(_mm_setr_epi8(0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1), _mm_set1_epi8((char)j));
+    return _mm256_cvtepi8_epi16(_mm_shuffle_epi8(sc16, pick));
+}
+// q6k_offset_term / 32 as eight int32 lanes to be summed: Σ sc[j] · bsums[j], `scales` the
+// sixteen scales as int16.
+TARGET_AVX2 static inline __m256i q6k_offset_lanes(__m256i scales, const jk_block_q8k *y) {
+    return _mm256_madd_epi16(_mm256_loadu_si256((const __m256i *)y->bsums), scales);
+}
+
 // Decode (one token) reads each weight row once from memory: while a super-block is computed,
 // the same super-block two rows on is fetched. With several tokens a row is reused from cache.
 TARGET_AVX2 static inline void prefetch_two_rows_on(const void *block, int64_t row_bytes, int bytes) {
@@ -403,6 +415,8 @@ TARGET_AVX2 static int q6_K_tile_avx2(const uint8_t *w, int64_t row_bytes, int n
                         _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(l1, 4), low), _mm256_srli_epi16(_mm256_and_si256(hb, _mm256_set1_epi8((char)0xC0)), 2)),
                     };
                     for (int k = 0; k < 4; k++) {
+                        // Built from scalars: with eight tokens to share it, this measured faster
+                        // than q6k_scale_pair's shuffle, which decoding uses.
                         const short s0 = sc[8 * h + 2 * k], s1 = sc[8 * h + 2 * k + 1];
                         const __m256i scale = _mm256_setr_epi16(s0, s0, s0, s0, s0, s0, s0, s0, s1, s1, s1, s1, s1, s1, s1, s1);
                         for (int u = 0; u < TILE_TOKENS; u++) {
@@ -411,10 +425,8 @@ TARGET_AVX2 static int q6_K_tile_avx2(const uint8_t *w, int64_t row_bytes, int n
                         }
                     }
                 }
-                // q6k_offset_term / 32 for each token: Σ sc[j] · bsums[j].
-                const __m256i s16 = _mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *)sc));
-                for (int u = 0; u < TILE_TOKENS; u++)
-                    offsets[u] = _mm256_madd_epi16(_mm256_loadu_si256((const __m256i *)xt[(int64_t)u * nb + b].bsums), s16);
+                const __m256i scales16 = _mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *)sc));
+                for (int u = 0; u < TILE_TOKENS; u++) offsets[u] = q6k_offset_lanes(scales16, xt + (int64_t)u * nb + b);
                 const __m256i sumi = _mm256_sub_epi32(hsum8x8_i32(acc), _mm256_slli_epi32(hsum8x8_i32(offsets), 5));
                 const __m256 d = _mm256_mul_ps(_mm256_set1_ps(_cvtsh_ss(row[b].d)), _mm256_load_ps(scales + TILE_TOKENS * b));
                 sum = _mm256_fmadd_ps(d, _mm256_cvtepi32_ps(sumi), sum);
@@ -478,7 +490,7 @@ TARGET_AVX2 static void mm_q6_K_avx2(const uint8_t *w, int64_t row_bytes, int nb
             float sum[4] = {0, 0, 0, 0};
             for (int b = 0; b < nb; b++) {
                 if (n == 1) prefetch_two_rows_on(&row[b], row_bytes, (int)sizeof(blk_q6_K));
-                const int8_t *sc = row[b].scales;
+                const __m128i sc16 = _mm_loadu_si128((const __m128i *)row[b].scales);
                 __m256i acc[4] = { _mm256_setzero_si256(), _mm256_setzero_si256(), _mm256_setzero_si256(), _mm256_setzero_si256() };
                 for (int h = 0; h < 2; h++) {
                     const __m256i l0 = _mm256_loadu_si256((const __m256i *)(row[b].ql + 64 * h));
@@ -492,9 +504,7 @@ TARGET_AVX2 static void mm_q6_K_avx2(const uint8_t *w, int64_t row_bytes, int nb
                         _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(l1, 4), low), _mm256_srli_epi16(_mm256_and_si256(hb, _mm256_set1_epi8((char)0xC0)), 2)),
                     };
                     for (int k = 0; k < 4; k++) {
-                        const int s0 = sc[8 * h + 2 * k], s1 = sc[8 * h + 2 * k + 1];
-                        const __m256i scales = _mm256_setr_epi16((short)s0, (short)s0, (short)s0, (short)s0, (short)s0, (short)s0, (short)s0, (short)s0,
-                                                                 (short)s1, (short)s1, (short)s1, (short)s1, (short)s1, (short)s1, (short)s1, (short)s1);
+                        const __m256i scales = q6k_scale_pair(sc16, 8 * h + 2 * k);
                         for (int u = 0; u < tn; u++) {
                             const int8_t *yq = x[(int64_t)(t0 + u) * nb + b].qs + 128 * h + 32 * k;
                             acc[u] = _mm256_add_epi32(acc[u], scaled_dot(q[k], _mm256_loadu_si256((const __m256i *)yq), scales));
@@ -502,9 +512,10 @@ TARGET_AVX2 static void mm_q6_K_avx2(const uint8_t *w, int64_t row_bytes, int nb
                     }
                 }
                 const float d = _cvtsh_ss(row[b].d);
+                const __m256i scales16 = _mm256_cvtepi8_epi16(sc16);
                 for (int u = 0; u < tn; u++) {
                     const jk_block_q8k *yb = x + (int64_t)(t0 + u) * nb + b;
-                    const int sumi = hsum_i32(acc[u]) - q6k_offset_term(sc, yb);
+                    const int sumi = hsum_i32(_mm256_sub_epi32(acc[u], _mm256_slli_epi32(q6k_offset_lanes(scales16, yb), 5)));
                     sum[u] = fmaf(d * yb->d, (float)sumi, sum[u]);
                 }
             }
