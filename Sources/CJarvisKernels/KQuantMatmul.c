@@ -278,6 +278,15 @@ TARGET_AVX2 static inline int hsum_i32(__m256i v) {
     return _mm_cvtsi128_si32(s);
 }
 
+// The sums of the eight int32 lanes of a and of b, reduced together.
+TARGET_AVX2 static inline void hsum2_i32(__m256i a, __m256i b, int out[2]) {
+    const __m256i h = _mm256_hadd_epi32(a, b);   // a01 a23 b01 b23 | a45 a67 b45 b67
+    __m128i s = _mm_add_epi32(_mm256_castsi256_si128(h), _mm256_extracti128_si256(h, 1));
+    s = _mm_hadd_epi32(s, s);                     // a b a b
+    out[0] = _mm_cvtsi128_si32(s);
+    out[1] = _mm_extract_epi32(s, 1);
+}
+
 // Σ scale · (u8 q · i8 y) over 32 bytes into eight int32 lanes; `scales` holds the int16 scale of
 // each 16-bit product pair (the products of bytes 2i and 2i+1 land in lane i of maddubs).
 TARGET_AVX2 static inline __m256i scaled_dot(__m256i q, __m256i y, __m256i scales) {
@@ -454,13 +463,16 @@ TARGET_AVX2 static void mm_q4_K_avx2(const uint8_t *w, int64_t row_bytes, int nb
                 uint8_t sc[16];
                 q4k_scale_bytes(row[b].scales, sc);
                 const __m256i m = q4k_minima_pairs(sc);
+                // The eight scales as int16 in both halves; scale j is picked by shuffling its
+                // two bytes into every lane.
+                const __m256i scales16 = _mm256_broadcastsi128_si256(_mm_cvtepu8_epi16(_mm_loadl_epi64((const __m128i *)sc)));
                 __m256i acc[4] = { _mm256_setzero_si256(), _mm256_setzero_si256(), _mm256_setzero_si256(), _mm256_setzero_si256() };
                 for (int p = 0; p < 4; p++) {
                     const __m256i bytes = _mm256_loadu_si256((const __m256i *)(row[b].qs + 32 * p));
                     const __m256i qlo = _mm256_and_si256(bytes, low);
                     const __m256i qhi = _mm256_and_si256(_mm256_srli_epi16(bytes, 4), low);
-                    const __m256i slo = _mm256_set1_epi16((short)sc[2 * p]);
-                    const __m256i shi = _mm256_set1_epi16((short)sc[2 * p + 1]);
+                    const __m256i slo = _mm256_shuffle_epi8(scales16, _mm256_set1_epi16((short)(0x0100 + 0x0404 * p)));
+                    const __m256i shi = _mm256_shuffle_epi8(scales16, _mm256_set1_epi16((short)(0x0302 + 0x0404 * p)));
                     for (int u = 0; u < tn; u++) {
                         const int8_t *yq = x[(int64_t)(t0 + u) * nb + b].qs + 64 * p;
                         acc[u] = _mm256_add_epi32(acc[u], scaled_dot(qlo, _mm256_loadu_si256((const __m256i *)yq), slo));
@@ -470,8 +482,10 @@ TARGET_AVX2 static void mm_q4_K_avx2(const uint8_t *w, int64_t row_bytes, int nb
                 const float d = _cvtsh_ss(row[b].d), dmin = _cvtsh_ss(row[b].dmin);
                 for (int u = 0; u < tn; u++) {
                     const jk_block_q8k *yb = x + (int64_t)(t0 + u) * nb + b;
-                    sum[u] = fmaf(d * yb->d, (float)hsum_i32(acc[u]), sum[u]);
-                    sum[u] = fmaf(-(dmin * yb->d), (float)hsum_i32(q4k_minima_lanes(m, yb)), sum[u]);
+                    int sums[2];
+                    hsum2_i32(acc[u], q4k_minima_lanes(m, yb), sums);
+                    sum[u] = fmaf(d * yb->d, (float)sums[0], sum[u]);
+                    sum[u] = fmaf(-(dmin * yb->d), (float)sums[1], sum[u]);
                 }
             }
             for (int u = 0; u < tn; u++) y[(int64_t)(t0 + u) * ldy + r] = sum[u];
