@@ -324,6 +324,19 @@ TARGET_AVX2 static inline void prefetch_two_rows_on(const void *block, int64_t r
     for (int o = 0; o < bytes; o += 64) _mm_prefetch(p + o, _MM_HINT_T0);
 }
 
+// The four 32-value quarters of half h of a Q6_K super-block (each spanning two 16-value
+// sub-blocks), as unsigned 6-bit bytes.
+TARGET_AVX2 static inline void q6k_quarters(const blk_q6_K *b, int h, __m256i q[4]) {
+    const __m256i low = _mm256_set1_epi8(0x0F);
+    const __m256i l0 = _mm256_loadu_si256((const __m256i *)(b->ql + 64 * h));
+    const __m256i l1 = _mm256_loadu_si256((const __m256i *)(b->ql + 64 * h + 32));
+    const __m256i hb = _mm256_loadu_si256((const __m256i *)(b->qh + 32 * h));
+    q[0] = _mm256_or_si256(_mm256_and_si256(l0, low), _mm256_slli_epi16(_mm256_and_si256(hb, _mm256_set1_epi8(0x03)), 4));
+    q[1] = _mm256_or_si256(_mm256_and_si256(l1, low), _mm256_slli_epi16(_mm256_and_si256(hb, _mm256_set1_epi8(0x0C)), 2));
+    q[2] = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(l0, 4), low), _mm256_and_si256(hb, _mm256_set1_epi8(0x30)));
+    q[3] = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(l1, 4), low), _mm256_srli_epi16(_mm256_and_si256(hb, _mm256_set1_epi8((char)0xC0)), 2));
+}
+
 // Lane u of the result is the sum of the eight lanes of v[u] (integers: exact in any order).
 TARGET_AVX2 static inline __m256i hsum8x8_i32(const __m256i v[8]) {
     const __m256i a = _mm256_hadd_epi32(_mm256_hadd_epi32(v[0], v[1]), _mm256_hadd_epi32(v[2], v[3]));
@@ -402,7 +415,6 @@ TARGET_AVX2 static int q6_K_tile_avx2(const uint8_t *w, int64_t row_bytes, int n
     const int tiled = n / TILE_TOKENS * TILE_TOKENS;
     float *scales = tiled ? aligned_alloc(32, sizeof(float) * TILE_TOKENS * (size_t)nb) : NULL;
     if (!scales) return 0;
-    const __m256i low = _mm256_set1_epi8(0x0F);
     for (int t0 = 0; t0 < tiled; t0 += TILE_TOKENS) {
         const jk_block_q8k *xt = x + (int64_t)t0 * nb;
         tile_scales(xt, nb, scales);
@@ -414,15 +426,8 @@ TARGET_AVX2 static int q6_K_tile_avx2(const uint8_t *w, int64_t row_bytes, int n
                 __m256i acc[TILE_TOKENS], offsets[TILE_TOKENS];
                 for (int u = 0; u < TILE_TOKENS; u++) acc[u] = _mm256_setzero_si256();
                 for (int h = 0; h < 2; h++) {
-                    const __m256i l0 = _mm256_loadu_si256((const __m256i *)(row[b].ql + 64 * h));
-                    const __m256i l1 = _mm256_loadu_si256((const __m256i *)(row[b].ql + 64 * h + 32));
-                    const __m256i hb = _mm256_loadu_si256((const __m256i *)(row[b].qh + 32 * h));
-                    const __m256i q[4] = {
-                        _mm256_or_si256(_mm256_and_si256(l0, low), _mm256_slli_epi16(_mm256_and_si256(hb, _mm256_set1_epi8(0x03)), 4)),
-                        _mm256_or_si256(_mm256_and_si256(l1, low), _mm256_slli_epi16(_mm256_and_si256(hb, _mm256_set1_epi8(0x0C)), 2)),
-                        _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(l0, 4), low), _mm256_and_si256(hb, _mm256_set1_epi8(0x30))),
-                        _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(l1, 4), low), _mm256_srli_epi16(_mm256_and_si256(hb, _mm256_set1_epi8((char)0xC0)), 2)),
-                    };
+                    __m256i q[4];
+                    q6k_quarters(&row[b], h, q);
                     for (int k = 0; k < 4; k++) {
                         // Built from scalars: with eight tokens to share it, this measured faster
                         // than q6k_scale_pair's shuffle, which decoding uses.
@@ -496,7 +501,6 @@ TARGET_AVX2 static void mm_q4_K_avx2(const uint8_t *w, int64_t row_bytes, int nb
 TARGET_AVX2 static void mm_q6_K_avx2(const uint8_t *w, int64_t row_bytes, int nb, const void *xv,
                                      int n, float *y, int64_t ldy, int r0, int r1) {
     const jk_block_q8k *x = (const jk_block_q8k *)xv;
-    const __m256i low = _mm256_set1_epi8(0x0F);
     for (int t0 = q6_K_tile_avx2(w, row_bytes, nb, x, n, y, ldy, r0, r1); t0 < n; t0 += 4) {
         const int tn = n - t0 < 4 ? n - t0 : 4;
         for (int r = r0; r < r1; r++) {
@@ -507,16 +511,8 @@ TARGET_AVX2 static void mm_q6_K_avx2(const uint8_t *w, int64_t row_bytes, int nb
                 const __m128i sc16 = _mm_loadu_si128((const __m128i *)row[b].scales);
                 __m256i acc[4] = { _mm256_setzero_si256(), _mm256_setzero_si256(), _mm256_setzero_si256(), _mm256_setzero_si256() };
                 for (int h = 0; h < 2; h++) {
-                    const __m256i l0 = _mm256_loadu_si256((const __m256i *)(row[b].ql + 64 * h));
-                    const __m256i l1 = _mm256_loadu_si256((const __m256i *)(row[b].ql + 64 * h + 32));
-                    const __m256i hb = _mm256_loadu_si256((const __m256i *)(row[b].qh + 32 * h));
-                    // The four 32-value quarters of this half, each spanning two 16-value sub-blocks.
-                    const __m256i q[4] = {
-                        _mm256_or_si256(_mm256_and_si256(l0, low), _mm256_slli_epi16(_mm256_and_si256(hb, _mm256_set1_epi8(0x03)), 4)),
-                        _mm256_or_si256(_mm256_and_si256(l1, low), _mm256_slli_epi16(_mm256_and_si256(hb, _mm256_set1_epi8(0x0C)), 2)),
-                        _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(l0, 4), low), _mm256_and_si256(hb, _mm256_set1_epi8(0x30))),
-                        _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(l1, 4), low), _mm256_srli_epi16(_mm256_and_si256(hb, _mm256_set1_epi8((char)0xC0)), 2)),
-                    };
+                    __m256i q[4];
+                    q6k_quarters(&row[b], h, q);
                     for (int k = 0; k < 4; k++) {
                         const __m256i scales = q6k_scale_pair(sc16, 8 * h + 2 * k);
                         for (int u = 0; u < tn; u++) {
