@@ -443,20 +443,22 @@ extension Transformer {
     /// Several products of the same activations (Q, K and V; gate and up), as `project` gives
     /// each: quantized matrices run as one job on the pool, so the threads meet once for all of them.
     func project(_ a: Activations, _ products: [(w: Matrix, bias: [Float]?, y: UnsafeMutablePointer<Float>)]) {
-        var batch: [jk_product] = []
-        for p in products {
+        var batch: [jk_product] = [], batched: [Int] = []
+        for (i, p) in products.enumerated() {
             guard case .quantized(let type, let data, let rows, let cols) = p.w, batch.count < Int(JK_MAX_PRODUCTS) else {
                 project(a, p.w, bias: p.bias, into: p.y)
                 continue
             }
             batch.append(jk_product(type: Int32(type.rawValue), w: data, rows: Int32(rows), cols: Int32(cols),
                                     x: a.blocks(for: type), y: p.y, ldy: Int64(rows)))
+            batched.append(i)
         }
         jk_matmul_quantized_many(batch, Int32(batch.count), Int32(a.n))
-        for p in products {
-            guard case .quantized = p.w, let bias = p.bias else { continue }
+        for i in batched {
+            guard let bias = products[i].bias else { continue }
+            let (y, rows) = (products[i].y, products[i].w.rows)
             bias.withUnsafeBufferPointer { b in
-                for t in 0..<a.n { jk_add(p.y + t * p.w.rows, b.baseAddress!, Int32(p.w.rows)) }
+                for t in 0..<a.n { jk_add(y + t * rows, b.baseAddress!, Int32(rows)) }
             }
         }
     }
