@@ -510,7 +510,7 @@ void jk_matmul_quantized_many(const jk_product *products, int count, int n) {
     for (int i = 0; i < count && i < JK_MAX_PRODUCTS; i++) {
         const jk_product *pr = &products[i];
         const kernel_entry *k = entry(pr->type);
-        if (!k) continue;
+        if (!k || pr->rows <= 0) continue;
         mm_part *p = &j.parts[j.count++];
         p->fn = k->current;
         p->w = (const uint8_t *)pr->w;
