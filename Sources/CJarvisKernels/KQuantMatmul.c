@@ -52,18 +52,9 @@ void jk_quantize_q8k(const float *x, jk_block_q8k *y, int64_t n) {
 
 // ---- shared pieces --------------------------------------------------------------------------------
 
-// The eight 6-bit scales and minima of a Q4_K super-block.
-static inline void q4k_scales(const uint8_t *s, int sc[8], int mn[8]) {
-    for (int j = 0; j < 4; j++) {
-        sc[j] = s[j] & 0x3F;
-        mn[j] = s[j + 4] & 0x3F;
-        sc[j + 4] = (s[j + 8] & 0x0F) | ((s[j] >> 2) & 0x30);
-        mn[j + 4] = (s[j + 8] >> 4) | ((s[j + 4] >> 2) & 0x30);
-    }
-}
-
-// The same scales (bytes 0–7) and minima (bytes 8–15), unpacked four at a time from 32-bit
-// words: shifting a word moves the neighbouring byte's bits in too, and the masks drop them.
+// The eight 6-bit scales (bytes 0–7) and minima (bytes 8–15) of a Q4_K or Q5_K super-block,
+// unpacked four at a time from 32-bit words: shifting a word moves the neighbouring byte's bits
+// in too, and the masks drop them.
 static inline void q4k_scale_bytes(const uint8_t *s, uint8_t out[16]) {
     const uint32_t m6 = 0x3f3f3f3f, m4 = 0x0f0f0f0f, m2 = 0x03030303;
     uint32_t u[3], v[4];
@@ -75,10 +66,11 @@ static inline void q4k_scale_bytes(const uint8_t *s, uint8_t out[16]) {
     memcpy(out, v, 16);
 }
 
-// Σ_j mn[j] · (sum of the 32 activations of sub-block j): the minima's share of a Q4_K product.
-static inline int q4k_minima_term(const int mn[8], const jk_block_q8k *y) {
+// Σ_j mn[j] · (sum of the 32 activations of sub-block j), the minima being bytes 8–15 of
+// q4k_scale_bytes: the minima's share of a Q4_K product.
+static inline int q4k_minima_term(const uint8_t sc[16], const jk_block_q8k *y) {
     int s = 0;
-    for (int j = 0; j < 8; j++) s += mn[j] * (y->bsums[2 * j] + y->bsums[2 * j + 1]);
+    for (int j = 0; j < 8; j++) s += sc[8 + j] * (y->bsums[2 * j] + y->bsums[2 * j + 1]);
     return s;
 }
 
@@ -91,7 +83,7 @@ static inline int q6k_offset_term(const int8_t sc[16], const jk_block_q8k *y) {
 
 // ---- portable ---------------------------------------------------------------------------------------
 
-static int q4k_integer_dot(const blk_q4_K *x, const int sc[8], const jk_block_q8k *y) {
+static int q4k_integer_dot(const blk_q4_K *x, const uint8_t sc[16], const jk_block_q8k *y) {
     int sumi = 0;
     for (int j = 0; j < 8; j++) {
         const uint8_t *q = x->qs + 32 * (j / 2);
@@ -131,12 +123,12 @@ static void mm_q4_K_portable(const uint8_t *w, int64_t row_bytes, int nb, const 
             const jk_block_q8k *yb = x + (int64_t)t * nb;
             float sum = 0.0f;
             for (int b = 0; b < nb; b++) {
-                int sc[8], mn[8];
-                q4k_scales(row[b].scales, sc, mn);
+                uint8_t sc[16];
+                q4k_scale_bytes(row[b].scales, sc);
                 const float d = jk_fp16_to_fp32(row[b].d) * yb[b].d;
                 const float dmin = jk_fp16_to_fp32(row[b].dmin) * yb[b].d;
                 sum = fmaf(d, (float)q4k_integer_dot(&row[b], sc, &yb[b]), sum);
-                sum = fmaf(-dmin, (float)q4k_minima_term(mn, &yb[b]), sum);
+                sum = fmaf(-dmin, (float)q4k_minima_term(sc, &yb[b]), sum);
             }
             y[(int64_t)t * ldy + r] = sum;
         }
@@ -186,9 +178,9 @@ static inline void scales_q2_K(const uint8_t *b, k_ints *k) {
 }
 static inline void scales_q3_K(const uint8_t *b, k_ints *k) { q3k_scales(b + 96, k->sc); k->d = half_at(b + 108); k->dmin = 0.0f; }
 static inline void scales_q5_K(const uint8_t *b, k_ints *k) {
-    int sc[8], mn[8];
-    q4k_scales(b + 4, sc, mn);
-    for (int g = 0; g < 16; g++) { k->sc[g] = sc[g / 2]; k->mn[g] = mn[g / 2]; }
+    uint8_t sc[16];
+    q4k_scale_bytes(b + 4, sc);
+    for (int g = 0; g < 16; g++) { k->sc[g] = sc[g / 2]; k->mn[g] = sc[8 + g / 2]; }
     k->d = half_at(b); k->dmin = half_at(b + 2);
 }
 static inline void scales_iq4_xs(const uint8_t *b, k_ints *k) {
