@@ -167,10 +167,11 @@ TARGET_VNNI static inline __m256 dot_i8i8_vnni(__m256i a, __m256i b) {
 
 // Decode reads each weight row once from memory; the four rows after next are fetched while
 // these four are computed, in even parts over the blocks (2 groups ahead measured best of 1, 2,
-// 4 and 8 on this project's 2-core machine: 1.3–1.5× over the hardware prefetcher alone).
+// 4 and 8 on this project's 2-core machine: 1.3–1.5× over the hardware prefetcher alone). A
+// part is the four rows' bytes of one block, a constant, so its prefetches unroll.
 #define PREFETCH_GROUPS 2
 #define PREFETCH_PART(AHEAD, STEP)                                                               \
-    for (int64_t o = b * (STEP); o < (b + 1) * (STEP); o += 64) _mm_prefetch((AHEAD) + o, _MM_HINT_T0);
+    for (int j = 0; j < ((STEP) + 63) / 64; j++) _mm_prefetch((AHEAD) + (int64_t)b * (STEP) + 64 * j, _MM_HINT_T0);
 // Rows r0 … r0 + 3 of a decode product, and where to prefetch from.
 #define FOUR_ROWS(BLOCK)                                                                         \
     const BLOCK *w0 = (const BLOCK *)(w + (int64_t)r0 * row_bytes);                              \
@@ -178,20 +179,11 @@ TARGET_VNNI static inline __m256 dot_i8i8_vnni(__m256i a, __m256i b) {
     const BLOCK *w2 = (const BLOCK *)((const uint8_t *)w1 + row_bytes);                          \
     const BLOCK *w3 = (const BLOCK *)((const uint8_t *)w2 + row_bytes);                          \
     const char *ahead = (const char *)w0 + PREFETCH_GROUPS * 4 * row_bytes;                      \
-    const int64_t step = (4 * row_bytes + nb - 1) / nb;
+    enum { step = 4 * sizeof(BLOCK) };
 
-// One block of one weight row against the activation block `yq` (scale yd, and for formats
-// with a minimum the block sum ys): exactly the float operations of the tiled loops below, so
-// a row's float order is the same whichever loop computes it. With a minimum, the block's d and
-// m (adjacent fp16) are widened by one conversion: lane 0 of yd4 is the activations' d, so lane
-// 0 of the product is d · yd; lane 1 of ys4 is their s (the other lanes 0), so lane 1 of the
-// four-lane S carries the chain of m · s.
-#define ROW_STEP_MIN(W, A, S, LOAD, DOT)                                                         \
-    {   uint32_t dm_;                                                                            \
-        memcpy(&dm_, &W[b], 4);                                                                  \
-        const __m128 dm = _mm_cvtph_ps(_mm_cvtsi32_si128((int)dm_));                             \
-        S = _mm_fmadd_ps(dm, ys4, S);                                                            \
-        A = _mm256_fmadd_ps(_mm256_broadcastss_ps(_mm_mul_ss(dm, yd4)), DOT(LOAD(&W[b]), yq), A); }
+// One block of one weight row against the activation block `yq` (scale yd): exactly the float
+// operations of the tiled loops below, so a row's float order is the same whichever loop
+// computes it.
 #define ROW_STEP(W, A, LOAD, DOT)                                                                \
     A = _mm256_fmadd_ps(_mm256_set1_ps(_cvtsh_ss(W[b].d) * yd), DOT(LOAD(&W[b]), yq), A);
 
@@ -251,35 +243,49 @@ TARGET static int NAME(const uint8_t *w, int64_t row_bytes, int nb, const jk_blo
     return tiled;                                                                                \
 }
 
-#define LANE1(V) _mm_cvtss_f32(_mm_movehdup_ps(V))
+// The d and m (adjacent fp16 at the block's start) of four rows' blocks, widened by one
+// conversion: lane 2i is row i's d, lane 2i + 1 its m. (Taking the symmetric formats' d this
+// way was slower for Q8_0: 0.61 ms against 0.58 for SmolLM2's output matrix.)
+TARGET_AVX2 static inline __m256 scales_of_four(const void *b0, const void *b1, const void *b2, const void *b3) {
+    uint32_t w[4];
+    memcpy(&w[0], b0, 4); memcpy(&w[1], b1, 4); memcpy(&w[2], b2, 4); memcpy(&w[3], b3, 4);
+    return _mm256_cvtph_ps(_mm_unpacklo_epi64(_mm_unpacklo_epi32(_mm_cvtsi32_si128((int)w[0]), _mm_cvtsi32_si128((int)w[1])),
+                                              _mm_unpacklo_epi32(_mm_cvtsi32_si128((int)w[2]), _mm_cvtsi32_si128((int)w[3]))));
+}
 
 // Rows × tokens, with tokens in tiles of four so each unpacked weight block is reused; a single
 // token (decode) takes four rows at a time instead, so the activation block is loaded once for
 // four rows and their four chains of fused multiply-adds overlap rather than wait on each
 // other. Formats with a minimum (Q4_1, Q5_1): unsigned weights, plus m · s of the Q8_1 block.
+// In decode the four rows' d and m are widened together: one product gives each row's d · yd
+// (lane 2i, the single float product the tiled loops compute, so the bits are the same), and
+// one fused multiply-add carries the four chains of m · s (lanes 2i + 1).
 #define DEFINE_WITH_MIN(NAME, TARGET, DOT, BLOCK, LOAD)                                           \
 DEFINE_TILE(NAME##_tile, TARGET, DOT, BLOCK, LOAD, MIN_TERM_YES)                                  \
 TARGET static void NAME(const uint8_t *w, int64_t row_bytes, int nb, const void *xv,             \
                         int n, float *y, int64_t ldy, int r0, int r1) {                          \
     const jk_block_q8 *x = (const jk_block_q8 *)xv;                                              \
     if (n == 1) {                                                                                \
+        float products[8] __attribute__((aligned(32)));                                          \
         for (; r0 + 4 <= r1; r0 += 4) {                                                          \
             FOUR_ROWS(BLOCK)                                                                     \
-            __m256 a0 = _mm256_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;                          \
-            __m128 s0 = _mm_setzero_ps(), s1 = s0, s2 = s0, s3 = s0;                             \
+            __m256 a0 = _mm256_setzero_ps(), a1 = a0, a2 = a0, a3 = a0, s = a0;                  \
             for (int b = 0; b < nb; b++) {                                                       \
                 PREFETCH_PART(ahead, step)                                                       \
                 const __m256i yq = _mm256_loadu_si256((const __m256i *)x[b].qs);                 \
-                const __m128 yd4 = _mm_set_ss(x[b].d), ys4 = _mm_setr_ps(0, x[b].s, 0, 0);       \
-                ROW_STEP_MIN(w0, a0, s0, LOAD, DOT)                                              \
-                ROW_STEP_MIN(w1, a1, s1, LOAD, DOT)                                              \
-                ROW_STEP_MIN(w2, a2, s2, LOAD, DOT)                                              \
-                ROW_STEP_MIN(w3, a3, s3, LOAD, DOT)                                              \
+                const __m256 dm = scales_of_four(&w0[b], &w1[b], &w2[b], &w3[b]);                \
+                s = _mm256_fmadd_ps(dm, _mm256_set1_ps(x[b].s), s);                              \
+                _mm256_store_ps(products, _mm256_mul_ps(dm, _mm256_set1_ps(x[b].d)));            \
+                a0 = _mm256_fmadd_ps(_mm256_broadcast_ss(products), DOT(LOAD(&w0[b]), yq), a0);  \
+                a1 = _mm256_fmadd_ps(_mm256_broadcast_ss(products + 2), DOT(LOAD(&w1[b]), yq), a1); \
+                a2 = _mm256_fmadd_ps(_mm256_broadcast_ss(products + 4), DOT(LOAD(&w2[b]), yq), a2); \
+                a3 = _mm256_fmadd_ps(_mm256_broadcast_ss(products + 6), DOT(LOAD(&w3[b]), yq), a3); \
             }                                                                                    \
-            y[r0] = jk_reduce8_avx(a0) + LANE1(s0);                                              \
-            y[r0 + 1] = jk_reduce8_avx(a1) + LANE1(s1);                                          \
-            y[r0 + 2] = jk_reduce8_avx(a2) + LANE1(s2);                                          \
-            y[r0 + 3] = jk_reduce8_avx(a3) + LANE1(s3);                                          \
+            _mm256_store_ps(products, s);                                                        \
+            y[r0] = jk_reduce8_avx(a0) + products[1];                                            \
+            y[r0 + 1] = jk_reduce8_avx(a1) + products[3];                                        \
+            y[r0 + 2] = jk_reduce8_avx(a2) + products[5];                                        \
+            y[r0 + 3] = jk_reduce8_avx(a3) + products[7];                                        \
         }                                                                                        \
     }                                                                                            \
     for (int t0 = NAME##_tile(w, row_bytes, nb, x, n, y, ldy, r0, r1); t0 < n; t0 += 4) {       \
