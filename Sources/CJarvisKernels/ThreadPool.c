@@ -1,6 +1,11 @@
 // A persistent worker pool for the engine's own kernels: threads are created once, park on a
 // condition variable between jobs, and spin briefly first so that back-to-back jobs (one per
-// matrix product during decode) do not pay a wake-up each.
+// matrix product during decode) do not pay a wake-up each. Either side takes the lock and
+// signals only when the other is parked (`parked`, `caller_parked`), so a job whose threads
+// are all spinning costs a few atomic operations, not two lock round trips. Each side
+// publishes that it parks, under the lock, before it checks the condition once more, and the
+// other changes the condition before it reads the flag (both sequentially consistent): one of
+// the two always sees the other's write, so no wake-up is lost.
 #include "CJarvisKernels.h"
 #include <pthread.h>
 #include <stdatomic.h>
@@ -21,6 +26,8 @@ static struct {
     atomic_int next;                // next task index to claim
     atomic_int finished;            // workers finished with this generation
     atomic_uint generation;
+    atomic_int parked;              // workers waiting on `wake`
+    atomic_int caller_parked;       // 1 while the caller waits on `done`
     int shutdown;
 } pool = { PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, PTHREAD_COND_INITIALIZER, 1 };
 
@@ -44,13 +51,15 @@ static void *worker_main(void *arg) {
         while ((g = atomic_load(&pool.generation)) == seen && spins < 20000) spins++;
         if (g == seen) {
             pthread_mutex_lock(&pool.lock);
+            atomic_fetch_add(&pool.parked, 1);
             while ((g = atomic_load(&pool.generation)) == seen && !pool.shutdown) pthread_cond_wait(&pool.wake, &pool.lock);
+            atomic_fetch_sub(&pool.parked, 1);
             pthread_mutex_unlock(&pool.lock);
         }
         if (pool.shutdown) return NULL;
         seen = g;
         run_tasks();
-        if (atomic_fetch_add(&pool.finished, 1) + 1 == pool.threads - 1) {
+        if (atomic_fetch_add(&pool.finished, 1) + 1 == pool.threads - 1 && atomic_load(&pool.caller_parked)) {
             pthread_mutex_lock(&pool.lock);
             pthread_cond_signal(&pool.done);
             pthread_mutex_unlock(&pool.lock);
@@ -95,16 +104,20 @@ void jk_parallel(jk_task_fn fn, void *ctx, int tasks) {
     pool.tasks = tasks;
     atomic_store(&pool.next, 0);
     atomic_store(&pool.finished, 0);
-    pthread_mutex_lock(&pool.lock);
     atomic_fetch_add(&pool.generation, 1);
-    pthread_cond_broadcast(&pool.wake);
-    pthread_mutex_unlock(&pool.lock);
+    if (atomic_load(&pool.parked)) {
+        pthread_mutex_lock(&pool.lock);
+        pthread_cond_broadcast(&pool.wake);
+        pthread_mutex_unlock(&pool.lock);
+    }
     run_tasks();
     int spins = 0;
     while (atomic_load(&pool.finished) < pool.threads - 1 && spins < 200000) spins++;
     if (atomic_load(&pool.finished) < pool.threads - 1) {
         pthread_mutex_lock(&pool.lock);
+        atomic_store(&pool.caller_parked, 1);
         while (atomic_load(&pool.finished) < pool.threads - 1) pthread_cond_wait(&pool.done, &pool.lock);
+        atomic_store(&pool.caller_parked, 0);
         pthread_mutex_unlock(&pool.lock);
     }
     pthread_mutex_unlock(&job_lock);
