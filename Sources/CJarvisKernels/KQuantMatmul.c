@@ -290,11 +290,23 @@ TARGET_AVX2 static inline __m256i scaled_dot(__m256i q, __m256i y, __m256i scale
 TARGET_AVX2 static inline __m256i q4k_minima_lanes(__m256i mins, const jk_block_q8k *y) {
     return _mm256_madd_epi16(_mm256_loadu_si256((const __m256i *)y->bsums), mins);
 }
+// q4k_scale_bytes in one register, from the twelve packed bytes `s` (the four after them, which
+// are read, do not matter): the same shifts and masks on the three 32-bit words, lane by lane,
+// so no byte goes through memory (that store and reload cost a sixth of a decode's time).
+TARGET_AVX2 static inline __m128i q4k_scales_avx2(const uint8_t *s) {
+    const __m128i u = _mm_loadu_si128((const __m128i *)s);   // u0 u1 u2 -
+    // sc[0..3] = u0 & m6, sc[4..7] = u2 & m4, mn[0..3] = u1 & m6, mn[4..7] = (u2 >> 4) & m4 ...
+    const __m128i low = _mm_and_si128(_mm_srlv_epi32(_mm_shuffle_epi32(u, _MM_SHUFFLE(2, 1, 2, 0)), _mm_setr_epi32(0, 0, 0, 4)),
+                                      _mm_setr_epi32(0x3f3f3f3f, 0x0f0f0f0f, 0x3f3f3f3f, 0x0f0f0f0f));
+    // ... with the top two bits of u0 (for sc[4..7]) and u1 (for mn[4..7]) above the nibbles.
+    const __m128i high = _mm_and_si128(_mm_srli_epi32(_mm_shuffle_epi32(u, _MM_SHUFFLE(1, 1, 0, 0)), 2),
+                                       _mm_setr_epi32(0, 0x30303030, 0, 0x30303030));
+    return _mm_or_si128(low, high);
+}
+
 // Each of the eight minima (bytes 8–15 of q4k_scale_bytes) twice, as int16.
-TARGET_AVX2 static inline __m256i q4k_minima_pairs(const uint8_t bytes[16]) {
-    const __m128i m = _mm_shuffle_epi8(_mm_loadu_si128((const __m128i *)bytes),
-                                       _mm_setr_epi8(8, 8, 9, 9, 10, 10, 11, 11, 12, 12, 13, 13, 14, 14, 15, 15));
-    return _mm256_cvtepu8_epi16(m);
+TARGET_AVX2 static inline __m256i q4k_minima_pairs(__m128i sc) {
+    return _mm256_cvtepu8_epi16(_mm_shuffle_epi8(sc, _mm_setr_epi8(8, 8, 9, 9, 10, 10, 11, 11, 12, 12, 13, 13, 14, 14, 15, 15)));
 }
 
 // Q6_K's sixteen int8 scales `sc16`: scale j for the low eight int16 lanes and j + 1 for the
@@ -371,8 +383,9 @@ TARGET_AVX2 static int q4_K_tile_avx2(const uint8_t *w, int64_t row_bytes, int n
             const blk_q4_K *row = (const blk_q4_K *)(w + (int64_t)r * row_bytes);
             __m256 sum = _mm256_setzero_ps();
             for (int b = 0; b < nb; b++) {
+                const __m128i scv = q4k_scales_avx2(row[b].scales);
                 uint8_t sc[16];
-                q4k_scale_bytes(row[b].scales, sc);
+                _mm_storeu_si128((__m128i *)sc, scv);
                 __m256i acc[TILE_TOKENS], mins[TILE_TOKENS];
                 for (int u = 0; u < TILE_TOKENS; u++) acc[u] = _mm256_setzero_si256();
                 for (int p = 0; p < 4; p++) {
@@ -387,7 +400,7 @@ TARGET_AVX2 static int q4_K_tile_avx2(const uint8_t *w, int64_t row_bytes, int n
                         acc[u] = _mm256_add_epi32(acc[u], scaled_dot(qhi, _mm256_loadu_si256((const __m256i *)(yq + 32)), shi));
                     }
                 }
-                const __m256i m = q4k_minima_pairs(sc);
+                const __m256i m = q4k_minima_pairs(scv);
                 for (int u = 0; u < TILE_TOKENS; u++) mins[u] = q4k_minima_lanes(m, xt + (int64_t)u * nb + b);
                 const __m256 yd = _mm256_load_ps(scales + TILE_TOKENS * b);
                 const __m256 d = _mm256_mul_ps(_mm256_set1_ps(_cvtsh_ss(row[b].d)), yd);
@@ -446,23 +459,54 @@ TARGET_AVX2 static int q6_K_tile_avx2(const uint8_t *w, int64_t row_bytes, int n
 
 // Rows × tokens, tokens in tiles of four so each unpacked super-block serves four tokens (the
 // tokens after the tiles of eight).
+// Decode (one token): the four-token loop below for a single token, with the row's running sum
+// in a register rather than an array (its chain of multiply-adds then waits on no store), so
+// each row has the same float operations in the same order and the same bits.
+TARGET_AVX2 static void q4_K_decode_avx2(const uint8_t *w, int64_t row_bytes, int nb, const jk_block_q8k *x, float *y, int r0, int r1) {
+    const __m256i low = _mm256_set1_epi8(0x0F);
+    for (int r = r0; r < r1; r++) {
+        const blk_q4_K *row = (const blk_q4_K *)(w + (int64_t)r * row_bytes);
+        float sum = 0;
+        for (int b = 0; b < nb; b++) {
+            prefetch_two_rows_on(&row[b], row_bytes, (int)sizeof(blk_q4_K));
+            const __m128i sc = q4k_scales_avx2(row[b].scales);
+            const __m256i scales16 = _mm256_broadcastsi128_si256(_mm_cvtepu8_epi16(sc));
+            __m256i acc = _mm256_setzero_si256();
+            for (int p = 0; p < 4; p++) {
+                const __m256i bytes = _mm256_loadu_si256((const __m256i *)(row[b].qs + 32 * p));
+                const __m256i slo = _mm256_shuffle_epi8(scales16, _mm256_set1_epi16((short)(0x0100 + 0x0404 * p)));
+                const __m256i shi = _mm256_shuffle_epi8(scales16, _mm256_set1_epi16((short)(0x0302 + 0x0404 * p)));
+                const int8_t *yq = x[b].qs + 64 * p;
+                acc = _mm256_add_epi32(acc, scaled_dot(_mm256_and_si256(bytes, low), _mm256_loadu_si256((const __m256i *)yq), slo));
+                acc = _mm256_add_epi32(acc, scaled_dot(_mm256_and_si256(_mm256_srli_epi16(bytes, 4), low),
+                                                       _mm256_loadu_si256((const __m256i *)(yq + 32)), shi));
+            }
+            int sums[2];
+            hsum2_i32(acc, q4k_minima_lanes(q4k_minima_pairs(sc), &x[b]), sums);
+            const float d = _cvtsh_ss(row[b].d), dmin = _cvtsh_ss(row[b].dmin);
+            sum = fmaf(d * x[b].d, (float)sums[0], sum);
+            sum = fmaf(-(dmin * x[b].d), (float)sums[1], sum);
+        }
+        y[r] = sum;
+    }
+}
+
 TARGET_AVX2 static void mm_q4_K_avx2(const uint8_t *w, int64_t row_bytes, int nb, const void *xv,
                                      int n, float *y, int64_t ldy, int r0, int r1) {
     const jk_block_q8k *x = (const jk_block_q8k *)xv;
     const __m256i low = _mm256_set1_epi8(0x0F);
+    if (n == 1) { q4_K_decode_avx2(w, row_bytes, nb, x, y, r0, r1); return; }
     for (int t0 = q4_K_tile_avx2(w, row_bytes, nb, x, n, y, ldy, r0, r1); t0 < n; t0 += 4) {
         const int tn = n - t0 < 4 ? n - t0 : 4;
         for (int r = r0; r < r1; r++) {
             const blk_q4_K *row = (const blk_q4_K *)(w + (int64_t)r * row_bytes);
             float sum[4] = {0, 0, 0, 0};
             for (int b = 0; b < nb; b++) {
-                if (n == 1) prefetch_two_rows_on(&row[b], row_bytes, (int)sizeof(blk_q4_K));
-                uint8_t sc[16];
-                q4k_scale_bytes(row[b].scales, sc);
+                const __m128i sc = q4k_scales_avx2(row[b].scales);
                 const __m256i m = q4k_minima_pairs(sc);
                 // The eight scales as int16 in both halves; scale j is picked by shuffling its
                 // two bytes into every lane.
-                const __m256i scales16 = _mm256_broadcastsi128_si256(_mm_cvtepu8_epi16(_mm_loadl_epi64((const __m128i *)sc)));
+                const __m256i scales16 = _mm256_broadcastsi128_si256(_mm_cvtepu8_epi16(sc));
                 __m256i acc[4] = { _mm256_setzero_si256(), _mm256_setzero_si256(), _mm256_setzero_si256(), _mm256_setzero_si256() };
                 for (int p = 0; p < 4; p++) {
                     const __m256i bytes = _mm256_loadu_si256((const __m256i *)(row[b].qs + 32 * p));
