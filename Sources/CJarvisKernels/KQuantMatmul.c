@@ -322,9 +322,10 @@ TARGET_AVX2 static inline __m256i q6k_offset_lanes(__m256i scales, const jk_bloc
 }
 
 // Decode (one token) reads each weight row once from memory: while a super-block is computed,
-// the same super-block two rows on is fetched. With several tokens a row is reused from cache.
-TARGET_AVX2 static inline void prefetch_two_rows_on(const void *block, int64_t row_bytes, int bytes) {
-    const char *p = (const char *)block + 2 * row_bytes;
+// the same super-block `ahead` bytes on (two rows, or the next group of rows) is fetched. With
+// several tokens a row is reused from cache.
+TARGET_AVX2 static inline void prefetch_rows_on(const void *block, int64_t ahead, int bytes) {
+    const char *p = (const char *)block + ahead;
     for (int o = 0; o < bytes; o += 64) _mm_prefetch(p + o, _MM_HINT_T0);
 }
 
@@ -459,35 +460,74 @@ TARGET_AVX2 static int q6_K_tile_avx2(const uint8_t *w, int64_t row_bytes, int n
 
 // Rows × tokens, tokens in tiles of four so each unpacked super-block serves four tokens (the
 // tokens after the tiles of eight).
-// Decode (one token): the four-token loop below for a single token, with the row's running sum
-// in a register rather than an array (its chain of multiply-adds then waits on no store), so
-// each row has the same float operations in the same order and the same bits.
-TARGET_AVX2 static void q4_K_decode_avx2(const uint8_t *w, int64_t row_bytes, int nb, const jk_block_q8k *x, float *y, int r0, int r1) {
+// One Q4_K super-block of one row against the activation block xb: the scaled integer dot
+// (eight int32 lanes to be summed) and, in `mins`, the minima's share (likewise).
+TARGET_AVX2 static inline __m256i q4k_block_dot(const blk_q4_K *blk, const jk_block_q8k *xb, __m256i *mins) {
     const __m256i low = _mm256_set1_epi8(0x0F);
-    for (int r = r0; r < r1; r++) {
-        const blk_q4_K *row = (const blk_q4_K *)(w + (int64_t)r * row_bytes);
+    const __m128i sc = q4k_scales_avx2(blk->scales);
+    // The eight scales as int16 in both halves; scale j is picked by shuffling its two bytes
+    // into every lane.
+    const __m256i scales16 = _mm256_broadcastsi128_si256(_mm_cvtepu8_epi16(sc));
+    __m256i acc = _mm256_setzero_si256();
+    for (int p = 0; p < 4; p++) {
+        const __m256i bytes = _mm256_loadu_si256((const __m256i *)(blk->qs + 32 * p));
+        const __m256i slo = _mm256_shuffle_epi8(scales16, _mm256_set1_epi16((short)(0x0100 + 0x0404 * p)));
+        const __m256i shi = _mm256_shuffle_epi8(scales16, _mm256_set1_epi16((short)(0x0302 + 0x0404 * p)));
+        const int8_t *yq = xb->qs + 64 * p;
+        acc = _mm256_add_epi32(acc, scaled_dot(_mm256_and_si256(bytes, low), _mm256_loadu_si256((const __m256i *)yq), slo));
+        acc = _mm256_add_epi32(acc, scaled_dot(_mm256_and_si256(_mm256_srli_epi16(bytes, 4), low),
+                                               _mm256_loadu_si256((const __m256i *)(yq + 32)), shi));
+    }
+    *mins = q4k_minima_lanes(q4k_minima_pairs(sc), xb);
+    return acc;
+}
+
+// Decode (one token), eight rows at a time, one row per lane: each super-block's integer sums
+// of the eight rows are reduced together (hsum8x8_i32), their d and dmin widened by one
+// conversion, and the float part done in eight lanes: lane by lane the operations of the
+// four-token loop below, in the same order, so the bits are the same. Done one row at a time,
+// the reductions and the scalar chain were a third of a decode's time. Rows left over go one
+// at a time. The rows of the next group are fetched while these are computed.
+TARGET_AVX2 static void q4_K_decode_avx2(const uint8_t *w, int64_t row_bytes, int nb, const jk_block_q8k *x, float *y, int r0, int r1) {
+    const __m256 sign = _mm256_set1_ps(-0.0f);
+    // Bytes 0–1 and 2–3 of each 32-bit lane (a row's d and dmin) to the low and high halves.
+    const __m256i split = _mm256_setr_epi8(0, 1, 4, 5, 8, 9, 12, 13, 2, 3, 6, 7, 10, 11, 14, 15,
+                                           0, 1, 4, 5, 8, 9, 12, 13, 2, 3, 6, 7, 10, 11, 14, 15);
+    for (; r0 + 8 <= r1; r0 += 8) {
+        const uint8_t *base = w + (int64_t)r0 * row_bytes;
+        __m256 sum = _mm256_setzero_ps();
+        for (int b = 0; b < nb; b++) {
+            __m256i acc[8], mins[8];
+            uint32_t dm[8];
+            for (int r = 0; r < 8; r++) {
+                const blk_q4_K *blk = (const blk_q4_K *)(base + (int64_t)r * row_bytes) + b;
+                prefetch_rows_on(blk, 8 * row_bytes, (int)sizeof(blk_q4_K));
+                memcpy(&dm[r], blk, 4);
+                acc[r] = q4k_block_dot(blk, &x[b], &mins[r]);
+            }
+            const __m256i halves = _mm256_permute4x64_epi64(
+                _mm256_shuffle_epi8(_mm256_setr_epi32((int)dm[0], (int)dm[1], (int)dm[2], (int)dm[3], (int)dm[4], (int)dm[5], (int)dm[6], (int)dm[7]), split),
+                _MM_SHUFFLE(3, 1, 2, 0));
+            const __m256 yd = _mm256_set1_ps(x[b].d);
+            const __m256 d = _mm256_mul_ps(_mm256_cvtph_ps(_mm256_castsi256_si128(halves)), yd);
+            const __m256 dmin = _mm256_mul_ps(_mm256_cvtph_ps(_mm256_extracti128_si256(halves, 1)), yd);
+            sum = _mm256_fmadd_ps(d, _mm256_cvtepi32_ps(hsum8x8_i32(acc)), sum);
+            sum = _mm256_fmadd_ps(_mm256_xor_ps(dmin, sign), _mm256_cvtepi32_ps(hsum8x8_i32(mins)), sum);
+        }
+        _mm256_storeu_ps(y + r0, sum);
+    }
+    for (; r0 < r1; r0++) {
+        const blk_q4_K *row = (const blk_q4_K *)(w + (int64_t)r0 * row_bytes);
         float sum = 0;
         for (int b = 0; b < nb; b++) {
-            prefetch_two_rows_on(&row[b], row_bytes, (int)sizeof(blk_q4_K));
-            const __m128i sc = q4k_scales_avx2(row[b].scales);
-            const __m256i scales16 = _mm256_broadcastsi128_si256(_mm_cvtepu8_epi16(sc));
-            __m256i acc = _mm256_setzero_si256();
-            for (int p = 0; p < 4; p++) {
-                const __m256i bytes = _mm256_loadu_si256((const __m256i *)(row[b].qs + 32 * p));
-                const __m256i slo = _mm256_shuffle_epi8(scales16, _mm256_set1_epi16((short)(0x0100 + 0x0404 * p)));
-                const __m256i shi = _mm256_shuffle_epi8(scales16, _mm256_set1_epi16((short)(0x0302 + 0x0404 * p)));
-                const int8_t *yq = x[b].qs + 64 * p;
-                acc = _mm256_add_epi32(acc, scaled_dot(_mm256_and_si256(bytes, low), _mm256_loadu_si256((const __m256i *)yq), slo));
-                acc = _mm256_add_epi32(acc, scaled_dot(_mm256_and_si256(_mm256_srli_epi16(bytes, 4), low),
-                                                       _mm256_loadu_si256((const __m256i *)(yq + 32)), shi));
-            }
+            prefetch_rows_on(&row[b], 2 * row_bytes, (int)sizeof(blk_q4_K));
+            __m256i mins;
             int sums[2];
-            hsum2_i32(acc, q4k_minima_lanes(q4k_minima_pairs(sc), &x[b]), sums);
-            const float d = _cvtsh_ss(row[b].d), dmin = _cvtsh_ss(row[b].dmin);
-            sum = fmaf(d * x[b].d, (float)sums[0], sum);
-            sum = fmaf(-(dmin * x[b].d), (float)sums[1], sum);
+            hsum2_i32(q4k_block_dot(&row[b], &x[b], &mins), mins, sums);
+            sum = fmaf(_cvtsh_ss(row[b].d) * x[b].d, (float)sums[0], sum);
+            sum = fmaf(-(_cvtsh_ss(row[b].dmin) * x[b].d), (float)sums[1], sum);
         }
-        y[r] = sum;
+        y[r0] = sum;
     }
 }
 
@@ -543,7 +583,7 @@ TARGET_AVX2 static void mm_q6_K_avx2(const uint8_t *w, int64_t row_bytes, int nb
             const blk_q6_K *row = (const blk_q6_K *)(w + (int64_t)r * row_bytes);
             float sum[4] = {0, 0, 0, 0};
             for (int b = 0; b < nb; b++) {
-                if (n == 1) prefetch_two_rows_on(&row[b], row_bytes, (int)sizeof(blk_q6_K));
+                if (n == 1) prefetch_rows_on(&row[b], 2 * row_bytes, (int)sizeof(blk_q6_K));
                 const __m128i sc16 = _mm_loadu_si128((const __m128i *)row[b].scales);
                 __m256i acc[4] = { _mm256_setzero_si256(), _mm256_setzero_si256(), _mm256_setzero_si256(), _mm256_setzero_si256() };
                 for (int h = 0; h < 2; h++) {
@@ -623,7 +663,7 @@ TARGET_AVX2 static void mm_##T##_avx2(const uint8_t *w, int64_t row_bytes, int n
             float sum[4] = {0, 0, 0, 0};                                                         \
             for (int b = 0; b < nb; b++) {                                                       \
                 const uint8_t *blk = row + (int64_t)b * BYTES;                                   \
-                if (n == 1) prefetch_two_rows_on(blk, row_bytes, BYTES);                         \
+                if (n == 1) prefetch_rows_on(blk, 2 * row_bytes, BYTES);                         \
                 __m256i q[8];                                                                    \
                 chunks_##T(blk, q);                                                              \
                 scales_##T(blk, &k);                                                             \
