@@ -14,6 +14,8 @@ extern const int8_t jk_iq4nl_values[16];
 
 /// The kernel of a K-type (Q2_K…Q6_K, IQ4_XS) for a CPU level (0 portable, ≥1 AVX2); KQuantMatmul.c.
 jk_mm_fn jk_kquant_kernel(int type, int level);
+/// Chooses jk_quantize_q8k's code for a CPU level (0 portable, ≥1 AVX2); KQuantMatmul.c.
+void jk_kquant_select_quantizer(int level);
 /// The F16 or BF16 kernel for a CPU level (0 portable, ≥1 AVX2); HalfMatmul.c.
 jk_mm_fn jk_half_kernel(int type, int level);
 

@@ -452,6 +452,7 @@ int jk_select_matmul_kernels(int level) {
         else if (k->block_bytes == 64) k->current = jk_half_kernel(k->type, chosen);
         else k->current = chosen == 2 ? k->vnni : chosen == 1 ? k->avx2 : k->portable;
     }
+    jk_kquant_select_quantizer(chosen);
 #if defined(__x86_64__)
     quantize_q8_current = chosen >= 1 ? quantize_q8_avx2 : quantize_q8_portable;
 #else

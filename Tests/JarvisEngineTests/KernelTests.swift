@@ -86,6 +86,27 @@ final class KernelTests: XCTestCase {
         return blocks
     }
 
+    /// The Q8_K quantizer gives the same blocks at every CPU level, including where the largest
+    /// magnitude comes twice with opposite signs (the first one's sign sets the scale's), and
+    /// for a block of zeros.
+    func testQ8KBlocksAreTheSameAtEveryLevel() {
+        var x = randoms(4 * 256, scale: 3)
+        x[256 + 40] = -7; x[256 + 200] = 7            // block 1: -7 first
+        x[512 + 10] = 7; x[512 + 100] = -7            // block 2: +7 first
+        for i in 768..<1024 { x[i] = 0 }               // block 3: zeros
+        func bytes(_ level: Int32) -> [UInt8] {
+            _ = jk_select_matmul_kernels(level)
+            return quantizeQ8K(x).flatMap { b in withUnsafeBytes(of: b) { Array($0) } }
+        }
+        let portable = bytes(0), avx2 = bytes(1)
+        _ = jk_select_matmul_kernels(2)
+        XCTAssertEqual(portable, avx2)
+        let blocks = quantizeQ8K(x)
+        XCTAssertEqual(blocks[1].d, 7 / 127, accuracy: 1e-6, "scale from -7, the first of the two")
+        XCTAssertEqual(blocks[2].d, -7 / 127, accuracy: 1e-6, "scale from +7, the first of the two")
+        XCTAssertEqual(blocks[3].d, 0)
+    }
+
     /// Q4_K and Q6_K on their blocks against the dequantized weights times the dequantized
     /// Q8_K activations, in Double; and the Q8_K blocks themselves (values, sums of 16).
     func testKQuantProductsAgreeWithDequantizedOnes() {
