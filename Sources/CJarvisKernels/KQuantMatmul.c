@@ -347,7 +347,8 @@ TARGET_AVX2 static inline __m256i q4k_minima_lanes(__m256i mins, const jk_block_
 }
 // q4k_scale_bytes in one register, from the twelve packed bytes `s` (the four after them, which
 // are read, do not matter): the same shifts and masks on the three 32-bit words, lane by lane,
-// so no byte goes through memory (that store and reload cost a sixth of a decode's time).
+// so no byte goes through memory (unpacking through memory was about a sixth of a decode's time
+// in a timing program).
 TARGET_AVX2 static inline __m128i q4k_scales_avx2(const uint8_t *s) {
     const __m128i u = _mm_loadu_si128((const __m128i *)s);   // u0 u1 u2 -
     // sc[0..3] = u0 & m6, sc[4..7] = u2 & m4, mn[0..3] = u1 & m6, mn[4..7] = (u2 >> 4) & m4 ...
@@ -513,8 +514,6 @@ TARGET_AVX2 static int q6_K_tile_avx2(const uint8_t *w, int64_t row_bytes, int n
     return tiled;
 }
 
-// Rows × tokens, tokens in tiles of four so each unpacked super-block serves four tokens (the
-// tokens after the tiles of eight).
 // One Q4_K super-block of one row against the activation block xb: the scaled integer dot
 // (eight int32 lanes to be summed) and, in `mins`, the minima's share (likewise).
 TARGET_AVX2 static inline __m256i q4k_block_dot(const blk_q4_K *blk, const jk_block_q8k *xb, __m256i *mins) {
@@ -541,8 +540,8 @@ TARGET_AVX2 static inline __m256i q4k_block_dot(const blk_q4_K *blk, const jk_bl
 // of the eight rows are reduced together (hsum8x8_i32), their d and dmin widened by one
 // conversion, and the float part done in eight lanes: lane by lane the operations of the
 // four-token loop below, in the same order, so the bits are the same. Done one row at a time,
-// the reductions and the scalar chain were a third of a decode's time. Rows left over go one
-// at a time. The rows of the next group are fetched while these are computed.
+// the reductions and the scalar chain were nearly a third of a decode's time. Rows left over go
+// one at a time. The rows of the next group are fetched while these are computed.
 TARGET_AVX2 static void q4_K_decode_avx2(const uint8_t *w, int64_t row_bytes, int nb, const jk_block_q8k *x, float *y, int r0, int r1) {
     const __m256 sign = _mm256_set1_ps(-0.0f);
     // Bytes 0–1 and 2–3 of each 32-bit lane (a row's d and dmin) to the low and high halves.
@@ -586,6 +585,8 @@ TARGET_AVX2 static void q4_K_decode_avx2(const uint8_t *w, int64_t row_bytes, in
     }
 }
 
+// Rows × tokens, tokens in tiles of four so each unpacked super-block serves four tokens (the
+// tokens after the tiles of eight); a single token is q4_K_decode_avx2's.
 TARGET_AVX2 static void mm_q4_K_avx2(const uint8_t *w, int64_t row_bytes, int nb, const void *xv,
                                      int n, float *y, int64_t ldy, int r0, int r1) {
     const jk_block_q8k *x = (const jk_block_q8k *)xv;
