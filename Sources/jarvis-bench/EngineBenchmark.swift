@@ -8,8 +8,10 @@ import JarvisEngine
 ///
 /// The tests are llama-bench's: ppN is a prompt of N tokens from an empty cache, in one call;
 /// tgN is N tokens decoded one at a time from an empty cache. Each figure is the median of
-/// `--repetitions` timed runs after a warm-up. For each thread count Jarvis runs first, then the
-/// peer, so both see the same machine load within a few seconds.
+/// `--repetitions` timed runs after a warm-up. With llama-bench the two engines take turns: one
+/// round of every test in Jarvis, then one llama-bench run of every test (`-r 1`, after its own
+/// warm-up), `--repetitions` rounds, so a machine whose speed drifts (this project's moved by up
+/// to a tenth between runs) slows both alike rather than whichever ran second.
 struct EngineBenchmark: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "engine",
@@ -103,27 +105,39 @@ struct EngineBenchmark: ParsableCommand {
         if case .none(let why) = peer { peerNote = why }
         for threads in counts {
             ComputeThreads.set(threads)
-            let ours = try measure(transformer, ids)
-            var theirs: [String: Double] = [:]
-            do {
-                switch peer {
-                case .none: break
-                case .llamaBench(let binary):
-                    let r = try LlamaBenchPeer.measure(binary: binary, model: path, promptLengths: promptLengths, genTokens: genTokens,
-                                                       threads: threads, repetitions: options.repetitions)
-                    theirs = r.tokensPerSecond
-                    peerNote = "llama-bench from llama-cpp-python \(LlamaBenchPeer.sourceVersion)'s llama.cpp (build \(r.buildCommit), "
-                        + "GGML_NATIVE, \(r.cpu)); its defaults otherwise; median of \(options.repetitions) runs each"
-                case .python:
+            try warmUp(transformer, ids)
+            var ours: [String: Double] = [:], theirs: [String: Double] = [:]
+            switch peer {
+            case .none: break
+            case .llamaBench(let binary):
+                do {
+                    var mine: [String: [Double]] = [:], other: [String: [Double]] = [:]
+                    for _ in 0..<options.repetitions {
+                        mine.merge(try measure(transformer, ids, repetitions: 1)) { $0 + $1 }
+                        let r = try LlamaBenchPeer.measure(binary: binary, model: path, promptLengths: promptLengths, genTokens: genTokens,
+                                                           threads: threads, repetitions: 1)
+                        other.merge(r.tokensPerSecond.mapValues { [$0] }) { $0 + $1 }
+                        peerNote = "llama-bench from llama-cpp-python \(LlamaBenchPeer.sourceVersion)'s llama.cpp (build \(r.buildCommit), "
+                            + "GGML_NATIVE, \(r.cpu)); its defaults otherwise; one run of each test per round, "
+                            + "taking turns with Jarvis, median of \(options.repetitions) rounds"
+                    }
+                    (ours, theirs) = (mine.mapValues(median), other.mapValues(median))
+                } catch {
+                    peerNote = "not available: \(error)"
+                }
+            case .python:
+                do {
                     let r = try LlamaCppPeer.measure(model: path, tokens: ids, promptLengths: promptLengths, genTokens: genTokens,
                                                      threads: threads, repetitions: options.repetitions)
                     theirs = r.tokensPerSecond
                     peerNote = "* FALLBACK: llama-cpp-python \(r.version) timed around eval, same token ids; it measures llama.cpp "
                         + "slower than llama-bench does, so these ratios overstate Jarvis's lead. Build llama-bench: \(LlamaBenchPeer.buildCommand)"
+                } catch {
+                    peerNote = "not available: \(error)"
                 }
-            } catch {
-                peerNote = "not available: \(error)"
             }
+            // Without llama-bench's turns (no peer, the fallback, or a failed run), Jarvis's rounds run on their own.
+            if ours.isEmpty { ours = try measure(transformer, ids, repetitions: options.repetitions).mapValues(median) }
             results.append((threads, ours))
             for name in tests {
                 let mine = ours[name]!, other = theirs[name]
@@ -160,12 +174,15 @@ struct EngineBenchmark: ParsableCommand {
               + "bound 1.2 × file + KV cache (\(mib(kvBytes)) MiB) = \(mib(fileBytes * 6 / 5 + kvBytes)) MiB")
     }
 
-    /// Median tokens/s of each test over the repetitions, at the current thread count.
-    func measure(_ transformer: Transformer, _ ids: [Int32]) throws -> [String: Double] {
-        // Warm up caches and the worker pool.
+    /// Warms up caches and the worker pool at the current thread count.
+    func warmUp(_ transformer: Transformer, _ ids: [Int32]) throws {
         try transformer.prefill(Array(ids.prefix(64)), cache: KVCache(config: transformer.config, capacity: 64))
+    }
+
+    /// Tokens/s of each test, one sample per repetition, at the current thread count.
+    func measure(_ transformer: Transformer, _ ids: [Int32], repetitions: Int) throws -> [String: [Double]] {
         var samples: [String: [Double]] = [:]
-        for _ in 0..<options.repetitions {
+        for _ in 0..<repetitions {
             for n in promptLengths {
                 let cache = KVCache(config: transformer.config, capacity: n)
                 let t0 = Date()
@@ -181,7 +198,7 @@ struct EngineBenchmark: ParsableCommand {
             }
             samples["tg\(genTokens)", default: []].append(Double(genTokens) / Date().timeIntervalSince(t1))
         }
-        return samples.mapValues(median)
+        return samples
     }
 
     /// The weight matrices' storage types with their counts, e.g. "Q4_K ×96, Q6_K ×17".
