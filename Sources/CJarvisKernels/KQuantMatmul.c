@@ -93,17 +93,22 @@ __attribute__((target("avx2,fma,f16c"))) static void quantize_q8k_avx2(const flo
 }
 #endif
 
-static void (*quantize_q8k_current)(const float *, jk_block_q8k *, int64_t) = quantize_q8k_portable;
+// Set with the matrix kernels (jk_select_matmul_kernels), on first use if nothing chose before.
+static void (*quantize_q8k_current)(const float *, jk_block_q8k *, int64_t);
 
 void jk_kquant_select_quantizer(int level) {
 #if defined(__x86_64__)
     quantize_q8k_current = level >= 1 ? quantize_q8k_avx2 : quantize_q8k_portable;
 #else
     (void)level;
+    quantize_q8k_current = quantize_q8k_portable;
 #endif
 }
 
-void jk_quantize_q8k(const float *x, jk_block_q8k *y, int64_t n) { quantize_q8k_current(x, y, n); }
+void jk_quantize_q8k(const float *x, jk_block_q8k *y, int64_t n) {
+    if (!quantize_q8k_current) jk_select_matmul_kernels(2);
+    quantize_q8k_current(x, y, n);
+}
 
 // ---- shared pieces --------------------------------------------------------------------------------
 
