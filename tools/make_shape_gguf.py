@@ -8,6 +8,7 @@ reached for here: `jarvis-bench engine --model FILE` measures Jarvis against lla
     tools/build_llama_bench.sh                    # the pinned llama-quantize
     tools/make_shape_gguf.py                      # every shape, F16 + Q4_K_M + Q8_0
     tools/make_shape_gguf.py --shape qwen2.5-1.5b --types Q8_0
+    tools/make_shape_gguf.py --shape qwen3-1.7b --types Q4_K_M Q8_0
     tools/make_shape_gguf.py --shape llama3.2-1b --types Q3_K_M   # Q3_K, Q4_K, Q5_K, Q6_K
     tools/make_shape_gguf.py --shape qwen2.5-0.5b --types Q4_K_M  # Q5_0, Q8_0, Q4_K, Q6_K
 
@@ -48,7 +49,7 @@ if version("gguf") != GGUF_VERSION:
 LLAMA_CPP_VERSION = "0.3.36"
 
 # Hugging Face config.json of each model (meta-llama/Llama-3.2-1B, Qwen/Qwen2.5-1.5B-Instruct,
-# Qwen/Qwen2.5-0.5B-Instruct).
+# Qwen/Qwen3-1.7B, Qwen/Qwen2.5-0.5B-Instruct).
 SHAPES = {
     "llama3.2-1b": dict(
         arch="llama", name="Llama-3.2-1B shape (random weights)",
@@ -61,6 +62,13 @@ SHAPES = {
         arch="qwen2", name="Qwen2.5-1.5B shape (random weights)",
         layers=28, dim=1536, ffn=8960, heads=12, kv_heads=2, head_dim=128, vocab=151936,
         rope_theta=1000000.0, rms_eps=1e-6, context=32768, qkv_bias=True, tied=True,
+        pre="qwen2", regular_tokens=151643,
+        specials={151643: "<|endoftext|>", 151644: "<|im_start|>", 151645: "<|im_end|>"},
+        bos=151643, eos=151645, add_bos=False),
+    "qwen3-1.7b": dict(
+        arch="qwen3", name="Qwen3-1.7B shape (random weights)",
+        layers=28, dim=2048, ffn=6144, heads=16, kv_heads=8, head_dim=128, vocab=151936,
+        rope_theta=1000000.0, rms_eps=1e-6, context=40960, qkv_bias=False, qk_norm=True, tied=True,
         pre="qwen2", regular_tokens=151643,
         specials={151643: "<|endoftext|>", 151644: "<|im_start|>", 151645: "<|im_end|>"},
         bos=151643, eos=151645, add_bos=False),
@@ -149,6 +157,9 @@ def write_f16(path, shape, seed):
         if s["qkv_bias"]:
             for n, size in (("attn_q", q), ("attn_k", kv), ("attn_v", kv)):
                 w.add_tensor(p + n + ".bias", np.zeros(size, dtype=np.float32))
+        if s.get("qk_norm"):   # Qwen3: RMSNorm of each head's query and key
+            w.add_tensor(p + "attn_q_norm.weight", np.ones(s["head_dim"], dtype=np.float32))
+            w.add_tensor(p + "attn_k_norm.weight", np.ones(s["head_dim"], dtype=np.float32))
         w.add_tensor(p + "attn_output.weight", weight(d, q))
         w.add_tensor(p + "ffn_norm.weight", np.ones(d, dtype=np.float32))
         w.add_tensor(p + "ffn_gate.weight", weight(f, d))

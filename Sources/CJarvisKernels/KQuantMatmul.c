@@ -416,8 +416,8 @@ TARGET_AVX2 static inline __m256i hsum8x8_i32(const __m256i v[8]) {
 // token u's from the start: no sums across lanes. A tile's activations are laid out that way
 // once (q8k_tile); a row's super-block is unpacked to bytes once per tile. The products of one
 // sub-block's quads are summed in int16 before its scale is applied (one madd per sub-block and
-// row, not one per quad): a Q4_K pair of products is at most 2 · 15 · 127, so eight fit in
-// int16, and a Q6_K pair at most 2 · 63 · 127, so two do. Integer sums are exact in any order
+// row, not one per quad): with any int8 activations a Q4_K pair of products is at most
+// 2 · 15 · 128 in magnitude, so eight fit in int16, and a Q6_K pair at most 2 · 63 · 128, so two do. Integer sums are exact in any order
 // and the float part is lane by lane the operations of the four-token loops below, so the bits
 // are the same. (Before, one row × eight tokens reduced each token's eight lanes per
 // super-block; a timing program over a 8192 × 2048 Q4_K matrix and 64 tokens went 0.52 → 0.36
@@ -455,6 +455,8 @@ TARGET_AVX2 static inline void transpose8x8_i32(const __m256i v[8], __m256i out[
     }
 }
 
+// The nb super-blocks of the eight tokens at xt (token u's at xt + u · nb) laid out as q8k_tile:
+// the quads and the sums of 16 are 8 × 8 transposes of 32-bit words.
 TARGET_AVX2 static void pack_q8k_tile(const jk_block_q8k *xt, int nb, q8k_tile *t) {
     for (int b = 0; b < nb; b++) {
         __m256i v[8];
