@@ -411,30 +411,35 @@ TARGET_AVX2 static inline __m256i hsum8x8_i32(const __m256i v[8]) {
     return _mm256_add_epi32(_mm256_permute2x128_si256(a, b, 0x20), _mm256_permute2x128_si256(a, b, 0x31));
 }
 
-// Prefill takes TILE_ROWS rows × eight tokens, each product a row's quad (four values, as
-// bytes) broadcast against the eight tokens' quads side by side, so lane u of every vector is
-// token u's from the start: no sums across lanes. A tile's activations are laid out that way
-// once (q8k_tile); a row's super-block is unpacked to bytes once per tile. The products of one
-// sub-block's quads are summed in int16 before its scale is applied (one madd per sub-block and
-// row, not one per quad): with any int8 activations a Q4_K pair of products is at most
-// 2 · 15 · 128 in magnitude, so eight fit in int16, and a Q6_K pair at most 2 · 63 · 128, so two do. Integer sums are exact in any order
-// and the float part is lane by lane the operations of the four-token loops below, so the bits
-// are the same. (Before, one row × eight tokens reduced each token's eight lanes per
-// super-block; a timing program over a 8192 × 2048 Q4_K matrix and 64 tokens went 0.52 → 0.36
-// ns per 32 weights and token.) Each kernel returns how many tokens it did (whole tiles of
-// eight) and its four-token loop does the rest.
+// Prefill takes a few rows × sixteen tokens (two vectors of eight; a last tile may have one),
+// each product a row's quad (four values, as bytes) broadcast against eight tokens' quads side by
+// side, so lane u of every vector is one token's from the start: no sums across lanes. A tile's
+// activations are laid out that way once (q8k_tile); a row's super-block is unpacked to bytes
+// once per tile. The products of one sub-block's quads are summed in int16 before its scale is
+// applied (one madd per sub-block and row, not one per quad): with any int8 activations a Q4_K
+// pair of products is at most 2 · 15 · 128 in magnitude, so eight fit in int16, and a Q6_K pair
+// at most 2 · 63 · 128, so two do. Integer sums are exact in any order and the float part is
+// lane by lane the operations of the four-token loops below, so the bits are the same. (Before,
+// one row × eight tokens reduced each token's eight lanes per super-block. A timing program
+// over an 8192 × 2048 matrix and 64 tokens, one thread, ns per 32 weights and token: Q4_K 0.52
+// → 0.36, Q6_K 0.63 → 0.43; sixteen tokens rather than eight gained Q6_K 10% and Q4_K little.)
+// Each kernel returns how many tokens it did (whole tiles of eight) and its four-token loop does
+// the rest.
 #define TILE_TOKENS 8
-#define TILE_ROWS 6
+#define WIDE 2          // vectors of eight tokens in a wide tile
+#define WIDE_ROWS 3     // rows per step of a wide tile
+#define NARROW_ROWS 6   // rows per step of a tile of one vector
+#define MAX_ROWS 6
 
-// One super-block of a tile's activations: quads[q] holds bytes 4q…4q+3 of token u at 4u;
-// sums32[k] holds token u's sums of the 32-value sub-blocks 2k and 2k + 1 (Q4_K's minima) at
-// 2u and 2u + 1, and bsums[k] its Q8_K sums of 16 number 2k and 2k + 1 (Q6_K's offset) likewise;
-// d[u] is token u's scale.
+// One super-block of a tile's activations, token 8v + u in vector v, lane u: quads[q] holds
+// bytes 4q…4q+3 of the token at 32v + 4u; sums32[k][v] holds its sums of the 32-value
+// sub-blocks 2k and 2k + 1 (Q4_K's minima) at 2u and 2u + 1, and bsums[k][v] its Q8_K sums of 16
+// number 2k and 2k + 1 (Q6_K's offset) likewise; d[v][u] is its scale.
 typedef struct {
-    uint8_t quads[64][4 * TILE_TOKENS];
-    int16_t sums32[4][2 * TILE_TOKENS];
-    int16_t bsums[8][2 * TILE_TOKENS];
-    float d[TILE_TOKENS];
+    uint8_t quads[64][32 * WIDE];
+    int16_t sums32[4][WIDE][2 * TILE_TOKENS];
+    int16_t bsums[8][WIDE][2 * TILE_TOKENS];
+    float d[WIDE][TILE_TOKENS];
 } q8k_tile;
 
 // Eight vectors of eight int32 transposed: lane j of out[i] is lane i of v[j].
@@ -455,23 +460,27 @@ TARGET_AVX2 static inline void transpose8x8_i32(const __m256i v[8], __m256i out[
     }
 }
 
-// The nb super-blocks of the eight tokens at xt (token u's at xt + u · nb) laid out as q8k_tile:
+// The nb super-blocks of the 8 · V tokens at xt (token u's at xt + u · nb) laid out as q8k_tile:
 // the quads and the sums of 16 are 8 × 8 transposes of 32-bit words.
-TARGET_AVX2 static void pack_q8k_tile(const jk_block_q8k *xt, int nb, q8k_tile *t) {
+TARGET_AVX2 static void pack_q8k_tile(const jk_block_q8k *xt, int nb, int V, q8k_tile *t) {
     for (int b = 0; b < nb; b++) {
-        __m256i v[8];
-        for (int g = 0; g < 8; g++) {
-            for (int u = 0; u < TILE_TOKENS; u++) v[u] = _mm256_loadu_si256((const __m256i *)(xt[(int64_t)u * nb + b].qs + 32 * g));
-            __m256i *out = (__m256i *)t[b].quads[8 * g];
-            transpose8x8_i32(v, out);
+        for (int v = 0; v < V; v++) {
+            const jk_block_q8k *xv = xt + (int64_t)TILE_TOKENS * v * nb + b;
+            __m256i in[8], out[8];
+            for (int g = 0; g < 8; g++) {
+                for (int u = 0; u < TILE_TOKENS; u++) in[u] = _mm256_loadu_si256((const __m256i *)(xv[(int64_t)u * nb].qs + 32 * g));
+                transpose8x8_i32(in, out);
+                for (int i = 0; i < 8; i++) _mm256_store_si256((__m256i *)(t[b].quads[8 * g + i] + 32 * v), out[i]);
+            }
+            for (int u = 0; u < TILE_TOKENS; u++) {
+                const jk_block_q8k *xb = xv + (int64_t)u * nb;
+                in[u] = _mm256_loadu_si256((const __m256i *)xb->bsums);
+                for (int k = 0; k < 8; k++) t[b].sums32[k / 2][v][2 * u + k % 2] = (int16_t)(xb->bsums[2 * k] + xb->bsums[2 * k + 1]);
+                t[b].d[v][u] = xb->d;
+            }
+            transpose8x8_i32(in, out);
+            for (int k = 0; k < 8; k++) _mm256_store_si256((__m256i *)t[b].bsums[k][v], out[k]);
         }
-        for (int u = 0; u < TILE_TOKENS; u++) {
-            const jk_block_q8k *xb = xt + (int64_t)u * nb + b;
-            v[u] = _mm256_loadu_si256((const __m256i *)xb->bsums);
-            for (int k = 0; k < 8; k++) t[b].sums32[k / 2][2 * u + k % 2] = (int16_t)(xb->bsums[2 * k] + xb->bsums[2 * k + 1]);
-            t[b].d[u] = xb->d;
-        }
-        transpose8x8_i32(v, (__m256i *)t[b].bsums);
     }
 }
 
@@ -480,38 +489,44 @@ static inline int32_t four_bytes(const uint8_t *p) { int32_t v; memcpy(&v, p, 4)
 
 // The unpacked super-blocks of R rows (values as bytes, in order) and their sub-block scales as
 // int16 pairs (each scale twice, for madd).
-typedef struct { _Alignas(32) uint8_t q[TILE_ROWS][256]; int32_t scale[TILE_ROWS][16]; } tile_rows;
+typedef struct { _Alignas(32) uint8_t q[MAX_ROWS][256]; int32_t scale[MAX_ROWS][16]; } tile_rows;
 
-// acc[i] = Σ over the `subs` sub-blocks s of rows->scale[i][s] · Σ over its quads of row i's quad
-// · the tile's quad (lane u for token u). A sub-block has `quads` quads; `fit` of them are
-// summed in int16 at a time.
+// acc[i][v] = Σ over the `subs` sub-blocks s of rows->scale[i][s] · Σ over its quads of row i's
+// quad · vector v of the tile's quad. A sub-block has `quads` quads; `fit` of them are summed in
+// int16 at a time.
 TARGET_AVX2 static inline __attribute__((always_inline)) void tile_dots(
-        int R, int subs, int quads, int fit, const tile_rows *rows, const q8k_tile *t, __m256i acc[TILE_ROWS]) {
+        int R, int V, int subs, int quads, int fit, const tile_rows *rows, const q8k_tile *t, __m256i acc[MAX_ROWS][WIDE]) {
     // The rows were just stored; they are read back by broadcasts from memory (load ports), not
     // rebuilt from registers by shuffles (vector ALU work).
     __asm__ volatile("" ::: "memory");
-    for (int i = 0; i < R; i++) acc[i] = _mm256_setzero_si256();
+    for (int i = 0; i < R; i++) for (int v = 0; v < V; v++) acc[i][v] = _mm256_setzero_si256();
     for (int s = 0; s < subs; s++) {
         for (int g = 0; g < quads; g += fit) {
-            __m256i part[TILE_ROWS];
+            __m256i part[MAX_ROWS][WIDE];
             for (int q = quads * s + g; q < quads * s + g + fit; q++) {
-                const __m256i a = _mm256_load_si256((const __m256i *)t->quads[q]);
+                __m256i a[WIDE];
+                for (int v = 0; v < V; v++) a[v] = _mm256_load_si256((const __m256i *)(t->quads[q] + 32 * v));
                 for (int i = 0; i < R; i++) {
-                    const __m256i p = _mm256_maddubs_epi16(_mm256_set1_epi32(four_bytes(rows->q[i] + 4 * q)), a);
-                    part[i] = q == quads * s + g ? p : _mm256_add_epi16(part[i], p);
+                    const __m256i wq = _mm256_set1_epi32(four_bytes(rows->q[i] + 4 * q));
+                    for (int v = 0; v < V; v++) {
+                        const __m256i p = _mm256_maddubs_epi16(wq, a[v]);
+                        part[i][v] = q == quads * s + g ? p : _mm256_add_epi16(part[i][v], p);
+                    }
                 }
             }
-            for (int i = 0; i < R; i++)
-                acc[i] = _mm256_add_epi32(acc[i], _mm256_madd_epi16(part[i], _mm256_set1_epi32(rows->scale[i][s])));
+            for (int i = 0; i < R; i++) {
+                const __m256i scale = _mm256_set1_epi32(rows->scale[i][s]);
+                for (int v = 0; v < V; v++) acc[i][v] = _mm256_add_epi32(acc[i][v], _mm256_madd_epi16(part[i][v], scale));
+            }
         }
     }
 }
 
-// Σ_k pairs[k] · (the two int16 in weights[k]) over `n` pairs, lane u for token u.
-TARGET_AVX2 static inline __m256i tile_pair_dots(const int16_t (*pairs)[2 * TILE_TOKENS], const int32_t *weights, int n) {
-    __m256i s = _mm256_madd_epi16(_mm256_load_si256((const __m256i *)pairs[0]), _mm256_set1_epi32(weights[0]));
+// Σ_k pairs[k][v] · (the two int16 in weights[k]) over `n` pairs, lane u for token 8v + u.
+TARGET_AVX2 static inline __m256i tile_pair_dots(const int16_t (*pairs)[WIDE][2 * TILE_TOKENS], int v, const int32_t *weights, int n) {
+    __m256i s = _mm256_madd_epi16(_mm256_load_si256((const __m256i *)pairs[0][v]), _mm256_set1_epi32(weights[0]));
     for (int k = 1; k < n; k++)
-        s = _mm256_add_epi32(s, _mm256_madd_epi16(_mm256_load_si256((const __m256i *)pairs[k]), _mm256_set1_epi32(weights[k])));
+        s = _mm256_add_epi32(s, _mm256_madd_epi16(_mm256_load_si256((const __m256i *)pairs[k][v]), _mm256_set1_epi32(weights[k])));
     return s;
 }
 
@@ -522,17 +537,17 @@ TARGET_AVX2 static inline void store_tile(float *y, int64_t ldy, int t0, int r, 
     for (int u = 0; u < TILE_TOKENS; u++) y[(int64_t)(t0 + u) * ldy + r] = o[u];
 }
 
-// Rows r … r + R − 1 of a Q4_K tile.
+// Rows r … r + R − 1 × tokens t0 … t0 + 8V − 1 of a Q4_K tile.
 TARGET_AVX2 static inline __attribute__((always_inline)) void q4_K_tile_rows(
-        int R, const uint8_t *w, int64_t row_bytes, int nb, const q8k_tile *t, float *y, int64_t ldy, int t0, int r) {
+        int R, int V, const uint8_t *w, int64_t row_bytes, int nb, const q8k_tile *t, float *y, int64_t ldy, int t0, int r) {
     const __m256i low = _mm256_set1_epi8(0x0F);
     const __m256 sign = _mm256_set1_ps(-0.0f);
     tile_rows rows;
-    int32_t minima[TILE_ROWS][4];
-    __m256 sum[TILE_ROWS];
-    for (int i = 0; i < R; i++) sum[i] = _mm256_setzero_ps();
+    int32_t minima[MAX_ROWS][4];
+    __m256 sum[MAX_ROWS][WIDE];
+    for (int i = 0; i < R; i++) for (int v = 0; v < V; v++) sum[i][v] = _mm256_setzero_ps();
     for (int b = 0; b < nb; b++) {
-        const blk_q4_K *blk[TILE_ROWS];
+        const blk_q4_K *blk[MAX_ROWS];
         for (int i = 0; i < R; i++) {
             blk[i] = (const blk_q4_K *)(w + (int64_t)(r + i) * row_bytes) + b;
             const __m128i sc = q4k_scales_avx2(blk[i]->scales);
@@ -545,28 +560,30 @@ TARGET_AVX2 static inline __attribute__((always_inline)) void q4_K_tile_rows(
                 _mm256_store_si256((__m256i *)(rows.q[i] + 64 * p + 32), _mm256_and_si256(_mm256_srli_epi16(bytes, 4), low));
             }
         }
-        __m256i acc[TILE_ROWS];
-        tile_dots(R, 8, 8, 8, &rows, &t[b], acc);
-        const __m256 yd = _mm256_load_ps(t[b].d);
-        for (int i = 0; i < R; i++) {
-            const __m256 d = _mm256_mul_ps(_mm256_set1_ps(_cvtsh_ss(blk[i]->d)), yd);
-            const __m256 dmin = _mm256_mul_ps(_mm256_set1_ps(_cvtsh_ss(blk[i]->dmin)), yd);
-            sum[i] = _mm256_fmadd_ps(d, _mm256_cvtepi32_ps(acc[i]), sum[i]);
-            sum[i] = _mm256_fmadd_ps(_mm256_xor_ps(dmin, sign), _mm256_cvtepi32_ps(tile_pair_dots(t[b].sums32, minima[i], 4)), sum[i]);
+        __m256i acc[MAX_ROWS][WIDE];
+        tile_dots(R, V, 8, 8, 8, &rows, &t[b], acc);
+        for (int v = 0; v < V; v++) {
+            const __m256 yd = _mm256_load_ps(t[b].d[v]);
+            for (int i = 0; i < R; i++) {
+                const __m256 d = _mm256_mul_ps(_mm256_set1_ps(_cvtsh_ss(blk[i]->d)), yd);
+                const __m256 dmin = _mm256_mul_ps(_mm256_set1_ps(_cvtsh_ss(blk[i]->dmin)), yd);
+                sum[i][v] = _mm256_fmadd_ps(d, _mm256_cvtepi32_ps(acc[i][v]), sum[i][v]);
+                sum[i][v] = _mm256_fmadd_ps(_mm256_xor_ps(dmin, sign), _mm256_cvtepi32_ps(tile_pair_dots(t[b].sums32, v, minima[i], 4)), sum[i][v]);
+            }
         }
     }
-    for (int i = 0; i < R; i++) store_tile(y, ldy, t0, r + i, sum[i]);
+    for (int i = 0; i < R; i++) for (int v = 0; v < V; v++) store_tile(y, ldy, t0 + TILE_TOKENS * v, r + i, sum[i][v]);
 }
 
-// Rows r … r + R − 1 of a Q6_K tile.
+// Rows r … r + R − 1 × tokens t0 … t0 + 8V − 1 of a Q6_K tile.
 TARGET_AVX2 static inline __attribute__((always_inline)) void q6_K_tile_rows(
-        int R, const uint8_t *w, int64_t row_bytes, int nb, const q8k_tile *t, float *y, int64_t ldy, int t0, int r) {
+        int R, int V, const uint8_t *w, int64_t row_bytes, int nb, const q8k_tile *t, float *y, int64_t ldy, int t0, int r) {
     tile_rows rows;
-    int32_t offsets[TILE_ROWS][8];
-    __m256 sum[TILE_ROWS];
-    for (int i = 0; i < R; i++) sum[i] = _mm256_setzero_ps();
+    int32_t offsets[MAX_ROWS][8];
+    __m256 sum[MAX_ROWS][WIDE];
+    for (int i = 0; i < R; i++) for (int v = 0; v < V; v++) sum[i][v] = _mm256_setzero_ps();
     for (int b = 0; b < nb; b++) {
-        const blk_q6_K *blk[TILE_ROWS];
+        const blk_q6_K *blk[MAX_ROWS];
         for (int i = 0; i < R; i++) {
             blk[i] = (const blk_q6_K *)(w + (int64_t)(r + i) * row_bytes) + b;
             for (int h = 0; h < 2; h++) {
@@ -583,29 +600,39 @@ TARGET_AVX2 static inline __attribute__((always_inline)) void q6_K_tile_rows(
             _mm_storeu_si128((__m128i *)rows.scale[i] + 2, _mm_unpacklo_epi16(hi, hi));
             _mm_storeu_si128((__m128i *)rows.scale[i] + 3, _mm_unpackhi_epi16(hi, hi));
         }
-        __m256i acc[TILE_ROWS];
-        tile_dots(R, 16, 4, 2, &rows, &t[b], acc);
-        const __m256 yd = _mm256_load_ps(t[b].d);
-        for (int i = 0; i < R; i++) {
-            const __m256i sumi = _mm256_sub_epi32(acc[i], _mm256_slli_epi32(tile_pair_dots(t[b].bsums, offsets[i], 8), 5));
-            sum[i] = _mm256_fmadd_ps(_mm256_mul_ps(_mm256_set1_ps(_cvtsh_ss(blk[i]->d)), yd), _mm256_cvtepi32_ps(sumi), sum[i]);
+        __m256i acc[MAX_ROWS][WIDE];
+        tile_dots(R, V, 16, 4, 2, &rows, &t[b], acc);
+        for (int v = 0; v < V; v++) {
+            const __m256 yd = _mm256_load_ps(t[b].d[v]);
+            for (int i = 0; i < R; i++) {
+                const __m256i sumi = _mm256_sub_epi32(acc[i][v], _mm256_slli_epi32(tile_pair_dots(t[b].bsums, v, offsets[i], 8), 5));
+                sum[i][v] = _mm256_fmadd_ps(_mm256_mul_ps(_mm256_set1_ps(_cvtsh_ss(blk[i]->d)), yd), _mm256_cvtepi32_ps(sumi), sum[i][v]);
+            }
         }
     }
-    for (int i = 0; i < R; i++) store_tile(y, ldy, t0, r + i, sum[i]);
+    for (int i = 0; i < R; i++) for (int v = 0; v < V; v++) store_tile(y, ldy, t0 + TILE_TOKENS * v, r + i, sum[i][v]);
 }
 
-// The tiles of eight tokens of rows r0 … r1 − 1, TILE_ROWS rows at a time and the rest one by one.
+// The whole tiles of rows r0 … r1 − 1: wide ones (16 tokens, WIDE_ROWS rows a step), then at
+// most one of eight tokens (NARROW_ROWS rows a step), the rows left over one by one.
 #define DEFINE_K_TILE(T)                                                                               \
 TARGET_AVX2 static int T##_tile_avx2(const uint8_t *w, int64_t row_bytes, int nb, const jk_block_q8k *x, \
                                      int n, float *y, int64_t ldy, int r0, int r1) {                  \
     const int tiled = n / TILE_TOKENS * TILE_TOKENS;                                                   \
     q8k_tile *t = tiled ? aligned_alloc(32, sizeof(q8k_tile) * (size_t)nb) : NULL;                     \
     if (!t) return 0;                                                                                  \
-    for (int t0 = 0; t0 < tiled; t0 += TILE_TOKENS) {                                                  \
-        pack_q8k_tile(x + (int64_t)t0 * nb, nb, t);                                                    \
+    int t0 = 0;                                                                                        \
+    for (; t0 + WIDE * TILE_TOKENS <= tiled; t0 += WIDE * TILE_TOKENS) {                               \
+        pack_q8k_tile(x + (int64_t)t0 * nb, nb, WIDE, t);                                              \
         int r = r0;                                                                                    \
-        for (; r + TILE_ROWS <= r1; r += TILE_ROWS) T##_tile_rows(TILE_ROWS, w, row_bytes, nb, t, y, ldy, t0, r); \
-        for (; r < r1; r++) T##_tile_rows(1, w, row_bytes, nb, t, y, ldy, t0, r);                      \
+        for (; r + WIDE_ROWS <= r1; r += WIDE_ROWS) T##_tile_rows(WIDE_ROWS, WIDE, w, row_bytes, nb, t, y, ldy, t0, r); \
+        for (; r < r1; r++) T##_tile_rows(1, WIDE, w, row_bytes, nb, t, y, ldy, t0, r);                \
+    }                                                                                                  \
+    for (; t0 < tiled; t0 += TILE_TOKENS) {                                                            \
+        pack_q8k_tile(x + (int64_t)t0 * nb, nb, 1, t);                                                 \
+        int r = r0;                                                                                    \
+        for (; r + NARROW_ROWS <= r1; r += NARROW_ROWS) T##_tile_rows(NARROW_ROWS, 1, w, row_bytes, nb, t, y, ldy, t0, r); \
+        for (; r < r1; r++) T##_tile_rows(1, 1, w, row_bytes, nb, t, y, ldy, t0, r);                   \
     }                                                                                                  \
     free(t);                                                                                           \
     return tiled;                                                                                      \

@@ -305,11 +305,12 @@ final class KernelTests: XCTestCase {
 
     func testEveryCPULevelGivesTheSameBits() {
         // One token takes the decode path (four rows at a time, eight for Q4_K, then the rest one
-        // by one); six take the tiles of four tokens; 21 take two tiles of eight, then one of four
-        // and one token. 47 rows leave a remainder after the groups of four, six and eight rows,
-        // also when the rows are split between threads.
+        // by one); six take the tiles of four tokens; 29 take three tiles of eight (for Q4_K and
+        // Q6_K one of sixteen and one of eight), then one of four and one token. 47 rows leave a
+        // remainder after the groups of three, four, six and eight rows, also when the rows are
+        // split between threads.
         for type in Self.kernelTypes {
-            for n in [1, 6, 21] {
+            for n in [1, 6, 29] {
                 let cols = jk_activation_format(Int32(type.rawValue)) == Int32(JK_ACTIVATIONS_Q8K) ? 512 : 192
                 let rows = 47
                 let w = randomBlocks(type, elements: rows * cols)
