@@ -149,12 +149,13 @@ final class KernelTests: XCTestCase {
 
     /// Every kernel against its dequantized weights times the values its activations stand
     /// for, in Double, over shapes with one row, odd row counts, and one to five tokens (tiles
-    /// of four and a remainder). Tolerance 1e-5 of Σ|wᵢxᵢ|: the integer parts are exact and the
+    /// of four and a remainder), and 24 tokens (tiles of eight; for the K-quants one of sixteen
+    /// and one of eight). Tolerance 1e-5 of Σ|wᵢxᵢ|: the integer parts are exact and the
     /// float sums run over at most a few dozen terms. Q4_1/Q5_1 add m · s with Q8_1's stored s.
     func testEveryKernelAgreesWithDequantizeThenMultiply() {
         for type in Self.kernelTypes {
             let block = jk_activation_format(Int32(type.rawValue)) == Int32(JK_ACTIVATIONS_Q8K) ? 256 : 32
-            for (rows, blocks, n) in [(1, 1, 1), (37, 3, 5), (19, 2, 4)] {
+            for (rows, blocks, n) in [(1, 1, 1), (37, 3, 5), (19, 2, 4), (13, 2, 24)] {
                 let cols = blocks * block
                 let w = randomBlocks(type, elements: rows * cols)
                 XCTAssertEqual(w.count, type.byteCount(elements: rows * cols))
