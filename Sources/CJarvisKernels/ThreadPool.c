@@ -8,8 +8,12 @@
 // the two always sees the other's write, so no wake-up is lost.
 #include "CJarvisKernels.h"
 #include <pthread.h>
+#include <sched.h>
 #include <stdatomic.h>
 #include <stdlib.h>
+#if defined(__x86_64__)
+#include <immintrin.h>
+#endif
 
 #define JK_MAX_THREADS 64
 
@@ -34,6 +38,25 @@ static struct {
 // One job at a time: callers on different threads take turns (tasks must not call jk_parallel).
 static pthread_mutex_t job_lock = PTHREAD_MUTEX_INITIALIZER;
 
+// How long each side spins before it parks: about 35 µs for a worker between jobs and 300 µs
+// for the caller waiting for the workers (a pause takes ~34 ns on the machine this was tuned on).
+#define WORKER_SPINS 1024
+#define CALLER_SPINS 8192
+
+// One step of a spin-wait: a pause, and every 64th step the core is offered to any other thread
+// waiting for it. On a busy machine the thread being waited for may be that other thread: the
+// caller's spin for the last worker, or a worker's spin between jobs, would otherwise keep it
+// off the core for the rest of the time slice. (A decode-like timing program, 150 jobs of four
+// 8 µs tasks per step, 2 threads: the same steps per second on a quiet machine; with one busy
+// process beside it, 81–112 steps/s spinning without yielding, 101–154 yielding every 64th
+// step, fewer when yielding every step or only after the first 128–512.)
+static inline void spin_step(int spins) {
+    if ((spins & 63) == 63) { sched_yield(); return; }
+#if defined(__x86_64__)
+    _mm_pause();
+#endif
+}
+
 static void run_tasks(void) {
     for (;;) {
         int t = atomic_fetch_add(&pool.next, 1);
@@ -48,7 +71,7 @@ static void *worker_main(void *arg) {
     for (;;) {
         unsigned g;
         int spins = 0;
-        while ((g = atomic_load(&pool.generation)) == seen && spins < 20000) spins++;
+        while ((g = atomic_load(&pool.generation)) == seen && spins < WORKER_SPINS) spin_step(spins++);
         if (g == seen) {
             pthread_mutex_lock(&pool.lock);
             atomic_fetch_add(&pool.parked, 1);
@@ -112,7 +135,7 @@ void jk_parallel(jk_task_fn fn, void *ctx, int tasks) {
     }
     run_tasks();
     int spins = 0;
-    while (atomic_load(&pool.finished) < pool.threads - 1 && spins < 200000) spins++;
+    while (atomic_load(&pool.finished) < pool.threads - 1 && spins < CALLER_SPINS) spin_step(spins++);
     if (atomic_load(&pool.finished) < pool.threads - 1) {
         pthread_mutex_lock(&pool.lock);
         atomic_store(&pool.caller_parked, 1);

@@ -39,7 +39,11 @@ struct EngineBenchmark: ParsableCommand {
             help: "Thread counts to measure, each for both engines (default: all cores, then 1; --threads sets one).")
     var threadCounts: [Int] = []
 
+    @Option(help: "Keep this many busy threads spinning beside both engines while they are timed, as other programs on a user's machine would.")
+    var busy: Int = 0
+
     func validate() throws {
+        guard busy >= 0 else { throw ValidationError("--busy must not be negative") }
         guard promptTokens > 0, genTokens > 0, longPromptTokens >= 0 else {
             throw ValidationError("--prompt-tokens and --gen-tokens must be positive, --long-prompt-tokens not negative")
         }
@@ -92,6 +96,8 @@ struct EngineBenchmark: ParsableCommand {
         print("load: \(String(format: "%.2f", loadSeconds)) s   weights: \(weightTypes(gguf))")
         print("      quantized in place, \(mib(transformer.denseWeightBytes)) MiB dequantized to fp32 at load")
         print("machine load before: \(loadAverage())")
+        let competitors = BusyThreads(count: busy)
+        if busy > 0 { print("\(busy) busy thread\(busy == 1 ? "" : "s") spinning beside both engines while they are timed") }
         print("")
         let peerName: String
         switch peer {
@@ -149,6 +155,7 @@ struct EngineBenchmark: ParsableCommand {
         print("\nllama.cpp: \(peerNote)")
         print("Jarvis: median of \(options.repetitions) runs each, same thread counts")
         print("machine load after: \(loadAverage())")
+        competitors.stop()
 
         // How close decode comes to the memory-bandwidth floor: every token streams the weights.
         let weightBytes = transformer.weightBytesPerToken
