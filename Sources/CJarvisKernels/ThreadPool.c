@@ -48,7 +48,7 @@ static pthread_mutex_t job_lock = PTHREAD_MUTEX_INITIALIZER;
 // caller's spin for the last worker, or a worker's spin between jobs, would otherwise keep it
 // off the core for the rest of the time slice. (A decode-like timing program, 150 jobs of four
 // 8 µs tasks per step, 2 threads: the same steps per second on a quiet machine; with one busy
-// process beside it, 81–112 steps/s spinning without yielding, 101–154 yielding every 64th
+// process beside it, 80–112 steps/s spinning without yielding, 101–155 yielding every 64th
 // step, fewer when yielding every step or only after the first 128–512.)
 static inline void spin_step(int spins) {
     if ((spins & 63) == 63) { sched_yield(); return; }
