@@ -11,7 +11,8 @@ import JarvisEngine
 /// `--repetitions` timed runs after a warm-up. With llama-bench the two engines take turns: one
 /// round of every test in Jarvis, then one llama-bench run of every test (`-r 1`, after its own
 /// warm-up), `--repetitions` rounds, so a machine whose speed drifts (this project's moved by up
-/// to a tenth between runs) slows both alike rather than whichever ran second.
+/// to a tenth between runs) slows both alike rather than whichever ran second. `--busy N` times
+/// both beside N spinning threads, as on a user's machine with other programs running.
 struct EngineBenchmark: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "engine",
