@@ -497,6 +497,10 @@ typedef struct {
 
 typedef struct { mm_part parts[JK_MAX_PRODUCTS]; int count, n; } mm_job;
 
+// The most weights one prefill task reads: half of this machine's L2 per core (1 MiB), leaving
+// room for the tile of activations.
+#define PREFILL_CHUNK_BYTES (512 * 1024)
+
 static void mm_task(void *ctx, int task) {
     const mm_job *j = (const mm_job *)ctx;
     int i = j->count - 1;
@@ -527,8 +531,14 @@ void jk_matmul_quantized_many(const jk_product *products, int count, int n) {
         // Rows in chunks of 16 (cache lines of output), several chunks per thread for balance:
         // eight with several tokens; two when decoding, which streams the rows from memory and
         // restarts its prefetching at each chunk (SmolLM2 tg128 with 2 threads: 221 tok/s with
-        // two chunks per thread, 224 with one, 199 with eight).
-        const int per = threads == 1 ? 1 : threads * (n == 1 ? 2 : 8);
+        // two chunks per thread, 224 with one, 199 with eight). With several tokens a chunk is
+        // also at most PREFILL_CHUNK_BYTES of weights, so every tile of tokens finds the chunk's
+        // rows in the core's L2 rather than reading the whole matrix again.
+        int per = n == 1 ? (threads == 1 ? 1 : threads * 2) : threads * 8;
+        if (n > 1) {
+            const int64_t fit = ((int64_t)pr->rows * p->row_bytes + PREFILL_CHUNK_BYTES - 1) / PREFILL_CHUNK_BYTES;
+            if (fit > per) per = (int)fit;
+        }
         p->chunk = ((pr->rows + per - 1) / per + 15) / 16 * 16;
         p->first_task = tasks;
         tasks += (pr->rows + p->chunk - 1) / p->chunk;
