@@ -18,6 +18,8 @@ struct DocQABenchmark: ParsableCommand {
 
     @OptionGroup var options: ModelOptions
 
+    @OptionGroup var wording: PromptOptions
+
     @Option(help: "Use only the first n documents and their questions (a quicker, smaller run).")
     var documents: Int?
 
@@ -125,9 +127,15 @@ struct DocQABenchmark: ParsableCommand {
         o.maxEntryTokens = chunkTokens
         if let retrieveLimit { o.retrieveLimit = retrieveLimit }
         if let tokenBudget { o.tokenBudget = tokenBudget }
+        o.prompt = wording.prompt(tokenizer: tok)
         // A kept store says which settings it was encoded with; another setting means encoding again.
         let settings = dir.appendingPathComponent("docqa-settings.json")
-        let wanted = Data("{\"chunk_tokens\":\(chunkTokens),\"draft_metadata\":\(draftMetadata),\"documents\":\(set.documents.count),\"dtype\":\"\(dtype)\"}".utf8)
+        // (The entries are encoded after the prompt's prefix, so its system text is one of them.)
+        struct KeptSettings: Encodable { let chunk_tokens: Int, draft_metadata: Bool, documents: Int, dtype: String, system: String }
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = .sortedKeys
+        let wanted = try encoder.encode(KeptSettings(chunk_tokens: chunkTokens, draft_metadata: draftMetadata, documents: set.documents.count,
+                                                     dtype: dtype.description, system: o.prompt?.system ?? ""))
         let reuse = store != nil && (try? Data(contentsOf: settings)) == wanted
         if store != nil && !reuse { try? FileManager.default.removeItem(at: dir) }
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)

@@ -50,11 +50,7 @@ struct QABenchmark: ParsableCommand {
     @Option(name: .customLong("answer-floor"), help: "Cosine of the first-ranked entry below which a question has nothing remembered behind it (0: answer every question).")
     var answerFloor: Float?
 
-    @Option(help: "Override the system text of the answer's prompt.")
-    var system: String?
-
-    @Option(name: .customLong("question-lead"), help: "Override the words before the question.")
-    var questionLead: String?
+    @OptionGroup var wording: PromptOptions
 
     @Option(parsing: .upToNextOption, help: "Modes to run (all by default): none, text-rag, full, kv.")
     var modes: [String] = PersonalMemory.Mode.allCases.map(\.rawValue)
@@ -106,10 +102,7 @@ struct QABenchmark: ParsableCommand {
             let dir = FileManager.default.temporaryDirectory.appendingPathComponent("jarvis-qa-\(getpid())-\(pi)")
             defer { try? FileManager.default.removeItem(at: dir) }
             var o = settings
-            var prompt = AnswerPrompt(format: PersonalMemory.format(tokenizer: tok, vision: nil))
-            if let system { prompt.system = system.replacingOccurrences(of: "\\n", with: "\n") }
-            if let questionLead { prompt.questionLead = questionLead.replacingOccurrences(of: "\\n", with: "\n") }
-            o.prompt = prompt
+            o.prompt = wording.prompt(tokenizer: tok)
             let memory = try PersonalMemory(model: model, tokenizer: tok, gguf: gguf, embedder: embedder,
                                             store: PersonalStore(directory: dir.path), options: o)
             var ids: [UInt64] = []
