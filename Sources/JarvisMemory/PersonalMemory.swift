@@ -429,7 +429,7 @@ public final class PersonalMemory: Sendable {
         var records = try ids.compactMap { try store.entry(id: $0) }
         if mode == .kv { records = try withPages(records) }
         if mode == .kv || mode == .textRAG { noteUse(records.map(\.id)) }
-        let q = prompt.question(question)
+        let q = questionPrompt(question, over: records)
         let (tokens, embeddings): ([Int32], [Float]?)
         if let image, photos.vision != nil {
             (tokens, embeddings) = try photos.input(Prompt(), views: [image], after: q)
@@ -438,6 +438,12 @@ public final class PersonalMemory: Sendable {
         }
         return try answerer.answer(tokens, embeddings: embeddings, entries: records, mode: mode, composition: composition, maxTokens: maxTokens,
                                    sampling: sampling, start: start, onText: onText, shouldStop: shouldStop)
+    }
+
+    /// The question's part of the prompt over `records`: with the documents' lead when one of
+    /// them is a chunk of a file.
+    func questionPrompt(_ question: String, over records: [EntryRecord]) -> Prompt {
+        prompt.question(question, overDocuments: records.contains { $0.kind == MemoryItem.Kind.file.rawValue })
     }
 
     /// Photo entries ranked by how well `image` matches them, best first.

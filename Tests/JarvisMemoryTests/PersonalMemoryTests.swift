@@ -189,6 +189,12 @@ final class PersonalMemoryTests: XCTestCase {
         XCTAssertEqual(saved[0].text, "# Trip\n\nThe ferry to the island leaves at 7:40 from pier 3.", "the entry is the file, exactly")
         XCTAssertEqual(saved[0].encodedText, "[\(url.lastPathComponent)]\n# Trip\n\nThe ferry to the island leaves at 7:40 from pier 3.\n")
         XCTAssertEqual(try m.ask("Which pier does the ferry leave from?", maxTokens: 8).entries, [saved[0].id])
+        // A question over a file's chunk has the documents' lead; over notes alone, the notes'.
+        let note = try m.remember(.note("The ferry ticket costs 12 euros."))[0]
+        let q = "Which pier does the ferry leave from?"
+        XCTAssertNotEqual(m.prompt.documentQuestionLead, m.prompt.questionLead)
+        XCTAssertTrue(m.questionPrompt(q, over: [note, saved[0]]).rendered.hasPrefix(m.prompt.documentQuestionLead + q))
+        XCTAssertTrue(m.questionPrompt(q, over: [note]).rendered.hasPrefix(m.prompt.questionLead + q))
         XCTAssertThrowsError(try m.remember(MemoryItem(.file(path: dir.deletingLastPathComponent().path)))) { XCTAssertTrue("\($0)".contains("not a file")) }
         XCTAssertThrowsError(try m.remember(MemoryItem(.file(path: "/dev/null/nope")))) { XCTAssertTrue("\($0)".contains("not a file")) }
     }
