@@ -534,10 +534,10 @@ void jk_matmul_quantized_many(const jk_product *products, int count, int n) {
         // two chunks per thread, 224 with one, 199 with eight). With several tokens a chunk is
         // also at most PREFILL_CHUNK_BYTES of weights, so every tile of tokens finds the chunk's
         // rows in the core's L2 rather than reading the whole matrix again.
-        int per = n == 1 ? (threads == 1 ? 1 : threads * 2) : threads * 8;
+        int per = threads == 1 ? 1 : threads * 2;
         if (n > 1) {
             const int64_t fit = ((int64_t)pr->rows * p->row_bytes + PREFILL_CHUNK_BYTES - 1) / PREFILL_CHUNK_BYTES;
-            if (fit > per) per = (int)fit;
+            per = fit > threads * 8 ? (int)fit : threads * 8;
         }
         p->chunk = ((pr->rows + per - 1) / per + 15) / 16 * 16;
         p->first_task = tasks;

@@ -127,7 +127,8 @@ struct DocQABenchmark: ParsableCommand {
         o.maxEntryTokens = chunkTokens
         if let retrieveLimit { o.retrieveLimit = retrieveLimit }
         if let tokenBudget { o.tokenBudget = tokenBudget }
-        o.prompt = wording.prompt(tokenizer: tok)
+        let prompt = wording.prompt(tokenizer: tok)
+        o.prompt = prompt
         // A kept store says which settings it was encoded with; another setting means encoding again.
         let settings = dir.appendingPathComponent("docqa-settings.json")
         // (The entries are encoded after the prompt's prefix, so its system text is one of them.)
@@ -135,7 +136,7 @@ struct DocQABenchmark: ParsableCommand {
         let encoder = JSONEncoder()
         encoder.outputFormatting = .sortedKeys
         let wanted = try encoder.encode(KeptSettings(chunk_tokens: chunkTokens, draft_metadata: draftMetadata, documents: set.documents.count,
-                                                     dtype: dtype.description, system: o.prompt?.system ?? ""))
+                                                     dtype: dtype.description, system: prompt.system))
         let reuse = store != nil && (try? Data(contentsOf: settings)) == wanted
         if store != nil && !reuse { try? FileManager.default.removeItem(at: dir) }
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
